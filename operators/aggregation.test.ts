@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { compileAggregation, nearestRankIndex } from './aggregation.js';
+
+const add = (plan: ReturnType<typeof compileAggregation>, rows: number[][]) => {
+  const acc = plan.create();
+  rows.forEach((r, i) => plan.add(acc, r, 0, i, i));
+  return acc;
+};
+
+describe('aggregation', () => {
+  it('nearest rank: 1-based rank ceil(q·n)', () => {
+    expect(nearestRankIndex(10, 0.5)).toBe(4);
+    expect(nearestRankIndex(10, 0.95)).toBe(9);
+    expect(nearestRankIndex(20, 0.95)).toBe(18);
+    expect(nearestRankIndex(1, 0.99)).toBe(0);
+    expect(nearestRankIndex(100, 0.99)).toBe(98);
+  });
+
+  it('computes count, sum, mean, min, max, ratio, latest, quantile with SQL null semantics', () => {
+    const plan = compileAggregation(
+      [
+        { id: 'a', name: 'count', agg: { type: 'count' } },
+        { id: 'b', name: 'sum', agg: { type: 'sum', field: 'x' } },
+        { id: 'c', name: 'mean', agg: { type: 'mean', field: 'x' } },
+        { id: 'd', name: 'min', agg: { type: 'min', field: 'x' } },
+        { id: 'e', name: 'max', agg: { type: 'max', field: 'x' } },
+        { id: 'f', name: 'ratio', agg: { type: 'ratio', num: 'x', den: 'y' } },
+        { id: 'g', name: 'per_event', agg: { type: 'ratio', num: 'y' } },
+        { id: 'h', name: 'latest', agg: { type: 'latest', field: 'x' } },
+        { id: 'i', name: 'p50', agg: { type: 'quantile', field: 'x', q: 0.5 } },
+        { id: 'j', name: 'rate', agg: { type: 'count', scale: 1 / 300 } },
+      ],
+      ['x', 'y'],
+    );
+    const acc = add(plan, [
+      [4, 1],
+      [Number.NaN, 1],
+      [1, 2],
+      [10, 0],
+    ]);
+    expect(plan.results(acc)).toEqual([4, 15, 5, 1, 10, 15 / 4, 1, 10, 4, 4 / 300]);
+  });
+
+  it('returns null for no inputs and for a division by zero', () => {
+    const plan = compileAggregation(
+      [
+        { id: 'a', name: 'sum', agg: { type: 'sum', field: 'x' } },
+        { id: 'b', name: 'ratio', agg: { type: 'ratio', num: 'x', den: 'y' } },
+        { id: 'c', name: 'p99', agg: { type: 'quantile', field: 'x', q: 0.99 } },
+      ],
+      ['x', 'y'],
+    );
+    expect(plan.results(add(plan, [[Number.NaN, 0]]))).toEqual([null, null, null]);
+  });
+
+  it('merges accumulators so that merge(a, b) equals adding all rows to one', () => {
+    const plan = compileAggregation(
+      [
+        { id: 'a', name: 'p95', agg: { type: 'quantile', field: 'x', q: 0.95 } },
+        { id: 'b', name: 'mean', agg: { type: 'mean', field: 'x' } },
+        { id: 'c', name: 'latest', agg: { type: 'latest', field: 'x' } },
+        { id: 'd', name: 'max', agg: { type: 'max', field: 'x' } },
+      ],
+      ['x'],
+    );
+    const rows = Array.from({ length: 37 }, (_, i) => [(i * 7919) % 101]);
+    const whole = add(plan, rows);
+    const a = plan.create();
+    const b = plan.create();
+    rows.forEach((r, i) => plan.add(i % 2 === 0 ? a : b, r, 0, i, i));
+    plan.merge(a, b);
+    expect(plan.results(a)).toEqual(plan.results(whole));
+  });
+
+  it('shares one value list between quantiles of the same field', () => {
+    const plan = compileAggregation(
+      [
+        { id: 'a', name: 'p50', agg: { type: 'quantile', field: 'x', q: 0.5 } },
+        { id: 'b', name: 'p99', agg: { type: 'quantile', field: 'x', q: 0.99 } },
+      ],
+      ['x'],
+    );
+    expect(plan.slots).toHaveLength(1);
+  });
+
+  it('rejects unknown fields and bad q naming them', () => {
+    expect(() => compileAggregation([{ id: 'a', name: 'a', agg: { type: 'sum', field: 'nope' } }], ['x'])).toThrow(
+      /unknown field `nope`/,
+    );
+    expect(() =>
+      compileAggregation([{ id: 'a', name: 'a', agg: { type: 'quantile', field: 'x', q: 1.5 } }], ['x']),
+    ).toThrow(/`q` must be in \(0, 1\]/);
+  });
+});

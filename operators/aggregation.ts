@@ -1,0 +1,229 @@
+import { ConfigError } from '../src/errors.js';
+import type { AggSpec, FeatureSpec } from '../topology/nodes.js';
+
+/**
+ * Mergeable aggregation of a window's records into feature values.
+ *
+ * Features are compiled into a small set of shared *slots* (count, per-field sum / non-null
+ * count / min / max / value list / latest), so three quantiles of `latency_ms` keep one value
+ * list and a ratio and a mean over `cost` share one sum. An accumulator is a plain array with
+ * one entry per slot: it serializes to JSON as is, and two accumulators merge slot by slot —
+ * which is what pane-based sliding windows and merging session windows need.
+ *
+ * Semantics follow SQL: NaN inputs are NULLs and are skipped by sum/min/max/mean/quantiles;
+ * a sum over no non-null value is null; a division by zero is null; quantiles are nearest-rank
+ * (DuckDB's `quantile_disc`).
+ *
+ * @example
+ * const plan = compileAggregation(features, ['latency_ms', 'cost']);
+ * const acc = plan.create();
+ * plan.add(acc, [120, 0.01], ts);
+ * plan.results(acc); // [p50, …]
+ */
+export type SlotKind = 'count' | 'sum' | 'n' | 'min' | 'max' | 'values' | 'latest';
+
+interface Slot {
+  readonly kind: SlotKind;
+  /** Field index, −1 for count. */
+  readonly field: number;
+}
+
+/** Latest slot value: [event time, arrival sequence, value]. */
+type Latest = [number, number, number];
+/** One accumulator: one entry per slot. */
+export type Accumulator = Array<number | number[] | Latest | null>;
+
+export interface AggregationPlan {
+  readonly slots: readonly Slot[];
+  create(): Accumulator;
+  /** Adds one record (its numeric fields, its event time and a per-key arrival sequence). */
+  add(acc: Accumulator, values: ArrayLike<number>, offset: number, ts: number, seq: number): void;
+  /** Merges `from` into `into`. */
+  merge(into: Accumulator, from: Accumulator): void;
+  /** The feature values, in feature order (null where inputs are missing). */
+  results(acc: Accumulator): Array<number | null>;
+}
+
+/** Nearest-rank index (0-based) of quantile q among n sorted values, as DuckDB's quantile_disc computes it. */
+export function nearestRankIndex(n: number, q: number): number {
+  return Math.max(1, n - Math.floor(n - q * n)) - 1;
+}
+
+/** Compiles features over the named numeric fields into an aggregation plan. */
+export function compileAggregation(features: readonly FeatureSpec[], fields: readonly string[]): AggregationPlan {
+  const slots: Slot[] = [];
+  const slotIndex = new Map<string, number>();
+  const slot = (kind: SlotKind, fieldName: string | null): number => {
+    let field = -1;
+    if (fieldName !== null) {
+      field = fields.indexOf(fieldName);
+      if (field < 0) throw new ConfigError(`unknown field \`${fieldName}\` (known: ${fields.join(', ')})`, { field: fieldName });
+    }
+    const k = `${kind}:${field}`;
+    let i = slotIndex.get(k);
+    if (i === undefined) {
+      i = slots.length;
+      slots.push({ kind, field });
+      slotIndex.set(k, i);
+    }
+    return i;
+  };
+
+  const finals: Array<(acc: Accumulator) => number | null> = features.map((f) => compileFeature(f.agg, slot));
+  const frozenSlots = Object.freeze(slots.slice());
+
+  return Object.freeze({
+    slots: frozenSlots,
+    create(): Accumulator {
+      return frozenSlots.map((s) => {
+        switch (s.kind) {
+          case 'count':
+          case 'n':
+            return 0;
+          case 'values':
+            return [];
+          default:
+            return null;
+        }
+      });
+    },
+    add(acc: Accumulator, values: ArrayLike<number>, offset: number, ts: number, seq: number): void {
+      for (let i = 0; i < frozenSlots.length; i++) {
+        const s = frozenSlots[i]!;
+        if (s.kind === 'count') {
+          acc[i] = (acc[i] as number) + 1;
+          continue;
+        }
+        const v = values[offset + s.field]!;
+        if (Number.isNaN(v)) continue;
+        switch (s.kind) {
+          case 'sum':
+            acc[i] = acc[i] === null ? v : (acc[i] as number) + v;
+            break;
+          case 'n':
+            acc[i] = (acc[i] as number) + 1;
+            break;
+          case 'min':
+            if (acc[i] === null || v < (acc[i] as number)) acc[i] = v;
+            break;
+          case 'max':
+            if (acc[i] === null || v > (acc[i] as number)) acc[i] = v;
+            break;
+          case 'values':
+            (acc[i] as number[]).push(v);
+            break;
+          case 'latest': {
+            const cur = acc[i] as Latest | null;
+            if (cur === null || ts > cur[0] || (ts === cur[0] && seq >= cur[1])) acc[i] = [ts, seq, v];
+            break;
+          }
+        }
+      }
+    },
+    merge(into: Accumulator, from: Accumulator): void {
+      for (let i = 0; i < frozenSlots.length; i++) {
+        const a = into[i];
+        const b = from[i];
+        if (b === null || b === undefined) continue;
+        switch (frozenSlots[i]!.kind) {
+          case 'count':
+          case 'n':
+            into[i] = (a as number) + (b as number);
+            break;
+          case 'sum':
+            into[i] = a === null ? b : (a as number) + (b as number);
+            break;
+          case 'min':
+            if (a === null || (b as number) < (a as number)) into[i] = b;
+            break;
+          case 'max':
+            if (a === null || (b as number) > (a as number)) into[i] = b;
+            break;
+          case 'values':
+            for (const v of b as number[]) (a as number[]).push(v);
+            break;
+          case 'latest': {
+            const x = a as Latest | null;
+            const y = b as Latest;
+            if (x === null || y[0] > x[0] || (y[0] === x[0] && y[1] >= x[1])) into[i] = [y[0], y[1], y[2]];
+            break;
+          }
+        }
+      }
+    },
+    results(acc: Accumulator): Array<number | null> {
+      // Sort each value list once; quantile features read them sorted.
+      for (let i = 0; i < frozenSlots.length; i++) {
+        if (frozenSlots[i]!.kind === 'values') (acc[i] as number[]).sort((x, y) => x - y);
+      }
+      return finals.map((fin) => {
+        const r = fin(acc);
+        return r === null || !Number.isFinite(r) ? null : r;
+      });
+    },
+  });
+}
+
+function compileFeature(
+  agg: AggSpec,
+  slot: (kind: SlotKind, field: string | null) => number,
+): (acc: Accumulator) => number | null {
+  const scale = agg.scale ?? 1;
+  const scaled =
+    (f: (acc: Accumulator) => number | null) =>
+    (acc: Accumulator): number | null => {
+      const r = f(acc);
+      return r === null ? null : scale === 1 ? r : r * scale;
+    };
+  switch (agg.type) {
+    case 'count': {
+      const c = slot('count', null);
+      return scaled((acc) => acc[c] as number);
+    }
+    case 'sum': {
+      const s = slot('sum', agg.field);
+      return scaled((acc) => acc[s] as number | null);
+    }
+    case 'mean': {
+      const s = slot('sum', agg.field);
+      const n = slot('n', agg.field);
+      return scaled((acc) => ((acc[n] as number) === 0 ? null : (acc[s] as number) / (acc[n] as number)));
+    }
+    case 'min': {
+      const s = slot('min', agg.field);
+      return scaled((acc) => acc[s] as number | null);
+    }
+    case 'max': {
+      const s = slot('max', agg.field);
+      return scaled((acc) => acc[s] as number | null);
+    }
+    case 'latest': {
+      const s = slot('latest', agg.field);
+      return scaled((acc) => {
+        const l = acc[s] as Latest | null;
+        return l === null ? null : l[2];
+      });
+    }
+    case 'ratio': {
+      const num = slot('sum', agg.num);
+      const den = agg.den === undefined ? slot('count', null) : slot('sum', agg.den);
+      return scaled((acc) => {
+        const a = acc[num] as number | null;
+        const b = acc[den] as number | null;
+        if (a === null || b === null || b === 0) return null;
+        return a / b;
+      });
+    }
+    case 'quantile': {
+      if (!(agg.q > 0 && agg.q <= 1)) {
+        throw new ConfigError(`quantile \`q\` must be in (0, 1], got ${agg.q}`, { field: 'q' });
+      }
+      const s = slot('values', agg.field);
+      const q = agg.q;
+      return scaled((acc) => {
+        const vs = acc[s] as number[];
+        return vs.length === 0 ? null : vs[nearestRankIndex(vs.length, q)]!;
+      });
+    }
+  }
+}

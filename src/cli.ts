@@ -1,0 +1,236 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { renderTopology } from '../topology/render.js';
+import { TOPOLOGIES } from '../topology/index.js';
+import { ConfigError, FeaturestreamError } from './errors.js';
+import { writePerfEvents } from './generate/perf-stream.js';
+import { progressBar } from './progress.js';
+import { type RunSummary, runJob } from './runtime/coordinator.js';
+
+/**
+ * The `featurestream` command line. Exit codes: 0 done; 2 bad arguments or configuration (the
+ * message names the flag or field); 1 any other failure.
+ */
+const program = new Command();
+
+const positiveInt = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive integer, got "${v}"`);
+  return n;
+};
+const nonNegativeInt = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got "${v}"`);
+  return n;
+};
+
+function topologyByName(name: string) {
+  const make = TOPOLOGIES.get(name);
+  if (make === undefined) {
+    throw new ConfigError(`--topology: unknown topology "${name}" (known: ${[...TOPOLOGIES.keys()].join(', ')})`, {
+      field: '--topology',
+    });
+  }
+  return make();
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+const detail = (r: Record<string, number>) => {
+  const parts = Object.entries(r)
+    .sort()
+    .map(([k, v]) => `${k} ${fmt(v)}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+};
+
+function printSummary(name: string, s: RunSummary, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ topology: name, ...s })}\n`);
+    return;
+  }
+  const lines = [
+    `featurestream run — topology ${name}${s.alreadyComplete ? ' (already complete: nothing to do)' : ''}`,
+    `  events read    ${fmt(s.eventsRead)}`,
+    `  dead letters   ${fmt(s.deadLetters)}${detail(s.deadLettersByReason)}`,
+    `  late events    ${fmt(s.lateEvents)}${detail(s.lateByWindow)}`,
+    `  rows written   ${fmt(s.rowsWritten)}${detail(s.rowsByGroup)}`,
+    `  checkpoints    ${fmt(s.checkpoints)}${s.resumedFrom === null ? '' : ` (resumed from checkpoint ${s.resumedFrom})`}`,
+    `  seconds        ${s.seconds.toFixed(2)}`,
+    `  events/s       ${fmt(s.eventsPerSecond)}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function printSample(out: string, perGroup = 3): void {
+  const seen = new Map<string, number>();
+  process.stdout.write('\nsample rows (first per group):\n');
+  for (const line of readFileSync(out, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const row = JSON.parse(line) as { group: string; entity_id: string; window_start: string | null; values: object };
+    const n = seen.get(row.group) ?? 0;
+    if (n >= perGroup) continue;
+    seen.set(row.group, n + 1);
+    const vals = Object.entries(row.values)
+      .slice(0, 5)
+      .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`)
+      .join(' ');
+    process.stdout.write(`  ${row.group.padEnd(10)} ${row.entity_id.padEnd(18)} ${row.window_start ?? '-'}  ${vals}\n`);
+  }
+}
+
+program
+  .name('featurestream')
+  .description(
+    'Turns event streams of LLM applications into ML features: a declarative topology of keyed\n' +
+      'event-time windows run on a worker pool, checkpointed in LevelDB, written exactly once.',
+  )
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('run')
+  .description(
+    'Run a topology over an NDJSON event file (plain or .gz) to its end. With no arguments, runs the\n' +
+      'embedded default: generates a sample stream and runs llm-features on it with LevelDB state.',
+  )
+  .option('--topology <name>', 'topology to run', 'llm-features')
+  .option('--input <file>', 'NDJSON events, plain or .gz')
+  .option('--out <file>', 'feature rows as NDJSON (exactly once across crashes)')
+  .option('--dead-letters <file>', 'malformed events with line, offset, reason code and raw text')
+  .option('--late-events <file>', 'the late-data side output (events past their windows’ allowed lateness)')
+  .option('--state-dir <dir>', 'LevelDB state and checkpoints; run again with the same dir to resume after a crash')
+  .option('--fresh', 'delete any previous state in --state-dir first', false)
+  .addOption(
+    new Option('--workers <n>', 'worker threads').argParser(positiveInt('--workers')).default(Math.min(4, availableParallelism())),
+  )
+  .addOption(new Option('--shards <n>', 'shards (units of state); fixed for a state dir').argParser(positiveInt('--shards')).default(8))
+  .addOption(
+    new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints')
+      .argParser(nonNegativeInt('--checkpoint-interval'))
+      .default(2000),
+  )
+  .addOption(new Option('--batch-lines <n>', 'lines per source batch').argParser(positiveInt('--batch-lines')).default(2048))
+  .option('--summary-json', 'print the summary as one JSON line', false)
+  .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(['debug', 'info', 'warn', 'error']).default('warn'))
+  .addHelpText(
+    'after',
+    '\nExamples:\n' +
+      '  featurestream run\n' +
+      '  featurestream run --topology llm-features --input events.ndjson.gz --out rows.ndjson \\\n' +
+      '      --dead-letters dl.ndjson --state-dir .state --workers 2 --checkpoint-interval 1000\n' +
+      '\nAfter a crash, run the same command again: it resumes from the last checkpoint and\n' +
+      'completes the same output. Exit codes: 0 done, 2 bad arguments, 1 failure.',
+  )
+  .action(async (o) => {
+    const logger = pino({ level: o.logLevel as string }, pino.destination(2));
+    const embedded = o.input === undefined;
+    let input = o.input as string | undefined;
+    let out = o.out as string | undefined;
+    let stateDir = o.stateDir as string | undefined;
+    let deadLetters = o.deadLetters as string | undefined;
+    let lateEvents = o.lateEvents as string | undefined;
+    let fresh = o.fresh as boolean;
+    if (embedded) {
+      const dir = resolve('.featurestream/default');
+      mkdirSync(dir, { recursive: true });
+      input = join(dir, 'events.ndjson');
+      process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
+      const g = await writePerfEvents(input, { events: 60_000, seed: 42, models: 6, badFraction: 0.001, lateFraction: 0.002 });
+      process.stdout.write(`  ${fmt(g.lines)} events\n`);
+      out ??= join(dir, 'features.ndjson');
+      stateDir ??= join(dir, 'state');
+      deadLetters ??= join(dir, 'dead-letters.ndjson');
+      lateEvents ??= join(dir, 'late-events.ndjson');
+      fresh = true;
+    } else if (out === undefined) {
+      throw new ConfigError('--out is required with --input', { field: '--out' });
+    }
+    if (!existsSync(input!)) throw new ConfigError(`--input: no such file: ${input}`, { field: '--input' });
+    const topology = topologyByName(o.topology as string);
+    const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
+    const summary = await runJob({
+      topology,
+      input: input!,
+      out: out ?? null,
+      deadLetters: deadLetters ?? null,
+      lateEvents: lateEvents ?? null,
+      stateDir: stateDir ?? null,
+      workers: o.workers as number,
+      shards: o.shards as number,
+      checkpointIntervalMs: o.checkpointInterval as number,
+      batchLines: o.batchLines as number,
+      fresh,
+      logger,
+      ...(bar === undefined ? {} : { onProgress: bar.update }),
+    });
+    bar?.done();
+    printSummary(topology.name, summary, o.summaryJson as boolean);
+    if (embedded && !o.summaryJson) {
+      printSample(out!);
+      process.stdout.write(`\nrows: ${out}\ndead letters: ${deadLetters}\nlate events: ${lateEvents}\n`);
+    }
+  });
+
+const topologyCmd = program.command('topology').description('Inspect the shipped topologies');
+topologyCmd
+  .command('show')
+  .description('Print a topology as JSON, Graphviz dot or a Mermaid flowchart')
+  .option('--topology <name>', 'topology', 'llm-features')
+  .addOption(new Option('--format <format>', 'output format').choices(['json', 'dot', 'mermaid']).default('json'))
+  .action((o) => {
+    process.stdout.write(`${renderTopology(topologyByName(o.topology as string), o.format as 'json' | 'dot' | 'mermaid')}\n`);
+  });
+topologyCmd
+  .command('list')
+  .description('List the shipped topologies')
+  .action(() => {
+    for (const [name, make] of TOPOLOGIES) process.stdout.write(`${name}\t${make().description ?? ''}\n`);
+  });
+
+program
+  .command('generate')
+  .description('Write a deterministic, realistic sample event stream (NDJSON, or gzip when FILE ends in .gz)')
+  .addOption(new Option('--events <n>', 'number of events').argParser(positiveInt('--events')).makeOptionMandatory())
+  .addOption(new Option('--seed <n>', 'random seed').argParser(nonNegativeInt('--seed')).default(1))
+  .requiredOption('--out <file>', 'output file')
+  .addOption(new Option('--models <n>', 'number of models').argParser(positiveInt('--models')).default(6))
+  .addOption(new Option('--bad-fraction <x>', 'share of malformed lines').default('0'))
+  .addOption(new Option('--late-fraction <x>', 'share of events late beyond the allowed lateness').default('0.002'))
+  .action(async (o) => {
+    const frac = (flag: string, v: string) => {
+      const x = Number(v);
+      if (!(x >= 0 && x < 1)) throw new ConfigError(`${flag} must be a number in [0, 1), got "${v}"`, { field: flag });
+      return x;
+    };
+    const r = await writePerfEvents(o.out as string, {
+      events: o.events as number,
+      seed: o.seed as number,
+      models: o.models as number,
+      badFraction: frac('--bad-fraction', o.badFraction as string),
+      lateFraction: frac('--late-fraction', o.lateFraction as string),
+    });
+    process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}\n`);
+  });
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; every usage error exits 2 (commander already printed it).
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof FeaturestreamError) {
+      process.stderr.write(`featurestream: ${err.message}\n`);
+      process.exitCode = err.domain === 'config' ? 2 : 1;
+      return;
+    }
+    process.stderr.write(`featurestream: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,40 @@
+/**
+ * What the decoder hands to the topology: a validated event, its type, its event time in
+ * integer milliseconds since the epoch, and the parsed object as it came (unknown extra fields
+ * kept).
+ */
+export interface DecodedEvent {
+  readonly type: EventType;
+  /** Event time, ms since the Unix epoch (fractional digits beyond ms truncated toward -∞). */
+  readonly ts: number;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export const EVENT_TYPES = [
+  'performance_metrics',
+  'user_feedback',
+  'model_response',
+  'system_health',
+  'experiment_result',
+  'llm_request',
+  'model_catalog',
+  'api_call',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Why a record went to dead letters. Stable strings: they appear in files, metrics and tables. */
+export const REASON_CODES = [
+  'not_json',
+  'unknown_type',
+  'missing_field',
+  'wrong_type',
+  'non_finite',
+  'out_of_range',
+  'bad_timestamp',
+  'oversize',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export type DecodeResult =
+  | { readonly ok: true; readonly event: DecodedEvent }
+  | { readonly ok: false; readonly reason: ReasonCode; readonly detail: string };

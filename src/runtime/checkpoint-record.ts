@@ -1,0 +1,71 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeTime, encodeTime } from '../../operators/operator.js';
+import { ExternalError } from '../errors.js';
+import type { FilePosition } from '../connectors/file-source.js';
+
+/**
+ * The coordinator's commit record: checkpoint `id` is complete when this file says so. It holds
+ * what the shards cannot: the source position, the event-time clock, the committed lengths of
+ * the sink files and the job's counters. Written atomically (temp file, fsync, rename, fsync of
+ * the folder), so a crash leaves either the previous record or the new one.
+ */
+export interface CheckpointRecord {
+  readonly version: 1;
+  readonly id: number;
+  readonly topology: string;
+  readonly shards: number;
+  readonly input: string;
+  readonly position: FilePosition;
+  readonly clock: { value: number; partitions: Array<[number, number]> };
+  readonly sinks: { out: number | null; deadLetters: number | null; lateEvents: number | null };
+  readonly counters: {
+    eventsRead: number;
+    deadLettersByReason: Record<string, number>;
+    lateByWindow: Record<string, number>;
+    rowsByGroup: Record<string, number>;
+  };
+  readonly done: boolean;
+}
+
+const FILE = 'checkpoint.json';
+
+export function readCheckpoint(stateDir: string): CheckpointRecord | null {
+  const p = join(stateDir, FILE);
+  if (!existsSync(p)) return null;
+  try {
+    const raw = JSON.parse(readFileSync(p, 'utf8')) as CheckpointRecord & {
+      clock: { value: number | string; partitions: Array<[number, number | string]> };
+    };
+    return {
+      ...raw,
+      clock: {
+        value: decodeTime(raw.clock.value),
+        partitions: raw.clock.partitions.map(([k, v]) => [k, decodeTime(v)] as [number, number]),
+      },
+    };
+  } catch (cause) {
+    throw new ExternalError(`cannot read checkpoint record ${p}`, { cause, retryable: false });
+  }
+}
+
+export function writeCheckpoint(stateDir: string, rec: CheckpointRecord): void {
+  const p = join(stateDir, FILE);
+  const tmp = `${p}.tmp`;
+  const body = JSON.stringify(
+    {
+      ...rec,
+      clock: { value: encodeTime(rec.clock.value), partitions: rec.clock.partitions.map(([k, v]) => [k, encodeTime(v)]) },
+    },
+    null,
+    2,
+  );
+  writeFileSync(tmp, body);
+  const fd = openSync(tmp, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, p);
+  const dir = openSync(stateDir, 'r');
+  fsyncSync(dir);
+  closeSync(dir);
+}

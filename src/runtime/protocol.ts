@@ -1,0 +1,59 @@
+import type { FeatureRow } from '../../operators/operator.js';
+import type { Topology } from '../../topology/nodes.js';
+
+/**
+ * The typed message protocol between the coordinator (main thread) and shard actors (piscina
+ * workers): one discriminated union each way. Every request names its shard; the pool's
+ * affinity balancer keeps a shard on one worker, so a shard's state never crosses threads.
+ */
+
+/** The records of one keyed branch for one shard, in columns (see operators' RecordBatch). */
+export interface EncodedBranch {
+  readonly count: number;
+  readonly width: number;
+  readonly keys: string[];
+  readonly ts: Float64Array;
+  readonly clock: Float64Array;
+  readonly values: Float64Array;
+  /** Global source line numbers of the records, to report late ones. */
+  readonly refs: Float64Array;
+}
+
+export type ShardRequest =
+  | {
+      readonly type: 'open';
+      readonly shard: number;
+      readonly topology: Topology;
+      /** LevelDB location for this shard, or null for in-memory state. */
+      readonly location: string | null;
+      /** The coordinator's last committed checkpoint (0 = none). */
+      readonly committedId: number;
+    }
+  | {
+      readonly type: 'process';
+      readonly shard: number;
+      /** One entry per keyed branch of the plan (null when the branch has no records). */
+      readonly branches: Array<EncodedBranch | null>;
+      /** The event-time clock after the last record sent so far: windows fire up to it. */
+      readonly endClock: number;
+      /** Processing time, for early firing. */
+      readonly now: number;
+    }
+  | {
+      readonly type: 'checkpoint';
+      readonly shard: number;
+      readonly id: number;
+      /** Source positions covered by this checkpoint, stored with the state in one batch. */
+      readonly meta: Readonly<Record<string, string>>;
+    }
+  | { readonly type: 'commit'; readonly shard: number; readonly id: number }
+  | { readonly type: 'close'; readonly shard: number };
+
+/** A late record: global line number, window operator id, event time. */
+export type LateRef = readonly [number, string, number];
+
+export type ShardResponse =
+  | { readonly type: 'opened'; readonly shard: number; readonly restoredKeys: number; readonly meta: Record<string, string> }
+  | { readonly type: 'output'; readonly shard: number; readonly rows: FeatureRow[]; readonly late: LateRef[] }
+  | { readonly type: 'checkpointed'; readonly shard: number; readonly id: number; readonly changedEntries: number }
+  | { readonly type: 'ok'; readonly shard: number };

@@ -1,0 +1,125 @@
+import type { Emitter, FeatureRow, Operator, RecordBatch } from '../../operators/operator.js';
+import { SessionWindowOperator } from '../../operators/session-window.js';
+import { SlidingWindowOperator } from '../../operators/sliding-window.js';
+import { CheckpointStore } from '../../state/checkpoint-store.js';
+import { createBackend } from '../../state/create-backend.js';
+import type { Topology } from '../../topology/nodes.js';
+import { planTopology } from '../../topology/plan.js';
+import type { EncodedBranch, LateRef } from './protocol.js';
+
+/**
+ * A shard: the unit of state, ordering and checkpointing. It owns the keyed state of its keys
+ * for every keyed branch of the topology and processes its input strictly in order; nothing
+ * else touches that state. Its state lives in memory and is checkpointed incrementally into
+ * its own state location (LevelDB, or memory when the run keeps no state).
+ */
+export class ShardActor {
+  /** Operators per keyed branch, in plan order. */
+  private readonly branches: Operator[][];
+  private readonly all: Operator[];
+  private store: CheckpointStore | null = null;
+
+  constructor(
+    readonly shard: number,
+    topology: Topology,
+  ) {
+    const plan = planTopology(topology);
+    this.branches = plan.keyed.map((stage) =>
+      stage.windows.map((w) =>
+        w.window.type === 'session'
+          ? new SessionWindowOperator(w, stage.map.fields)
+          : new SlidingWindowOperator(w, stage.map.fields),
+      ),
+    );
+    this.all = this.branches.flat();
+  }
+
+  /** Opens the state location and restores the state of checkpoint `committedId`. */
+  async open(location: string | null, committedId: number): Promise<{ keys: number; meta: Record<string, string> }> {
+    const backend = location === null ? createBackend({ kind: 'memory' }) : createBackend({ kind: 'leveldb', location });
+    this.store = new CheckpointStore(backend);
+    const snap = await this.store.restore(committedId);
+    const perOp = new Map<string, Map<string, string>>();
+    for (const op of this.all) perOp.set(op.id, new Map());
+    for (const [k, v] of snap.entries) {
+      const slash = k.indexOf('/');
+      perOp.get(k.slice(0, slash))?.set(k.slice(slash + 1), v);
+    }
+    let keys = 0;
+    for (const op of this.all) {
+      const entries = perOp.get(op.id)!;
+      keys += entries.size;
+      op.onStart?.(entries);
+    }
+    return { keys, meta: { ...snap.meta } };
+  }
+
+  /** Runs a batch through the branches; returns the rows fired and the late records. */
+  process(branches: ReadonlyArray<EncodedBranch | null>, endClock: number, now: number): { rows: FeatureRow[]; late: LateRef[] } {
+    const rows: FeatureRow[] = [];
+    const late: LateRef[] = [];
+    let refs: Float64Array | null = null;
+    const out: Emitter = {
+      row: (r) => rows.push(r),
+      late: (ref, op, ts) => late.push([refs === null ? -1 : refs[ref]!, op, ts]),
+    };
+    for (let b = 0; b < this.branches.length; b++) {
+      const enc = branches[b];
+      if (enc === null || enc === undefined || enc.count === 0) continue;
+      refs = enc.refs;
+      const batch: RecordBatch = {
+        count: enc.count,
+        width: enc.width,
+        keys: enc.keys,
+        ts: enc.ts,
+        clock: enc.clock,
+        values: enc.values,
+        refs: LOCAL_REFS(enc.count),
+      };
+      for (const op of this.branches[b]!) op.processBatch(batch, out);
+    }
+    for (const op of this.all) {
+      op.onWatermark?.(endClock, out);
+      op.onTick?.(now, out);
+    }
+    return { rows, late };
+  }
+
+  /** Phase 1 of a checkpoint: the changed state and the source positions, in one batch. */
+  async checkpoint(id: number, meta: Readonly<Record<string, string>>): Promise<number> {
+    const changes = new Map<string, string | null>();
+    for (const op of this.all) {
+      const c = op.onCheckpoint?.();
+      if (c === undefined) continue;
+      for (const [k, v] of c) changes.set(`${op.id}/${k}`, v);
+    }
+    await this.requireStore().prepare(id, changes, meta);
+    return changes.size;
+  }
+
+  /** Phase 2: the coordinator committed checkpoint `id`. */
+  async commit(id: number): Promise<void> {
+    await this.requireStore().commit(id);
+  }
+
+  async close(): Promise<void> {
+    for (const op of this.all) op.onClose?.();
+    await this.store?.close();
+    this.store = null;
+  }
+
+  private requireStore(): CheckpointStore {
+    if (this.store === null) throw new Error(`shard ${this.shard} is not open`);
+    return this.store;
+  }
+}
+
+let localRefs = new Int32Array(0);
+/** Record positions 0..n-1 (operators report late records by position; the actor maps them to lines). */
+function LOCAL_REFS(n: number): Int32Array {
+  if (localRefs.length < n) {
+    localRefs = new Int32Array(Math.max(n, localRefs.length * 2));
+    for (let i = 0; i < localRefs.length; i++) localRefs[i] = i;
+  }
+  return localRefs;
+}

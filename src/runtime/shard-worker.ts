@@ -1,0 +1,42 @@
+import { ShardActor } from './shard-actor.js';
+import type { ShardRequest, ShardResponse } from './protocol.js';
+
+/**
+ * The piscina worker entry: hosts the shard actors this worker owns. The pool's affinity
+ * balancer sends every request of a shard to the same worker, so each actor and its state
+ * location live on exactly one thread.
+ */
+const actors = new Map<number, ShardActor>();
+
+function actor(shard: number): ShardActor {
+  const a = actors.get(shard);
+  if (a === undefined) throw new Error(`shard ${shard} is not open on this worker`);
+  return a;
+}
+
+export default async function handle(req: ShardRequest): Promise<ShardResponse> {
+  switch (req.type) {
+    case 'open': {
+      await actors.get(req.shard)?.close();
+      const a = new ShardActor(req.shard, req.topology);
+      actors.set(req.shard, a);
+      const { keys, meta } = await a.open(req.location, req.committedId);
+      return { type: 'opened', shard: req.shard, restoredKeys: keys, meta };
+    }
+    case 'process': {
+      const { rows, late } = actor(req.shard).process(req.branches, req.endClock, req.now);
+      return { type: 'output', shard: req.shard, rows, late };
+    }
+    case 'checkpoint': {
+      const changed = await actor(req.shard).checkpoint(req.id, req.meta);
+      return { type: 'checkpointed', shard: req.shard, id: req.id, changedEntries: changed };
+    }
+    case 'commit':
+      await actor(req.shard).commit(req.id);
+      return { type: 'ok', shard: req.shard };
+    case 'close':
+      await actors.get(req.shard)?.close();
+      actors.delete(req.shard);
+      return { type: 'ok', shard: req.shard };
+  }
+}

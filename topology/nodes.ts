@@ -1,0 +1,173 @@
+/**
+ * The topology graph as plain, immutable data. Each node kind is an interface with a
+ * `readonly kind` and a same-named frozen factory `{ is, create }`. Validation, planning,
+ * drawing and the runtime are all passes over these values.
+ *
+ * @example
+ * const src = SourceNode.create({ id: 'events' });
+ * const perf = FilterNode.create({ id: 'perf', inputs: ['decoded'], fn: 'event-type', params: { type: 'performance_metrics' } });
+ */
+
+/** JSON-compatible parameter values for named functions. */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly JsonValue[]
+  | { readonly [k: string]: JsonValue };
+
+/** Window definitions; all durations are integer milliseconds. Tumbling is sliding with slide = size. */
+export type WindowSpec =
+  | { readonly type: 'tumbling'; readonly size: number; readonly offset?: number }
+  | { readonly type: 'sliding'; readonly size: number; readonly slide: number; readonly offset?: number }
+  | { readonly type: 'session'; readonly gap: number; readonly maxDuration?: number };
+
+/**
+ * A mergeable aggregation over the numeric fields of the window's input records.
+ * `scale` multiplies the final value (e.g. count / 300 for a per-second rate over 5 minutes).
+ * Missing inputs (NaN fields) are ignored like SQL NULLs; a result with no defined input is null.
+ */
+export type AggSpec =
+  | { readonly type: 'count'; readonly scale?: number }
+  | { readonly type: 'sum'; readonly field: string; readonly scale?: number }
+  | { readonly type: 'mean'; readonly field: string; readonly scale?: number }
+  | { readonly type: 'min'; readonly field: string; readonly scale?: number }
+  | { readonly type: 'max'; readonly field: string; readonly scale?: number }
+  /** sum(num) / sum(den), or sum(num) / count when `den` is omitted; null when the denominator is 0. */
+  | { readonly type: 'ratio'; readonly num: string; readonly den?: string; readonly scale?: number }
+  /** The value of the record with the greatest event time (ties: the one that arrived last). */
+  | { readonly type: 'latest'; readonly field: string; readonly scale?: number }
+  /** Nearest-rank quantile, q in (0, 1]: the value at 1-based rank ceil(q·n) of the sorted values. */
+  | { readonly type: 'quantile'; readonly field: string; readonly q: number; readonly scale?: number };
+
+/** One output feature of a window: its public id and name, and how it is computed. */
+export interface FeatureSpec {
+  readonly id: string;
+  readonly name: string;
+  readonly agg: AggSpec;
+}
+
+interface NodeBase {
+  readonly id: string;
+  /** Ids of upstream nodes. Sources have none. */
+  readonly inputs: readonly string[];
+  readonly description?: string;
+}
+
+/** The topology's entry: the events of the configured source (file, Kafka). */
+export interface SourceNode extends NodeBase {
+  readonly kind: 'source';
+}
+
+/** Decodes and validates raw records with a named schema; bad records go to dead letters. */
+export interface DecodeNode extends NodeBase {
+  readonly kind: 'decode';
+  readonly schema: string;
+}
+
+/** Keeps the records for which the named predicate holds. */
+export interface FilterNode extends NodeBase {
+  readonly kind: 'filter';
+  readonly fn: string;
+  readonly params?: JsonValue;
+}
+
+/**
+ * Applies a named extractor that turns an event into a record: event time, string attributes
+ * (usable as keys) and the numeric `fields` it declares.
+ */
+export interface MapNode extends NodeBase {
+  readonly kind: 'map';
+  readonly fn: string;
+  readonly params?: JsonValue;
+  /** The numeric fields the extractor produces, in order. */
+  readonly fields: readonly string[];
+  /** The string attributes the extractor produces (candidate keys). */
+  readonly attributes: readonly string[];
+}
+
+/** Partitions the stream by a string attribute; everything downstream is keyed state on shards. */
+export interface KeyByNode extends NodeBase {
+  readonly kind: 'keyBy';
+  readonly key: string;
+}
+
+/** Early firing: a provisional result every `intervalMs` of processing time before the window closes. */
+export interface EarlyFiring {
+  readonly intervalMs: number;
+}
+
+/** A keyed event-time window that aggregates its input into one feature row per window and key. */
+export interface WindowNode extends NodeBase {
+  readonly kind: 'window';
+  /** The key attribute this window expects its input to be keyed by (checked against the upstream keyBy). */
+  readonly key: string;
+  readonly window: WindowSpec;
+  /** Allowed lateness, ms. */
+  readonly lateness: number;
+  /** Bounded out-of-orderness of the watermark, ms. */
+  readonly outOfOrderness: number;
+  /** A source partition silent this long (processing time, ms) is left out of the watermark minimum. */
+  readonly idleTimeoutMs?: number;
+  readonly earlyFiring?: EarlyFiring;
+  /** Output row group, e.g. `perf_5min`. */
+  readonly group: string;
+  /** Entity type of the rows, e.g. `model`. */
+  readonly entityType: string;
+  readonly version: number;
+  readonly features: readonly FeatureSpec[];
+}
+
+/** Collects feature rows for the configured sinks (file, online, offline, Kafka). */
+export interface SinkNode extends NodeBase {
+  readonly kind: 'sink';
+}
+
+export type TopologyNode = SourceNode | DecodeNode | FilterNode | MapNode | KeyByNode | WindowNode | SinkNode;
+export type NodeKind = TopologyNode['kind'];
+
+/** A whole topology: a name, a version and its nodes in any order. */
+export interface Topology {
+  readonly name: string;
+  readonly description?: string;
+  readonly nodes: readonly TopologyNode[];
+}
+
+type Props<N extends TopologyNode> = Omit<N, 'kind' | 'inputs'> & { readonly inputs?: readonly string[] };
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function factory<N extends TopologyNode>(kind: N['kind']) {
+  return Object.freeze({
+    is(node: TopologyNode): node is N {
+      return node.kind === kind;
+    },
+    create(props: Props<N>): N {
+      return deepFreeze({
+        ...structuredClone(props),
+        kind,
+        inputs: [...(props.inputs ?? [])],
+      } as unknown as N);
+    },
+  });
+}
+
+export const SourceNode = factory<SourceNode>('source');
+export const DecodeNode = factory<DecodeNode>('decode');
+export const FilterNode = factory<FilterNode>('filter');
+export const MapNode = factory<MapNode>('map');
+export const KeyByNode = factory<KeyByNode>('keyBy');
+export const WindowNode = factory<WindowNode>('window');
+export const SinkNode = factory<SinkNode>('sink');
+
+/** Freezes a topology value (and everything in it). */
+export function freezeTopology(t: Topology): Topology {
+  return deepFreeze(structuredClone(t));
+}
