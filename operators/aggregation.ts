@@ -69,7 +69,7 @@ export function compileAggregation(features: readonly FeatureSpec[], fields: rea
     return i;
   };
 
-  const finals: Array<(acc: Accumulator) => number | null> = features.map((f) => compileFeature(f.agg, slot));
+  const finals: Array<(acc: Accumulator, sorted: ReadonlyArray<Float64Array | undefined>) => number | null> = features.map((f) => compileFeature(f.agg, slot));
   const frozenSlots = Object.freeze(slots.slice());
 
   return Object.freeze({
@@ -152,27 +152,27 @@ export function compileAggregation(features: readonly FeatureSpec[], fields: rea
       }
     },
     results(acc: Accumulator): Array<number | null> {
-      // Sort each value list once; quantile features read them sorted.
+      // Sort each value list once (natively, as a Float64Array); quantile features read them sorted.
+      const sorted: Array<Float64Array | undefined> = [];
       for (let i = 0; i < frozenSlots.length; i++) {
-        if (frozenSlots[i]!.kind === 'values') (acc[i] as number[]).sort((x, y) => x - y);
+        if (frozenSlots[i]!.kind === 'values') sorted[i] = Float64Array.from(acc[i] as number[]).sort();
       }
       return finals.map((fin) => {
-        const r = fin(acc);
+        const r = fin(acc, sorted);
         return r === null || !Number.isFinite(r) ? null : r;
       });
     },
   });
 }
 
-function compileFeature(
-  agg: AggSpec,
-  slot: (kind: SlotKind, field: string | null) => number,
-): (acc: Accumulator) => number | null {
+type Final = (acc: Accumulator, sorted: ReadonlyArray<Float64Array | undefined>) => number | null;
+
+function compileFeature(agg: AggSpec, slot: (kind: SlotKind, field: string | null) => number): Final {
   const scale = agg.scale ?? 1;
   const scaled =
-    (f: (acc: Accumulator) => number | null) =>
-    (acc: Accumulator): number | null => {
-      const r = f(acc);
+    (f: Final): Final =>
+    (acc, sorted) => {
+      const r = f(acc, sorted);
       return r === null ? null : scale === 1 ? r : r * scale;
     };
   switch (agg.type) {
@@ -220,8 +220,8 @@ function compileFeature(
       }
       const s = slot('values', agg.field);
       const q = agg.q;
-      return scaled((acc) => {
-        const vs = acc[s] as number[];
+      return scaled((_acc, sorted) => {
+        const vs = sorted[s]!;
         return vs.length === 0 ? null : vs[nearestRankIndex(vs.length, q)]!;
       });
     }

@@ -3,21 +3,17 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
-import { FILTERS, MAPS } from '../../operators/registry.js';
 import { PartitionClock } from '../../operators/watermark.js';
 import type { Topology } from '../../topology/nodes.js';
-import { planTopology, type TopologyPlan } from '../../topology/plan.js';
+import { planTopology } from '../../topology/plan.js';
 import { CommittedFile } from '../connectors/committed-file.js';
-import { type FilePosition, readLines } from '../connectors/file-source.js';
+import { type FilePosition, type LineBatch, readLines } from '../connectors/file-source.js';
 import { formatRow } from '../connectors/row-format.js';
 import { ConfigError, InternalError } from '../errors.js';
-import { decodeLine } from '../events/decode.js';
 import { formatTimestamp } from '../events/timestamp.js';
-import type { DecodedEvent } from '../events/types.js';
 import { affinityBalancer, withSlot } from './affinity-balancer.js';
 import { type CheckpointRecord, readCheckpoint, writeCheckpoint } from './checkpoint-record.js';
-import type { EncodedBranch, LateRef, ShardRequest, ShardResponse } from './protocol.js';
-import { shardOf } from './shard-hash.js';
+import type { LateRef, ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
 
 /** What a run reads, writes and how it is parallelised. */
 export interface RunOptions {
@@ -69,36 +65,6 @@ interface Counters {
   rowsByGroup: Record<string, number>;
 }
 
-/** Growable columns of one branch for one shard. */
-class BranchBuilder {
-  keys: string[] = [];
-  ts: number[] = [];
-  clock: number[] = [];
-  values: number[] = [];
-  refs: number[] = [];
-  constructor(readonly width: number) {}
-
-  take(): EncodedBranch | null {
-    const count = this.keys.length;
-    if (count === 0) return null;
-    const enc: EncodedBranch = {
-      count,
-      width: this.width,
-      keys: this.keys,
-      ts: new Float64Array(this.ts),
-      clock: new Float64Array(this.clock),
-      values: new Float64Array(this.values),
-      refs: new Float64Array(this.refs),
-    };
-    this.keys = [];
-    this.ts = [];
-    this.clock = [];
-    this.values = [];
-    this.refs = [];
-    return enc;
-  }
-}
-
 interface RetainedBatch {
   readonly firstLine: number;
   readonly lines: string[];
@@ -106,25 +72,15 @@ interface RetainedBatch {
 }
 
 class ShardLink {
-  readonly builders: BranchBuilder[];
+  chunks: ProcessChunk[] = [];
   pending = 0;
   inFlight: Promise<void> | null = null;
   sentClock = Number.NEGATIVE_INFINITY;
-  covered = new Set<RetainedBatch>();
+  covered: RetainedBatch[] = [];
   constructor(
     readonly shard: number,
     readonly slot: number,
-    widths: readonly number[],
-  ) {
-    this.builders = widths.map((w) => new BranchBuilder(w));
-  }
-}
-
-interface CompiledChain {
-  readonly filters: Array<(e: DecodedEvent) => boolean>;
-  readonly map: (e: DecodedEvent) => { ts: number; attrs: Readonly<Record<string, string>>; values: readonly number[] } | null;
-  readonly key: string;
-  readonly width: number;
+  ) {}
 }
 
 /** Resolves the compiled worker entry (tests run the TypeScript sources against the build). */
@@ -133,20 +89,6 @@ export function workerFile(): string {
   return here.pathname.endsWith('.ts')
     ? new URL('../../dist/src/runtime/shard-worker.js', here).pathname
     : new URL('./shard-worker.js', here).pathname;
-}
-
-function compileChains(plan: TopologyPlan): CompiledChain[] {
-  return plan.pre.map((chain, i) => {
-    const filters: CompiledChain['filters'] = [];
-    let map: CompiledChain['map'] | null = null;
-    for (const n of chain.nodes) {
-      if (n.kind === 'filter') filters.push(FILTERS.get(n.fn)!.create(n.params));
-      if (n.kind === 'map') map = MAPS.get(n.fn)!.create(n.params);
-    }
-    const stage = plan.keyed[i]!;
-    if (map === null) throw new InternalError(`chain to ${chain.keyBy} has no map`);
-    return { filters, map, key: stage.keyBy.key, width: stage.map.fields.length };
-  });
 }
 
 /**
@@ -165,7 +107,7 @@ function compileChains(plan: TopologyPlan): CompiledChain[] {
 export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const log = opts.logger;
   const plan = planTopology(opts.topology);
-  const chains = compileChains(plan);
+  const runId = `${process.pid}-${Date.now()}`;
   const started = performance.now();
   if (!existsSync(opts.input)) throw new ConfigError(`--input: no such file: ${opts.input}`, { field: '--input' });
   const totalBytes = statSync(opts.input).size;
@@ -223,18 +165,21 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     atomics: 'disabled',
   });
   const call = (req: ShardRequest, transferList?: ArrayBuffer[]): Promise<ShardResponse> => {
-    const slot = req.shard % opts.workers;
-    return pool.run(withSlot({ ...req }, slot), transferList === undefined ? {} : { transferList });
+    const task = req.shard < 0 ? { ...req } : withSlot({ ...req }, req.shard % opts.workers);
+    return pool.run(task, transferList === undefined ? {} : { transferList });
   };
 
-  const widths = chains.map((c) => c.width);
-  const links = Array.from({ length: opts.shards }, (_, s) => new ShardLink(s, s % opts.workers, widths));
+  const links = Array.from({ length: opts.shards }, (_, s) => new ShardLink(s, s % opts.workers));
   const retained = new Map<number, RetainedBatch>();
   let failure: unknown = null;
   let inFlightRecords = 0;
   let pendingRecords = 0;
 
+  const batchLines = opts.batchLines ?? 2048;
   const lineOf = (n: number): string | undefined => {
+    // Batches start at multiples of the batch size unless a restart changed it: try that first.
+    const guess = retained.get(n - (n % batchLines));
+    if (guess !== undefined && n < guess.firstLine + guess.lines.length) return guess.lines[n - guess.firstLine];
     for (const b of retained.values()) {
       if (n >= b.firstLine && n < b.firstLine + b.lines.length) return b.lines[n - b.firstLine];
     }
@@ -255,7 +200,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const writeLate = (late: readonly LateRef[]) => {
     for (const [line, op, ts] of late) {
       counters.lateByWindow[op] = (counters.lateByWindow[op] ?? 0) + 1;
-      lateOut?.append(
+      if (lateOut === null) continue;
+      lateOut.append(
         `${JSON.stringify({ line: line + 1, window: op, group: windowGroup.get(op), event_time: formatTimestamp(ts), raw: lineOf(line) ?? null })}\n`,
       );
     }
@@ -265,19 +211,24 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     if (link.inFlight !== null || failure !== null) return;
     const now = clock.current;
     if (link.pending === 0 && now === link.sentClock) return;
-    const branches = link.builders.map((b) => b.take());
+    const chunks = link.chunks;
+    link.chunks = [];
     const transfer: ArrayBuffer[] = [];
-    for (const b of branches) {
-      if (b !== null) transfer.push(b.ts.buffer as ArrayBuffer, b.clock.buffer as ArrayBuffer, b.values.buffer as ArrayBuffer, b.refs.buffer as ArrayBuffer);
+    for (const c of chunks) {
+      for (const b of c.branches) {
+        if (b !== null) {
+          transfer.push(b.ts.buffer as ArrayBuffer, b.clock.buffer as ArrayBuffer, b.values.buffer as ArrayBuffer, b.refs.buffer as ArrayBuffer);
+        }
+      }
     }
     const n = link.pending;
-    const covered = [...link.covered];
-    link.covered.clear();
+    const covered = link.covered;
+    link.covered = [];
     link.pending = 0;
     pendingRecords -= n;
     inFlightRecords += n;
     link.sentClock = now;
-    link.inFlight = call({ type: 'process', shard: link.shard, branches, endClock: now, now: Date.now() }, transfer).then(
+    link.inFlight = call({ type: 'process', shard: link.shard, chunks, endClock: now, now: Date.now() }, transfer).then(
       (res) => {
         if (res.type !== 'output') throw new InternalError(`shard ${link.shard} answered ${res.type} to process`);
         writeRows(res.rows);
@@ -351,56 +302,37 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     let lastCheckpoint = performance.now();
     let lastProgress = 0;
     const maxBuffered = 200_000;
-    for await (const batch of readLines(opts.input, position, opts.batchLines ?? 2048)) {
+    const maxDecoding = Math.max(4, opts.workers * 3);
+    const decoding: Array<{ batch: LineBatch; result: Promise<ShardResponse> }> = [];
+
+    /** Takes the oldest decoded batch, in source order: dead letters, routing, clock, position. */
+    const forwardNext = async () => {
+      const { batch, result } = decoding.shift()!;
+      const res = await result;
+      if (res.type !== 'decoded') throw new InternalError(`decode answered ${res.type}`);
       if (failure !== null) throw failure;
+      counters.eventsRead += res.events;
+      for (const [i, reason, detailText] of res.dl) {
+        counters.deadLettersByReason[reason] = (counters.deadLettersByReason[reason] ?? 0) + 1;
+        dl?.append(
+          `${JSON.stringify({ line: batch.firstLine + i + 1, offset: batch.offsets[i], reason, detail: detailText, raw: batch.lines[i] })}\n`,
+        );
+      }
       const retainedBatch: RetainedBatch = { firstLine: batch.firstLine, lines: batch.lines, refs: 1 };
       retained.set(batch.firstLine, retainedBatch);
-      const now = Date.now();
-      const { lines, offsets } = batch;
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i]!;
-        if (line.length === 0) continue;
-        counters.eventsRead++;
-        const lineNo = batch.firstLine + i;
-        const res = decodeLine(line);
-        if (!res.ok) {
-          counters.deadLettersByReason[res.reason] = (counters.deadLettersByReason[res.reason] ?? 0) + 1;
-          dl?.append(
-            `${JSON.stringify({ line: lineNo + 1, offset: offsets[i], reason: res.reason, detail: res.detail, raw: line })}\n`,
-          );
-          continue;
-        }
-        const ev = res.event;
-        const before = clock.current;
-        for (let c = 0; c < chains.length; c++) {
-          const chain = chains[c]!;
-          let keep = true;
-          for (const f of chain.filters) {
-            if (!f(ev)) {
-              keep = false;
-              break;
-            }
-          }
-          if (!keep) continue;
-          const rec = chain.map(ev);
-          if (rec === null) continue;
-          const key = rec.attrs[chain.key]!;
-          const link = links[shardOf(key, opts.shards)]!;
-          const b = link.builders[c]!;
-          b.keys.push(key);
-          b.ts.push(rec.ts);
-          b.clock.push(before);
-          for (const v of rec.values) b.values.push(v);
-          b.refs.push(lineNo);
-          link.pending++;
-          pendingRecords++;
-          if (!link.covered.has(retainedBatch)) {
-            link.covered.add(retainedBatch);
-            retainedBatch.refs++;
-          }
-        }
-        clock.observe(0, ev.ts, now);
-      }
+      const baseClock = clock.current;
+      res.perShard.forEach((branches, s) => {
+        if (branches === null) return;
+        const link = links[s]!;
+        let n = 0;
+        for (const b of branches) n += b?.count ?? 0;
+        link.chunks.push({ branches, baseClock });
+        link.pending += n;
+        pendingRecords += n;
+        link.covered.push(retainedBatch);
+        retainedBatch.refs++;
+      });
+      if (res.maxTs > Number.NEGATIVE_INFINITY) clock.observe(0, res.maxTs, Date.now());
       position = batch.end;
       release(retainedBatch);
       for (const l of links) send(l);
@@ -408,16 +340,38 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
         await Promise.race(anyInFlight());
         for (const l of links) send(l);
       }
+    };
+    const forwardAll = async () => {
+      while (decoding.length > 0) await forwardNext();
+    };
+
+    for await (const batch of readLines(opts.input, position, batchLines)) {
+      if (failure !== null) throw failure;
+      decoding.push({
+        batch,
+        result: call({
+          type: 'decode',
+          shard: -1,
+          runId,
+          topology: opts.topology,
+          shards: opts.shards,
+          lines: batch.lines,
+          firstLine: batch.firstLine,
+        }),
+      });
+      while (decoding.length >= maxDecoding) await forwardNext();
       const t = performance.now();
       if (opts.onProgress !== undefined && t - lastProgress > 500) {
         lastProgress = t;
-        opts.onProgress(position.offset, totalBytes);
+        opts.onProgress(batch.end.offset, totalBytes);
       }
       if (t - lastCheckpoint >= opts.checkpointIntervalMs) {
+        await forwardAll();
         await checkpoint(false);
         lastCheckpoint = performance.now();
       }
     }
+    await forwardAll();
     // End of a bounded input: the watermark goes to +∞ and every window fires.
     clock.finish();
     await drain();

@@ -30,10 +30,21 @@ export type ShardRequest =
       readonly committedId: number;
     }
   | {
+      /** Decode, validate, run the stateless chains and route a batch of lines (any worker). */
+      readonly type: 'decode';
+      /** Decode requests are not bound to a shard; -1. */
+      readonly shard: -1;
+      readonly runId: string;
+      readonly topology: Topology;
+      readonly shards: number;
+      readonly lines: string[];
+      readonly firstLine: number;
+    }
+  | {
       readonly type: 'process';
       readonly shard: number;
-      /** One entry per keyed branch of the plan (null when the branch has no records). */
-      readonly branches: Array<EncodedBranch | null>;
+      /** Decoded batches in source order. */
+      readonly chunks: ProcessChunk[];
       /** The event-time clock after the last record sent so far: windows fire up to it. */
       readonly endClock: number;
       /** Processing time, for early firing. */
@@ -49,10 +60,32 @@ export type ShardRequest =
   | { readonly type: 'commit'; readonly shard: number; readonly id: number }
   | { readonly type: 'close'; readonly shard: number };
 
+/** One decoded batch's records for one shard. */
+export interface ProcessChunk {
+  /** One entry per keyed branch of the plan (null when the branch has no records). */
+  readonly branches: Array<EncodedBranch | null>;
+  /** The event-time clock at the start of the batch; each record's clock is max(this, its in-batch clock). */
+  readonly baseClock: number;
+}
+
+/** What the decode stage returns for a batch of lines. */
+export interface DecodedBatch {
+  readonly type: 'decoded';
+  /** Non-blank lines. */
+  readonly events: number;
+  /** Dead letters: [index in the batch, reason code, detail]. */
+  readonly dl: Array<[number, string, string]>;
+  /** Greatest event time of the valid events (−∞ if none). */
+  readonly maxTs: number;
+  /** Per shard (null: nothing for it), per keyed branch. */
+  readonly perShard: Array<Array<EncodedBranch | null> | null>;
+}
+
 /** A late record: global line number, window operator id, event time. */
 export type LateRef = readonly [number, string, number];
 
 export type ShardResponse =
+  | DecodedBatch
   | { readonly type: 'opened'; readonly shard: number; readonly restoredKeys: number; readonly meta: Record<string, string> }
   | { readonly type: 'output'; readonly shard: number; readonly rows: FeatureRow[]; readonly late: LateRef[] }
   | { readonly type: 'checkpointed'; readonly shard: number; readonly id: number; readonly changedEntries: number }

@@ -5,7 +5,7 @@ import { CheckpointStore } from '../../state/checkpoint-store.js';
 import { createBackend } from '../../state/create-backend.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
-import type { EncodedBranch, LateRef } from './protocol.js';
+import type { LateRef, ProcessChunk } from './protocol.js';
 
 /**
  * A shard: the unit of state, ordering and checkpointing. It owns the keyed state of its keys
@@ -55,7 +55,7 @@ export class ShardActor {
   }
 
   /** Runs a batch through the branches; returns the rows fired and the late records. */
-  process(branches: ReadonlyArray<EncodedBranch | null>, endClock: number, now: number): { rows: FeatureRow[]; late: LateRef[] } {
+  process(chunks: readonly ProcessChunk[], endClock: number, now: number): { rows: FeatureRow[]; late: LateRef[] } {
     const rows: FeatureRow[] = [];
     const late: LateRef[] = [];
     let refs: Float64Array | null = null;
@@ -63,10 +63,13 @@ export class ShardActor {
       row: (r) => rows.push(r),
       late: (ref, op, ts) => late.push([refs === null ? -1 : refs[ref]!, op, ts]),
     };
-    for (let b = 0; b < this.branches.length; b++) {
+    for (const { branches, baseClock } of chunks) {
+     for (let b = 0; b < this.branches.length; b++) {
       const enc = branches[b];
       if (enc === null || enc === undefined || enc.count === 0) continue;
       refs = enc.refs;
+      const clock = enc.clock;
+      for (let i = 0; i < enc.count; i++) if (clock[i]! < baseClock) clock[i] = baseClock;
       const batch: RecordBatch = {
         count: enc.count,
         width: enc.width,
@@ -77,6 +80,7 @@ export class ShardActor {
         refs: LOCAL_REFS(enc.count),
       };
       for (const op of this.branches[b]!) op.processBatch(batch, out);
+     }
     }
     for (const op of this.all) {
       op.onWatermark?.(endClock, out);

@@ -1,3 +1,4 @@
+import { compileChains, decodeBatch } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 
@@ -7,6 +8,7 @@ import type { ShardRequest, ShardResponse } from './protocol.js';
  * location live on exactly one thread.
  */
 const actors = new Map<number, ShardActor>();
+const chainsByRun = new Map<string, ReturnType<typeof compileChains>>();
 
 function actor(shard: number): ShardActor {
   const a = actors.get(shard);
@@ -23,8 +25,16 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
       const { keys, meta } = await a.open(req.location, req.committedId);
       return { type: 'opened', shard: req.shard, restoredKeys: keys, meta };
     }
+    case 'decode': {
+      let chains = chainsByRun.get(req.runId);
+      if (chains === undefined) {
+        chains = compileChains(req.topology);
+        chainsByRun.set(req.runId, chains);
+      }
+      return decodeBatch(chains, req.lines, req.firstLine, req.shards);
+    }
     case 'process': {
-      const { rows, late } = actor(req.shard).process(req.branches, req.endClock, req.now);
+      const { rows, late } = actor(req.shard).process(req.chunks, req.endClock, req.now);
       return { type: 'output', shard: req.shard, rows, late };
     }
     case 'checkpoint': {

@@ -1,0 +1,60 @@
+/** The command-line contract: exit codes, messages naming the flag, help, topology show, the embedded default. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lines, runCli, tempDir } from './support.js';
+
+describe('featurestream CLI', () => {
+  it('exits 2 naming the flag for a bad --workers', async () => {
+    const r = await runCli(['run', '--input', 'x.ndjson', '--out', 'y', '--workers', 'many']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--workers must be a positive integer, got "many"/);
+  });
+
+  it('exits 2 for an unknown topology, naming --topology', async () => {
+    const dir = tempDir();
+    const r = await runCli(['topology', 'show', '--topology', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--topology: unknown topology "nope"/);
+    const r2 = await runCli(['run', '--topology', 'nope', '--input', join(dir, 'x'), '--out', join(dir, 'y')]);
+    expect(r2.code).toBe(2);
+  });
+
+  it('exits 2 for a missing input file and for an unknown option', async () => {
+    const r = await runCli(['run', '--input', '/nonexistent/events.ndjson', '--out', '/tmp/x.ndjson']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--input: no such file/);
+    const r2 = await runCli(['run', '--frobnicate']);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/unknown option '--frobnicate'/);
+  });
+
+  it('explains itself in --help', async () => {
+    const r = await runCli(['run', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--state-dir/);
+    expect(r.stdout).toMatch(/resumes from the last checkpoint/);
+  });
+
+  it('shows the topology as json, dot and mermaid', async () => {
+    const json = await runCli(['topology', 'show', '--format', 'json']);
+    expect(JSON.parse(json.stdout).name).toBe('llm-features');
+    const dot = await runCli(['topology', 'show', '--format', 'dot']);
+    expect(dot.stdout).toMatch(/^digraph/);
+    expect(dot.stdout).toMatch(/perf_1hr/);
+    const mermaid = await runCli(['topology', 'show', '--topology', 'llm-features', '--format', 'mermaid']);
+    expect(mermaid.stdout).toMatch(/^flowchart LR/);
+  });
+
+  it('runs the embedded default with no arguments and prints what it computed', async () => {
+    const cwd = tempDir('fs-default-');
+    const r = await runCli(['run'], cwd);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/events read\s+60,/);
+    expect(r.stdout).toMatch(/rows written/);
+    expect(r.stdout).toMatch(/perf_5min\s+\S+/);
+    const rows = join(cwd, '.featurestream/default/features.ndjson');
+    expect(existsSync(rows)).toBe(true);
+    expect(lines(rows).length).toBeGreaterThan(100);
+  });
+});
