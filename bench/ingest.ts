@@ -58,7 +58,11 @@ function featurestream(file: string, dir: string): { eps: number; wall: number; 
     { encoding: 'utf8' },
   );
   const wall = (performance.now() - t0) / 1000;
-  const s = JSON.parse(out.trim().split('\n').at(-1)!) as { eventsPerSecond: number; rowsWritten: number; eventsRead: number };
+  const s = JSON.parse(out.trim().split('\n').at(-1)!) as {
+    eventsPerSecond: number;
+    rowsWritten: number;
+    eventsRead: number;
+  };
   return { eps: s.eventsPerSecond, wall: s.eventsRead / wall, rows: s.rowsWritten };
 }
 
@@ -68,7 +72,8 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const dir = mkdtempSync(join(tmpdir(), 'fs-bench-'));
 try {
   const file = join(dir, 'perf.ndjson');
-  if (!existsSync(file)) await writePerfEvents(file, { events: EVENTS, seed: 7, models: 8, lateFraction: 0.002 });
+  if (!existsSync(file))
+    await writePerfEvents(file, { events: EVENTS, seed: 7, models: 8, lateFraction: 0.002 });
   const floors: number[] = [];
   const ours: Array<{ eps: number; wall: number; rows: number }> = [];
   for (let i = 0; i < RUNS; i++) {
@@ -78,10 +83,16 @@ try {
   const f = median(floors);
   const o = median(ours.map((r) => r.eps));
   const w = median(ours.map((r) => r.wall));
-  console.log(`bench:ingest — ${fmt(EVENTS)} performance_metrics events, ${RUNS} runs (median), ${cpus().length} cores, ${cpus()[0]?.model ?? ''}, node ${process.version}`);
+  console.log(
+    `bench:ingest — ${fmt(EVENTS)} performance_metrics events, ${RUNS} runs (median), ${cpus().length} cores, ${cpus()[0]?.model ?? ''}, node ${process.version}`,
+  );
   console.log(`  floor (read + JSON.parse + per-key count)     ${fmt(f)} events/s`);
-  console.log(`  featurestream run, ${WORKERS} workers (in-process)  ${fmt(o)} events/s   ratio ${(o / f).toFixed(2)}×`);
-  console.log(`  featurestream run, incl. process start-up     ${fmt(w)} events/s   ratio ${(w / f).toFixed(2)}×`);
+  console.log(
+    `  featurestream run, ${WORKERS} workers (in-process)  ${fmt(o)} events/s   ratio ${(o / f).toFixed(2)}×`,
+  );
+  console.log(
+    `  featurestream run, incl. process start-up     ${fmt(w)} events/s   ratio ${(w / f).toFixed(2)}×`,
+  );
   console.log(`  rows written per run                          ${fmt(ours[0]!.rows)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

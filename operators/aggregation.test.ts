@@ -3,7 +3,9 @@ import { compileAggregation, nearestRankIndex } from './aggregation.js';
 
 const add = (plan: ReturnType<typeof compileAggregation>, rows: number[][]) => {
   const acc = plan.create();
-  rows.forEach((r, i) => plan.add(acc, r, 0, i, i));
+  rows.forEach((r, i) => {
+    plan.add(acc, r, 0, i, i);
+  });
   return acc;
 };
 
@@ -67,7 +69,9 @@ describe('aggregation', () => {
     const whole = add(plan, rows);
     const a = plan.create();
     const b = plan.create();
-    rows.forEach((r, i) => plan.add(i % 2 === 0 ? a : b, r, 0, i, i));
+    rows.forEach((r, i) => {
+      plan.add(i % 2 === 0 ? a : b, r, 0, i, i);
+    });
     plan.merge(a, b);
     expect(plan.results(a)).toEqual(plan.results(whole));
   });
@@ -84,9 +88,9 @@ describe('aggregation', () => {
   });
 
   it('rejects unknown fields and bad q naming them', () => {
-    expect(() => compileAggregation([{ id: 'a', name: 'a', agg: { type: 'sum', field: 'nope' } }], ['x'])).toThrow(
-      /unknown field `nope`/,
-    );
+    expect(() =>
+      compileAggregation([{ id: 'a', name: 'a', agg: { type: 'sum', field: 'nope' } }], ['x']),
+    ).toThrow(/unknown field `nope`/);
     expect(() =>
       compileAggregation([{ id: 'a', name: 'a', agg: { type: 'quantile', field: 'x', q: 1.5 } }], ['x']),
     ).toThrow(/`q` must be in \(0, 1\]/);

@@ -50,14 +50,20 @@ export function nearestRankIndex(n: number, q: number): number {
 }
 
 /** Compiles features over the named numeric fields into an aggregation plan. */
-export function compileAggregation(features: readonly FeatureSpec[], fields: readonly string[]): AggregationPlan {
+export function compileAggregation(
+  features: readonly FeatureSpec[],
+  fields: readonly string[],
+): AggregationPlan {
   const slots: Slot[] = [];
   const slotIndex = new Map<string, number>();
   const slot = (kind: SlotKind, fieldName: string | null): number => {
     let field = -1;
     if (fieldName !== null) {
       field = fields.indexOf(fieldName);
-      if (field < 0) throw new ConfigError(`unknown field \`${fieldName}\` (known: ${fields.join(', ')})`, { field: fieldName });
+      if (field < 0)
+        throw new ConfigError(`unknown field \`${fieldName}\` (known: ${fields.join(', ')})`, {
+          field: fieldName,
+        });
     }
     const k = `${kind}:${field}`;
     let i = slotIndex.get(k);
@@ -69,7 +75,8 @@ export function compileAggregation(features: readonly FeatureSpec[], fields: rea
     return i;
   };
 
-  const finals: Array<(acc: Accumulator, sorted: ReadonlyArray<Float64Array | undefined>) => number | null> = features.map((f) => compileFeature(f.agg, slot));
+  const finals: Array<(acc: Accumulator, sorted: ReadonlyArray<Float64Array | undefined>) => number | null> =
+    features.map((f) => compileFeature(f.agg, slot));
   const frozenSlots = Object.freeze(slots.slice());
 
   return Object.freeze({

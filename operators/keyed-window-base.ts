@@ -1,6 +1,13 @@
 import type { FeatureSpec, WindowNode } from '../topology/nodes.js';
 import { type Accumulator, type AggregationPlan, compileAggregation } from './aggregation.js';
-import { decodeTime, type Emitter, encodeTime, type Operator, type RecordBatch, type StateTableSpec } from './operator.js';
+import {
+  decodeTime,
+  type Emitter,
+  encodeTime,
+  type Operator,
+  type RecordBatch,
+  type StateTableSpec,
+} from './operator.js';
 import { type Timer, TimerHeap } from './timer-heap.js';
 import { watermarkFor } from './watermark.js';
 

@@ -57,7 +57,8 @@ export const MAPS: ReadonlyMap<string, MapDef> = new Map<string, MapDef>([
           const error = b.error;
           const failed = typeof error === 'string';
           const metrics = b.metrics as Record<string, unknown> | undefined;
-          const retries = metrics === undefined ? 0 : typeof metrics.retries === 'number' ? metrics.retries : 0;
+          const retries =
+            metrics === undefined ? 0 : typeof metrics.retries === 'number' ? metrics.retries : 0;
           return {
             ts: e.ts,
             attrs: { model: b.model as string },

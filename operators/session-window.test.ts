@@ -6,7 +6,11 @@ const MIN = 60_000;
 const session = (opts: { maxDuration?: number; lateness?: number } = {}) =>
   new SessionWindowOperator(
     windowNode(
-      { type: 'session', gap: 30 * MIN, ...(opts.maxDuration === undefined ? {} : { maxDuration: opts.maxDuration }) },
+      {
+        type: 'session',
+        gap: 30 * MIN,
+        ...(opts.maxDuration === undefined ? {} : { maxDuration: opts.maxDuration }),
+      },
       { lateness: opts.lateness ?? 0 },
     ),
     ['x'],
@@ -29,7 +33,10 @@ describe('session window operator', () => {
       { key: 's', ts: 0 },
       { key: 's', ts: 31 * MIN },
     ]);
-    expect(show(c.rows)).toEqual([`s [0,${30 * MIN}) rev=0 n=1 sum_x=1`, `s [${31 * MIN},${61 * MIN}) rev=0 n=1 sum_x=1`]);
+    expect(show(c.rows)).toEqual([
+      `s [0,${30 * MIN}) rev=0 n=1 sum_x=1`,
+      `s [${31 * MIN},${61 * MIN}) rev=0 n=1 sum_x=1`,
+    ]);
   });
 
   it('merges out-of-order elements that bridge two sessions', () => {
@@ -42,7 +49,10 @@ describe('session window operator', () => {
     ]);
     // the clock before b is 50m, watermark 50m-1: [0,30m) already fired (rev 0); the merged
     // session [0, 80m) inherits its revision count and fires at the end as revision 1
-    expect(show(c.rows)).toEqual([`s [0,${30 * MIN}) rev=0 n=1 sum_x=1`, `s [0,${80 * MIN}) rev=1 n=3 sum_x=3`]);
+    expect(show(c.rows)).toEqual([
+      `s [0,${30 * MIN}) rev=0 n=1 sum_x=1`,
+      `s [0,${80 * MIN}) rev=1 n=3 sum_x=3`,
+    ]);
   });
 
   it('cuts a session at the max duration: the element that would make it longer starts a new one', () => {

@@ -42,7 +42,14 @@ export class SessionWindowOperator extends KeyedWindowBase<SessionState> {
     this.assigner = sessionAssigner(spec.gap, spec.maxDuration ?? Number.POSITIVE_INFINITY);
   }
 
-  protected addRecord(key: string, ts: number, values: Float64Array, offset: number, ref: number, out: Emitter): void {
+  protected addRecord(
+    key: string,
+    ts: number,
+    values: Float64Array,
+    offset: number,
+    ref: number,
+    out: Emitter,
+  ): void {
     const { gap, maxDuration } = this.assigner;
     const wm = this.wm;
     const state = this.states.get(key) ?? { sessions: [], seq: 0 };

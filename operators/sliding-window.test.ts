@@ -4,7 +4,10 @@ import { batchOf, collector, runInOrder, show, windowNode } from './test-support
 
 const tumbling = (lateness = 0, bound = 0, early?: number) =>
   new SlidingWindowOperator(
-    windowNode({ type: 'tumbling', size: 100 }, { lateness, bound, ...(early === undefined ? {} : { early }) }),
+    windowNode(
+      { type: 'tumbling', size: 100 },
+      { lateness, bound, ...(early === undefined ? {} : { early }) },
+    ),
     ['x'],
   );
 
@@ -40,7 +43,9 @@ describe('tumbling window operator', () => {
       { key: 'k', ts: -100 },
       { key: 'k', ts: -101 },
     ]);
-    expect(show(c.rows).sort()).toEqual(['k [-100,0) rev=0 n=2 sum_x=2', 'k [-200,-100) rev=0 n=1 sum_x=1'].sort());
+    expect(show(c.rows).sort()).toEqual(
+      ['k [-100,0) rev=0 n=2 sum_x=2', 'k [-200,-100) rev=0 n=1 sum_x=1'].sort(),
+    );
   });
 
   it('re-fires a window for an element within the allowed lateness (revision + 1), and sends later ones to the late output', () => {
@@ -99,7 +104,8 @@ describe('tumbling window operator', () => {
 });
 
 describe('sliding window operator (panes)', () => {
-  const sliding = (lateness = 0) => new SlidingWindowOperator(windowNode({ type: 'sliding', size: 100, slide: 50 }, { lateness }), ['x']);
+  const sliding = (lateness = 0) =>
+    new SlidingWindowOperator(windowNode({ type: 'sliding', size: 100, slide: 50 }, { lateness }), ['x']);
 
   it('produces every window ⌈size/slide⌉ per element from panes', () => {
     //  -50   0    50   100  150
@@ -157,7 +163,10 @@ describe('sliding window operator (panes)', () => {
   });
 
   it('restores from a checkpoint and continues identically', () => {
-    const input = Array.from({ length: 40 }, (_, i) => ({ key: i % 3 === 0 ? 'a' : 'b', ts: i * 7 + (i % 5) * 3 }));
+    const input = Array.from({ length: 40 }, (_, i) => ({
+      key: i % 3 === 0 ? 'a' : 'b',
+      ts: i * 7 + (i % 5) * 3,
+    }));
     const straight = runInOrder(sliding(20), input);
 
     const first = sliding(20);

@@ -50,7 +50,14 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
     this.offset = this.assigner.offset;
   }
 
-  protected addRecord(key: string, ts: number, values: Float64Array, offset: number, ref: number, out: Emitter): void {
+  protected addRecord(
+    key: string,
+    ts: number,
+    values: Float64Array,
+    offset: number,
+    ref: number,
+    out: Emitter,
+  ): void {
     const { size, slide, lateness } = this;
     const wm = this.wm;
     const last = windowStart(ts, this.offset, slide);
@@ -80,7 +87,8 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
       if (!state.registered.has(w)) {
         state.registered.add(w);
         this.timers.push({ time: w + size - 1 + lateness, kind: 1, key, start: w, end: w + size });
-        if (w + size - 1 > wm) this.timers.push({ time: w + size - 1, kind: 0, key, start: w, end: w + size });
+        if (w + size - 1 > wm)
+          this.timers.push({ time: w + size - 1, kind: 0, key, start: w, end: w + size });
       }
       if (w + size - 1 <= wm) this.fire(key, state, w, out);
     }
@@ -146,7 +154,13 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
   }
 
   protected deserialize(data: unknown): PaneState {
-    const d = data as { v: number; p: Array<[number, Accumulator]>; f: Array<[number, number]>; r: number[]; s: number };
+    const d = data as {
+      v: number;
+      p: Array<[number, Accumulator]>;
+      f: Array<[number, number]>;
+      r: number[];
+      s: number;
+    };
     return { panes: new Map(d.p), fired: new Map(d.f), registered: new Set(d.r), seq: d.s };
   }
 

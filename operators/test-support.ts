@@ -68,7 +68,11 @@ export function windowNode(
 }
 
 /** Feeds records one by one where each record's clock is the max event time before it (a single partition). */
-export function runInOrder(op: Operator, records: ReadonlyArray<Omit<TestRecord, 'clock'>>, finish = true): Collected {
+export function runInOrder(
+  op: Operator,
+  records: ReadonlyArray<Omit<TestRecord, 'clock'>>,
+  finish = true,
+): Collected {
   const c = collector();
   let clock = Number.NEGATIVE_INFINITY;
   const withClock: TestRecord[] = [];

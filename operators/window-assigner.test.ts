@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
-import { sessionAssigner, slidingAssigner, tumblingAssigner, windowStart, windowsTouch } from './window-assigner.js';
+import {
+  sessionAssigner,
+  slidingAssigner,
+  tumblingAssigner,
+  windowStart,
+  windowsTouch,
+} from './window-assigner.js';
 
 describe('windowStart (Flink getWindowStartWithOffset, negative-timestamp fix)', () => {
   it('aligns positive timestamps down to the window size', () => {

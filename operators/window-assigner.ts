@@ -67,12 +67,17 @@ export function slidingAssigner(size: number, slide: number, offset = 0): Slidin
   positiveInt(size, 'size', 'sliding');
   positiveInt(slide, 'slide', 'sliding');
   if (slide > size) {
-    throw new ConfigError(`sliding window \`slide\` must be > 0 and ≤ \`size\`, got ${slide}`, { field: 'slide' });
+    throw new ConfigError(`sliding window \`slide\` must be > 0 and ≤ \`size\`, got ${slide}`, {
+      field: 'slide',
+    });
   }
   if (!Number.isSafeInteger(offset) || Math.abs(offset) >= slide) {
-    throw new ConfigError(`sliding window \`offset\` must be an integer with |offset| < \`slide\`, got ${offset}`, {
-      field: 'offset',
-    });
+    throw new ConfigError(
+      `sliding window \`offset\` must be an integer with |offset| < \`slide\`, got ${offset}`,
+      {
+        field: 'offset',
+      },
+    );
   }
   const pane = gcd(size, slide);
   return Object.freeze({
@@ -84,7 +89,8 @@ export function slidingAssigner(size: number, slide: number, offset = 0): Slidin
     paneStart: (ts: number) => windowStart(ts, offset, pane),
     assign(ts: number): TimeWindow[] {
       const out: TimeWindow[] = [];
-      for (let w = windowStart(ts, offset, slide); w > ts - size; w -= slide) out.push({ start: w, end: w + size });
+      for (let w = windowStart(ts, offset, slide); w > ts - size; w -= slide)
+        out.push({ start: w, end: w + size });
       return out;
     },
   });
@@ -94,9 +100,12 @@ export function slidingAssigner(size: number, slide: number, offset = 0): Slidin
 export function tumblingAssigner(size: number, offset = 0): SlidingAssigner {
   positiveInt(size, 'size', 'tumbling');
   if (!Number.isSafeInteger(offset) || Math.abs(offset) >= size) {
-    throw new ConfigError(`tumbling window \`offset\` must be an integer with |offset| < \`size\`, got ${offset}`, {
-      field: 'offset',
-    });
+    throw new ConfigError(
+      `tumbling window \`offset\` must be an integer with |offset| < \`size\`, got ${offset}`,
+      {
+        field: 'offset',
+      },
+    );
   }
   return slidingAssigner(size, size, offset);
 }

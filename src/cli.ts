@@ -18,21 +18,26 @@ const program = new Command();
 
 const positiveInt = (flag: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive integer, got "${v}"`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`${flag} must be a positive integer, got "${v}"`);
   return n;
 };
 const nonNegativeInt = (flag: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got "${v}"`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got "${v}"`);
   return n;
 };
 
 function topologyByName(name: string) {
   const make = TOPOLOGIES.get(name);
   if (make === undefined) {
-    throw new ConfigError(`--topology: unknown topology "${name}" (known: ${[...TOPOLOGIES.keys()].join(', ')})`, {
-      field: '--topology',
-    });
+    throw new ConfigError(
+      `--topology: unknown topology "${name}" (known: ${[...TOPOLOGIES.keys()].join(', ')})`,
+      {
+        field: '--topology',
+      },
+    );
   }
   return make();
 }
@@ -68,7 +73,12 @@ function printSample(out: string, perGroup = 3): void {
   process.stdout.write('\nsample rows (first per group):\n');
   for (const line of readFileSync(out, 'utf8').split('\n')) {
     if (line === '') continue;
-    const row = JSON.parse(line) as { group: string; entity_id: string; window_start: string | null; values: object };
+    const row = JSON.parse(line) as {
+      group: string;
+      entity_id: string;
+      window_start: string | null;
+      values: object;
+    };
     const n = seen.get(row.group) ?? 0;
     if (n >= perGroup) continue;
     seen.set(row.group, n + 1);
@@ -76,7 +86,9 @@ function printSample(out: string, perGroup = 3): void {
       .slice(0, 5)
       .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`)
       .join(' ');
-    process.stdout.write(`  ${row.group.padEnd(10)} ${row.entity_id.padEnd(18)} ${row.window_start ?? '-'}  ${vals}\n`);
+    process.stdout.write(
+      `  ${row.group.padEnd(10)} ${row.entity_id.padEnd(18)} ${row.window_start ?? '-'}  ${vals}\n`,
+    );
   }
 }
 
@@ -100,20 +112,37 @@ program
   .option('--out <file>', 'feature rows as NDJSON (exactly once across crashes)')
   .option('--dead-letters <file>', 'malformed events with line, offset, reason code and raw text')
   .option('--late-events <file>', 'the late-data side output (events past their windows’ allowed lateness)')
-  .option('--state-dir <dir>', 'LevelDB state and checkpoints; run again with the same dir to resume after a crash')
+  .option(
+    '--state-dir <dir>',
+    'LevelDB state and checkpoints; run again with the same dir to resume after a crash',
+  )
   .option('--fresh', 'delete any previous state in --state-dir first', false)
   .addOption(
-    new Option('--workers <n>', 'worker threads').argParser(positiveInt('--workers')).default(Math.min(4, availableParallelism())),
+    new Option('--workers <n>', 'worker threads')
+      .argParser(positiveInt('--workers'))
+      .default(Math.min(4, availableParallelism())),
   )
-  .addOption(new Option('--shards <n>', 'shards (units of state); fixed for a state dir').argParser(positiveInt('--shards')).default(8))
+  .addOption(
+    new Option('--shards <n>', 'shards (units of state); fixed for a state dir')
+      .argParser(positiveInt('--shards'))
+      .default(8),
+  )
   .addOption(
     new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints')
       .argParser(nonNegativeInt('--checkpoint-interval'))
       .default(2000),
   )
-  .addOption(new Option('--batch-lines <n>', 'lines per source batch').argParser(positiveInt('--batch-lines')).default(2048))
+  .addOption(
+    new Option('--batch-lines <n>', 'lines per source batch')
+      .argParser(positiveInt('--batch-lines'))
+      .default(2048),
+  )
   .option('--summary-json', 'print the summary as one JSON line', false)
-  .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(['debug', 'info', 'warn', 'error']).default('warn'))
+  .addOption(
+    new Option('--log-level <level>', 'log level (logs go to stderr)')
+      .choices(['debug', 'info', 'warn', 'error'])
+      .default('warn'),
+  )
   .addHelpText(
     'after',
     '\nExamples:\n' +
@@ -137,7 +166,13 @@ program
       mkdirSync(dir, { recursive: true });
       input = join(dir, 'events.ndjson');
       process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
-      const g = await writePerfEvents(input, { events: 60_000, seed: 42, models: 6, badFraction: 0.001, lateFraction: 0.002 });
+      const g = await writePerfEvents(input, {
+        events: 60_000,
+        seed: 42,
+        models: 6,
+        badFraction: 0.001,
+        lateFraction: 0.002,
+      });
       process.stdout.write(`  ${fmt(g.lines)} events\n`);
       out ??= join(dir, 'features.ndjson');
       stateDir ??= join(dir, 'state');
@@ -178,9 +213,13 @@ topologyCmd
   .command('show')
   .description('Print a topology as JSON, Graphviz dot or a Mermaid flowchart')
   .option('--topology <name>', 'topology', 'llm-features')
-  .addOption(new Option('--format <format>', 'output format').choices(['json', 'dot', 'mermaid']).default('json'))
+  .addOption(
+    new Option('--format <format>', 'output format').choices(['json', 'dot', 'mermaid']).default('json'),
+  )
   .action((o) => {
-    process.stdout.write(`${renderTopology(topologyByName(o.topology as string), o.format as 'json' | 'dot' | 'mermaid')}\n`);
+    process.stdout.write(
+      `${renderTopology(topologyByName(o.topology as string), o.format as 'json' | 'dot' | 'mermaid')}\n`,
+    );
   });
 topologyCmd
   .command('list')
@@ -192,16 +231,21 @@ topologyCmd
 program
   .command('generate')
   .description('Write a deterministic, realistic sample event stream (NDJSON, or gzip when FILE ends in .gz)')
-  .addOption(new Option('--events <n>', 'number of events').argParser(positiveInt('--events')).makeOptionMandatory())
+  .addOption(
+    new Option('--events <n>', 'number of events').argParser(positiveInt('--events')).makeOptionMandatory(),
+  )
   .addOption(new Option('--seed <n>', 'random seed').argParser(nonNegativeInt('--seed')).default(1))
   .requiredOption('--out <file>', 'output file')
   .addOption(new Option('--models <n>', 'number of models').argParser(positiveInt('--models')).default(6))
   .addOption(new Option('--bad-fraction <x>', 'share of malformed lines').default('0'))
-  .addOption(new Option('--late-fraction <x>', 'share of events late beyond the allowed lateness').default('0.002'))
+  .addOption(
+    new Option('--late-fraction <x>', 'share of events late beyond the allowed lateness').default('0.002'),
+  )
   .action(async (o) => {
     const frac = (flag: string, v: string) => {
       const x = Number(v);
-      if (!(x >= 0 && x < 1)) throw new ConfigError(`${flag} must be a number in [0, 1), got "${v}"`, { field: flag });
+      if (!(x >= 0 && x < 1))
+        throw new ConfigError(`${flag} must be a number in [0, 1), got "${v}"`, { field: flag });
       return x;
     };
     const r = await writePerfEvents(o.out as string, {
@@ -228,7 +272,9 @@ async function main(): Promise<void> {
       process.exitCode = err.domain === 'config' ? 2 : 1;
       return;
     }
-    process.stderr.write(`featurestream: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `featurestream: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exitCode = 1;
   }
 }

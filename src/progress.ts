@@ -7,7 +7,10 @@
  * bar.update(512, 1024);
  * bar.done();
  */
-export function progressBar(label: string): { update: (done: number, total: number) => void; done: () => void } {
+export function progressBar(label: string): {
+  update: (done: number, total: number) => void;
+  done: () => void;
+} {
   const started = performance.now();
   const mb = (n: number) => (n / 1048576).toFixed(1);
   return {

@@ -31,7 +31,7 @@ const BAD: Array<[string, string]> = [
   ['unknown_type', JSON.stringify({ type: 'telepathy', id: 'x', timestamp: '2025-01-15T10:00:00Z' })],
   ['missing_field', good(1).replace('"model":"gpt-4",', '')],
   ['wrong_type', good(2, { latency_ms: 'fast' })],
-  ['non_finite', good(3).replace('"latency_ms":102', '"latency_ms":1e999')],
+  ['non_finite', good(3).replace('"latency_ms":103', '"latency_ms":1e999')],
   ['out_of_range', good(4, { latency_ms: -5 })],
   ['bad_timestamp', good(5, { timestamp: 'yesterday at noon' })],
 ];
@@ -75,7 +75,9 @@ describe('bad input', () => {
       expect(d.line).toBe(badLine.get(reason));
       expect(typeof d.detail).toBe('string');
       // the offset points at the raw bytes of the line
-      expect(text.subarray(d.offset as number, (d.offset as number) + Buffer.byteLength(raw)).toString()).toBe(raw);
+      expect(
+        text.subarray(d.offset as number, (d.offset as number) + Buffer.byteLength(raw)).toString(),
+      ).toBe(raw);
     }
     // the valid events were all processed: one model, and windows fired
     const rows = lines(join(dir, 'rows.ndjson')).map((l) => JSON.parse(l) as { group: string });

@@ -16,7 +16,15 @@ describe('featurestream CLI', () => {
     const r = await runCli(['topology', 'show', '--topology', 'nope']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--topology: unknown topology "nope"/);
-    const r2 = await runCli(['run', '--topology', 'nope', '--input', join(dir, 'x'), '--out', join(dir, 'y')]);
+    const r2 = await runCli([
+      'run',
+      '--topology',
+      'nope',
+      '--input',
+      join(dir, 'x'),
+      '--out',
+      join(dir, 'y'),
+    ]);
     expect(r2.code).toBe(2);
   });
 

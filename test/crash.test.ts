@@ -43,7 +43,14 @@ function expectSameSet(a: string[], b: string[], what: string): void {
 
 describe('crash and restore', () => {
   beforeAll(async () => {
-    await writePerfEvents(input, { events: 150_000, seed: 3, models: 6, disorderMs: 150_000, lateFraction: 0.005, badFraction: 0.002 });
+    await writePerfEvents(input, {
+      events: 150_000,
+      seed: 3,
+      models: 6,
+      disorderMs: 150_000,
+      lateFraction: 0.005,
+      badFraction: 0.0005,
+    });
   });
 
   it('SIGKILLed at random moments ≥ 5 times, then restarted, equals an uninterrupted run', async () => {
@@ -77,7 +84,11 @@ describe('crash and restore', () => {
 
     expectSameSet(lines(join(dir, 'crash-rows.ndjson')), lines(join(dir, 'clean-rows.ndjson')), 'rows');
     expectSameSet(lines(join(dir, 'crash-dl.ndjson')), lines(join(dir, 'clean-dl.ndjson')), 'dead letters');
-    expectSameSet(lines(join(dir, 'crash-late.ndjson')), lines(join(dir, 'clean-late.ndjson')), 'late events');
+    expectSameSet(
+      lines(join(dir, 'crash-late.ndjson')),
+      lines(join(dir, 'clean-late.ndjson')),
+      'late events',
+    );
     const a = summaryOf(clean);
     const b = summaryOf(final!);
     expect(b.eventsRead).toBe(a.eventsRead);

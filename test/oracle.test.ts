@@ -46,8 +46,22 @@ const FEATURES_1HR: Record<string, string> = {
   success_rate_1hr: 'count(*) FILTER (WHERE m.err IS NULL) / count(*)',
 };
 const WINDOWS: WindowDef[] = [
-  { group: 'perf_5min', size: 300_000, slide: 300_000, lateness: 60_000, bound: 120_000, features: FEATURES_5MIN },
-  { group: 'perf_1hr', size: 3_600_000, slide: 300_000, lateness: 120_000, bound: 120_000, features: FEATURES_1HR },
+  {
+    group: 'perf_5min',
+    size: 300_000,
+    slide: 300_000,
+    lateness: 60_000,
+    bound: 120_000,
+    features: FEATURES_5MIN,
+  },
+  {
+    group: 'perf_1hr',
+    size: 3_600_000,
+    slide: 300_000,
+    lateness: 120_000,
+    bound: 120_000,
+    features: FEATURES_1HR,
+  },
 ];
 
 type Values = Record<string, number | null>;
@@ -120,7 +134,13 @@ describe('oracle: llm-features perf windows equal DuckDB over the same rows', ()
   beforeAll(async () => {
     // Disorder up to 200 s against a 120 s bound: some events fall within the allowed lateness
     // (re-firing), others beyond it (late output); a share far behind is late for both groups.
-    await writePerfEvents(input, { events: 30_000, seed: 11, models: 5, disorderMs: 200_000, lateFraction: 0.01 });
+    await writePerfEvents(input, {
+      events: 30_000,
+      seed: 11,
+      models: 5,
+      disorderMs: 200_000,
+      lateFraction: 0.01,
+    });
     const flatLines: string[] = [];
     lines(input).forEach((l, i) => {
       const e = JSON.parse(l) as Record<string, unknown>;
@@ -161,7 +181,13 @@ describe('oracle: llm-features perf windows equal DuckDB over the same rows', ()
     expect(summaryOf(res).deadLetters).toBe(0);
     ours = new Map();
     for (const l of lines(join(dir, 'rows.ndjson'))) {
-      const r = JSON.parse(l) as { group: string; entity_id: string; window_start: string; revision: number; values: Values };
+      const r = JSON.parse(l) as {
+        group: string;
+        entity_id: string;
+        window_start: string;
+        revision: number;
+        values: Values;
+      };
       const key = `${r.group}|${r.entity_id}|${Date.parse(r.window_start)}|${r.revision}`;
       expect(ours.has(key), `duplicate row ${key}`).toBe(false);
       ours.set(key, r.values);
@@ -197,7 +223,9 @@ describe('oracle: llm-features perf windows equal DuckDB over the same rows', ()
         } else if (name.includes('latency_p')) {
           expect(g, `${key} ${name}`).toBe(v);
         } else {
-          expect(Math.abs((g as number) - v), `${key} ${name}: ${g} vs ${v}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(v)));
+          expect(Math.abs((g as number) - v), `${key} ${name}: ${g} vs ${v}`).toBeLessThanOrEqual(
+            1e-9 * Math.max(1, Math.abs(v)),
+          );
         }
         compared++;
       }

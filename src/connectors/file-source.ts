@@ -26,7 +26,11 @@ export interface LineBatch {
  * @example
  * for await (const b of readLines('events.ndjson.gz', { offset: 0, line: 0 }, 2048)) handle(b);
  */
-export async function* readLines(path: string, from: FilePosition, batchLines = 2048): AsyncGenerator<LineBatch> {
+export async function* readLines(
+  path: string,
+  from: FilePosition,
+  batchLines = 2048,
+): AsyncGenerator<LineBatch> {
   const gz = path.endsWith('.gz');
   const raw = createReadStream(path, { start: gz ? 0 : from.offset, highWaterMark: 1 << 20 });
   const stream: AsyncIterable<Buffer> = gz ? raw.pipe(createGunzip()) : raw;

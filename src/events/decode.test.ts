@@ -27,7 +27,8 @@ function sample(type: EventType): Record<string, unknown> {
   return JSON.parse(line) as Record<string, unknown>;
 }
 const PERF = COLLECTOR[0]!;
-const with_ = (type: EventType, patch: Record<string, unknown>) => JSON.stringify({ ...sample(type), ...patch });
+const with_ = (type: EventType, patch: Record<string, unknown>) =>
+  JSON.stringify({ ...sample(type), ...patch });
 const without = (type: EventType, field: string) => {
   const o = sample(type);
   delete o[field];
@@ -83,16 +84,19 @@ describe('collector fixtures (the Rust serde shapes)', () => {
     expect([...types].sort()).toEqual([...COLLECTOR_TYPES].sort());
   });
 
-  it.each(COLLECTOR.map((l) => [(JSON.parse(l) as { type: string }).type, l]))('%s decodes: %s', (_type, line) => {
-    const r = decodeLine(line);
-    expect(r).toMatchObject({ ok: true });
-    if (!r.ok) return;
-    const parsed = JSON.parse(line) as { type: string; timestamp: string };
-    expect(r.event.type).toBe(parsed.type);
-    expect(r.event.ts).toBe(parseTimestamp(parsed.timestamp));
-    expect(r.event.body).toEqual(parsed);
-    expect(decodeValueWithZod(parsed)).toEqual(r);
-  });
+  it.each(COLLECTOR.map((l) => [(JSON.parse(l) as { type: string }).type, l]))(
+    '%s decodes: %s',
+    (_type, line) => {
+      const r = decodeLine(line);
+      expect(r).toMatchObject({ ok: true });
+      if (!r.ok) return;
+      const parsed = JSON.parse(line) as { type: string; timestamp: string };
+      expect(r.event.type).toBe(parsed.type);
+      expect(r.event.ts).toBe(parseTimestamp(parsed.timestamp));
+      expect(r.event.body).toEqual(parsed);
+      expect(decodeValueWithZod(parsed)).toEqual(r);
+    },
+  );
 
   it('gives the event time in integer ms, 9 fractional digits floored, offsets applied', () => {
     const ts = COLLECTOR.map((l) => {
@@ -159,17 +163,33 @@ describe('reason codes', () => {
 
   it('unknown_type: missing, unknown or not a string', () => {
     expectFailure(without('performance_metrics', 'type'), 'unknown_type', 'type: missing');
-    expectFailure(with_('performance_metrics', { type: 'perf_metrics' }), 'unknown_type', 'type: unknown event type "perf_metrics"');
+    expectFailure(
+      with_('performance_metrics', { type: 'perf_metrics' }),
+      'unknown_type',
+      'type: unknown event type "perf_metrics"',
+    );
     expectFailure(with_('performance_metrics', { type: 'PerformanceMetrics' }), 'unknown_type');
-    expectFailure(with_('performance_metrics', { type: 7 }), 'unknown_type', 'type: expected string, got number');
+    expectFailure(
+      with_('performance_metrics', { type: 7 }),
+      'unknown_type',
+      'type: expected string, got number',
+    );
     expectFailure(with_('performance_metrics', { type: null }), 'unknown_type');
     expectFailure('{"type":"__proto__"}', 'unknown_type');
     expectFailure('{}', 'unknown_type');
   });
 
   it('missing_field: absent, or null where the field is required', () => {
-    expectFailure(without('performance_metrics', 'latency_ms'), 'missing_field', 'latency_ms: required field is missing');
-    expectFailure(with_('performance_metrics', { model: null }), 'missing_field', 'model: required, got null');
+    expectFailure(
+      without('performance_metrics', 'latency_ms'),
+      'missing_field',
+      'latency_ms: required field is missing',
+    );
+    expectFailure(
+      with_('performance_metrics', { model: null }),
+      'missing_field',
+      'model: required, got null',
+    );
     expectFailure(without('performance_metrics', 'id'), 'missing_field', 'id: required field is missing');
     expectFailure(without('performance_metrics', 'timestamp'), 'missing_field', /^timestamp: /);
     expectFailure(without('performance_metrics', 'metrics'), 'missing_field', /^metrics: /);
@@ -184,17 +204,57 @@ describe('reason codes', () => {
   });
 
   it('wrong_type', () => {
-    expectFailure(with_('performance_metrics', { latency_ms: 'fast' }), 'wrong_type', 'latency_ms: expected number, got string');
-    expectFailure(with_('performance_metrics', { input_tokens: 1.5 }), 'wrong_type', 'input_tokens: expected integer, got number');
-    expectFailure(with_('performance_metrics', { input_tokens: '100' }), 'wrong_type', 'input_tokens: expected integer, got string');
-    expectFailure(with_('performance_metrics', { error: true }), 'wrong_type', 'error: expected string, got boolean');
+    expectFailure(
+      with_('performance_metrics', { latency_ms: 'fast' }),
+      'wrong_type',
+      'latency_ms: expected number, got string',
+    );
+    expectFailure(
+      with_('performance_metrics', { input_tokens: 1.5 }),
+      'wrong_type',
+      'input_tokens: expected integer, got number',
+    );
+    expectFailure(
+      with_('performance_metrics', { input_tokens: '100' }),
+      'wrong_type',
+      'input_tokens: expected integer, got string',
+    );
+    expectFailure(
+      with_('performance_metrics', { error: true }),
+      'wrong_type',
+      'error: expected string, got boolean',
+    );
     expectFailure(with_('performance_metrics', { id: 550 }), 'wrong_type', 'id: expected string, got number');
-    expectFailure(with_('performance_metrics', { timestamp: 1736937000123 }), 'wrong_type', /^timestamp: expected RFC 3339/);
-    expectFailure(with_('performance_metrics', { metrics: [1] }), 'wrong_type', /^metrics: expected object .*got array$/);
-    expectFailure(with_('performance_metrics', { metrics: { retries: '1' } }), 'wrong_type', 'metrics.retries: expected number, got string');
-    expectFailure(with_('performance_metrics', { metrics: { retries: null } }), 'wrong_type', 'metrics.retries: expected number, got null');
-    expectFailure(with_('user_feedback', { metadata: { response_copied: true } }), 'wrong_type', /^metadata.response_copied: /);
-    expectFailure(with_('user_feedback', { liked: 'yes' }), 'wrong_type', 'liked: expected boolean, got string');
+    expectFailure(
+      with_('performance_metrics', { timestamp: 1736937000123 }),
+      'wrong_type',
+      /^timestamp: expected RFC 3339/,
+    );
+    expectFailure(
+      with_('performance_metrics', { metrics: [1] }),
+      'wrong_type',
+      /^metrics: expected object .*got array$/,
+    );
+    expectFailure(
+      with_('performance_metrics', { metrics: { retries: '1' } }),
+      'wrong_type',
+      'metrics.retries: expected number, got string',
+    );
+    expectFailure(
+      with_('performance_metrics', { metrics: { retries: null } }),
+      'wrong_type',
+      'metrics.retries: expected number, got null',
+    );
+    expectFailure(
+      with_('user_feedback', { metadata: { response_copied: true } }),
+      'wrong_type',
+      /^metadata.response_copied: /,
+    );
+    expectFailure(
+      with_('user_feedback', { liked: 'yes' }),
+      'wrong_type',
+      'liked: expected boolean, got string',
+    );
     expectFailure(with_('system_health', { status: 1 }), 'wrong_type', 'status: expected string, got number');
     expectFailure(with_('model_response', { context: { channel: 1 } }), 'wrong_type');
     expectFailure(with_('llm_request', { follow_up: 1 }), 'wrong_type');
@@ -205,23 +265,54 @@ describe('reason codes', () => {
   });
 
   it('non_finite: every number, in fields, maps, JSON maps and extra fields', () => {
-    expectFailure(PERF.replace('"latency_ms":1234.5', '"latency_ms":1e999'), 'non_finite', 'latency_ms: expected a finite number, got Infinity');
-    expectFailure(PERF.replace('"cost":0.0125', '"cost":-1e400'), 'non_finite', 'cost: expected a finite number, got -Infinity');
-    expectFailure(PERF.replace('"retries":1.0', '"retries":1e999'), 'non_finite', 'metrics.retries: expected a finite number, got Infinity');
+    expectFailure(
+      PERF.replace('"latency_ms":1234.5', '"latency_ms":1e999'),
+      'non_finite',
+      'latency_ms: expected a finite number, got Infinity',
+    );
+    expectFailure(
+      PERF.replace('"cost":0.0125', '"cost":-1e400'),
+      'non_finite',
+      'cost: expected a finite number, got -Infinity',
+    );
+    expectFailure(
+      PERF.replace('"retries":1.0', '"retries":1e999'),
+      'non_finite',
+      'metrics.retries: expected a finite number, got Infinity',
+    );
     expectFailure(PERF.replace('"input_tokens":100', '"input_tokens":1e999'), 'non_finite');
     expectFailure(PERF.replace('"model":"gpt-4"', '"model":1e999'), 'non_finite');
     expectFailure(PERF.replace('"quality_score":null', '"quality_score":1e999'), 'non_finite');
-    expectFailure(PERF.replace('}}', '},"extra":{"deep":[0,1e999]}}'), 'non_finite', 'extra.deep[1]: expected a finite number, got Infinity');
     expectFailure(
-      with_('model_response', { config: { temperature: 0.7, nested: { x: 1 } } }).replace('"x":1', '"x":1e999'),
+      PERF.replace('}}', '},"extra":{"deep":[0,1e999]}}'),
+      'non_finite',
+      'extra.deep[1]: expected a finite number, got Infinity',
+    );
+    expectFailure(
+      with_('model_response', { config: { temperature: 0.7, nested: { x: 1 } } }).replace(
+        '"x":1',
+        '"x":1e999',
+      ),
       'non_finite',
       'config.nested.x: expected a finite number, got Infinity',
     );
-    expectFailure(with_('experiment_result', { data: { p: 1 } }).replace('"p":1', '"p":1e999'), 'non_finite', /^data\.p: /);
-    expectFailure(with_('system_health', { cpu_usage: 0.5 }).replace('"cpu_usage":0.5', '"cpu_usage":1e999'), 'non_finite');
-    expectFailure(with_('user_feedback', { metadata: { a: 'b' } }).replace('"a":"b"', '"a":1e999'), 'non_finite');
+    expectFailure(
+      with_('experiment_result', { data: { p: 1 } }).replace('"p":1', '"p":1e999'),
+      'non_finite',
+      /^data\.p: /,
+    );
+    expectFailure(
+      with_('system_health', { cpu_usage: 0.5 }).replace('"cpu_usage":0.5', '"cpu_usage":1e999'),
+      'non_finite',
+    );
+    expectFailure(
+      with_('user_feedback', { metadata: { a: 'b' } }).replace('"a":"b"', '"a":1e999'),
+      'non_finite',
+    );
     // 1.7976931348623157e308 is the largest double: still finite.
-    expect(decodeLine(PERF.replace('"latency_ms":1234.5', '"latency_ms":1.7976931348623157e308')).ok).toBe(true);
+    expect(decodeLine(PERF.replace('"latency_ms":1234.5', '"latency_ms":1.7976931348623157e308')).ok).toBe(
+      true,
+    );
   });
 
   it('non_finite deep inside an extra field does not overflow the stack', () => {
@@ -232,19 +323,39 @@ describe('reason codes', () => {
   });
 
   it('out_of_range: impossible values and enum values', () => {
-    expectFailure(with_('performance_metrics', { latency_ms: -5 }), 'out_of_range', 'latency_ms: must be ≥ 0, got -5');
-    expectFailure(with_('performance_metrics', { output_tokens: -1 }), 'out_of_range', 'output_tokens: must be ≥ 0, got -1');
+    expectFailure(
+      with_('performance_metrics', { latency_ms: -5 }),
+      'out_of_range',
+      'latency_ms: must be ≥ 0, got -5',
+    );
+    expectFailure(
+      with_('performance_metrics', { output_tokens: -1 }),
+      'out_of_range',
+      'output_tokens: must be ≥ 0, got -1',
+    );
     expectFailure(with_('performance_metrics', { cost: -0.01 }), 'out_of_range');
     expectFailure(with_('performance_metrics', { input_tokens: 2 ** 60 }), 'out_of_range');
     expectFailure(with_('user_feedback', { rating: 9 }), 'out_of_range', 'rating: must be in [1, 5], got 9');
     expectFailure(with_('user_feedback', { rating: 0 }), 'out_of_range');
     expectFailure(with_('user_feedback', { dwell_time_seconds: -1 }), 'out_of_range');
-    expectFailure(with_('system_health', { status: 'sleepy' }), 'out_of_range', 'status: expected one of healthy|degraded|unhealthy, got "sleepy"');
-    expectFailure(with_('system_health', { cpu_usage: 45 }), 'out_of_range', 'cpu_usage: must be in [0, 1], got 45');
+    expectFailure(
+      with_('system_health', { status: 'sleepy' }),
+      'out_of_range',
+      'status: expected one of healthy|degraded|unhealthy, got "sleepy"',
+    );
+    expectFailure(
+      with_('system_health', { cpu_usage: 45 }),
+      'out_of_range',
+      'cpu_usage: must be in [0, 1], got 45',
+    );
     expectFailure(with_('system_health', { memory_usage: -1 }), 'out_of_range');
     expectFailure(with_('experiment_result', { confidence: 1.5 }), 'out_of_range');
     expectFailure(with_('model_response', { response_length: -1 }), 'out_of_range');
-    expectFailure(with_('llm_request', { priority: 11 }), 'out_of_range', 'priority: must be in [0, 10], got 11');
+    expectFailure(
+      with_('llm_request', { priority: 11 }),
+      'out_of_range',
+      'priority: must be in [0, 10], got 11',
+    );
     expectFailure(with_('llm_request', { output_length: 'huge' }), 'out_of_range');
     expectFailure(with_('llm_request', { user_tier: 'gold' }), 'out_of_range');
     expectFailure(with_('model_catalog', { context_length: 0 }), 'out_of_range');
@@ -260,11 +371,19 @@ describe('reason codes', () => {
   });
 
   it('bad_timestamp', () => {
-    expectFailure(with_('performance_metrics', { timestamp: 'yesterday' }), 'bad_timestamp', 'timestamp: not an RFC 3339 timestamp: "yesterday"');
+    expectFailure(
+      with_('performance_metrics', { timestamp: 'yesterday' }),
+      'bad_timestamp',
+      'timestamp: not an RFC 3339 timestamp: "yesterday"',
+    );
     expectFailure(with_('performance_metrics', { timestamp: '2025-13-01T00:00:00Z' }), 'bad_timestamp');
     expectFailure(with_('performance_metrics', { timestamp: '2025-01-15T10:30:00' }), 'bad_timestamp');
     expectFailure(with_('user_feedback', { timestamp: '' }), 'bad_timestamp');
-    expectFailure(with_('model_catalog', { training_cutoff: 'October 2023' }), 'bad_timestamp', /^training_cutoff: /);
+    expectFailure(
+      with_('model_catalog', { training_cutoff: 'October 2023' }),
+      'bad_timestamp',
+      /^training_cutoff: /,
+    );
     expect(decodeLine(with_('model_catalog', { training_cutoff: '2023-10-01T00:00:00Z' })).ok).toBe(true);
   });
 
@@ -311,7 +430,12 @@ describe('decodeLine details', () => {
   });
 
   it('reports the first fault in field order', () => {
-    const line = JSON.stringify({ ...sample('performance_metrics'), model: 3, latency_ms: -1, timestamp: 'nope' });
+    const line = JSON.stringify({
+      ...sample('performance_metrics'),
+      model: 3,
+      latency_ms: -1,
+      timestamp: 'nope',
+    });
     expectFailure(line, 'bad_timestamp');
     const line2 = JSON.stringify({ ...sample('performance_metrics'), model: 3, latency_ms: -1 });
     expectFailure(line2, 'wrong_type', 'model: expected string, got number');
@@ -393,14 +517,23 @@ describe('the fast decoder agrees with the zod schemas', () => {
       const fast = decodeValue(o);
       const ref = decodeValueWithZod(o);
       const verdict = (r: typeof fast) => (r.ok ? 'ok' : r.reason);
-      expect(verdict(fast), `${JSON.stringify(o, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`).toBe(
-        verdict(ref),
-      );
+      expect(
+        verdict(fast),
+        `${JSON.stringify(o, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`,
+      ).toBe(verdict(ref));
       if (fast.ok && ref.ok) expect(fast.event.ts).toBe(ref.event.ts);
       counts.set(verdict(fast), (counts.get(verdict(fast)) ?? 0) + 1);
     }
     // The corpus reaches every verdict a parsed value can get.
-    for (const v of ['ok', 'unknown_type', 'missing_field', 'wrong_type', 'non_finite', 'out_of_range', 'bad_timestamp']) {
+    for (const v of [
+      'ok',
+      'unknown_type',
+      'missing_field',
+      'wrong_type',
+      'non_finite',
+      'out_of_range',
+      'bad_timestamp',
+    ]) {
       expect(counts.get(v) ?? 0, v).toBeGreaterThan(0);
     }
   });

@@ -200,12 +200,16 @@ function fail(reason: ReasonCode, detail: string): DecodeResult {
 
 /** A value of the wrong type; a non-finite number is reported as such whatever was expected. */
 function typeFail(path: string, expected: string, v: unknown): DecodeResult {
-  if (typeof v === 'number' && v - v !== 0) return fail('non_finite', `${path}: expected a finite number, got ${v}`);
+  if (typeof v === 'number' && v - v !== 0)
+    return fail('non_finite', `${path}: expected a finite number, got ${v}`);
   return fail('wrong_type', `${path}: expected ${expected}, got ${describe(v)}`);
 }
 
 function rangeFail(f: Field, v: number): DecodeResult {
-  const rule = f.max === Number.POSITIVE_INFINITY || f.max === Number.MAX_SAFE_INTEGER ? `≥ ${f.min}` : `in [${f.min}, ${f.max}]`;
+  const rule =
+    f.max === Number.POSITIVE_INFINITY || f.max === Number.MAX_SAFE_INTEGER
+      ? `≥ ${f.min}`
+      : `in [${f.min}, ${f.max}]`;
   return fail('out_of_range', `${f.name}: must be ${rule}, got ${v}`);
 }
 
@@ -319,7 +323,10 @@ function validate(spec: TypeSpec, o: Record<string, unknown>): DecodeResult {
     if (v === undefined || v === null) {
       if (v === null) present++;
       if (f.optional) continue;
-      return fail('missing_field', v === null ? `${f.name}: required, got null` : `${f.name}: required field is missing`);
+      return fail(
+        'missing_field',
+        v === null ? `${f.name}: required, got null` : `${f.name}: required field is missing`,
+      );
     }
     present++;
     switch (f.kind) {
@@ -340,7 +347,10 @@ function validate(spec: TypeSpec, o: Record<string, unknown>): DecodeResult {
       case ENUM:
         if (typeof v !== 'string') return typeFail(f.name, 'string', v);
         if (!f.values!.has(v)) {
-          return fail('out_of_range', `${f.name}: expected one of ${[...f.values!].join('|')}, got ${quote(v)}`);
+          return fail(
+            'out_of_range',
+            `${f.name}: expected one of ${[...f.values!].join('|')}, got ${quote(v)}`,
+          );
         }
         break;
       case TS: {
@@ -353,7 +363,10 @@ function validate(spec: TypeSpec, o: Record<string, unknown>): DecodeResult {
       case DATE:
         if (typeof v !== 'string') return typeFail(f.name, EXPECTED[DATE]!, v);
         if (parseDateOrTimestamp(v) === null) {
-          return fail('bad_timestamp', `${f.name}: not a date (YYYY-MM-DD) or RFC 3339 timestamp: ${quote(v)}`);
+          return fail(
+            'bad_timestamp',
+            `${f.name}: not a date (YYYY-MM-DD) or RFC 3339 timestamp: ${quote(v)}`,
+          );
         }
         break;
       default: {

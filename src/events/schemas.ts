@@ -277,5 +277,8 @@ export function decodeValueWithZod(value: unknown): DecodeResult {
     const issue = result.error.issues[0]!;
     return { ok: false, reason: reasonForIssue(issue), detail: `${issue.path.join('.')}: ${issue.message}` };
   }
-  return { ok: true, event: { type: type as EventType, ts: parseTimestamp(o.timestamp as string)!, body: o } };
+  return {
+    ok: true,
+    event: { type: type as EventType, ts: parseTimestamp(o.timestamp as string)!, body: o },
+  };
 }

@@ -115,7 +115,10 @@ describe('parseTimestamp', () => {
   });
 
   it('is fast enough for the hot path (< 0.3 µs per parse; generous bound for shared CI)', () => {
-    const inputs = Array.from({ length: 1000 }, (_, i) => `${formatTimestamp(1_736_937_000_000 + i * 7_777).slice(0, 23)}456789Z`);
+    const inputs = Array.from(
+      { length: 1000 },
+      (_, i) => `${formatTimestamp(1_736_937_000_000 + i * 7_777).slice(0, 23)}456789Z`,
+    );
     let sink = 0;
     let best = Number.POSITIVE_INFINITY;
     for (let round = 0; round < 5; round++) {

@@ -8,7 +8,17 @@ export const HEALTH_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const;
 export const OUTPUT_LENGTHS = ['short', 'medium', 'long'] as const;
 export const USER_TIERS = ['free', 'pro', 'enterprise'] as const;
 export const SIZE_CLASSES = ['small', 'medium', 'large'] as const;
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
+export const HTTP_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+] as const;
 
 /**
  * Whether a parsed JSON value holds a non-finite number anywhere (JSON.parse turns `1e999` into

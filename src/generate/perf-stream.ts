@@ -6,7 +6,8 @@
  * - several models with their own latency (log-normal) and price profiles, used Zipf-like;
  * - event times advancing with the line number (about 85 ms apart on average), with bursts:
  *   some aligned 5-minute spans get 4–8× the traffic;
- * - disorder: an event's time lags the stream's clock by up to `disorderMs` (mostly a little);
+ * - disorder: an event's time lags the stream's clock by up to `disorderMs` (three quarters by
+ *   at most 2 s, the rest uniformly);
  * - late events: a `lateFraction` of lines lie 1–3 × `lateByMs` behind the greatest event time
  *   so far (with the defaults 10–30 min, beyond any allowed lateness);
  * - errors on ~3 % of requests (about half of them timeouts), `metrics.retries` 0–2;
@@ -31,7 +32,10 @@ export interface PerfStreamOptions {
   readonly seed: number;
   /** Number of distinct models (default 4). */
   readonly models?: number;
-  /** Event time of the first event, ms since the epoch (default 2025-01-15T00:00:00Z). */
+  /**
+   * Where the stream's clock starts, ms since the epoch (default 2025-01-15T00:00:00Z). Event
+   * times lag the clock by up to `disorderMs`, so the first ones may be a little earlier.
+   */
   readonly startMs?: number;
   /** Greatest lag of an event's time behind the stream's clock (default 90 000 ms). */
   readonly disorderMs?: number;
@@ -103,8 +107,22 @@ interface ModelProfile {
 }
 
 const BASE_MODELS: ReadonlyArray<Omit<ModelProfile, 'configs'>> = [
-  { name: 'gpt-4o', latencyMedian: 900, latencySigma: 0.45, priceIn: 0.0025, priceOut: 0.01, errorRate: 0.025 },
-  { name: 'gpt-4o-mini', latencyMedian: 450, latencySigma: 0.4, priceIn: 0.00015, priceOut: 0.0006, errorRate: 0.02 },
+  {
+    name: 'gpt-4o',
+    latencyMedian: 900,
+    latencySigma: 0.45,
+    priceIn: 0.0025,
+    priceOut: 0.01,
+    errorRate: 0.025,
+  },
+  {
+    name: 'gpt-4o-mini',
+    latencyMedian: 450,
+    latencySigma: 0.4,
+    priceIn: 0.00015,
+    priceOut: 0.0006,
+    errorRate: 0.02,
+  },
   {
     name: 'claude-3-5-sonnet',
     latencyMedian: 1200,
@@ -113,10 +131,38 @@ const BASE_MODELS: ReadonlyArray<Omit<ModelProfile, 'configs'>> = [
     priceOut: 0.015,
     errorRate: 0.03,
   },
-  { name: 'claude-3-haiku', latencyMedian: 380, latencySigma: 0.35, priceIn: 0.00025, priceOut: 0.00125, errorRate: 0.02 },
-  { name: 'gemini-1.5-pro', latencyMedian: 1100, latencySigma: 0.55, priceIn: 0.00125, priceOut: 0.005, errorRate: 0.04 },
-  { name: 'llama-3.1-70b', latencyMedian: 700, latencySigma: 0.6, priceIn: 0.00088, priceOut: 0.00088, errorRate: 0.045 },
-  { name: 'mistral-large', latencyMedian: 950, latencySigma: 0.5, priceIn: 0.002, priceOut: 0.006, errorRate: 0.035 },
+  {
+    name: 'claude-3-haiku',
+    latencyMedian: 380,
+    latencySigma: 0.35,
+    priceIn: 0.00025,
+    priceOut: 0.00125,
+    errorRate: 0.02,
+  },
+  {
+    name: 'gemini-1.5-pro',
+    latencyMedian: 1100,
+    latencySigma: 0.55,
+    priceIn: 0.00125,
+    priceOut: 0.005,
+    errorRate: 0.04,
+  },
+  {
+    name: 'llama-3.1-70b',
+    latencyMedian: 700,
+    latencySigma: 0.6,
+    priceIn: 0.00088,
+    priceOut: 0.00088,
+    errorRate: 0.045,
+  },
+  {
+    name: 'mistral-large',
+    latencyMedian: 950,
+    latencySigma: 0.5,
+    priceIn: 0.002,
+    priceOut: 0.006,
+    errorRate: 0.035,
+  },
   { name: 'gpt-4', latencyMedian: 2200, latencySigma: 0.5, priceIn: 0.03, priceOut: 0.06, errorRate: 0.03 },
 ];
 
@@ -134,10 +180,20 @@ const MEAN_GAP_MS = 150;
 const BURST_SHARE = 0.15;
 const TIMEOUT_MS = 30_000;
 
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** A version-4 UUID from 128 random bits (4 draws). */
 function uuid(rand: () => number): string {
-  const h = (bits: number) => Math.floor(rand() * 2 ** bits).toString(16).padStart(bits / 4, '0');
-  const variant = (8 + Math.floor(rand() * 4)).toString(16);
-  return `${h(32)}-${h(16)}-4${h(12)}-${variant}${h(12)}-${h(48)}`;
+  const a = (rand() * 4_294_967_296) >>> 0;
+  const b = (rand() * 4_294_967_296) >>> 0;
+  const c = (rand() * 4_294_967_296) >>> 0;
+  const d = (rand() * 4_294_967_296) >>> 0;
+  const x = (v: number, shift: number) => HEX[(v >>> shift) & 255]!;
+  return (
+    `${x(a, 24)}${x(a, 16)}${x(a, 8)}${x(a, 0)}-${x(b, 24)}${x(b, 16)}-` +
+    `${HEX[0x40 | ((b >>> 8) & 15)]}${x(b, 0)}-${HEX[0x80 | ((c >>> 24) & 63)]}${x(c, 16)}-` +
+    `${x(c, 8)}${x(c, 0)}${x(d, 24)}${x(d, 16)}${x(d, 8)}${x(d, 0)}`
+  );
 }
 
 /** A standard normal deviate (Box–Muller). */
@@ -175,7 +231,8 @@ function checkOptions(o: PerfStreamOptions): void {
   if (o.models !== undefined && (!Number.isSafeInteger(o.models) || o.models < 1)) {
     bad('models', 'must be an integer ≥ 1', o.models);
   }
-  if (o.startMs !== undefined && !Number.isFinite(o.startMs)) bad('startMs', 'must be a finite number', o.startMs);
+  if (o.startMs !== undefined && !Number.isFinite(o.startMs))
+    bad('startMs', 'must be a finite number', o.startMs);
   if (o.disorderMs !== undefined && !(o.disorderMs >= 0)) bad('disorderMs', 'must be ≥ 0', o.disorderMs);
   if (o.lateByMs !== undefined && !(o.lateByMs > 0)) bad('lateByMs', 'must be > 0', o.lateByMs);
   for (const k of ['lateFraction', 'badFraction'] as const) {
@@ -257,7 +314,8 @@ export function* generatePerfLines(opts: PerfStreamOptions): Generator<PerfLine,
     const roll = rand();
     const isBad = roll < badFraction;
     const isLate = !isBad && roll < badFraction + lateFraction && maxTs > Number.NEGATIVE_INFINITY;
-    const lag = disorderMs * rand() ** 3;
+    // Most events arrive within a couple of seconds of their time; a quarter lag up to disorderMs.
+    const lag = rand() < 0.75 ? Math.min(disorderMs, 2000) * rand() : disorderMs * rand();
     const ts = isLate ? Math.floor(maxTs - lateByMs * (1 + 2 * rand())) : Math.floor(clock - lag);
     if (!isBad && ts > maxTs) maxTs = ts;
     const sixDigits = rand() < 0.05 ? '' : String(Math.floor(rand() * 1e6)).padStart(6, '0');
@@ -271,7 +329,8 @@ export function* generatePerfLines(opts: PerfStreamOptions): Generator<PerfLine,
     let outTok = Math.max(1, Math.round(Math.exp(Math.log(250) + 0.7 * gaussian(rand))));
     // Bursts load the backends: a little slower, a few more errors.
     const load = factor > 1 ? 1.25 : 1;
-    let latency = model.latencyMedian * load * Math.exp(model.latencySigma * gaussian(rand)) * (0.6 + outTok / 600);
+    let latency =
+      model.latencyMedian * load * Math.exp(model.latencySigma * gaussian(rand)) * (0.6 + outTok / 600);
     let error = 'null';
     let retries = rand() < 0.85 ? 0 : rand() < 0.75 ? 1 : 2;
     if (rand() < model.errorRate * load) {
@@ -283,7 +342,8 @@ export function* generatePerfLines(opts: PerfStreamOptions): Generator<PerfLine,
       else latency *= 0.2;
     }
     const cost = Math.round(((inTok * model.priceIn + outTok * model.priceOut) / 1000) * 1e8) / 1e8;
-    const quality = rand() < 0.7 || error !== 'null' ? 'null' : f64(Math.round((0.5 + rand() * 0.5) * 1000) / 1000);
+    const quality =
+      rand() < 0.7 || error !== 'null' ? 'null' : f64(Math.round((0.5 + rand() * 0.5) * 1000) / 1000);
     const configId = rand() < 0.25 ? `"${model.configs[Math.floor(rand() * model.configs.length)]}"` : 'null';
     const iso = formatTimestamp(ts);
     const fields: Fields = {
@@ -326,13 +386,22 @@ export function* generatePerfLines(opts: PerfStreamOptions): Generator<PerfLine,
         line = render(fields, variant === 0 ? 'latency_ms' : 'model');
         break;
       case 'wrong_type':
-        line = variant === 0 ? render({ ...fields, latency_ms: '"fast"' }) : render({ ...fields, input_tokens: '"100"' });
+        line =
+          variant === 0
+            ? render({ ...fields, latency_ms: '"fast"' })
+            : render({ ...fields, input_tokens: '"100"' });
         break;
       case 'non_finite':
-        line = variant === 0 ? render({ ...fields, latency_ms: '1e999' }) : render({ ...fields, metrics: '{"retries":-1e999}' });
+        line =
+          variant === 0
+            ? render({ ...fields, latency_ms: '1e999' })
+            : render({ ...fields, metrics: '{"retries":-1e999}' });
         break;
       case 'out_of_range':
-        line = variant === 0 ? render({ ...fields, latency_ms: '-5.0' }) : render({ ...fields, output_tokens: '-3' });
+        line =
+          variant === 0
+            ? render({ ...fields, latency_ms: '-5.0' })
+            : render({ ...fields, output_tokens: '-3' });
         break;
       case 'bad_timestamp':
         line = render({ ...fields, timestamp: variant === 0 ? '"yesterday"' : '"2025-13-01T00:00:00Z"' });

@@ -9,7 +9,10 @@ export interface AffinityOptions {
 
 /** Tags a task with its worker slot (symbol keys are not sent to the worker). */
 export function withSlot<T extends object>(task: T, slot: number): T {
-  Object.defineProperty(task, Piscina.queueOptionsSymbol, { value: { slot } satisfies AffinityOptions, enumerable: false });
+  Object.defineProperty(task, Piscina.queueOptionsSymbol, {
+    value: { slot } satisfies AffinityOptions,
+    enumerable: false,
+  });
   return task;
 }
 
@@ -22,7 +25,10 @@ export function withSlot<T extends object>(task: T, slot: number): T {
 export function affinityBalancer(): PiscinaLoadBalancer {
   const owners = new Map<number, number>();
   return (task, workers) => {
-    const opts = (task as unknown as Record<symbol, unknown>)[Piscina.queueOptionsSymbol] as AffinityOptions | null | undefined;
+    const opts = (task as unknown as Record<symbol, unknown>)[Piscina.queueOptionsSymbol] as
+      | AffinityOptions
+      | null
+      | undefined;
     if (opts === null || opts === undefined) {
       let best = workers[0] ?? null;
       for (const w of workers) if (best !== null && w.currentUsage < best.currentUsage) best = w;

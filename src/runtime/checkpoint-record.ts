@@ -55,7 +55,10 @@ export function writeCheckpoint(stateDir: string, rec: CheckpointRecord): void {
   const body = JSON.stringify(
     {
       ...rec,
-      clock: { value: encodeTime(rec.clock.value), partitions: rec.clock.partitions.map(([k, v]) => [k, encodeTime(v)]) },
+      clock: {
+        value: encodeTime(rec.clock.value),
+        partitions: rec.clock.partitions.map(([k, v]) => [k, encodeTime(v)]),
+      },
     },
     null,
     2,

@@ -109,7 +109,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const plan = planTopology(opts.topology);
   const runId = `${process.pid}-${Date.now()}`;
   const started = performance.now();
-  if (!existsSync(opts.input)) throw new ConfigError(`--input: no such file: ${opts.input}`, { field: '--input' });
+  if (!existsSync(opts.input))
+    throw new ConfigError(`--input: no such file: ${opts.input}`, { field: '--input' });
   const totalBytes = statSync(opts.input).size;
 
   let record: CheckpointRecord | null = null;
@@ -143,8 +144,12 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
 
   const resumedFrom = record === null ? null : record.id;
   const out = opts.out === null ? null : CommittedFile.open(opts.out, record?.sinks.out ?? null);
-  const dl = opts.deadLetters === null ? null : CommittedFile.open(opts.deadLetters, record?.sinks.deadLetters ?? null);
-  const lateOut = opts.lateEvents === null ? null : CommittedFile.open(opts.lateEvents, record?.sinks.lateEvents ?? null);
+  const dl =
+    opts.deadLetters === null
+      ? null
+      : CommittedFile.open(opts.deadLetters, record?.sinks.deadLetters ?? null);
+  const lateOut =
+    opts.lateEvents === null ? null : CommittedFile.open(opts.lateEvents, record?.sinks.lateEvents ?? null);
   const clock = new PartitionClock();
   if (record !== null) clock.restore(record.clock, Date.now());
   let position: FilePosition = record?.position ?? { offset: 0, line: 0 };
@@ -152,7 +157,10 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   let checkpoints = 0;
   const eventsAtStart = counters.eventsRead;
   if (resumedFrom !== null) {
-    log.info({ checkpoint: resumedFrom, line: position.line, offset: position.offset }, 'resuming from checkpoint');
+    log.info(
+      { checkpoint: resumedFrom, line: position.line, offset: position.offset },
+      'resuming from checkpoint',
+    );
   }
 
   const pool = new Piscina({
@@ -179,7 +187,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const lineOf = (n: number): string | undefined => {
     // Batches start at multiples of the batch size unless a restart changed it: try that first.
     const guess = retained.get(n - (n % batchLines));
-    if (guess !== undefined && n < guess.firstLine + guess.lines.length) return guess.lines[n - guess.firstLine];
+    if (guess !== undefined && n < guess.firstLine + guess.lines.length)
+      return guess.lines[n - guess.firstLine];
     for (const b of retained.values()) {
       if (n >= b.firstLine && n < b.firstLine + b.lines.length) return b.lines[n - b.firstLine];
     }
@@ -217,7 +226,12 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     for (const c of chunks) {
       for (const b of c.branches) {
         if (b !== null) {
-          transfer.push(b.ts.buffer as ArrayBuffer, b.clock.buffer as ArrayBuffer, b.values.buffer as ArrayBuffer, b.refs.buffer as ArrayBuffer);
+          transfer.push(
+            b.ts.buffer as ArrayBuffer,
+            b.clock.buffer as ArrayBuffer,
+            b.values.buffer as ArrayBuffer,
+            b.refs.buffer as ArrayBuffer,
+          );
         }
       }
     }
@@ -228,17 +242,19 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     pendingRecords -= n;
     inFlightRecords += n;
     link.sentClock = now;
-    link.inFlight = call({ type: 'process', shard: link.shard, chunks, endClock: now, now: Date.now() }, transfer).then(
-      (res) => {
-        if (res.type !== 'output') throw new InternalError(`shard ${link.shard} answered ${res.type} to process`);
-        writeRows(res.rows);
-        writeLate(res.late);
-        for (const b of covered) release(b);
-        inFlightRecords -= n;
-        link.inFlight = null;
-        send(link);
-      },
-    );
+    link.inFlight = call(
+      { type: 'process', shard: link.shard, chunks, endClock: now, now: Date.now() },
+      transfer,
+    ).then((res) => {
+      if (res.type !== 'output')
+        throw new InternalError(`shard ${link.shard} answered ${res.type} to process`);
+      writeRows(res.rows);
+      writeLate(res.late);
+      for (const b of covered) release(b);
+      inFlightRecords -= n;
+      link.inFlight = null;
+      send(link);
+    });
     link.inFlight.catch((err: unknown) => {
       failure ??= err;
     });
@@ -267,7 +283,11 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       input: opts.input,
       position,
       clock: clock.snapshot(),
-      sinks: { out: out?.commit() ?? null, deadLetters: dl?.commit() ?? null, lateEvents: lateOut?.commit() ?? null },
+      sinks: {
+        out: out?.commit() ?? null,
+        deadLetters: dl?.commit() ?? null,
+        lateEvents: lateOut?.commit() ?? null,
+      },
       counters,
       done,
     };

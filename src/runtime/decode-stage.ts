@@ -19,7 +19,9 @@ import { shardOf } from './shard-hash.js';
  */
 interface CompiledChain {
   readonly filters: Array<(e: DecodedEvent) => boolean>;
-  readonly map: (e: DecodedEvent) => { ts: number; attrs: Readonly<Record<string, string>>; values: readonly number[] } | null;
+  readonly map: (
+    e: DecodedEvent,
+  ) => { ts: number; attrs: Readonly<Record<string, string>>; values: readonly number[] } | null;
   readonly key: string;
   readonly width: number;
 }
@@ -60,7 +62,12 @@ class Columns {
 }
 
 /** Decodes one batch of lines (`lines[i]` is line `firstLine + i`) for `shards` shards. */
-export function decodeBatch(chains: readonly CompiledChain[], lines: readonly string[], firstLine: number, shards: number): DecodedBatch {
+export function decodeBatch(
+  chains: readonly CompiledChain[],
+  lines: readonly string[],
+  firstLine: number,
+  shards: number,
+): DecodedBatch {
   const cols: Array<Array<Columns | null>> = Array.from({ length: shards }, () => chains.map(() => null));
   const dl: Array<[number, string, string]> = [];
   let events = 0;
@@ -108,6 +115,8 @@ export function decodeBatch(chains: readonly CompiledChain[], lines: readonly st
     events,
     dl,
     maxTs,
-    perShard: cols.map((perShard) => (perShard.every((c) => c === null) ? null : perShard.map((c) => c?.encode() ?? null))),
+    perShard: cols.map((perShard) =>
+      perShard.every((c) => c === null) ? null : perShard.map((c) => c?.encode() ?? null),
+    ),
   };
 }

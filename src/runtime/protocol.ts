@@ -86,7 +86,17 @@ export type LateRef = readonly [number, string, number];
 
 export type ShardResponse =
   | DecodedBatch
-  | { readonly type: 'opened'; readonly shard: number; readonly restoredKeys: number; readonly meta: Record<string, string> }
+  | {
+      readonly type: 'opened';
+      readonly shard: number;
+      readonly restoredKeys: number;
+      readonly meta: Record<string, string>;
+    }
   | { readonly type: 'output'; readonly shard: number; readonly rows: FeatureRow[]; readonly late: LateRef[] }
-  | { readonly type: 'checkpointed'; readonly shard: number; readonly id: number; readonly changedEntries: number }
+  | {
+      readonly type: 'checkpointed';
+      readonly shard: number;
+      readonly id: number;
+      readonly changedEntries: number;
+    }
   | { readonly type: 'ok'; readonly shard: number };

@@ -35,8 +35,12 @@ export class ShardActor {
   }
 
   /** Opens the state location and restores the state of checkpoint `committedId`. */
-  async open(location: string | null, committedId: number): Promise<{ keys: number; meta: Record<string, string> }> {
-    const backend = location === null ? createBackend({ kind: 'memory' }) : createBackend({ kind: 'leveldb', location });
+  async open(
+    location: string | null,
+    committedId: number,
+  ): Promise<{ keys: number; meta: Record<string, string> }> {
+    const backend =
+      location === null ? createBackend({ kind: 'memory' }) : createBackend({ kind: 'leveldb', location });
     this.store = new CheckpointStore(backend);
     const snap = await this.store.restore(committedId);
     const perOp = new Map<string, Map<string, string>>();
@@ -55,7 +59,11 @@ export class ShardActor {
   }
 
   /** Runs a batch through the branches; returns the rows fired and the late records. */
-  process(chunks: readonly ProcessChunk[], endClock: number, now: number): { rows: FeatureRow[]; late: LateRef[] } {
+  process(
+    chunks: readonly ProcessChunk[],
+    endClock: number,
+    now: number,
+  ): { rows: FeatureRow[]; late: LateRef[] } {
     const rows: FeatureRow[] = [];
     const late: LateRef[] = [];
     let refs: Float64Array | null = null;
@@ -64,23 +72,23 @@ export class ShardActor {
       late: (ref, op, ts) => late.push([refs === null ? -1 : refs[ref]!, op, ts]),
     };
     for (const { branches, baseClock } of chunks) {
-     for (let b = 0; b < this.branches.length; b++) {
-      const enc = branches[b];
-      if (enc === null || enc === undefined || enc.count === 0) continue;
-      refs = enc.refs;
-      const clock = enc.clock;
-      for (let i = 0; i < enc.count; i++) if (clock[i]! < baseClock) clock[i] = baseClock;
-      const batch: RecordBatch = {
-        count: enc.count,
-        width: enc.width,
-        keys: enc.keys,
-        ts: enc.ts,
-        clock: enc.clock,
-        values: enc.values,
-        refs: LOCAL_REFS(enc.count),
-      };
-      for (const op of this.branches[b]!) op.processBatch(batch, out);
-     }
+      for (let b = 0; b < this.branches.length; b++) {
+        const enc = branches[b];
+        if (enc === null || enc === undefined || enc.count === 0) continue;
+        refs = enc.refs;
+        const clock = enc.clock;
+        for (let i = 0; i < enc.count; i++) if (clock[i]! < baseClock) clock[i] = baseClock;
+        const batch: RecordBatch = {
+          count: enc.count,
+          width: enc.width,
+          keys: enc.keys,
+          ts: enc.ts,
+          clock: enc.clock,
+          values: enc.values,
+          refs: LOCAL_REFS(enc.count),
+        };
+        for (const op of this.branches[b]!) op.processBatch(batch, out);
+      }
     }
     for (const op of this.all) {
       op.onWatermark?.(endClock, out);
