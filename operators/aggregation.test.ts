@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileAggregation, nearestRankIndex } from './aggregation.js';
+import { compileAggregation, nearestRankIndex, selectInPlace } from './aggregation.js';
 
 const add = (plan: ReturnType<typeof compileAggregation>, rows: number[][]) => {
   const acc = plan.create();
@@ -74,6 +74,23 @@ describe('aggregation', () => {
     });
     plan.merge(a, b);
     expect(plan.results(a)).toEqual(plan.results(whole));
+  });
+
+  it('selects the same order statistic as a full sort (quickselect), duplicates included', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let n = 1; n < 300; n += 7) {
+      const values = Array.from({ length: n }, () => Math.floor(rand() * 50) / 2);
+      const sorted = [...values].sort((a, b) => a - b);
+      for (const k of [0, n >> 1, n - 1]) {
+        const a = Float64Array.from(values);
+        selectInPlace(a, k);
+        expect(a[k]).toBe(sorted[k]);
+      }
+    }
   });
 
   it('shares one value list between quantiles of the same field', () => {

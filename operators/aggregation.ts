@@ -49,6 +49,37 @@ export function nearestRankIndex(n: number, q: number): number {
   return Math.max(1, n - Math.floor(n - q * n)) - 1;
 }
 
+/**
+ * Rearranges `a[lo..hi]` so that `a[k]` holds the value of rank k (0-based) with everything
+ * before it ≤ it and everything after ≥ it (Hoare quickselect, median-of-three pivot). Linear
+ * on average: a window's quantiles need a few order statistics, not a full sort.
+ */
+export function selectInPlace(a: Float64Array, k: number, lo = 0, hi = a.length - 1): void {
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < a[lo]!) [a[mid], a[lo]] = [a[lo]!, a[mid]!];
+    if (a[hi]! < a[lo]!) [a[hi], a[lo]] = [a[lo]!, a[hi]!];
+    if (a[hi]! < a[mid]!) [a[hi], a[mid]] = [a[mid]!, a[hi]!];
+    const pivot = a[mid]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
 /** Compiles features over the named numeric fields into an aggregation plan. */
 export function compileAggregation(
   features: readonly FeatureSpec[],
@@ -77,6 +108,13 @@ export function compileAggregation(
 
   const finals: Array<(acc: Accumulator, sorted: ReadonlyArray<Float64Array | undefined>) => number | null> =
     features.map((f) => compileFeature(f.agg, slot));
+  // The quantiles each value slot must answer, so results() selects just those ranks.
+  const quantilesOf = new Map<number, number[]>();
+  for (const f of features) {
+    if (f.agg.type !== 'quantile') continue;
+    const i = slotIndex.get(`values:${fields.indexOf(f.agg.field)}`)!;
+    quantilesOf.set(i, [...(quantilesOf.get(i) ?? []), f.agg.q]);
+  }
   const frozenSlots = Object.freeze(slots.slice());
 
   return Object.freeze({
@@ -159,10 +197,18 @@ export function compileAggregation(
       }
     },
     results(acc: Accumulator): Array<number | null> {
-      // Sort each value list once (natively, as a Float64Array); quantile features read them sorted.
+      // Place the needed order statistics of each value list (highest rank first, each
+      // selection narrowing the range of the next); quantile features read them by rank.
       const sorted: Array<Float64Array | undefined> = [];
-      for (let i = 0; i < frozenSlots.length; i++) {
-        if (frozenSlots[i]!.kind === 'values') sorted[i] = Float64Array.from(acc[i] as number[]).sort();
+      for (const [i, qs] of quantilesOf) {
+        const arr = Float64Array.from(acc[i] as number[]);
+        const ranks = [...new Set(qs.map((q) => nearestRankIndex(arr.length, q)))].sort((x, y) => y - x);
+        let hi = arr.length - 1;
+        for (const k of ranks) {
+          selectInPlace(arr, k, 0, hi);
+          hi = k - 1;
+        }
+        sorted[i] = arr;
       }
       return finals.map((fin) => {
         const r = fin(acc, sorted);

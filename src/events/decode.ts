@@ -41,7 +41,7 @@ const STR_MAP = 7;
 const NUM_MAP = 8;
 const JSON_MAP = 9;
 
-interface Field {
+export interface Field {
   readonly name: string;
   readonly kind: number;
   readonly optional: boolean;
@@ -307,7 +307,7 @@ export function decodeValue(value: unknown): DecodeResult {
 
   if (spec.type === 'performance_metrics') {
     const t = fastPerformanceMetrics(o);
-    if (t === t) return { ok: true, event: { type: spec.type, ts: t, body: o } };
+    if (!Number.isNaN(t)) return { ok: true, event: { type: spec.type, ts: t, body: o } };
   }
   return validate(spec, o);
 }

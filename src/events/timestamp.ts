@@ -70,7 +70,7 @@ export function parseTimestamp(s: string): number | null {
   const n = s.length;
   if (n < 20) return null;
   const days = parseDatePart(s);
-  if (days !== days) return null; // NaN
+  if (Number.isNaN(days)) return null;
   const sep = s.charCodeAt(10);
   if (sep !== 84 /* T */ && sep !== 116 /* t */ && sep !== 32 /* space */) return null;
   const hour = two(s, 11);
@@ -129,7 +129,7 @@ export function parseTimestamp(s: string): number | null {
 export function parseDateOrTimestamp(s: string): number | null {
   if (s.length === 10) {
     const days = parseDatePart(s);
-    return days === days ? days * MS_PER_DAY : null;
+    return Number.isNaN(days) ? null : days * MS_PER_DAY;
   }
   return parseTimestamp(s);
 }
