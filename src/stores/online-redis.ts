@@ -1,0 +1,272 @@
+import { createHash } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { FeatureRow } from '../../operators/operator.js';
+import { ConfigError, ExternalError } from '../errors.js';
+
+/** One stored feature vector as read back from the online store. */
+export interface OnlineValue {
+  /** Feature name → value; a feature that was null when written reads back as null. */
+  readonly values: Record<string, number | null>;
+  /** The row's event time (ms since the epoch): `windowEnd - 1` for windows. */
+  readonly eventTime: number;
+  readonly revision: number;
+  /** When the store wrote it (ms since the epoch). */
+  readonly computedAt: number;
+}
+
+export interface RedisOnlineStoreOptions {
+  /** A `redis://` URL or ioredis connection options. Default `redis://127.0.0.1:6379`. */
+  readonly connection?: string | RedisOptions;
+  /** Prepended to every key (tests use a unique one). Default ''. */
+  readonly keyPrefix?: string;
+  /** TTL in seconds per feature group; groups not listed use `defaultTtlSeconds`. */
+  readonly ttlSecondsByGroup?: Readonly<Record<string, number>>;
+  /** Default 86 400 (24 h). */
+  readonly defaultTtlSeconds?: number;
+  /** How long `writeRows` keeps retrying through an outage before it throws. Default 60 000 ms. */
+  readonly retryDeadlineMs?: number;
+  /** Rows per pipeline round trip. Default 500. */
+  readonly pipelineSize?: number;
+  /** Clock for `_computed_at`. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * Newer-wins write of one hash. KEYS[1] = key; ARGV = eventTime, revision, computedAt, ttlSeconds,
+ * then field/value pairs. A row older than the stored one, or with the same event time and a
+ * revision that is not higher, is ignored (returns 0) and leaves the TTL alone, so a replay never
+ * moves a value back in time nor keeps stale data alive. An applied row replaces the whole hash,
+ * so features are never mixed across rows.
+ */
+const WRITE_SCRIPT = `
+local cur = redis.call('HMGET', KEYS[1], '_event_time', '_revision')
+local et = tonumber(ARGV[1])
+local rev = tonumber(ARGV[2])
+if cur[1] then
+  local cet = tonumber(cur[1])
+  local crev = tonumber(cur[2]) or 0
+  if et < cet or (et == cet and rev <= crev) then return 0 end
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], '_event_time', ARGV[1], '_revision', ARGV[2], '_computed_at', ARGV[3], unpack(ARGV, 5))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+return 1
+`;
+const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
+
+/** Stored for a null feature value, so "present but null" differs from "not a feature of this row". */
+export const NULL_MARKER = '';
+
+const META_FIELDS = new Set(['_event_time', '_revision', '_computed_at']);
+
+/**
+ * The online store: one Redis hash per (entity, group, version) at
+ * `{prefix}feature:{entity_type}:{entity_id}:{group}:v{version}`, fields = feature names (numbers
+ * as strings; null stored as the empty string {@link NULL_MARKER}) plus `_event_time`,
+ * `_revision` and `_computed_at` (ms since the epoch).
+ *
+ * Writes are pipelined `EVALSHA` calls of a newer-wins Lua script (loaded on `NOSCRIPT`). Each
+ * applied write refreshes the group's TTL. When Redis is unreachable, `writeRows` retries the rows
+ * not yet written with exponential backoff (it never drops rows) until `retryDeadlineMs`, then
+ * throws {@link ExternalError} — the caller's backpressure.
+ *
+ * @example
+ * const store = new RedisOnlineStore({ connection: 'redis://127.0.0.1:6379', ttlSecondsByGroup: { perf_5min: 3600 } });
+ * await store.writeRows(rows);
+ * const v = await store.read('model', 'gpt-4', 'perf_5min', 1); // { values: { latency_p95_5min: 812 }, ... } | null
+ * await store.close();
+ */
+export class RedisOnlineStore {
+  private readonly client: Redis;
+  private readonly keyPrefix: string;
+  private readonly ttlByGroup: Readonly<Record<string, number>>;
+  private readonly defaultTtl: number;
+  private readonly deadlineMs: number;
+  private readonly pipelineSize: number;
+  private readonly now: () => number;
+  private lastError: unknown = null;
+
+  constructor(options: RedisOnlineStoreOptions = {}) {
+    this.keyPrefix = options.keyPrefix ?? '';
+    this.ttlByGroup = options.ttlSecondsByGroup ?? {};
+    this.defaultTtl = options.defaultTtlSeconds ?? 86_400;
+    this.deadlineMs = options.retryDeadlineMs ?? 60_000;
+    this.pipelineSize = options.pipelineSize ?? 500;
+    this.now = options.now ?? Date.now;
+    checkPositiveInt(this.defaultTtl, 'defaultTtlSeconds');
+    for (const [group, ttl] of Object.entries(this.ttlByGroup))
+      checkPositiveInt(ttl, `ttlSecondsByGroup.${group}`);
+    checkPositiveInt(this.pipelineSize, 'pipelineSize');
+    if (!(this.deadlineMs >= 0)) {
+      throw new ConfigError(`\`retryDeadlineMs\` must be ≥ 0, got ${this.deadlineMs}`, {
+        field: 'retryDeadlineMs',
+      });
+    }
+    // Commands fail fast while disconnected (no offline queue); our own loop does the retrying,
+    // so a row is either written or reported, never silently queued past the deadline.
+    const base: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times) => Math.min(50 * times, 500),
+    };
+    const conn = options.connection ?? 'redis://127.0.0.1:6379';
+    this.client = typeof conn === 'string' ? new Redis(conn, base) : new Redis({ ...base, ...conn });
+    this.client.on('error', (err: unknown) => {
+      this.lastError = err;
+    });
+  }
+
+  /** The hash key of one (entity, group, version). */
+  key(entityType: string, entityId: string, group: string, version: number): string {
+    return `${this.keyPrefix}feature:${entityType}:${entityId}:${group}:v${version}`;
+  }
+
+  /**
+   * Writes rows newer-wins, pipelined. Resolves once every row has been applied or ignored as
+   * older; throws {@link ExternalError} if Redis stays unreachable past the retry deadline.
+   *
+   * @example
+   * await store.writeRows([{ group: 'perf_5min', entityType: 'model', entityId: 'gpt-4', version: 1,
+   *   windowStart: 0, windowEnd: 300_000, eventTime: 299_999, revision: 0, values: { n: 3 } }]);
+   */
+  async writeRows(rows: readonly FeatureRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const computedAt = String(this.now());
+    let pending = rows.map((row) => this.scriptArgs(row, computedAt));
+    const deadline = Date.now() + this.deadlineMs;
+    let delay = 50;
+    for (;;) {
+      const failed: string[][] = [];
+      let lastErr: unknown = null;
+      for (let i = 0; i < pending.length; i += this.pipelineSize) {
+        const chunk = pending.slice(i, i + this.pipelineSize);
+        const errs = await this.runChunk(chunk);
+        for (let j = 0; j < chunk.length; j++) {
+          if (errs[j] != null) {
+            failed.push(chunk[j]!);
+            lastErr = errs[j];
+          }
+        }
+      }
+      if (failed.length === 0) return;
+      pending = failed;
+      if (Date.now() + delay > deadline) {
+        throw new ExternalError(
+          `Redis online store: ${pending.length} of ${rows.length} rows not written within ${this.deadlineMs} ms: ${describe(lastErr ?? this.lastError)}`,
+          { cause: lastErr ?? this.lastError },
+        );
+      }
+      await sleep(delay + Math.floor(Math.random() * delay * 0.2));
+      delay = Math.min(delay * 2, 2_000);
+    }
+  }
+
+  /**
+   * Reads one feature vector, or null when it is missing or expired.
+   *
+   * @example
+   * const v = await store.read('model', 'gpt-4', 'perf_5min', 1);
+   * if (v) console.log(v.values.latency_p95_5min, v.computedAt);
+   */
+  async read(
+    entityType: string,
+    entityId: string,
+    group: string,
+    version: number,
+  ): Promise<OnlineValue | null> {
+    let hash: Record<string, string>;
+    try {
+      hash = await this.client.hgetall(this.key(entityType, entityId, group, version));
+    } catch (err) {
+      throw new ExternalError(`Redis online store: read failed: ${describe(err)}`, { cause: err });
+    }
+    if (hash._event_time === undefined) return null;
+    const values: Record<string, number | null> = {};
+    for (const [field, raw] of Object.entries(hash)) {
+      if (META_FIELDS.has(field)) continue;
+      values[field] = raw === NULL_MARKER ? null : Number(raw);
+    }
+    return {
+      values,
+      eventTime: Number(hash._event_time),
+      revision: Number(hash._revision ?? 0),
+      computedAt: Number(hash._computed_at ?? 0),
+    };
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    if (this.client.status === 'ready') {
+      try {
+        await this.client.quit();
+        return;
+      } catch {
+        // fall through to a hard disconnect
+      }
+    }
+    this.client.disconnect();
+  }
+
+  private scriptArgs(row: FeatureRow, computedAt: string): string[] {
+    const ttl = this.ttlByGroup[row.group] ?? this.defaultTtl;
+    const args = [
+      this.key(row.entityType, row.entityId, row.group, row.version),
+      String(row.eventTime),
+      String(row.revision),
+      computedAt,
+      String(ttl),
+    ];
+    for (const [name, value] of Object.entries(row.values)) {
+      args.push(name, value === null ? NULL_MARKER : String(value));
+    }
+    return args;
+  }
+
+  /** Runs one pipeline of script calls; returns per-row errors (null = done). */
+  private async runChunk(chunk: readonly string[][]): Promise<unknown[]> {
+    let results = await this.execPipeline(chunk);
+    if (results.some((e) => isNoScript(e))) {
+      // A restarted or flushed Redis lost its script cache: load once and re-run those rows.
+      try {
+        await this.client.script('LOAD', WRITE_SCRIPT);
+      } catch (err) {
+        return chunk.map(() => err);
+      }
+      const again = chunk.filter((_, i) => isNoScript(results[i]));
+      const retried = await this.execPipeline(again);
+      let k = 0;
+      results = results.map((e) => (isNoScript(e) ? retried[k++] : e));
+    }
+    return results;
+  }
+
+  private async execPipeline(chunk: readonly string[][]): Promise<unknown[]> {
+    try {
+      const pipeline = this.client.pipeline();
+      for (const [key, ...argv] of chunk) pipeline.evalsha(WRITE_SHA, 1, key!, ...argv);
+      const out = await pipeline.exec();
+      if (out === null) return chunk.map(() => new Error('pipeline aborted'));
+      return out.map(([err]) => err ?? null);
+    } catch (err) {
+      return chunk.map(() => err);
+    }
+  }
+}
+
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
+}
+
+function checkPositiveInt(value: number, field: string): void {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`\`${field}\` must be a positive integer, got ${value}`, { field });
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
