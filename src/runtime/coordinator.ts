@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
@@ -431,14 +431,4 @@ function summarize(
     seconds,
     eventsPerSecond: seconds > 0 ? processedHere / seconds : 0,
   };
-}
-
-/** Reads a checkpoint record file if present (exported for tools and tests). */
-export function checkpointPath(stateDir: string): string {
-  return join(stateDir, 'checkpoint.json');
-}
-
-export function readCheckpointFile(stateDir: string): unknown {
-  const p = checkpointPath(stateDir);
-  return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : null;
 }
