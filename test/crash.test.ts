@@ -54,10 +54,13 @@ describe('crash and restore', () => {
   });
 
   it('SIGKILLed at random moments ≥ 5 times, then restarted, equals an uninterrupted run', async () => {
+    const t0 = performance.now();
     const clean = await runCli(args('clean', '2'));
+    const cleanMs = performance.now() - t0;
     expect(clean.code, clean.stderr).toBe(0);
 
-    // Seeded so a failure can be replayed; delays between 0.35 s and 1.3 s after start.
+    // Seeded so a failure can be replayed. Each attempt lives 300 ms (about the process's
+    // start-up) plus at most a seventh of a whole run, so at least 5 kills land before the end.
     let seed = 12345;
     const rand = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -67,7 +70,7 @@ describe('crash and restore', () => {
     let final = null as Awaited<ReturnType<typeof runCli>> | null;
     for (let attempt = 0; attempt < 40 && final === null; attempt++) {
       const child = startCli(args('crash', attempt % 2 === 0 ? '2' : '1'));
-      const delay = kills < 5 ? 350 + rand() * 950 : 60_000;
+      const delay = kills < 5 ? 300 + (rand() * Math.max(100, cleanMs - 300)) / 7 : 120_000;
       const done = await Promise.race([child.result, sleep(delay).then(() => null)]);
       if (done !== null) {
         expect(done.code, done.stderr).toBe(0);
