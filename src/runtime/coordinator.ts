@@ -77,10 +77,7 @@ class ShardLink {
   inFlight: Promise<void> | null = null;
   sentClock = Number.NEGATIVE_INFINITY;
   covered: RetainedBatch[] = [];
-  constructor(
-    readonly shard: number,
-    readonly slot: number,
-  ) {}
+  constructor(readonly shard: number) {}
 }
 
 /** Resolves the compiled worker entry (tests run the TypeScript sources against the build). */
@@ -177,7 +174,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     return pool.run(task, transferList === undefined ? {} : { transferList });
   };
 
-  const links = Array.from({ length: opts.shards }, (_, s) => new ShardLink(s, s % opts.workers));
+  const links = Array.from({ length: opts.shards }, (_, s) => new ShardLink(s));
   const retained = new Map<number, RetainedBatch>();
   let failure: unknown = null;
   let inFlightRecords = 0;
