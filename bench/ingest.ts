@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ingest` — events/s of `featurestream run --topology llm-features` over a file of
+ * `npm run bench:ingest` — events/s of `featurestream run --topology llm-perf` over a file of
  * performance events, beside a floor measured in the same run on the same file: one loop that
  * reads the file, JSON-parses each line and updates a per-key count. Prints the ratio.
  *
@@ -41,7 +41,7 @@ function featurestream(file: string, dir: string): { eps: number; wall: number; 
       join(root, 'bin/featurestream.js'),
       'run',
       '--topology',
-      'llm-features',
+      'llm-perf',
       '--input',
       file,
       '--out',

@@ -38,6 +38,9 @@ export interface RecordBatch {
   readonly count: number;
   readonly width: number;
   readonly keys: readonly string[];
+  /** String attributes per record, flattened (`attrWidth` per record, in the map's attribute order). */
+  readonly attrs: readonly string[];
+  readonly attrWidth: number;
   readonly ts: Float64Array;
   readonly clock: Float64Array;
   readonly values: Float64Array;

@@ -1,5 +1,25 @@
 import type { DecodedEvent } from '../src/events/types.js';
-import type { JsonValue } from '../topology/nodes.js';
+import type { JsonValue, ProcessNode } from '../topology/nodes.js';
+import { ContextRowOperator } from './context-row.js';
+import { DerivedJoinOperator } from './derived-join.js';
+import {
+  CATALOG_FIELDS,
+  catalogExtract,
+  DERIVED_FIELDS,
+  derivedExtract,
+  HEALTH_FIELDS,
+  healthExtract,
+  type MapFn,
+  PERF_FIELDS,
+  perfValues,
+  SESSION_FIELDS,
+  sessionExtract,
+} from './extractors.js';
+import { ModelCatalogOperator } from './model-catalog.js';
+import type { Operator } from './operator.js';
+import { RequestRowOperator } from './request-row.js';
+
+export type { MapContext, MapFn } from './extractors.js';
 
 /**
  * A record after the map stage: event time, string attributes (candidate keys) and numeric
@@ -22,10 +42,30 @@ export interface MapDef {
   readonly description: string;
   readonly fields: readonly string[];
   readonly attributes: readonly string[];
-  create(params: JsonValue | undefined): (event: DecodedEvent) => ExtractedRecord | null;
+  /** True when the function reads prompt embeddings from its context (the stage embeds the batch's prompts first). */
+  readonly needsEmbeddings?: boolean;
+  create(params: JsonValue | undefined): MapFn;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+/** A named keyed processor (process node): the fields and attributes it reads, and its factory. */
+export interface ProcessorDef {
+  readonly description: string;
+  readonly requiresFields: readonly string[];
+  readonly requiresAttributes: readonly string[];
+  /** Throws (with a message naming the parameter) when `params` are not valid. */
+  validate(params: JsonValue | undefined): void;
+  create(node: ProcessNode, fields: readonly string[], attributes: readonly string[]): Operator;
+}
+
+const positiveInts = (params: JsonValue | undefined, names: readonly string[]): void => {
+  const p = (params ?? {}) as Record<string, unknown>;
+  for (const n of names) {
+    const v = p[n];
+    if (!(Number.isSafeInteger(v) && (v as number) > 0)) {
+      throw new TypeError(`params.${n} must be a positive integer (ms), got ${JSON.stringify(v)}`);
+    }
+  }
+};
 
 /** Predicates by name. */
 export const FILTERS: ReadonlyMap<string, FilterDef> = new Map<string, FilterDef>([
@@ -40,41 +80,122 @@ export const FILTERS: ReadonlyMap<string, FilterDef> = new Map<string, FilterDef
       },
     },
   ],
+  [
+    'event-types',
+    {
+      description: 'keeps events whose `type` is one of params.types',
+      create(params) {
+        const wanted = (params as { types?: unknown } | undefined)?.types;
+        if (!Array.isArray(wanted) || wanted.length === 0 || !wanted.every((t) => typeof t === 'string')) {
+          throw new TypeError('event-types filter needs params.types (a non-empty array of strings)');
+        }
+        const set = new Set<string>(wanted as string[]);
+        return (e) => set.has(e.type);
+      },
+    },
+  ],
 ]);
 
-/** Extractors by name. */
+/** Extractors by name (see operators/extractors.ts). */
 export const MAPS: ReadonlyMap<string, MapDef> = new Map<string, MapDef>([
   [
     'perf-extract',
     {
       description:
         'performance_metrics → latency_ms, cost, input/output tokens, ok (error is null), err (error set), retries (metrics.retries, else 0), timeout (error mentions a timeout)',
-      fields: ['latency_ms', 'cost', 'input_tokens', 'output_tokens', 'ok', 'err', 'retries', 'timeout'],
+      fields: PERF_FIELDS,
       attributes: ['model'],
       create() {
-        return (e) => {
-          const b = e.body;
-          const error = b.error;
-          const failed = typeof error === 'string';
-          const metrics = b.metrics as Record<string, unknown> | undefined;
-          const retries =
-            metrics === undefined ? 0 : typeof metrics.retries === 'number' ? metrics.retries : 0;
-          return {
-            ts: e.ts,
-            attrs: { model: b.model as string },
-            values: [
-              num(b.latency_ms),
-              num(b.cost),
-              num(b.input_tokens),
-              num(b.output_tokens),
-              failed ? 0 : 1,
-              failed ? 1 : 0,
-              retries,
-              failed && /time.?out/i.test(error) ? 1 : 0,
-            ],
-          };
-        };
+        return (e) => ({ ts: e.ts, attrs: { model: e.body.model as string }, values: perfValues(e.body) });
       },
+    },
+  ],
+  [
+    'session-extract',
+    {
+      description:
+        'llm_request and user_feedback → is_request, feedback fields (rating, liked, task_completed, regenerated, dwell, copied), follow_up and the per-event request features (REQ_001–013, REQ_015); NaN where a field is not of the event type',
+      fields: SESSION_FIELDS,
+      attributes: ['session_id', 'request_id', 'user_id'],
+      create: () => sessionExtract,
+    },
+  ],
+  [
+    'catalog-extract',
+    {
+      description:
+        'model_catalog → MDL_001–010 at the announcement, raw prices (cost_in, cost_out) and cutoff_ms',
+      fields: CATALOG_FIELDS,
+      attributes: ['catalog', 'model'],
+      create: () => catalogExtract,
+    },
+  ],
+  [
+    'health-extract',
+    {
+      description:
+        'system_health → CTX_001–006, CTX_009, CTX_010 of the report and healthy (status = healthy)',
+      fields: HEALTH_FIELDS,
+      attributes: ['component'],
+      create: () => healthExtract,
+    },
+  ],
+  [
+    'derived-extract',
+    {
+      description:
+        'llm_request, model_catalog, system_health, performance_metrics → one wide layout for the derived join (kind, perf fields, catalog fields, context fields, request features, 8-dim prompt embedding)',
+      fields: DERIVED_FIELDS,
+      attributes: ['all', 'model', 'user_id', 'request_id'],
+      needsEmbeddings: true,
+      create: () => derivedExtract,
+    },
+  ],
+]);
+
+/** Keyed processors by name. */
+export const PROCESSORS: ReadonlyMap<string, ProcessorDef> = new Map<string, ProcessorDef>([
+  [
+    'request-row',
+    {
+      description: 'request rows (REQ_001–015) with REQ_014 session depth as keyed state per session_id',
+      requiresFields: ['is_request'],
+      requiresAttributes: ['request_id'],
+      validate: (p) => positiveInts(p, ['gap', 'maxDuration', 'lateness']),
+      create: (node, fields, attrs) => new RequestRowOperator(node, fields, attrs),
+    },
+  ],
+  [
+    'model-catalog',
+    {
+      description:
+        'the model catalog as a table; model_static rows (MDL_001–010) normalised by the catalog maxima',
+      requiresFields: ['cost_in', 'cost_out', 'cutoff_ms'],
+      requiresAttributes: ['model'],
+      validate: () => {},
+      create: (node, fields, attrs) => new ModelCatalogOperator(node, fields, attrs),
+    },
+  ],
+  [
+    'context-row',
+    {
+      description:
+        'context rows (CTX_001–007, 009, 010) with CTX_007 availability over the last 5 min per component',
+      requiresFields: ['healthy'],
+      requiresAttributes: [],
+      validate: (p) => positiveInts(p, ['availabilityWindow']),
+      create: (node, fields, attrs) => new ContextRowOperator(node, fields, attrs),
+    },
+  ],
+  [
+    'derived-join',
+    {
+      description:
+        'derived rows (DRV_001–010): each llm_request joined with the latest model_static entry, the latest fired perf_5min window of its model and the latest context',
+      requiresFields: ['kind'],
+      requiresAttributes: ['model', 'user_id', 'request_id'],
+      validate: (p) => positiveInts(p, ['fatigueHalfLife', 'clusters']),
+      create: (node, fields, attrs) => new DerivedJoinOperator(node, fields, attrs),
     },
   ],
 ]);

@@ -17,6 +17,8 @@ export function batchOf(records: readonly TestRecord[]): RecordBatch {
     count: n,
     width: 1,
     keys: records.map((r) => r.key),
+    attrs: [],
+    attrWidth: 0,
     ts: Float64Array.from(records.map((r) => r.ts)),
     clock: Float64Array.from(records.map((r) => r.clock)),
     values: Float64Array.from(records.map((r) => r.x ?? 1)),

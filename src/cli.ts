@@ -6,7 +6,10 @@ import { pino } from 'pino';
 import { renderTopology } from '../topology/render.js';
 import { TOPOLOGIES } from '../topology/index.js';
 import { ConfigError, FeaturestreamError } from './errors.js';
+import { writeLlmEvents } from './generate/llm-stream.js';
 import { writePerfEvents } from './generate/perf-stream.js';
+import { FEATURE_CATALOG } from './features/catalog.js';
+import { openSinks } from './runtime/open-sinks.js';
 import { progressBar } from './progress.js';
 import { type RunSummary, runJob } from './runtime/coordinator.js';
 
@@ -61,6 +64,8 @@ function printSummary(name: string, s: RunSummary, json: boolean): void {
     `  dead letters   ${fmt(s.deadLetters)}${detail(s.deadLettersByReason)}`,
     `  late events    ${fmt(s.lateEvents)}${detail(s.lateByWindow)}`,
     `  rows written   ${fmt(s.rowsWritten)}${detail(s.rowsByGroup)}`,
+    `  invalid values ${fmt(Object.values(s.invalidValues).reduce((a, b) => a + b, 0))}${detail(s.invalidValues)} (written as null)`,
+    `  embeddings     ${fmt(s.embeddings.prompts)} prompts, ${s.embeddings.prompts === 0 ? 0 : ((100 * s.embeddings.cacheHits) / s.embeddings.prompts).toFixed(1)}% from cache`,
     `  checkpoints    ${fmt(s.checkpoints)}${s.resumedFrom === null ? '' : ` (resumed from checkpoint ${s.resumedFrom})`}`,
     `  seconds        ${s.seconds.toFixed(2)}`,
     `  events/s       ${fmt(s.eventsPerSecond)}`,
@@ -105,7 +110,8 @@ program
   .command('run')
   .description(
     'Run a topology over an NDJSON event file (plain or .gz) to its end. With no arguments, runs the\n' +
-      'embedded default: generates a sample stream and runs llm-features on it with LevelDB state.',
+      'embedded default: generates a sample stream of all event types and runs the full llm-features\n' +
+      'topology (65 features in 9 groups) on it with LevelDB state.',
   )
   .option('--topology <name>', 'topology to run', 'llm-features')
   .option('--input <file>', 'NDJSON events, plain or .gz')
@@ -117,6 +123,13 @@ program
     'LevelDB state and checkpoints; run again with the same dir to resume after a crash',
   )
   .option('--fresh', 'delete any previous state in --state-dir first', false)
+  .option('--online <url>', 'online store: redis://HOST:PORT[/DB] or embedded[:DIR]')
+  .option('--offline <url>', 'offline store: postgres://USER@HOST:PORT/DB or embedded[:DIR]')
+  .option(
+    '--embedding-cache <dir>',
+    'persistent cache of prompt embeddings (by content hash and model version)',
+    '.featurestream/embeddings',
+  )
   .addOption(
     new Option('--workers <n>', 'worker threads')
       .argParser(positiveInt('--workers'))
@@ -166,14 +179,8 @@ program
       mkdirSync(dir, { recursive: true });
       input = join(dir, 'events.ndjson');
       process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
-      const g = await writePerfEvents(input, {
-        events: 60_000,
-        seed: 42,
-        models: 6,
-        badFraction: 0.001,
-        lateFraction: 0.002,
-      });
-      process.stdout.write(`  ${fmt(g.lines)} events\n`);
+      const g = await writeLlmEvents(input, { events: 60_000, seed: 42 });
+      process.stdout.write(`  ${fmt(g.lines)} events${detail(g.byType)}\n`);
       out ??= join(dir, 'features.ndjson');
       stateDir ??= join(dir, 'state');
       deadLetters ??= join(dir, 'dead-letters.ndjson');
@@ -184,8 +191,16 @@ program
     }
     if (!existsSync(input!)) throw new ConfigError(`--input: no such file: ${input}`, { field: '--input' });
     const topology = topologyByName(o.topology as string);
+    const sinks = await openSinks(
+      o.online as string | undefined,
+      o.offline as string | undefined,
+      topology.name,
+      logger,
+    );
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     const summary = await runJob({
+      sinks,
+      embeddingCache: o.embeddingCache as string,
       topology,
       input: input!,
       out: out ?? null,
@@ -236,8 +251,13 @@ program
   )
   .addOption(new Option('--seed <n>', 'random seed').argParser(nonNegativeInt('--seed')).default(1))
   .requiredOption('--out <file>', 'output file')
+  .addOption(
+    new Option('--kind <kind>', 'llm: all 8 event types, realistic traffic; perf: performance_metrics only')
+      .choices(['llm', 'perf'])
+      .default('llm'),
+  )
   .addOption(new Option('--models <n>', 'number of models').argParser(positiveInt('--models')).default(6))
-  .addOption(new Option('--bad-fraction <x>', 'share of malformed lines').default('0'))
+  .addOption(new Option('--bad-fraction <x>', 'share of malformed lines').default('0.002'))
   .addOption(
     new Option('--late-fraction <x>', 'share of events late beyond the allowed lateness').default('0.002'),
   )
@@ -248,14 +268,42 @@ program
         throw new ConfigError(`${flag} must be a number in [0, 1), got "${v}"`, { field: flag });
       return x;
     };
-    const r = await writePerfEvents(o.out as string, {
+    const common = {
       events: o.events as number,
       seed: o.seed as number,
       models: o.models as number,
       badFraction: frac('--bad-fraction', o.badFraction as string),
       lateFraction: frac('--late-fraction', o.lateFraction as string),
-    });
-    process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}\n`);
+    };
+    if (o.kind === 'perf') {
+      const r = await writePerfEvents(o.out as string, common);
+      process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}\n`);
+      return;
+    }
+    const r = await writeLlmEvents(o.out as string, common);
+    process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}${detail(r.byType)}\n`);
+  });
+
+const featuresCmd = program.command('features').description('The feature registry (catalog family A)');
+featuresCmd
+  .command('list')
+  .description('List every feature: id, name, category, entity, group, window, version, validation rule')
+  .option('--json', 'print a JSON array of registry entries', false)
+  .option('--group <group>', 'only this group')
+  .action((o) => {
+    const list = FEATURE_CATALOG.filter((f) => o.group === undefined || f.group === o.group);
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      return;
+    }
+    const rows = list.map((f) => [f.id, f.name, f.group, f.entity, f.window ?? '-', `v${f.version}`]);
+    const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) {
+      process.stdout.write(`${r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ')}\n`);
+    }
+    process.stdout.write(
+      `${list.length} features, ${list.reduce((n, f) => n + f.valueNames.length, 0)} values\n`,
+    );
   });
 
 async function main(): Promise<void> {

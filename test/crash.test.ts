@@ -15,7 +15,7 @@ function args(tag: string, workers: string): string[] {
   return [
     'run',
     '--topology',
-    'llm-features',
+    'llm-perf',
     '--input',
     input,
     '--out',

@@ -1,5 +1,5 @@
 /**
- * Golden tests (style.md §11): `test/golden/perf/input.ndjson` + the llm-features topology →
+ * Golden tests (style.md §11): `test/golden/perf/input.ndjson` + the llm-perf topology →
  * `expected.ndjson`, run straight through, with a SIGKILL and restore in the middle, and with
  * 1, 2 and 4 workers: the output must be the same set of rows every time.
  *
@@ -19,7 +19,7 @@ function runArgs(dir: string, workers: number, extra: string[] = []): string[] {
   return [
     'run',
     '--topology',
-    'llm-features',
+    'llm-perf',
     '--input',
     input,
     '--out',

@@ -1,5 +1,5 @@
 /**
- * Oracle test: the file output of `run --topology llm-features` equals what DuckDB computes over
+ * Oracle test: the file output of `run --topology llm-perf` equals what DuckDB computes over
  * the same rows with the same window definitions — including every re-firing for elements within
  * the allowed lateness — and the late side output holds exactly the events SQL says fall outside
  * the lateness.
@@ -122,7 +122,7 @@ async function sqlOracle(flat: string) {
   return { rows, late };
 }
 
-describe('oracle: llm-features perf windows equal DuckDB over the same rows', () => {
+describe('oracle: llm-perf windows equal DuckDB over the same rows', () => {
   const dir = tempDir('fs-oracle-');
   const input = join(dir, 'events.ndjson');
   const flat = join(dir, 'flat.ndjson');
@@ -164,7 +164,7 @@ describe('oracle: llm-features perf windows equal DuckDB over the same rows', ()
     const res = await runCli([
       'run',
       '--topology',
-      'llm-features',
+      'llm-perf',
       '--input',
       input,
       '--out',

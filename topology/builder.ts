@@ -26,6 +26,7 @@ import {
   SourceNode,
   type Topology,
   type TopologyNode,
+  ProcessNode,
   WindowNode,
 } from './nodes.js';
 import { validateTopology } from './validate.js';
@@ -46,6 +47,9 @@ export interface MapOptions extends NodeOptions {
 
 /** Everything a window node holds except its kind, id and inputs. */
 export type WindowProps = Omit<WindowNode, 'kind' | 'id' | 'inputs'>;
+
+/** Everything a process node holds except its kind, id and inputs. */
+export type ProcessProps = Omit<ProcessNode, 'kind' | 'id' | 'inputs'>;
 
 /** An immutable topology builder. Obtain one with {@link topology}. */
 export interface TopologyBuilder {
@@ -68,6 +72,8 @@ export interface TopologyBuilder {
   keyBy(id: string, input: string, key: string, opts?: NodeOptions): TopologyBuilder;
   /** Adds a keyed event-time window over `input` (a keyBy). */
   window(id: string, input: string, props: WindowProps): TopologyBuilder;
+  /** Adds a keyed per-record processor over `input` (a keyBy); see `PROCESSORS`. */
+  process(id: string, input: string, props: ProcessProps): TopologyBuilder;
   /** Collects the feature rows of one or more windows. */
   sink(id: string, inputs: string | readonly string[], opts?: NodeOptions): TopologyBuilder;
   /** Adds an already-made node as is. */
@@ -133,6 +139,10 @@ class Builder implements TopologyBuilder {
 
   window(id: string, input: string, props: WindowProps): TopologyBuilder {
     return this.add(WindowNode.create(defined({ ...props, id, inputs: [input] })));
+  }
+
+  process(id: string, input: string, props: ProcessProps): TopologyBuilder {
+    return this.add(ProcessNode.create(defined({ ...props, id, inputs: [input] })));
   }
 
   sink(id: string, inputs: string | readonly string[], opts: NodeOptions = {}): TopologyBuilder {

@@ -6,7 +6,7 @@
  * const make = TOPOLOGIES.get('llm-features');
  * const plan = planTopology(make!());
  */
-import { llmFeaturesTopology } from './llm-features.js';
+import { llmFeaturesTopology, llmPerfTopology } from './llm-features.js';
 import type { Topology } from './nodes.js';
 
 export * from './builder.js';
@@ -19,4 +19,5 @@ export * from './validate.js';
 /** The shipped topologies by name; each factory builds a fresh, validated, frozen topology. */
 export const TOPOLOGIES: ReadonlyMap<string, () => Topology> = new Map<string, () => Topology>([
   ['llm-features', llmFeaturesTopology],
+  ['llm-perf', llmPerfTopology],
 ]);

@@ -119,12 +119,49 @@ export interface WindowNode extends NodeBase {
   readonly features: readonly FeatureSpec[];
 }
 
+/** One feature a process node emits: its public id and name, and its value names when it has several. */
+export interface ProcessFeature {
+  readonly id: string;
+  readonly name: string;
+  /** The row value names when the feature has several values (DRV_001: prompt_embedding_1 … 8); default `[name]`. */
+  readonly values?: readonly string[];
+}
+
+/**
+ * A keyed per-record processor (Flink's `KeyedProcessFunction`, Kafka Streams' `Processor`):
+ * a registered operator with keyed state that emits feature rows as records arrive — per-event
+ * rows with keyed state (session depth), latest-value tables (model catalog, system context) and
+ * stream–table joins (derived features). Its rows have no window unless the processor says so.
+ */
+export interface ProcessNode extends NodeBase {
+  readonly kind: 'process';
+  /** The key attribute this processor expects its input to be keyed by. */
+  readonly key: string;
+  /** Registered processor name (operators/registry.ts `PROCESSORS`). */
+  readonly fn: string;
+  readonly params?: JsonValue;
+  /** Bounded out-of-orderness of the watermark (ms) the processor uses to expire keyed state. */
+  readonly outOfOrderness: number;
+  readonly group: string;
+  readonly entityType: string;
+  readonly version: number;
+  readonly features: readonly ProcessFeature[];
+}
+
 /** Collects feature rows for the configured sinks (file, online, offline, Kafka). */
 export interface SinkNode extends NodeBase {
   readonly kind: 'sink';
 }
 
-export type TopologyNode = SourceNode | DecodeNode | FilterNode | MapNode | KeyByNode | WindowNode | SinkNode;
+export type TopologyNode =
+  | SourceNode
+  | DecodeNode
+  | FilterNode
+  | MapNode
+  | KeyByNode
+  | WindowNode
+  | ProcessNode
+  | SinkNode;
 export type NodeKind = TopologyNode['kind'];
 
 /** A whole topology: a name, a version and its nodes in any order. */
@@ -165,6 +202,7 @@ export const FilterNode = factory<FilterNode>('filter');
 export const MapNode = factory<MapNode>('map');
 export const KeyByNode = factory<KeyByNode>('keyBy');
 export const WindowNode = factory<WindowNode>('window');
+export const ProcessNode = factory<ProcessNode>('process');
 export const SinkNode = factory<SinkNode>('sink');
 
 /** Freezes a topology value (and everything in it). */

@@ -21,6 +21,7 @@ import type {
   FilterNode,
   KeyByNode,
   MapNode,
+  ProcessNode,
   SinkNode,
   SourceNode,
   Topology,
@@ -56,6 +57,8 @@ export interface KeyedStage {
   readonly map: MapNode;
   /** The windows reading this keyBy, in topology order (may be empty). Each has `key === keyBy.key`. */
   readonly windows: readonly WindowNode[];
+  /** The processors reading this keyBy, in topology order (may be empty). Each has `key === keyBy.key`. */
+  readonly processes: readonly ProcessNode[];
 }
 
 /** The runtime's view of a topology. Plain, deeply frozen data. */
@@ -68,7 +71,7 @@ export interface TopologyPlan {
   readonly pre: readonly PreChain[];
   /** One keyed stage per keyBy, in topology order. */
   readonly keyed: readonly KeyedStage[];
-  /** Every sink, in topology order; `sink.inputs` are window ids. */
+  /** Every sink, in topology order; `sink.inputs` are window and process ids. */
   readonly sinks: readonly SinkNode[];
 }
 
@@ -100,7 +103,10 @@ export function planTopology(t: Topology): TopologyPlan {
     const map = nodes.at(-1) as MapNode;
     pre.push(Object.freeze({ keyBy: keyBy.id, source: up, nodes: Object.freeze(nodes) }));
     const windows = ofKind('window').filter((w) => w.inputs[0] === keyBy.id);
-    keyed.push(Object.freeze({ keyBy, map, windows: Object.freeze(windows) }));
+    const processes = ofKind('process').filter((p) => p.inputs[0] === keyBy.id);
+    keyed.push(
+      Object.freeze({ keyBy, map, windows: Object.freeze(windows), processes: Object.freeze(processes) }),
+    );
   }
 
   return Object.freeze({

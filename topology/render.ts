@@ -76,6 +76,14 @@ function labelLines(n: TopologyNode): string[] {
         `group ${n.group} v${n.version}, ${n.entityType}, ${count} feature${count === 1 ? '' : 's'}`,
       ];
     }
+    case 'process': {
+      const count = n.features.length;
+      return [
+        ...head,
+        `${n.fn}${params(n.params)} by ${n.key}`,
+        `group ${n.group} v${n.version}, ${n.entityType}, ${count} feature${count === 1 ? '' : 's'}`,
+      ];
+    }
     default:
       return head;
   }
@@ -90,7 +98,11 @@ interface Edge {
 function edges(t: Topology): Edge[] {
   const kind = new Map(t.nodes.map((n) => [n.id, n.kind]));
   return t.nodes.flatMap((n) =>
-    n.inputs.map((from) => ({ from, to: n.id, shuffle: kind.get(from) === 'keyBy' && n.kind === 'window' })),
+    n.inputs.map((from) => ({
+      from,
+      to: n.id,
+      shuffle: kind.get(from) === 'keyBy' && (n.kind === 'window' || n.kind === 'process'),
+    })),
   );
 }
 
@@ -106,6 +118,7 @@ const DOT_SHAPES: Readonly<Record<TopologyNode['kind'], string>> = {
   map: 'box',
   keyBy: 'hexagon',
   window: 'box3d',
+  process: 'component',
   sink: 'cylinder',
 };
 
@@ -150,6 +163,7 @@ const MERMAID_SHAPES: Readonly<Record<TopologyNode['kind'], readonly [string, st
   map: ['[', ']'],
   keyBy: ['{{', '}}'],
   window: ['[[', ']]'],
+  process: ['[/', '/]'],
   sink: ['[(', ')]'],
 };
 

@@ -390,7 +390,7 @@ describe('validateTopology', () => {
       expectError(editFeature('perf_1hr', 2, { id: 'PERF_006' }), {
         field: 'nodes.perf_1hr.features[2].id',
         operator: 'perf_1hr',
-        message: 'duplicate feature id "PERF_006": already defined in window `perf_5min`',
+        message: 'duplicate feature id "PERF_006": already defined in `perf_5min`',
       });
     });
 
@@ -406,7 +406,7 @@ describe('validateTopology', () => {
       expectError(edit('perf_1hr', { group: 'perf_5min' }), {
         field: 'nodes.perf_1hr.group',
         operator: 'perf_1hr',
-        message: 'duplicate group "perf_5min": already used by window `perf_5min`',
+        message: 'duplicate group "perf_5min": already used by `perf_5min`',
       });
     });
 

@@ -11,8 +11,17 @@
  * // ConfigError: sliding window `slide` must be > 0 and ≤ `size`, got 0  (field nodes.perf_1hr.window.slide)
  */
 import { ConfigError, TopologyError } from '../src/errors.js';
-import { FILTERS, MAPS, SCHEMAS } from '../operators/registry.js';
-import type { AggSpec, KeyByNode, MapNode, NodeKind, Topology, TopologyNode, WindowNode } from './nodes.js';
+import { FILTERS, MAPS, PROCESSORS, SCHEMAS } from '../operators/registry.js';
+import type {
+  AggSpec,
+  KeyByNode,
+  MapNode,
+  NodeKind,
+  ProcessNode,
+  Topology,
+  TopologyNode,
+  WindowNode,
+} from './nodes.js';
 
 /** Which node kinds may feed each kind. Filters and maps read decoded events, so neither follows a map. */
 export const ALLOWED_UPSTREAM: Readonly<Record<NodeKind, readonly NodeKind[]>> = Object.freeze({
@@ -22,7 +31,8 @@ export const ALLOWED_UPSTREAM: Readonly<Record<NodeKind, readonly NodeKind[]>> =
   map: Object.freeze(['decode', 'filter']),
   keyBy: Object.freeze(['map']),
   window: Object.freeze(['keyBy']),
-  sink: Object.freeze(['window']),
+  process: Object.freeze(['keyBy']),
+  sink: Object.freeze(['window', 'process']),
 } satisfies Record<NodeKind, readonly NodeKind[]>);
 
 const KINDS = new Set<string>(Object.keys(ALLOWED_UPSTREAM));
@@ -256,6 +266,18 @@ export function validateTopology(t: Topology): void {
         checkWindow(n, upstream<MapNode>(keyBy));
         break;
       }
+      case 'process': {
+        const keyBy = upstream<KeyByNode>(n);
+        if (n.key !== keyBy.key) {
+          fail(
+            n.id,
+            `nodes.${n.id}.key`,
+            `key mismatch: the processor expects key ${show(n.key)} but upstream keyBy \`${keyBy.id}\` keys by ${show(keyBy.key)}`,
+          );
+        }
+        checkProcess(n, upstream<MapNode>(keyBy));
+        break;
+      }
       default:
         break;
     }
@@ -266,8 +288,8 @@ export function validateTopology(t: Topology): void {
   // Every window must reach a sink.
   const sunk = new Set(nodes.flatMap((n) => (n.kind === 'sink' ? n.inputs : [])));
   for (const n of nodes) {
-    if (n.kind === 'window' && !sunk.has(n.id)) {
-      fail(n.id, `nodes.${n.id}`, `window ${n.id} is not connected to a sink`);
+    if ((n.kind === 'window' || n.kind === 'process') && !sunk.has(n.id)) {
+      fail(n.id, `nodes.${n.id}`, `${n.kind} ${n.id} is not connected to a sink`);
     }
   }
 }
@@ -439,34 +461,72 @@ function checkAgg(n: WindowNode, map: MapNode, agg: AggSpec, path: string, featu
   }
 }
 
+function checkProcess(n: ProcessNode, map: MapNode): void {
+  const at = (f: string) => `nodes.${n.id}.${f}`;
+  const def = PROCESSORS.get(n.fn);
+  if (def === undefined) {
+    fail(
+      n.id,
+      at('fn'),
+      `unknown operator: processor ${show(n.fn)} is not registered (known: ${[...PROCESSORS.keys()].join(', ')})`,
+    );
+  }
+  const missing = def.requiresFields.filter((f) => !map.fields.includes(f));
+  if (missing.length > 0) {
+    fail(
+      n.id,
+      at('fn'),
+      `unknown field: processor \`${n.fn}\` reads ${missing.join(', ')}, which map \`${map.id}\` does not produce (fields: ${map.fields.join(', ')})`,
+    );
+  }
+  const missingAttrs = def.requiresAttributes.filter((a) => !map.attributes.includes(a));
+  if (missingAttrs.length > 0) {
+    fail(
+      n.id,
+      at('fn'),
+      `unknown attribute: processor \`${n.fn}\` reads ${missingAttrs.join(', ')}, which map \`${map.id}\` does not produce (attributes: ${map.attributes.join(', ')})`,
+    );
+  }
+  if (!isNonNegativeInt(n.outOfOrderness)) {
+    fail(
+      n.id,
+      at('outOfOrderness'),
+      `\`outOfOrderness\` must be an integer ≥ 0 (ms), got ${show(n.outOfOrderness)}`,
+    );
+  }
+  if (!isPositiveInt(n.version))
+    fail(n.id, at('version'), `\`version\` must be a positive integer, got ${show(n.version)}`);
+  if (!isNonEmptyString(n.group))
+    fail(n.id, at('group'), `\`group\` must be a non-empty string, got ${show(n.group)}`);
+  if (!isNonEmptyString(n.entityType)) {
+    fail(n.id, at('entityType'), `\`entityType\` must be a non-empty string, got ${show(n.entityType)}`);
+  }
+  if (!Array.isArray(n.features) || n.features.length === 0) {
+    fail(n.id, at('features'), 'processor `features` must list at least one feature');
+  }
+  checkParams(n.id, 'processor', n.fn, () => def.validate(n.params));
+}
+
 function checkUniqueness(nodes: readonly TopologyNode[]): void {
   const ids = new Map<string, string>();
   const names = new Map<string, string>();
   const groups = new Map<string, string>();
   for (const n of nodes) {
-    if (n.kind !== 'window') continue;
+    if (n.kind !== 'window' && n.kind !== 'process') continue;
     const prev = groups.get(n.group);
     if (prev !== undefined) {
-      fail(
-        n.id,
-        `nodes.${n.id}.group`,
-        `duplicate group ${show(n.group)}: already used by window \`${prev}\``,
-      );
+      fail(n.id, `nodes.${n.id}.group`, `duplicate group ${show(n.group)}: already used by \`${prev}\``);
     }
     groups.set(n.group, n.id);
     n.features.forEach((f, i) => {
       const at = `nodes.${n.id}.features[${i}]`;
       const byId = ids.get(f.id);
       if (byId !== undefined)
-        fail(n.id, `${at}.id`, `duplicate feature id ${show(f.id)}: already defined in window \`${byId}\``);
+        fail(n.id, `${at}.id`, `duplicate feature id ${show(f.id)}: already defined in \`${byId}\``);
       ids.set(f.id, n.id);
       const byName = names.get(f.name);
       if (byName !== undefined) {
-        fail(
-          n.id,
-          `${at}.name`,
-          `duplicate feature name ${show(f.name)}: already defined in window \`${byName}\``,
-        );
+        fail(n.id, `${at}.name`, `duplicate feature name ${show(f.name)}: already defined in \`${byName}\``);
       }
       names.set(f.name, n.id);
     });

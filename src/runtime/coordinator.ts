@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
@@ -11,9 +11,11 @@ import { type FilePosition, type LineBatch, readLines } from '../connectors/file
 import { formatRow } from '../connectors/row-format.js';
 import { ConfigError, InternalError } from '../errors.js';
 import { formatTimestamp } from '../events/timestamp.js';
+import { checkValue, FEATURE_CATALOG, type ValidationRule } from '../features/catalog.js';
 import { affinityBalancer, withSlot } from './affinity-balancer.js';
 import { type CheckpointRecord, readCheckpoint, writeCheckpoint } from './checkpoint-record.js';
 import type { LateRef, ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
+import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 
 /** What a run reads, writes and how it is parallelised. */
 export interface RunOptions {
@@ -35,8 +37,14 @@ export interface RunOptions {
   readonly logger: Logger;
   /** Called about twice a second with the bytes read so far. */
   readonly onProgress?: (bytes: number, total: number) => void;
-  /** Extra row consumers (online/offline stores); called in order, after the file sink. */
-  readonly rowSinks?: ReadonlyArray<(rows: readonly FeatureRow[]) => void>;
+  /**
+   * External sinks (online/offline stores, Kafka). Rows, dead letters and late records are
+   * handed to them in batches and flushed before each checkpoint commits (exactly-once with
+   * idempotent sinks); a slow or unavailable sink holds the input back.
+   */
+  readonly sinks?: readonly RowSink[];
+  /** Persistent prompt-embedding cache directory (null: memory only). */
+  readonly embeddingCache?: string | null;
 }
 
 /** What a run did. Counters are totals over the whole job, across restarts. */
@@ -49,6 +57,10 @@ export interface RunSummary {
   readonly rowsWritten: number;
   readonly rowsByGroup: Record<string, number>;
   readonly checkpoints: number;
+  /** Output values that failed their registry rule and were written as null, by `feature:reason`. */
+  readonly invalidValues: Record<string, number>;
+  /** Prompt embeddings: prompts looked up, and how many were found in the cache. */
+  readonly embeddings: { readonly prompts: number; readonly cacheHits: number };
   /** The checkpoint this process resumed from, or null for a fresh start. */
   readonly resumedFrom: number | null;
   /** True when the state dir held a finished job and nothing was run. */
@@ -63,12 +75,39 @@ interface Counters {
   deadLettersByReason: Record<string, number>;
   lateByWindow: Record<string, number>;
   rowsByGroup: Record<string, number>;
+  invalidValues?: Record<string, number>;
+  embeddings?: { prompts: number; cacheHits: number };
 }
 
 interface RetainedBatch {
   readonly firstLine: number;
   readonly lines: string[];
+  readonly offsets: readonly number[];
   refs: number;
+}
+
+/** Registry rules by row value name (DRV_001's eight values share one rule). */
+const RULES: ReadonlyMap<string, ValidationRule> = new Map(
+  FEATURE_CATALOG.flatMap((f) => f.valueNames.map((n) => [n, f.validation] as const)),
+);
+
+/**
+ * Checks a row's values against their registry rules: a failing value is replaced by null and
+ * counted under `name:reason`. Values without a registry entry (custom topologies) pass as is.
+ */
+function validateRow(row: FeatureRow, invalid: Record<string, number>): FeatureRow {
+  let values: Record<string, number | null> | null = null;
+  for (const [name, v] of Object.entries(row.values)) {
+    const rule = RULES.get(name);
+    if (rule === undefined) continue;
+    const reason = checkValue(rule, v);
+    if (reason === null) continue;
+    values ??= { ...row.values };
+    values[name] = null;
+    const k = `${name}:${reason}`;
+    invalid[k] = (invalid[k] ?? 0) + 1;
+  }
+  return values === null ? row : { ...row, values };
 }
 
 class ShardLink {
@@ -133,6 +172,31 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const counters: Counters = record?.counters
     ? structuredClone(record.counters)
     : { eventsRead: 0, deadLettersByReason: {}, lateByWindow: {}, rowsByGroup: {} };
+  counters.invalidValues ??= {};
+  counters.embeddings ??= { prompts: 0, cacheHits: 0 };
+  const invalid = counters.invalidValues;
+  const embeddingCounts = counters.embeddings;
+  const sinks = opts.sinks ?? [];
+  const source = resolve(opts.input);
+  // Buffered for the external sinks; written in batches, always before a checkpoint commits.
+  let sinkRows: FeatureRow[] = [];
+  let sinkDl: DeadLetterRecord[] = [];
+  let sinkLate: LateRecord[] = [];
+  const sinkBatch = 5_000;
+  const writeSinks = async (flush: boolean) => {
+    const rows = sinkRows;
+    const dls = sinkDl;
+    const lates = sinkLate;
+    sinkRows = [];
+    sinkDl = [];
+    sinkLate = [];
+    for (const sink of sinks) {
+      if (rows.length > 0) await sink.write(rows);
+      if (dls.length > 0) await sink.writeDeadLetters?.(dls);
+      if (lates.length > 0) await sink.writeLate?.(lates);
+      if (flush) await sink.flush();
+    }
+  };
 
   if (record?.done === true) {
     log.info({ checkpoint: record.id }, 'state dir holds a finished job: nothing to do');
@@ -195,20 +259,40 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     if (--b.refs === 0) retained.delete(b.firstLine);
   };
 
+  const offsetOf = (n: number): number => {
+    for (const b of retained.values()) {
+      if (n >= b.firstLine && n < b.firstLine + b.lines.length) return b.offsets[n - b.firstLine]!;
+    }
+    return -1;
+  };
   const writeRows = (rows: readonly FeatureRow[]) => {
-    for (const r of rows) {
+    for (const raw of rows) {
+      const r = validateRow(raw, invalid);
       counters.rowsByGroup[r.group] = (counters.rowsByGroup[r.group] ?? 0) + 1;
       out?.append(formatRow(r));
+      if (sinks.length > 0) sinkRows.push(r);
     }
-    if (opts.rowSinks !== undefined && rows.length > 0) for (const sink of opts.rowSinks) sink(rows);
   };
   const windowGroup = new Map(plan.keyed.flatMap((k) => k.windows.map((w) => [w.id, w.group] as const)));
   const writeLate = (late: readonly LateRef[]) => {
     for (const [line, op, ts] of late) {
       counters.lateByWindow[op] = (counters.lateByWindow[op] ?? 0) + 1;
+      const group = windowGroup.get(op) ?? op;
+      const raw = lineOf(line) ?? null;
+      if (sinks.length > 0) {
+        sinkLate.push({
+          source,
+          position: offsetOf(line),
+          line: line + 1,
+          window: op,
+          group,
+          eventTime: ts,
+          raw: raw ?? '',
+        });
+      }
       if (lateOut === null) continue;
       lateOut.append(
-        `${JSON.stringify({ line: line + 1, window: op, group: windowGroup.get(op), event_time: formatTimestamp(ts), raw: lineOf(line) ?? null })}\n`,
+        `${JSON.stringify({ line: line + 1, window: op, group, event_time: formatTimestamp(ts), raw })}\n`,
       );
     }
   };
@@ -272,6 +356,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     const id = checkpointId + 1;
     const meta = { line: String(position.line), offset: String(position.offset), input: opts.input };
     await Promise.all(links.map((l) => call({ type: 'checkpoint', shard: l.shard, id, meta })));
+    // Everything before the barrier is durable in the external sinks before the commit.
+    await writeSinks(true);
     const rec: CheckpointRecord = {
       version: 1,
       id,
@@ -334,8 +420,27 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
         dl?.append(
           `${JSON.stringify({ line: batch.firstLine + i + 1, offset: batch.offsets[i], reason, detail: detailText, raw: batch.lines[i] })}\n`,
         );
+        if (sinks.length > 0) {
+          sinkDl.push({
+            source,
+            position: batch.offsets[i]!,
+            line: batch.firstLine + i + 1,
+            reason,
+            detail: detailText,
+            raw: batch.lines[i]!,
+          });
+        }
       }
-      const retainedBatch: RetainedBatch = { firstLine: batch.firstLine, lines: batch.lines, refs: 1 };
+      if (res.embedded !== undefined) {
+        embeddingCounts.prompts += res.embedded.prompts;
+        embeddingCounts.cacheHits += res.embedded.cacheHits;
+      }
+      const retainedBatch: RetainedBatch = {
+        firstLine: batch.firstLine,
+        lines: batch.lines,
+        offsets: batch.offsets,
+        refs: 1,
+      };
       retained.set(batch.firstLine, retainedBatch);
       const baseClock = clock.current;
       res.perShard.forEach((branches, s) => {
@@ -357,6 +462,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
         await Promise.race(anyInFlight());
         for (const l of links) send(l);
       }
+      // Backpressure from the external sinks: a slow or unavailable store holds the input back.
+      if (sinkRows.length + sinkDl.length + sinkLate.length >= sinkBatch) await writeSinks(false);
     };
     const forwardAll = async () => {
       while (decoding.length > 0) await forwardNext();
@@ -374,6 +481,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
           shards: opts.shards,
           lines: batch.lines,
           firstLine: batch.firstLine,
+          embeddingCache: opts.embeddingCache ?? null,
         }),
       });
       while (decoding.length >= maxDecoding) await forwardNext();
@@ -397,6 +505,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     await Promise.all(links.map((l) => call({ type: 'close', shard: l.shard })));
   } finally {
     await pool.destroy();
+    await Promise.allSettled(sinks.map((sk) => sk.close()));
     out?.close();
     dl?.close();
     lateOut?.close();
@@ -423,6 +532,8 @@ function summarize(
     rowsWritten: sum(c.rowsByGroup),
     rowsByGroup: c.rowsByGroup,
     checkpoints,
+    invalidValues: c.invalidValues ?? {},
+    embeddings: c.embeddings ?? { prompts: 0, cacheHits: 0 },
     resumedFrom,
     alreadyComplete,
     seconds,

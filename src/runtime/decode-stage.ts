@@ -1,4 +1,4 @@
-import { FILTERS, MAPS } from '../../operators/registry.js';
+import { FILTERS, type MapContext, type MapFn, MAPS } from '../../operators/registry.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
 import { decodeLine } from '../events/decode.js';
@@ -19,30 +19,44 @@ import { shardOf } from './shard-hash.js';
  */
 interface CompiledChain {
   readonly filters: Array<(e: DecodedEvent) => boolean>;
-  readonly map: (
-    e: DecodedEvent,
-  ) => { ts: number; attrs: Readonly<Record<string, string>>; values: readonly number[] } | null;
+  readonly map: MapFn;
   readonly key: string;
   readonly width: number;
+  /** The map's string attributes, carried with each record in this order. */
+  readonly attributes: readonly string[];
+  readonly needsEmbeddings: boolean;
 }
 
 export function compileChains(topology: Topology): CompiledChain[] {
   const plan = planTopology(topology);
   return plan.pre.map((chain, i) => {
     const filters: CompiledChain['filters'] = [];
-    let map: CompiledChain['map'] | null = null;
+    let map: MapFn | null = null;
+    let needsEmbeddings = false;
     for (const n of chain.nodes) {
       if (n.kind === 'filter') filters.push(FILTERS.get(n.fn)!.create(n.params));
-      if (n.kind === 'map') map = MAPS.get(n.fn)!.create(n.params);
+      if (n.kind === 'map') {
+        const def = MAPS.get(n.fn)!;
+        map = def.create(n.params);
+        needsEmbeddings = def.needsEmbeddings === true;
+      }
     }
     const stage = plan.keyed[i]!;
     if (map === null) throw new InternalError(`chain to ${chain.keyBy} has no map`);
-    return { filters, map, key: stage.keyBy.key, width: stage.map.fields.length };
+    return {
+      filters,
+      map,
+      key: stage.keyBy.key,
+      width: stage.map.fields.length,
+      attributes: stage.map.attributes,
+      needsEmbeddings,
+    };
   });
 }
 
 class Columns {
   keys: string[] = [];
+  attrs: string[] = [];
   ts: number[] = [];
   clock: number[] = [];
   values: number[] = [];
@@ -53,6 +67,7 @@ class Columns {
       count: this.keys.length,
       width: this.width,
       keys: this.keys,
+      attrs: this.attrs,
       ts: new Float64Array(this.ts),
       clock: new Float64Array(this.clock),
       values: new Float64Array(this.values),
@@ -61,17 +76,30 @@ class Columns {
   }
 }
 
-/** Decodes one batch of lines (`lines[i]` is line `firstLine + i`) for `shards` shards. */
-export function decodeBatch(
+/** Where the decode stage gets prompt embeddings from (a cached, batched embedder). */
+export interface EmbeddingProvider {
+  /** Projected embeddings of the texts, in order. */
+  embed(texts: readonly string[]): Promise<ReadonlyArray<readonly number[]>>;
+}
+
+const NO_EMBEDDINGS: MapContext = { embedding: () => null };
+
+/**
+ * Decodes one batch of lines (`lines[i]` is line `firstLine + i`) for `shards` shards. When a
+ * chain's map needs prompt embeddings, the batch's distinct prompts are embedded in one call
+ * first (batched and cached by `embeddings`).
+ */
+export async function decodeBatch(
   chains: readonly CompiledChain[],
   lines: readonly string[],
   firstLine: number,
   shards: number,
-): DecodedBatch {
+  embeddings: EmbeddingProvider | null = null,
+): Promise<DecodedBatch> {
   const cols: Array<Array<Columns | null>> = Array.from({ length: shards }, () => chains.map(() => null));
   const dl: Array<[number, string, string]> = [];
   let events = 0;
-  let maxTs = Number.NEGATIVE_INFINITY;
+  const decoded: Array<DecodedEvent | null> = new Array(lines.length).fill(null);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.length === 0) continue;
@@ -81,7 +109,27 @@ export function decodeBatch(
       dl.push([i, res.reason, res.detail]);
       continue;
     }
-    const ev = res.event;
+    decoded[i] = res.event;
+  }
+  let ctx = NO_EMBEDDINGS;
+  if (chains.some((c) => c.needsEmbeddings)) {
+    if (embeddings === null)
+      throw new InternalError('the topology needs prompt embeddings but no embedder is configured');
+    const prompts = new Set<string>();
+    for (const ev of decoded) {
+      const p = ev?.body.prompt;
+      if (ev?.type === 'llm_request' && typeof p === 'string' && p.length > 0) prompts.add(p);
+    }
+    const texts = [...prompts];
+    const vectors = texts.length === 0 ? [] : await embeddings.embed(texts);
+    const byText = new Map<string, readonly number[]>();
+    texts.forEach((t, i) => byText.set(t, vectors[i]!));
+    ctx = { embedding: (text) => byText.get(text) ?? null };
+  }
+  let maxTs = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < decoded.length; i++) {
+    const ev = decoded[i];
+    if (ev === null || ev === undefined) continue;
     for (let c = 0; c < chains.length; c++) {
       const chain = chains[c]!;
       let keep = true;
@@ -92,9 +140,11 @@ export function decodeBatch(
         }
       }
       if (!keep) continue;
-      const rec = chain.map(ev);
+      const rec = chain.map(ev, ctx);
       if (rec === null) continue;
-      const key = rec.attrs[chain.key]!;
+      const key = rec.attrs[chain.key];
+      // A record without the chain's key (e.g. feedback without a user_id) has no entity there.
+      if (key === undefined || key.length === 0) continue;
       const s = shardOf(key, shards);
       const perShard = cols[s]!;
       let col = perShard[c];
@@ -103,6 +153,7 @@ export function decodeBatch(
         perShard[c] = col;
       }
       col.keys.push(key);
+      for (const a of chain.attributes) col.attrs.push(rec.attrs[a] ?? '');
       col.ts.push(rec.ts);
       col.clock.push(maxTs);
       for (const v of rec.values) col.values.push(v);

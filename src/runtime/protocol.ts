@@ -12,6 +12,8 @@ export interface EncodedBranch {
   readonly count: number;
   readonly width: number;
   readonly keys: string[];
+  /** The map's string attributes per record, flattened: record i's are `attrs[i*n … i*n+n-1]` for n attributes. */
+  readonly attrs: string[];
   readonly ts: Float64Array;
   readonly clock: Float64Array;
   readonly values: Float64Array;
@@ -39,6 +41,8 @@ export type ShardRequest =
       readonly shards: number;
       readonly lines: string[];
       readonly firstLine: number;
+      /** Persistent prompt-embedding cache directory (null: memory only). */
+      readonly embeddingCache: string | null;
     }
   | {
       readonly type: 'process';
@@ -77,6 +81,8 @@ export interface DecodedBatch {
   readonly dl: Array<[number, string, string]>;
   /** Greatest event time of the valid events (−∞ if none). */
   readonly maxTs: number;
+  /** Prompt embeddings of this batch: distinct prompts looked up and how many the cache had. */
+  readonly embedded?: { readonly prompts: number; readonly cacheHits: number };
   /** Per shard (null: nothing for it), per keyed branch. */
   readonly perShard: Array<Array<EncodedBranch | null> | null>;
 }

@@ -1,10 +1,12 @@
 import type { Emitter, FeatureRow, Operator, RecordBatch } from '../../operators/operator.js';
+import { PROCESSORS } from '../../operators/registry.js';
 import { SessionWindowOperator } from '../../operators/session-window.js';
 import { SlidingWindowOperator } from '../../operators/sliding-window.js';
 import { CheckpointStore } from '../../state/checkpoint-store.js';
 import { createBackend } from '../../state/create-backend.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
+import { InternalError } from '../errors.js';
 import type { LateRef, ProcessChunk } from './protocol.js';
 
 /**
@@ -17,6 +19,8 @@ export class ShardActor {
   /** Operators per keyed branch, in plan order. */
   private readonly branches: Operator[][];
   private readonly all: Operator[];
+  /** String attributes per record, per keyed branch. */
+  private readonly attrWidths: number[];
   private store: CheckpointStore | null = null;
 
   constructor(
@@ -24,13 +28,19 @@ export class ShardActor {
     topology: Topology,
   ) {
     const plan = planTopology(topology);
-    this.branches = plan.keyed.map((stage) =>
-      stage.windows.map((w) =>
+    this.branches = plan.keyed.map((stage) => [
+      ...stage.windows.map((w) =>
         w.window.type === 'session'
           ? new SessionWindowOperator(w, stage.map.fields)
           : new SlidingWindowOperator(w, stage.map.fields),
       ),
-    );
+      ...stage.processes.map((p) => {
+        const def = PROCESSORS.get(p.fn);
+        if (def === undefined) throw new InternalError(`processor ${p.fn} is not registered`);
+        return def.create(p, stage.map.fields, stage.map.attributes);
+      }),
+    ]);
+    this.attrWidths = plan.keyed.map((stage) => stage.map.attributes.length);
     this.all = this.branches.flat();
   }
 
@@ -82,6 +92,8 @@ export class ShardActor {
           count: enc.count,
           width: enc.width,
           keys: enc.keys,
+          attrs: enc.attrs,
+          attrWidth: this.attrWidths[b]!,
           ts: enc.ts,
           clock: enc.clock,
           values: enc.values,
@@ -99,6 +111,17 @@ export class ShardActor {
 
   /** Phase 1 of a checkpoint: the changed state and the source positions, in one batch. */
   async checkpoint(id: number, meta: Readonly<Record<string, string>>): Promise<number> {
+    return (await this.checkpointChanges(id, meta)).size;
+  }
+
+  /**
+   * Phase 1 of a checkpoint, returning the changed entries (`operatorId/key` → value, or null for
+   * a delete) so a caller can also ship them elsewhere (e.g. a Kafka changelog topic).
+   */
+  async checkpointChanges(
+    id: number,
+    meta: Readonly<Record<string, string>>,
+  ): Promise<Map<string, string | null>> {
     const changes = new Map<string, string | null>();
     for (const op of this.all) {
       const c = op.onCheckpoint?.();
@@ -106,7 +129,7 @@ export class ShardActor {
       for (const [k, v] of c) changes.set(`${op.id}/${k}`, v);
     }
     await this.requireStore().prepare(id, changes, meta);
-    return changes.size;
+    return changes;
   }
 
   /** Phase 2: the coordinator committed checkpoint `id`. */

@@ -1,4 +1,6 @@
-import { compileChains, decodeBatch } from './decode-stage.js';
+import { sharedEmbedder } from '../features/embeddings/embedder.js';
+import { project } from '../features/embeddings/projection.js';
+import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 
@@ -31,7 +33,22 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
         chains = compileChains(req.topology);
         chainsByRun.set(req.runId, chains);
       }
-      return decodeBatch(chains, req.lines, req.firstLine, req.shards);
+      let prompts = 0;
+      let cacheHits = 0;
+      const cacheDir = req.embeddingCache;
+      const embeddings: EmbeddingProvider = {
+        async embed(texts) {
+          const embedder = await sharedEmbedder(cacheDir);
+          const before = embedder.stats();
+          const vectors = await embedder.embed(texts);
+          const after = embedder.stats();
+          prompts += texts.length;
+          cacheHits += after.memoryHits + after.diskHits - before.memoryHits - before.diskHits;
+          return vectors.map(project);
+        },
+      };
+      const res = await decodeBatch(chains, req.lines, req.firstLine, req.shards, embeddings);
+      return prompts === 0 ? res : { ...res, embedded: { prompts, cacheHits } };
     }
     case 'process': {
       const { rows, late } = actor(req.shard).process(req.chunks, req.endClock, req.now);

@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { RowSink } from './sink.js';
+
+/**
+ * The external sinks of a run from its `--online` / `--offline` flags (none when both are
+ * absent). Bad URLs fail here, at start, with a ConfigError naming the flag.
+ *
+ * @example
+ * const sinks = await openSinks('redis://127.0.0.1:6379', 'embedded', 'llm-features', logger);
+ */
+export async function openSinks(
+  online: string | undefined,
+  offline: string | undefined,
+  topologyName: string,
+  logger: Logger,
+): Promise<RowSink[]> {
+  if (online === undefined && offline === undefined) return [];
+  // Loaded on demand: a run without stores does not load the database drivers.
+  const { createStoreSinks } = await import('../stores/sinks.js');
+  return createStoreSinks({
+    ...(online === undefined ? {} : { online }),
+    ...(offline === undefined ? {} : { offline }),
+    topologyName,
+    logger,
+  });
+}
