@@ -123,7 +123,7 @@ export async function decodeBatch(
     const texts = [...prompts];
     const vectors = texts.length === 0 ? [] : await embeddings.embed(texts);
     const byText = new Map<string, readonly number[]>();
-    texts.forEach((t, i) => byText.set(t, vectors[i]!));
+    for (let i = 0; i < texts.length; i++) byText.set(texts[i]!, vectors[i]!);
     ctx = { embedding: (text) => byText.get(text) ?? null };
   }
   let maxTs = Number.NEGATIVE_INFINITY;

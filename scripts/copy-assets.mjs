@@ -1,0 +1,17 @@
+// Copies the non-TypeScript files the build needs beside the compiled modules:
+// SQL migrations and the embedding projection/corpus.
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+
+const copies = [['src/stores/migrations', 'dist/src/stores/migrations']];
+for (const [from, to] of copies) {
+  if (!existsSync(from)) continue;
+  mkdirSync(to, { recursive: true });
+  cpSync(from, to, { recursive: true });
+}
+const emb = 'src/features/embeddings';
+if (existsSync(emb)) {
+  mkdirSync(`dist/${emb}`, { recursive: true });
+  for (const f of readdirSync(emb)) {
+    if (f.endsWith('.json') || f.endsWith('.txt')) cpSync(`${emb}/${f}`, `dist/${emb}/${f}`);
+  }
+}
