@@ -1,0 +1,225 @@
+/**
+ * DRV_001's reduction of a 512-d prompt embedding to 8 values: a PCA fitted on the prompt corpus
+ * committed beside this file (`corpus.txt`), stored as `projection-v1.json`, versioned with the
+ * model it was fitted for.
+ *
+ * Each output value is the PCA coordinate divided by three standard deviations of the corpus
+ * along that axis, clamped to [−1, 1]: `clamp(((v − mean) · componentₖ) · scaleₖ, −1, 1)` with
+ * `scaleₖ = 1 / (3 √explainedVarianceₖ)`. About 99 % of corpus prompts fall inside without
+ * clamping; distances between prompts keep their order along each axis.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ConfigError, ExternalError, InternalError } from '../../errors.js';
+import { EMBEDDING_DIMS, Embedder, MODEL_VERSION } from './embedder.js';
+import { fitPca } from './pca.js';
+
+/** The projection format version written by {@link fitProjection}. */
+export const PROJECTION_VERSION = 1;
+/** Output dimensions (DRV_001 has 8 values). */
+export const PROJECTION_DIMS = 8;
+
+const vector = (len: number) => z.array(z.number().finite()).length(len);
+
+const projectionSchema = z.object({
+  version: z.literal(PROJECTION_VERSION),
+  model: z.string().min(1),
+  dims: z.literal(PROJECTION_DIMS),
+  mean: vector(EMBEDDING_DIMS),
+  components: z.array(vector(EMBEDDING_DIMS)).length(PROJECTION_DIMS),
+  corpusSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  corpusSize: z.number().int().min(2),
+  explainedVariance: z.array(z.number().finite().positive()).length(PROJECTION_DIMS),
+  explainedVarianceRatio: z.array(z.number().finite().min(0).max(1)).length(PROJECTION_DIMS),
+  scale: z.array(z.number().finite().positive()).length(PROJECTION_DIMS),
+});
+
+/** The stored projection (`projection-v1.json`). */
+export type ProjectionData = z.infer<typeof projectionSchema>;
+
+/**
+ * A loaded projection. Immutable; `project` is pure.
+ *
+ * @example
+ * const p = loadProjection();
+ * const [v] = await embedder.embed(['Summarize this contract']);
+ * p.project(v); // 8 numbers in [-1, 1]
+ */
+export class Projection {
+  readonly data: ProjectionData;
+  readonly #mean: Float64Array;
+  readonly #components: Float64Array[];
+
+  private constructor(data: ProjectionData) {
+    this.data = data;
+    this.#mean = Float64Array.from(data.mean);
+    this.#components = data.components.map((c) => Float64Array.from(c));
+  }
+
+  /**
+   * Validates a parsed `projection-vN.json`.
+   *
+   * @throws ConfigError naming the first bad field, or when the projection was fitted for
+   *   another model than {@link MODEL_VERSION}.
+   */
+  static fromJson(value: unknown, source = 'projection'): Projection {
+    const parsed = projectionSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join('.');
+      throw new ConfigError(`${source}: \`${field}\` ${issue.message}`, { field });
+    }
+    if (parsed.data.model !== MODEL_VERSION) {
+      throw new ConfigError(
+        `${source} was fitted for embedding model ${parsed.data.model}, but the embedder is ${MODEL_VERSION}; refit it`,
+        { field: 'model' },
+      );
+    }
+    return new Projection(parsed.data);
+  }
+
+  get version(): number {
+    return this.data.version;
+  }
+
+  /** The 8 PCA coordinates of a 512-d embedding, unscaled and unclamped. */
+  projectRaw(v: ArrayLike<number>): number[] {
+    if (v.length !== EMBEDDING_DIMS) {
+      throw new InternalError(`projection expects a ${EMBEDDING_DIMS}-d embedding, got ${v.length} values`);
+    }
+    return this.#components.map((c) => {
+      let s = 0;
+      for (let j = 0; j < EMBEDDING_DIMS; j++) s += c[j]! * (v[j]! - this.#mean[j]!);
+      return s;
+    });
+  }
+
+  /** The 8 DRV_001 values: PCA coordinates scaled by 1/(3σ) and clamped to [−1, 1]. */
+  project(v: ArrayLike<number>): number[] {
+    return this.projectRaw(v).map((y, k) => Math.min(1, Math.max(-1, y * this.data.scale[k]!)));
+  }
+}
+
+/**
+ * Where a file committed beside this module is: next to the compiled module if the build copied
+ * it, else in the source tree (`dist/src/features/embeddings/` → `src/features/embeddings/`).
+ */
+export function embeddingsAssetPath(name: string): string {
+  const beside = fileURLToPath(new URL(`./${name}`, import.meta.url));
+  if (existsSync(beside)) return beside;
+  const source = fileURLToPath(new URL(`../../../../src/features/embeddings/${name}`, import.meta.url));
+  return existsSync(source) ? source : beside;
+}
+
+/** Path of the committed projection. */
+export function defaultProjectionPath(): string {
+  return embeddingsAssetPath(`projection-v${PROJECTION_VERSION}.json`);
+}
+
+/** Path of the committed corpus. */
+export function defaultCorpusPath(): string {
+  return embeddingsAssetPath('corpus.txt');
+}
+
+/**
+ * Reads and validates a projection file (synchronously: it is read once at start-up).
+ *
+ * @throws ConfigError when the file is missing, not JSON, or invalid.
+ */
+export function loadProjection(path: string = defaultProjectionPath()): Projection {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read projection ${path}`, { field: 'projection', cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`projection ${path} is not valid JSON`, { field: 'projection', cause: err });
+  }
+  return Projection.fromJson(json, path);
+}
+
+let defaultProjection: Projection | undefined;
+
+/**
+ * DRV_001 with the committed projection (loaded on first call): 8 values in [−1, 1].
+ *
+ * @example
+ * const [v] = await embedder.embed([prompt]);
+ * const drv001 = project(v); // prompt_embedding_1..8
+ */
+export function project(v: Float32Array): number[] {
+  defaultProjection ??= loadProjection();
+  return defaultProjection.project(v);
+}
+
+/** The prompts of a corpus file (one per line; blank lines and `#` comments skipped) and its SHA-256. */
+export function readCorpus(path: string): { prompts: string[]; sha256: string } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`cannot read corpus ${path}`, { field: 'corpus', cause: err });
+  }
+  const prompts = bytes
+    .toString('utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  return { prompts, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/**
+ * Fits the projection on a corpus and writes it as JSON to `outPath` (directories created).
+ * Deterministic: the same corpus and model give the same file.
+ *
+ * @example
+ * await fitProjection('src/features/embeddings/corpus.txt', 'src/features/embeddings/projection-v1.json');
+ */
+export async function fitProjection(
+  corpusPath: string,
+  outPath: string,
+  opts: { readonly embedder?: Embedder } = {},
+): Promise<ProjectionData> {
+  const { prompts, sha256 } = readCorpus(corpusPath);
+  if (new Set(prompts).size < PROJECTION_DIMS + 2) {
+    throw new ConfigError(`corpus ${corpusPath} needs at least ${PROJECTION_DIMS + 2} distinct prompts`, {
+      field: 'corpus',
+    });
+  }
+  const embedder = opts.embedder ?? (await Embedder.open({ cacheDir: null }));
+  let vectors: Float32Array[];
+  try {
+    vectors = await embedder.embed(prompts);
+  } finally {
+    if (opts.embedder === undefined) await embedder.close();
+  }
+  const pca = fitPca(vectors, PROJECTION_DIMS);
+  const data: ProjectionData = {
+    version: PROJECTION_VERSION,
+    model: MODEL_VERSION,
+    dims: PROJECTION_DIMS,
+    mean: pca.mean,
+    components: pca.components,
+    corpusSha256: sha256,
+    corpusSize: prompts.length,
+    explainedVariance: pca.explainedVariance,
+    explainedVarianceRatio: pca.explainedVarianceRatio,
+    scale: pca.explainedVariance.map((l) => 1 / (3 * Math.sqrt(l))),
+  };
+  Projection.fromJson(data, outPath);
+  try {
+    await mkdir(dirname(outPath), { recursive: true });
+    await writeFile(outPath, `${JSON.stringify(data, null, 2)}\n`);
+  } catch (err) {
+    throw new ExternalError(`cannot write projection ${outPath}`, { cause: err });
+  }
+  return data;
+}
