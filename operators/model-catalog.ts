@@ -8,6 +8,9 @@ const YEAR_MS = 365 * 86_400_000;
 interface Entry {
   ts: number;
   values: number[];
+  /** Event time and revision of the last row emitted for this model. */
+  rowTs?: number;
+  rowRev?: number;
 }
 
 /** The whole catalog (the processor is keyed by a constant, so one state holds every model). */
@@ -68,7 +71,14 @@ export class ModelCatalogOperator extends KeyedProcessBase<Catalog> {
     const after = maxima(catalog, this.costIn, this.costOut);
     const changed = !sameNumber(before[0], after[0]) || !sameNumber(before[1], after[1]);
     const models = changed ? Object.keys(catalog).sort() : [model];
-    for (const m of models) out.row(this.build(m, catalog[m]!, ts, after));
+    for (const m of models) {
+      // A model re-emitted at the same event time (several announcements at one instant) gets
+      // the next revision, so stores keyed by event time replace the earlier value.
+      const e = catalog[m]!;
+      const rev = e.rowTs === ts ? (e.rowRev ?? 0) + 1 : 0;
+      catalog[m] = { ...e, rowTs: ts, rowRev: rev };
+      out.row({ ...this.build(m, e, ts, after), revision: rev });
+    }
   }
 
   private build(model: string, e: Entry, ts: number, max: readonly [number, number]) {
@@ -88,14 +98,23 @@ export class ModelCatalogOperator extends KeyedProcessBase<Catalog> {
 
   protected serialize(s: Catalog): unknown {
     return Object.fromEntries(
-      Object.entries(s).map(([m, e]) => [m, [e.ts, e.values.map((x) => (Number.isFinite(x) ? x : null))]]),
+      Object.entries(s).map(([m, e]) => [
+        m,
+        [e.ts, e.values.map((x) => (Number.isFinite(x) ? x : null)), e.rowTs ?? null, e.rowRev ?? 0],
+      ]),
     );
   }
 
   protected deserialize(data: unknown): Catalog {
     const out: Catalog = {};
-    for (const [m, [ts, vals]] of Object.entries(data as Record<string, [number, Array<number | null>]>)) {
-      out[m] = { ts, values: vals.map((x) => (x === null ? Number.NaN : x)) };
+    type Stored = [number, Array<number | null>, number | null | undefined, number | undefined];
+    for (const [m, [ts, vals, rowTs, rowRev]] of Object.entries(data as Record<string, Stored>)) {
+      const e: Entry = { ts, values: vals.map((x) => (x === null ? Number.NaN : x)) };
+      if (rowTs !== null && rowTs !== undefined) {
+        e.rowTs = rowTs;
+        e.rowRev = rowRev ?? 0;
+      }
+      out[m] = e;
     }
     return out;
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -10,6 +10,8 @@ import { writeLlmEvents } from './generate/llm-stream.js';
 import { writePerfEvents } from './generate/perf-stream.js';
 import { FEATURE_CATALOG } from './features/catalog.js';
 import { openSinks } from './runtime/open-sinks.js';
+import { registerServeCommand } from './serve/command.js';
+import { registerStoreCommands } from './stores/commands.js';
 import { progressBar } from './progress.js';
 import { type RunSummary, runJob } from './runtime/coordinator.js';
 
@@ -174,17 +176,25 @@ program
     let deadLetters = o.deadLetters as string | undefined;
     let lateEvents = o.lateEvents as string | undefined;
     let fresh = o.fresh as boolean;
+    let online = o.online as string | undefined;
+    let offline = o.offline as string | undefined;
     if (embedded) {
       const dir = resolve('.featurestream/default');
       mkdirSync(dir, { recursive: true });
       input = join(dir, 'events.ndjson');
       process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
-      const g = await writeLlmEvents(input, { events: 60_000, seed: 42 });
+      const g = await writeLlmEvents(input, { events: 40_000, seed: 42 });
       process.stdout.write(`  ${fmt(g.lines)} events${detail(g.byType)}\n`);
       out ??= join(dir, 'features.ndjson');
       stateDir ??= join(dir, 'state');
       deadLetters ??= join(dir, 'dead-letters.ndjson');
       lateEvents ??= join(dir, 'late-events.ndjson');
+      // The embedded stores: a LevelDB online store and PGlite (PostgreSQL in the process).
+      online ??= `embedded:${join(dir, 'online')}`;
+      offline ??= `embedded:${join(dir, 'offline')}`;
+      // Like its state, the embedded default's stores start fresh on every run.
+      if (o.online === undefined) rmSync(join(dir, 'online'), { recursive: true, force: true });
+      if (o.offline === undefined) rmSync(join(dir, 'offline'), { recursive: true, force: true });
       fresh = true;
     } else if (out === undefined) {
       throw new ConfigError('--out is required with --input', { field: '--out' });
@@ -219,7 +229,10 @@ program
     printSummary(topology.name, summary, o.summaryJson as boolean);
     if (embedded && !o.summaryJson) {
       printSample(out!);
-      process.stdout.write(`\nrows: ${out}\ndead letters: ${deadLetters}\nlate events: ${lateEvents}\n`);
+      process.stdout.write(
+        `\nrows: ${out}\ndead letters: ${deadLetters}\nlate events: ${lateEvents}\n` +
+          `online store: ${online}\noffline store: ${offline}\n`,
+      );
     }
   });
 
@@ -305,6 +318,9 @@ featuresCmd
       `${list.length} features, ${list.reduce((n, f) => n + f.valueNames.length, 0)} values\n`,
     );
   });
+
+registerServeCommand(program);
+registerStoreCommands(program);
 
 async function main(): Promise<void> {
   try {
