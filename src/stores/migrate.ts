@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
 import { ConfigError } from '../errors.js';
+import type { SqlSession } from './sql-client.js';
 
 /** One versioned migration file: `NNN_name.sql`. */
 export interface Migration {
@@ -46,12 +46,11 @@ export function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[
  * to it. Returns the versions applied.
  *
  * @example
- * const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
- * await client.connect();
- * await migrate(client, 'features'); // [1] the first time, [] afterwards
+ * const client = await openSqlClient('postgres://postgres@127.0.0.1:5432/test');
+ * await client.session('migrate', (s) => migrate(s, 'features')); // [1, 2, 3] the first time, [] afterwards
  */
 export async function migrate(
-  client: pg.ClientBase,
+  client: SqlSession,
   schema: string,
   migrations: readonly Migration[] = loadMigrations(),
 ): Promise<number[]> {
@@ -71,7 +70,7 @@ export async function migrate(
       await client.query('BEGIN');
       try {
         await client.query(`SET LOCAL search_path TO ${s}`);
-        await client.query(mig.sql);
+        await client.exec(mig.sql);
         await client.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
           mig.version,
           mig.name,

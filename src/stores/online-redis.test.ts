@@ -1,28 +1,32 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FeatureRow } from '../../operators/operator.js';
 import { ExternalError } from '../errors.js';
-import { RedisOnlineStore } from './online-redis.js';
+import { onlineRow, runOnlineConformance } from './online-conformance.js';
+import { INVALIDATE_CHANNEL, RedisOnlineStore } from './online-redis.js';
+import { PrivateRedis } from './private-redis.js';
 
 const URL = 'redis://127.0.0.1:6379';
 
-function row(overrides: Partial<FeatureRow> = {}): FeatureRow {
+const row = onlineRow;
+
+runOnlineConformance('redis', async (config) => {
+  const prefix = `fs-h5-test:${randomUUID()}:`;
+  const store = new RedisOnlineStore({ connection: URL, keyPrefix: prefix, ...config });
   return {
-    group: 'perf_5min',
-    entityType: 'model',
-    entityId: 'gpt-4',
-    version: 1,
-    windowStart: 0,
-    windowEnd: 300_000,
-    eventTime: 299_999,
-    revision: 0,
-    values: { latency_p95_5min: 812, error_rate_5min: null },
-    ...overrides,
+    store,
+    cleanup: async () => {
+      await store.close();
+      const admin = new Redis(URL);
+      try {
+        const keys = await admin.keys(`${prefix}*`);
+        if (keys.length > 0) await admin.del(...keys);
+      } finally {
+        await admin.quit();
+      }
+    },
   };
-}
+});
 
 describe('RedisOnlineStore', () => {
   let admin: Redis;
@@ -52,64 +56,43 @@ describe('RedisOnlineStore', () => {
   // A fresh prefix per test, so tests never see each other's keys.
   const test = (name: string, fn: () => Promise<void>) =>
     it(name, async () => {
-      prefix = `fs-test:${randomUUID()}:`;
+      prefix = `fs-h5-test:${randomUUID()}:`;
       await fn();
     });
 
-  test('writes and reads a row, null values read back as null', async () => {
-    const s = store();
-    await s.writeRows([row()]);
-    const v = await s.read('model', 'gpt-4', 'perf_5min', 1);
-    expect(v).not.toBeNull();
-    expect(v!.values).toEqual({ latency_p95_5min: 812, error_rate_5min: null });
-    expect(v!.eventTime).toBe(299_999);
-    expect(v!.revision).toBe(0);
-    expect(v!.computedAt).toBeGreaterThan(0);
+  test('uses the spec key layout and sets the group TTL', async () => {
+    const s = store({ ttlSecondsByGroup: { fast: 5 } });
+    await s.writeRows([onlineRow(), onlineRow({ group: 'fast' })]);
     expect(await admin.exists(`${prefix}feature:model:gpt-4:perf_5min:v1`)).toBe(1);
-    expect(await s.read('model', 'gpt-4', 'perf_5min', 2)).toBeNull();
-    expect(await s.read('model', 'other', 'perf_5min', 1)).toBeNull();
-  });
-
-  test('newer wins: an older row is ignored, a newer one replaces', async () => {
-    const s = store();
-    await s.writeRows([row({ eventTime: 599_999, values: { n: 2 } })]);
-    await s.writeRows([row({ eventTime: 299_999, values: { n: 1 } })]);
-    expect((await s.read('model', 'gpt-4', 'perf_5min', 1))!.values).toEqual({ n: 2 });
-    await s.writeRows([row({ eventTime: 899_999, values: { n: 3 } })]);
-    const v = await s.read('model', 'gpt-4', 'perf_5min', 1);
-    expect(v!.values).toEqual({ n: 3 });
-    expect(v!.eventTime).toBe(899_999);
-    // Within one batch too: order in the batch does not matter.
-    await s.writeRows([
-      row({ eventTime: 1_199_999, values: { n: 5 } }),
-      row({ eventTime: 999_999, values: { n: 4 } }),
-    ]);
-    expect((await s.read('model', 'gpt-4', 'perf_5min', 1))!.values).toEqual({ n: 5 });
-  });
-
-  test('a higher revision at the same event time replaces; the same or lower does not', async () => {
-    const s = store();
-    await s.writeRows([row({ revision: 0, values: { n: 1 } })]);
-    await s.writeRows([row({ revision: 1, values: { n: 2 } })]);
-    expect((await s.read('model', 'gpt-4', 'perf_5min', 1))!.values).toEqual({ n: 2 });
-    await s.writeRows([row({ revision: 1, values: { n: 9 } }), row({ revision: 0, values: { n: 8 } })]);
-    const v = await s.read('model', 'gpt-4', 'perf_5min', 1);
-    expect(v!.values).toEqual({ n: 2 });
-    expect(v!.revision).toBe(1);
-  });
-
-  test('TTL per group: an expired value is reported missing; writes refresh the TTL', async () => {
-    const s = store({ ttlSecondsByGroup: { fast: 1 } });
-    await s.writeRows([row({ group: 'fast' }), row({ group: 'slow' })]);
     const fastTtl = await admin.pttl(`${prefix}feature:model:gpt-4:fast:v1`);
-    const slowTtl = await admin.ttl(`${prefix}feature:model:gpt-4:slow:v1`);
     expect(fastTtl).toBeGreaterThan(0);
-    expect(fastTtl).toBeLessThanOrEqual(1000);
-    expect(slowTtl).toBeGreaterThan(86_000);
-    expect(await s.read('model', 'gpt-4', 'fast', 1)).not.toBeNull();
-    await new Promise((r) => setTimeout(r, 1_300));
-    expect(await s.read('model', 'gpt-4', 'fast', 1)).toBeNull();
-    expect(await s.read('model', 'gpt-4', 'slow', 1)).not.toBeNull();
+    expect(fastTtl).toBeLessThanOrEqual(5000);
+    expect(await admin.ttl(`${prefix}feature:model:gpt-4:perf_5min:v1`)).toBeGreaterThan(86_000);
+  });
+
+  test('publishes the keys each batch wrote on featurestream:invalidate, one message per batch', async () => {
+    const sub = new Redis(URL);
+    const messages: string[] = [];
+    try {
+      await sub.subscribe(INVALIDATE_CHANNEL);
+      sub.on('message', (channel: string, message: string) => {
+        // Other engineers' tests publish here too: keep ours.
+        if (channel === INVALIDATE_CHANNEL && message.startsWith(prefix)) messages.push(message);
+      });
+      const s = store();
+      await s.writeRows([onlineRow({ entityId: 'a' }), onlineRow({ entityId: 'b' })]);
+      await s.writeRows([onlineRow({ entityId: 'a' })]); // a replay: nothing written, nothing published
+      await s.writeRows([onlineRow({ entityId: 'c', revision: 1 })]);
+      await admin.ping(); // a round trip on another connection, so both messages have arrived
+      await sub.ping();
+      expect(INVALIDATE_CHANNEL).toBe('featurestream:invalidate');
+      expect(messages).toEqual([
+        `${prefix}feature:model:a:perf_5min:v1\n${prefix}feature:model:b:perf_5min:v1`,
+        `${prefix}feature:model:c:perf_5min:v1`,
+      ]);
+    } finally {
+      sub.disconnect();
+    }
   });
 
   test('pipelines a batch of 1000 rows', async () => {
@@ -122,111 +105,94 @@ describe('RedisOnlineStore', () => {
     }
   });
 
-  test('loads the script when Redis lost it (NOSCRIPT)', async () => {
-    const s = store();
-    await admin.script('FLUSH');
-    await s.writeRows([row()]);
-    expect(await s.read('model', 'gpt-4', 'perf_5min', 1)).not.toBeNull();
-  });
-
-  describe('outage', () => {
-    let port: number;
-    let server: ChildProcess | null = null;
-
-    async function startServer(): Promise<void> {
-      server = spawn(
-        'redis-server',
-        ['--port', String(port), '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-        {
-          stdio: 'ignore',
-        },
-      );
-      await waitForPort(port);
-    }
-
-    async function stopServer(): Promise<void> {
-      const proc = server;
-      server = null;
-      if (proc === null || proc.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        proc.once('exit', () => resolve());
-        proc.kill('SIGKILL');
-      });
-    }
+  describe('on a private redis-server', () => {
+    let redis: PrivateRedis;
 
     beforeAll(async () => {
-      port = await freePort();
+      redis = await PrivateRedis.start();
+    });
+
+    afterAll(async () => {
+      await redis.stop();
     });
 
     afterEach(async () => {
-      await stopServer();
+      await redis.start(); // a test may leave it stopped
     });
 
-    it('writeRows waits through an outage and succeeds once Redis is back', async () => {
-      prefix = `fs-test:${randomUUID()}:`;
-      await startServer();
-      const s = new RedisOnlineStore({ connection: `redis://127.0.0.1:${port}`, retryDeadlineMs: 30_000 });
+    it('loads the script when Redis lost it (NOSCRIPT)', async () => {
+      prefix = `fs-h5-test:${randomUUID()}:`;
+      const s = new RedisOnlineStore({ connection: redis.url });
       stores.push(s);
-      await s.writeRows([row({ entityId: 'before' })]);
-      expect(await s.read('model', 'before', 'perf_5min', 1)).not.toBeNull();
+      await s.writeRows([row({ entityId: 'first' })]);
+      const own = new Redis(redis.url);
+      try {
+        await own.script('FLUSH');
+      } finally {
+        own.disconnect();
+      }
+      await s.writeRows([row()]);
+      expect(await s.read('model', 'gpt-4', 'perf_5min', 1)).not.toBeNull();
+    });
 
-      await stopServer();
-      let settled = false;
-      const writing = s
-        .writeRows([row({ entityId: 'a' }), row({ entityId: 'b', values: { n: 7 } })])
-        .finally(() => {
-          settled = true;
-        });
-      await new Promise((r) => setTimeout(r, 800));
-      expect(settled).toBe(false);
-
-      await startServer(); // empty: no data, no script cache
-      await writing;
-      expect((await s.read('model', 'a', 'perf_5min', 1))!.values).toEqual({
-        latency_p95_5min: 812,
-        error_rate_5min: null,
+    it('a write in flight when Redis dies blocks, retries, and completes once Redis is back', async () => {
+      prefix = `fs-h5-test:${randomUUID()}:`;
+      const retries: number[] = [];
+      const s = new RedisOnlineStore({
+        connection: redis.url,
+        retryDeadlineMs: 60_000,
+        pipelineSize: 100,
+        onRetry: (_err, attempt) => retries.push(attempt),
       });
-      expect((await s.read('model', 'b', 'perf_5min', 1))!.values).toEqual({ n: 7 });
+      stores.push(s);
+      await s.writeRows([row({ entityId: 'warm-up' })]);
+      // Pause writes on the server, so the batch below is certainly in flight when it dies.
+      const own = new Redis(redis.url);
+      try {
+        await own.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+      } finally {
+        own.disconnect();
+      }
+      const rows = Array.from({ length: 2_000 }, (_, i) => row({ entityId: `m${i}`, values: { i } }));
+      let settled = false;
+      const writing = s.writeRows(rows).finally(() => {
+        settled = true;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(settled).toBe(false); // paused: it cannot have completed
+      await redis.stop();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(settled).toBe(false); // down: it cannot have completed
+      await redis.start(); // empty: no data, no script cache
+      await writing;
+      expect(retries.length).toBeGreaterThan(0);
+      const check = new Redis(redis.url);
+      try {
+        expect(await check.dbsize()).toBe(2_000);
+      } finally {
+        check.disconnect();
+      }
+      for (const i of [0, 999, 1_999]) {
+        expect((await s.read('model', `m${i}`, 'perf_5min', 1))!.values).toEqual({ i });
+      }
     });
 
-    it('writeRows throws ExternalError once the retry deadline passes', async () => {
-      const s = new RedisOnlineStore({ connection: `redis://127.0.0.1:${port}`, retryDeadlineMs: 400 });
+    it('writeRows throws a retryable ExternalError once the retry deadline passes', async () => {
+      await redis.stop();
+      const s = new RedisOnlineStore({ connection: redis.url, retryDeadlineMs: 400 });
       stores.push(s);
-      const started = Date.now();
       const err = await s.writeRows([row()]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ExternalError);
       expect((err as ExternalError).retryable).toBe(true);
-      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
+    it('waitReady fails with an ExternalError naming the flag when Redis is down', async () => {
+      await redis.stop();
+      const s = new RedisOnlineStore({ connection: redis.url });
+      stores.push(s);
+      const err = await s.waitReady(300, '--online').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExternalError);
+      expect((err as Error).message).toMatch(/^--online: /);
     });
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = new Socket();
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once('error', () => resolve(false));
-      sock.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

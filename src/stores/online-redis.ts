@@ -2,17 +2,12 @@ import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { FeatureRow } from '../../operators/operator.js';
 import { ConfigError, ExternalError } from '../errors.js';
+import type { OnlineKey, OnlineStore, OnlineValue } from './online-store.js';
 
-/** One stored feature vector as read back from the online store. */
-export interface OnlineValue {
-  /** Feature name → value; a feature that was null when written reads back as null. */
-  readonly values: Record<string, number | null>;
-  /** The row's event time (ms since the epoch): `windowEnd - 1` for windows. */
-  readonly eventTime: number;
-  readonly revision: number;
-  /** When the store wrote it (ms since the epoch). */
-  readonly computedAt: number;
-}
+export type { OnlineValue } from './online-store.js';
+
+/** The channel {@link RedisOnlineStore.writeRows} publishes written keys on (newline-separated). */
+export const INVALIDATE_CHANNEL = 'featurestream:invalidate';
 
 export interface RedisOnlineStoreOptions {
   /** A `redis://` URL or ioredis connection options. Default `redis://127.0.0.1:6379`. */
@@ -29,26 +24,36 @@ export interface RedisOnlineStoreOptions {
   readonly pipelineSize?: number;
   /** Clock for `_computed_at`. Default `Date.now`. */
   readonly now?: () => number;
+  /** Called before each retry of a write (for logging). */
+  readonly onRetry?: (err: unknown, attempt: number) => void;
+  /** Pub/sub channel for written keys. Default {@link INVALIDATE_CHANNEL}; null publishes nothing. */
+  readonly invalidateChannel?: string | null;
 }
 
 /**
  * Newer-wins write of one hash. KEYS[1] = key; ARGV = eventTime, revision, computedAt, ttlSeconds,
- * then field/value pairs. A row older than the stored one, or with the same event time and a
- * revision that is not higher, is ignored (returns 0) and leaves the TTL alone, so a replay never
- * moves a value back in time nor keeps stale data alive. An applied row replaces the whole hash,
- * so features are never mixed across rows.
+ * provisional ('1' or '0'), then field/value pairs. A row older than the stored one, or with the
+ * same event time and a revision that is not higher, is ignored (returns 0) and leaves the TTL
+ * alone, so a replay never moves a value back in time nor keeps stale data alive — except that a
+ * stored provisional row (an early firing) is replaced by any row of the same event time and
+ * revision. An applied row replaces the whole hash, so features are never mixed across rows.
  */
 const WRITE_SCRIPT = `
-local cur = redis.call('HMGET', KEYS[1], '_event_time', '_revision')
+local cur = redis.call('HMGET', KEYS[1], '_event_time', '_revision', '_provisional')
 local et = tonumber(ARGV[1])
 local rev = tonumber(ARGV[2])
 if cur[1] then
   local cet = tonumber(cur[1])
   local crev = tonumber(cur[2]) or 0
-  if et < cet or (et == cet and rev <= crev) then return 0 end
+  if et < cet then return 0 end
+  if et == cet and (rev < crev or (rev == crev and cur[3] ~= '1')) then return 0 end
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], '_event_time', ARGV[1], '_revision', ARGV[2], '_computed_at', ARGV[3], unpack(ARGV, 5))
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], '_event_time', ARGV[1], '_revision', ARGV[2], '_computed_at', ARGV[3], '_provisional', '1', unpack(ARGV, 6))
+else
+  redis.call('HSET', KEYS[1], '_event_time', ARGV[1], '_revision', ARGV[2], '_computed_at', ARGV[3], unpack(ARGV, 6))
+end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 return 1
 `;
@@ -57,7 +62,7 @@ const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 /** Stored for a null feature value, so "present but null" differs from "not a feature of this row". */
 export const NULL_MARKER = '';
 
-const META_FIELDS = new Set(['_event_time', '_revision', '_computed_at']);
+const META_FIELDS = new Set(['_event_time', '_revision', '_computed_at', '_provisional']);
 
 /**
  * The online store: one Redis hash per (entity, group, version) at
@@ -68,7 +73,10 @@ const META_FIELDS = new Set(['_event_time', '_revision', '_computed_at']);
  * Writes are pipelined `EVALSHA` calls of a newer-wins Lua script (loaded on `NOSCRIPT`). Each
  * applied write refreshes the group's TTL. When Redis is unreachable, `writeRows` retries the rows
  * not yet written with exponential backoff (it never drops rows) until `retryDeadlineMs`, then
- * throws {@link ExternalError} — the caller's backpressure.
+ * throws {@link ExternalError} — the caller's backpressure. After each `writeRows` the keys it
+ * wrote are published, newline-separated, in one message on {@link INVALIDATE_CHANNEL} (for the
+ * serving API's in-process cache). `flush()` has nothing to do: a write is acknowledged by the
+ * server, and its durability is the server's persistence setting.
  *
  * @example
  * const store = new RedisOnlineStore({ connection: 'redis://127.0.0.1:6379', ttlSecondsByGroup: { perf_5min: 3600 } });
@@ -76,7 +84,8 @@ const META_FIELDS = new Set(['_event_time', '_revision', '_computed_at']);
  * const v = await store.read('model', 'gpt-4', 'perf_5min', 1); // { values: { latency_p95_5min: 812 }, ... } | null
  * await store.close();
  */
-export class RedisOnlineStore {
+export class RedisOnlineStore implements OnlineStore {
+  readonly kind = 'redis' as const;
   private readonly client: Redis;
   private readonly keyPrefix: string;
   private readonly ttlByGroup: Readonly<Record<string, number>>;
@@ -84,7 +93,10 @@ export class RedisOnlineStore {
   private readonly deadlineMs: number;
   private readonly pipelineSize: number;
   private readonly now: () => number;
+  private readonly onRetry: ((err: unknown, attempt: number) => void) | undefined;
+  private readonly channel: string | null;
   private lastError: unknown = null;
+  private everReady = false;
 
   constructor(options: RedisOnlineStoreOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? '';
@@ -93,6 +105,8 @@ export class RedisOnlineStore {
     this.deadlineMs = options.retryDeadlineMs ?? 60_000;
     this.pipelineSize = options.pipelineSize ?? 500;
     this.now = options.now ?? Date.now;
+    this.onRetry = options.onRetry;
+    this.channel = options.invalidateChannel === undefined ? INVALIDATE_CHANNEL : options.invalidateChannel;
     checkPositiveInt(this.defaultTtl, 'defaultTtlSeconds');
     for (const [group, ttl] of Object.entries(this.ttlByGroup))
       checkPositiveInt(ttl, `ttlSecondsByGroup.${group}`);
@@ -114,6 +128,9 @@ export class RedisOnlineStore {
     this.client.on('error', (err: unknown) => {
       this.lastError = err;
     });
+    this.client.once('ready', () => {
+      this.everReady = true;
+    });
   }
 
   /** The hash key of one (entity, group, version). */
@@ -133,29 +150,50 @@ export class RedisOnlineStore {
     if (rows.length === 0) return;
     const computedAt = String(this.now());
     let pending = rows.map((row) => this.scriptArgs(row, computedAt));
+    // Keys applied, or whose outcome is unknown (an error after the script may have run).
+    const written = new Set<string>();
+    let published = this.channel === null;
     const deadline = Date.now() + this.deadlineMs;
     let delay = 50;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const failed: string[][] = [];
       let lastErr: unknown = null;
       for (let i = 0; i < pending.length; i += this.pipelineSize) {
         const chunk = pending.slice(i, i + this.pipelineSize);
-        const errs = await this.runChunk(chunk);
+        const results = await this.runChunk(chunk);
         for (let j = 0; j < chunk.length; j++) {
-          if (errs[j] != null) {
+          const r = results[j]!;
+          if (r.err != null) {
             failed.push(chunk[j]!);
-            lastErr = errs[j];
+            written.add(chunk[j]![0]!);
+            lastErr = r.err;
+          } else if (r.applied) {
+            written.add(chunk[j]![0]!);
           }
         }
       }
-      if (failed.length === 0) return;
       pending = failed;
+      if (pending.length === 0 && !published) {
+        if (written.size === 0) published = true;
+        else {
+          try {
+            await this.client.publish(this.channel!, [...written].join('\n'));
+            published = true;
+          } catch (err) {
+            lastErr = err;
+          }
+        }
+      }
+      if (pending.length === 0 && published) return;
       if (Date.now() + delay > deadline) {
         throw new ExternalError(
-          `Redis online store: ${pending.length} of ${rows.length} rows not written within ${this.deadlineMs} ms: ${describe(lastErr ?? this.lastError)}`,
+          pending.length > 0
+            ? `Redis online store: ${pending.length} of ${rows.length} rows not written within ${this.deadlineMs} ms: ${describe(lastErr ?? this.lastError)}`
+            : `Redis online store: rows written but their invalidation not published within ${this.deadlineMs} ms: ${describe(lastErr ?? this.lastError)}`,
           { cause: lastErr ?? this.lastError },
         );
       }
+      this.onRetry?.(lastErr ?? this.lastError, attempt);
       await sleep(delay + Math.floor(Math.random() * delay * 0.2));
       delay = Math.min(delay * 2, 2_000);
     }
@@ -174,25 +212,83 @@ export class RedisOnlineStore {
     group: string,
     version: number,
   ): Promise<OnlineValue | null> {
+    await this.firstConnection();
     let hash: Record<string, string>;
     try {
       hash = await this.client.hgetall(this.key(entityType, entityId, group, version));
     } catch (err) {
       throw new ExternalError(`Redis online store: read failed: ${describe(err)}`, { cause: err });
     }
-    if (hash._event_time === undefined) return null;
-    const values: Record<string, number | null> = {};
-    for (const [field, raw] of Object.entries(hash)) {
-      if (META_FIELDS.has(field)) continue;
-      values[field] = raw === NULL_MARKER ? null : Number(raw);
-    }
-    return {
-      values,
-      eventTime: Number(hash._event_time),
-      revision: Number(hash._revision ?? 0),
-      computedAt: Number(hash._computed_at ?? 0),
-    };
+    return parseHash(hash);
   }
+
+  /**
+   * Reads several vectors in one pipelined round trip, in the order asked (null = missing or
+   * expired).
+   *
+   * @example
+   * const [a, b] = await store.readMany([
+   *   { entityType: 'model', entityId: 'gpt-4', group: 'perf_5min', version: 1 },
+   *   { entityType: 'model', entityId: 'gpt-4', group: 'perf_1hr', version: 1 },
+   * ]);
+   */
+  async readMany(keys: readonly OnlineKey[]): Promise<Array<OnlineValue | null>> {
+    if (keys.length === 0) return [];
+    await this.firstConnection();
+    let out: Array<[Error | null, unknown]> | null;
+    try {
+      const pipeline = this.client.pipeline();
+      for (const k of keys) pipeline.hgetall(this.key(k.entityType, k.entityId, k.group, k.version));
+      out = await pipeline.exec();
+    } catch (err) {
+      throw new ExternalError(`Redis online store: read failed: ${describe(err)}`, { cause: err });
+    }
+    if (out === null) throw new ExternalError('Redis online store: read failed: pipeline aborted');
+    return out.map(([err, hash]) => {
+      if (err !== null)
+        throw new ExternalError(`Redis online store: read failed: ${err.message}`, { cause: err });
+      return parseHash(hash as Record<string, string>);
+    });
+  }
+
+  /**
+   * Waits until Redis answers PING, up to `timeoutMs`; then throws {@link ExternalError} naming
+   * `flag` (a start-up check: a wrong host fails the run at once instead of blocking its writes).
+   *
+   * @example
+   * await store.waitReady(15_000, '--online');
+   */
+  async waitReady(timeoutMs: number, flag = 'online store'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 50;
+    for (;;) {
+      try {
+        await this.client.ping();
+        return;
+      } catch (err) {
+        if (Date.now() + delay > deadline) {
+          throw new ExternalError(
+            `${flag}: Redis not reachable within ${timeoutMs} ms: ${describe(err ?? this.lastError)}`,
+            { cause: err },
+          );
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, 1_000);
+      }
+    }
+  }
+
+  /**
+   * A read right after construction waits for the first connection (up to 2 s) instead of
+   * failing; later, while Redis is down, reads fail at once (commands are not queued).
+   */
+  private async firstConnection(): Promise<void> {
+    if (this.everReady || this.client.status === 'ready') return;
+    await this.waitReady(2_000, 'Redis online store');
+  }
+
+  /** Nothing to do: the server acknowledged every write (its persistence setting decides the rest). */
+  async flush(): Promise<void> {}
 
   /** Closes the connection. */
   async close(): Promise<void> {
@@ -215,6 +311,7 @@ export class RedisOnlineStore {
       String(row.revision),
       computedAt,
       String(ttl),
+      row.provisional === true ? '1' : '0',
     ];
     for (const [name, value] of Object.entries(row.values)) {
       args.push(name, value === null ? NULL_MARKER : String(value));
@@ -222,35 +319,50 @@ export class RedisOnlineStore {
     return args;
   }
 
-  /** Runs one pipeline of script calls; returns per-row errors (null = done). */
-  private async runChunk(chunk: readonly string[][]): Promise<unknown[]> {
+  /** Runs one pipeline of script calls; per row an error (null = done) and whether it applied. */
+  private async runChunk(chunk: readonly string[][]): Promise<Array<{ err: unknown; applied: boolean }>> {
     let results = await this.execPipeline(chunk);
-    if (results.some((e) => isNoScript(e))) {
+    if (results.some((r) => isNoScript(r.err))) {
       // A restarted or flushed Redis lost its script cache: load once and re-run those rows.
       try {
         await this.client.script('LOAD', WRITE_SCRIPT);
       } catch (err) {
-        return chunk.map(() => err);
+        return chunk.map(() => ({ err, applied: false }));
       }
-      const again = chunk.filter((_, i) => isNoScript(results[i]));
+      const again = chunk.filter((_, i) => isNoScript(results[i]!.err));
       const retried = await this.execPipeline(again);
       let k = 0;
-      results = results.map((e) => (isNoScript(e) ? retried[k++] : e));
+      results = results.map((r) => (isNoScript(r.err) ? retried[k++]! : r));
     }
     return results;
   }
 
-  private async execPipeline(chunk: readonly string[][]): Promise<unknown[]> {
+  private async execPipeline(chunk: readonly string[][]): Promise<Array<{ err: unknown; applied: boolean }>> {
     try {
       const pipeline = this.client.pipeline();
       for (const [key, ...argv] of chunk) pipeline.evalsha(WRITE_SHA, 1, key!, ...argv);
       const out = await pipeline.exec();
-      if (out === null) return chunk.map(() => new Error('pipeline aborted'));
-      return out.map(([err]) => err ?? null);
+      if (out === null) return chunk.map(() => ({ err: new Error('pipeline aborted'), applied: false }));
+      return out.map(([err, res]) => ({ err: err ?? null, applied: res === 1 }));
     } catch (err) {
-      return chunk.map(() => err);
+      return chunk.map(() => ({ err, applied: false }));
     }
   }
+}
+
+function parseHash(hash: Record<string, string>): OnlineValue | null {
+  if (hash._event_time === undefined) return null;
+  const values: Record<string, number | null> = {};
+  for (const [field, raw] of Object.entries(hash)) {
+    if (META_FIELDS.has(field)) continue;
+    values[field] = raw === NULL_MARKER ? null : Number(raw);
+  }
+  return {
+    values,
+    eventTime: Number(hash._event_time),
+    revision: Number(hash._revision ?? 0),
+    computedAt: Number(hash._computed_at ?? 0),
+  };
 }
 
 function isNoScript(err: unknown): boolean {

@@ -1,0 +1,98 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, Socket } from 'node:net';
+
+/**
+ * A redis-server of a test's own, on a free port, without persistence — for outage tests that
+ * must not stop the Redis other tests share. `stop()` SIGKILLs it (data gone), `start()` starts
+ * an empty one on the same port.
+ *
+ * @example
+ * const redis = await PrivateRedis.start();
+ * const store = new RedisOnlineStore({ connection: redis.url });
+ * await redis.stop(); // outage
+ * await redis.start(); // back, empty
+ * await redis.stop();
+ */
+export class PrivateRedis {
+  private proc: ChildProcess | null = null;
+
+  private constructor(readonly port: number) {}
+
+  /** Starts a server on a free port. */
+  static async start(): Promise<PrivateRedis> {
+    const r = new PrivateRedis(await freePort());
+    await r.start();
+    return r;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.proc !== null && this.proc.exitCode === null;
+  }
+
+  /** Starts (again) on the same port and waits until it accepts connections. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitForPort(this.port);
+  }
+
+  /** SIGKILLs the server and waits for it to exit. */
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    this.proc = null;
+    if (proc === null || proc.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGKILL');
+    });
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = new Socket();
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+      sock.connect(port, '127.0.0.1');
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,448 @@
+import { resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { ConfigError, ExternalError, FeaturestreamError } from '../errors.js';
+import { type DirLock, lockDir } from './dir-lock.js';
+
+/** Rows of one statement. `rowCount` is the number of rows returned or affected. */
+export interface SqlResult<R> {
+  readonly rows: R[];
+  readonly rowCount: number;
+}
+
+/**
+ * One connection's worth of SQL: statements run in order on the same backend, so `BEGIN` …
+ * `COMMIT`, temporary settings and advisory locks behave as on any PostgreSQL connection.
+ */
+export interface SqlSession {
+  /** One statement with `$1…` parameters. */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<SqlResult<R>>;
+  /** Several statements separated by `;`, without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * The SQL the stores speak, on a PostgreSQL server (`pg.Pool`) or on PostgreSQL embedded in the
+ * process (PGlite): the same statements and migrations run on both.
+ *
+ * Results are normalised to what both engines return alike: `timestamptz` → `Date`, `jsonb` →
+ * parsed value, `float8`/`int4` → number, `text[]` → string[]. `bigint` differs (string on pg,
+ * number on PGlite): cast it in SQL (`count(*)::int`) before reading it.
+ *
+ * Every method takes a `what` naming the operation for error messages. On PostgreSQL a lost
+ * connection (server restart, `pg_terminate_backend`) is retried as a whole on a new connection
+ * with backoff until the retry deadline — so `fn` must be safe to run again (one transaction, or
+ * idempotent statements). Other errors are thrown at once as {@link ExternalError}.
+ *
+ * @example
+ * const client = await openSqlClient('postgres://postgres@127.0.0.1:5432/test?schema=features');
+ * const n = await client.query('count', 'SELECT count(*)::int AS n FROM features.feature_values');
+ * await client.transaction('move', async (tx) => { await tx.query('…'); await tx.query('…'); });
+ * await client.close();
+ */
+export interface SqlClient {
+  readonly kind: 'postgres' | 'embedded';
+  /** The schema holding the store's tables. */
+  readonly schema: string;
+  /** For logs: the URL without password, or `embedded:/abs/dir`. */
+  readonly description: string;
+  /** How many times an operation was retried after a lost connection. */
+  readonly retries: number;
+  /** One statement, retried on a lost connection. */
+  query<R = Record<string, unknown>>(
+    what: string,
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<SqlResult<R>>;
+  /** `fn` on one connection (no transaction), retried as a whole on a lost connection. */
+  session<T>(what: string, fn: (s: SqlSession) => Promise<T>): Promise<T>;
+  /** `fn` in one transaction, rolled back on error, retried as a whole on a lost connection. */
+  transaction<T>(what: string, fn: (s: SqlSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Options shared by both engines. */
+export interface SqlClientOptions {
+  /** Schema for the store's tables; overrides `?schema=` in the URL. Default `public`. */
+  readonly schema?: string;
+  /** PostgreSQL: `application_name` (visible in `pg_stat_activity`), unless the URL sets one. */
+  readonly applicationName?: string;
+  /** PostgreSQL: how long an operation retries through lost connections. Default 60 000 ms; may be Infinity. */
+  readonly retryDeadlineMs?: number;
+  /** PostgreSQL: pool size. Default 4. */
+  readonly maxConnections?: number;
+  /** Called before each retry after a lost connection (for logging). */
+  readonly onRetry?: (err: unknown, attempt: number, what: string) => void;
+  /** The flag named in configuration errors. Default `--offline`. */
+  readonly flag?: string;
+}
+
+/** A parsed `--offline` value. */
+export type OfflineSpec =
+  | { readonly kind: 'postgres'; readonly connectionString: string; readonly schema: string }
+  | { readonly kind: 'embedded'; readonly dir: string; readonly schema: string };
+
+/** Where `--offline embedded` keeps its data. */
+export const DEFAULT_EMBEDDED_OFFLINE_DIR = '.featurestream/offline';
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * Parses an offline-store location: `postgres://…` / `postgresql://…` (an optional `?schema=NAME`
+ * query parameter picks the schema; every other parameter goes to the driver), `embedded`
+ * (PGlite in {@link DEFAULT_EMBEDDED_OFFLINE_DIR}) or `embedded:DIR`. Anything else is a
+ * {@link ConfigError} naming the flag.
+ *
+ * @example
+ * parseOfflineSpec('embedded'); // { kind: 'embedded', dir: '/abs/.featurestream/offline', schema: 'public' }
+ * parseOfflineSpec('postgres://postgres@127.0.0.1/test?schema=fs'); // { kind: 'postgres', …, schema: 'fs' }
+ */
+export function parseOfflineSpec(spec: string, flag = '--offline', schemaOverride?: string): OfflineSpec {
+  const checkSchema = (schema: string): string => {
+    if (!SCHEMA_NAME.test(schema)) {
+      throw new ConfigError(
+        `${flag}: schema must match ${SCHEMA_NAME.source} (letters, digits, _), got "${schema}"`,
+        { field: flag },
+      );
+    }
+    return schema;
+  };
+  if (spec === 'embedded' || spec.startsWith('embedded:')) {
+    const dir = spec === 'embedded' ? DEFAULT_EMBEDDED_OFFLINE_DIR : spec.slice('embedded:'.length);
+    if (dir === '') throw new ConfigError(`${flag}: \`embedded:\` needs a directory`, { field: flag });
+    return { kind: 'embedded', dir: resolve(dir), schema: checkSchema(schemaOverride ?? 'public') };
+  }
+  if (/^postgres(ql)?:\/\//.test(spec)) {
+    let url: URL;
+    try {
+      url = new URL(spec);
+    } catch {
+      throw new ConfigError(`${flag}: not a valid PostgreSQL URL: "${redact(spec)}"`, { field: flag });
+    }
+    if (url.hostname === '' && !url.searchParams.has('host')) {
+      throw new ConfigError(`${flag}: the PostgreSQL URL has no host: "${redact(spec)}"`, { field: flag });
+    }
+    if (url.port !== '' && !(Number(url.port) > 0 && Number(url.port) < 65_536)) {
+      throw new ConfigError(`${flag}: bad port in "${redact(spec)}"`, { field: flag });
+    }
+    const schema = schemaOverride ?? url.searchParams.get('schema') ?? 'public';
+    url.searchParams.delete('schema');
+    return { kind: 'postgres', connectionString: url.toString(), schema: checkSchema(schema) };
+  }
+  throw new ConfigError(
+    `${flag}: expected postgres://USER@HOST:PORT/DB[?schema=NAME], embedded or embedded:DIR, got "${redact(spec)}"`,
+    { field: flag },
+  );
+}
+
+/**
+ * Opens a {@link SqlClient} for an `--offline` value (see {@link parseOfflineSpec}). The embedded
+ * engine takes its directory's lock (one opener at a time) and starts PGlite there (a few seconds
+ * on first use: it runs initdb). PostgreSQL connects lazily: the first query meets an outage.
+ *
+ * @example
+ * const client = await openSqlClient('embedded:.featurestream/offline');
+ */
+export async function openSqlClient(
+  spec: string | OfflineSpec,
+  options: SqlClientOptions = {},
+): Promise<SqlClient> {
+  const parsed = typeof spec === 'string' ? parseOfflineSpec(spec, options.flag, options.schema) : spec;
+  if (parsed.kind === 'postgres')
+    return new PostgresSqlClient(parsed.connectionString, parsed.schema, options);
+  return EmbeddedSqlClient.open(parsed.dir, { ...options, schema: parsed.schema });
+}
+
+/** {@link SqlClient} on a PostgreSQL server through a `pg.Pool`, retrying lost connections. */
+export class PostgresSqlClient implements SqlClient {
+  readonly kind = 'postgres' as const;
+  readonly schema: string;
+  readonly description: string;
+  private readonly pool: pg.Pool;
+  private readonly deadlineMs: number;
+  private readonly onRetry: SqlClientOptions['onRetry'];
+  private retryCount = 0;
+
+  /**
+   * @example
+   * const client = new PostgresSqlClient('postgres://postgres@127.0.0.1:5432/test', 'features');
+   */
+  constructor(connectionString: string, schema = 'public', options: SqlClientOptions = {}) {
+    this.schema = schema;
+    this.description = redact(connectionString);
+    this.deadlineMs = options.retryDeadlineMs ?? 60_000;
+    this.onRetry = options.onRetry;
+    if (!(this.deadlineMs >= 0)) {
+      throw new ConfigError(`\`retryDeadlineMs\` must be ≥ 0, got ${this.deadlineMs}`, {
+        field: 'retryDeadlineMs',
+      });
+    }
+    const hasAppName = /[?&]application_name=/.test(connectionString);
+    this.pool = new pg.Pool({
+      connectionString,
+      ...(hasAppName ? {} : { application_name: options.applicationName ?? 'featurestream' }),
+      max: options.maxConnections ?? 4,
+    });
+    // An idle client whose backend died emits here; the pool discards it. Without a listener the
+    // process would crash.
+    this.pool.on('error', () => {});
+  }
+
+  get retries(): number {
+    return this.retryCount;
+  }
+
+  query<R = Record<string, unknown>>(
+    what: string,
+    sql: string,
+    params: readonly unknown[] = [],
+  ): Promise<SqlResult<R>> {
+    return this.session(what, (s) => s.query<R>(sql, params));
+  }
+
+  async session<T>(what: string, fn: (s: SqlSession) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.deadlineMs;
+    let delay = 50;
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient | null = null;
+      try {
+        client = await this.pool.connect();
+        // pg-pool drops its error listener while a client is checked out; a backend killed
+        // mid-query would then crash the process. The query itself rejects, and is retried here.
+        if (!GUARDED.has(client)) {
+          GUARDED.add(client);
+          client.on('error', () => {});
+        }
+        const out = await fn(pgSession(client));
+        client.release();
+        return out;
+      } catch (err) {
+        const lost = isConnectionError(err);
+        // A client that saw a connection error must not go back to the pool.
+        client?.release(lost ? (err instanceof Error ? err : true) : undefined);
+        if (!lost) {
+          if (err instanceof FeaturestreamError) throw err;
+          throw new ExternalError(`PostgreSQL offline store: ${what} failed: ${describe(err)}`, {
+            cause: err,
+            retryable: false,
+          });
+        }
+        if (Date.now() + delay > deadline) {
+          throw new ExternalError(
+            `PostgreSQL offline store (${this.description}): ${what} failed, connection lost for ${this.deadlineMs} ms: ${describe(err)}`,
+            { cause: err },
+          );
+        }
+        this.retryCount++;
+        this.onRetry?.(err, attempt, what);
+        await sleep(delay + Math.floor(Math.random() * delay * 0.2));
+        delay = Math.min(delay * 2, 2_000);
+      }
+    }
+  }
+
+  transaction<T>(what: string, fn: (s: SqlSession) => Promise<T>): Promise<T> {
+    return this.session(what, (s) => inTransaction(s, fn));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+const GUARDED = new WeakSet<pg.PoolClient>();
+
+function pgSession(client: pg.PoolClient): SqlSession {
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []) {
+      const res = await client.query(sql, params as unknown[]);
+      return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+  };
+}
+
+/** Serialises sessions on one PGlite instance: it is one connection. */
+const MUTEXES = new WeakMap<PGlite, { tail: Promise<void> }>();
+
+/**
+ * {@link SqlClient} on PGlite, PostgreSQL compiled to WebAssembly and run in this process, with
+ * its data in a directory. One connection: sessions run one at a time. Durability: a committed
+ * write is in the directory's files when its call resolves (it survives the process being
+ * killed); PGlite runs with `fsync=off`, so a machine crash may lose recent commits.
+ */
+export class EmbeddedSqlClient implements SqlClient {
+  readonly kind = 'embedded' as const;
+  readonly schema: string;
+  readonly description: string;
+  readonly retries = 0;
+  private readonly mutex: { tail: Promise<void> };
+  private closed = false;
+
+  private constructor(
+    private readonly db: PGlite,
+    schema: string,
+    description: string,
+    private readonly owned: { lock: DirLock } | null,
+  ) {
+    this.schema = schema;
+    this.description = description;
+    let m = MUTEXES.get(db);
+    if (m === undefined) {
+      m = { tail: Promise.resolve() };
+      MUTEXES.set(db, m);
+    }
+    this.mutex = m;
+  }
+
+  /**
+   * Opens (creating if needed) a PGlite database in `dir`, holding the directory's lock until
+   * {@link close}. `dir` null keeps it in memory (tests).
+   *
+   * @example
+   * const client = await EmbeddedSqlClient.open('.featurestream/offline');
+   */
+  static async open(dir: string | null, options: SqlClientOptions = {}): Promise<EmbeddedSqlClient> {
+    const flag = options.flag ?? '--offline';
+    const lock = dir === null ? null : lockDir(dir, flag);
+    try {
+      const db = dir === null ? await PGlite.create() : await PGlite.create(resolve(dir));
+      return new EmbeddedSqlClient(
+        db,
+        options.schema ?? 'public',
+        dir === null ? 'embedded:memory' : `embedded:${resolve(dir)}`,
+        { lock: lock ?? { dir: '', release() {} } },
+      );
+    } catch (err) {
+      lock?.release();
+      if (err instanceof FeaturestreamError) throw err;
+      throw new ExternalError(`${flag}: cannot open the embedded PostgreSQL in ${dir}: ${describe(err)}`, {
+        cause: err,
+        retryable: false,
+      });
+    }
+  }
+
+  /**
+   * A client on a PGlite instance the caller owns (not closed by {@link close}); several clients
+   * with different schemas may share one instance.
+   *
+   * @example
+   * const db = await PGlite.create();
+   * const a = EmbeddedSqlClient.wrap(db, 'tenant_a');
+   */
+  static wrap(db: PGlite, schema = 'public'): EmbeddedSqlClient {
+    return new EmbeddedSqlClient(db, schema, 'embedded:shared', null);
+  }
+
+  query<R = Record<string, unknown>>(
+    what: string,
+    sql: string,
+    params: readonly unknown[] = [],
+  ): Promise<SqlResult<R>> {
+    return this.session(what, (s) => s.query<R>(sql, params));
+  }
+
+  async session<T>(what: string, fn: (s: SqlSession) => Promise<T>): Promise<T> {
+    if (this.closed) throw new ExternalError(`embedded offline store: ${what} after close`);
+    const prev = this.mutex.tail;
+    let done!: () => void;
+    this.mutex.tail = new Promise<void>((r) => {
+      done = r;
+    });
+    await prev;
+    try {
+      return await fn(this.sessionOf());
+    } catch (err) {
+      if (err instanceof FeaturestreamError) throw err;
+      throw new ExternalError(`embedded offline store: ${what} failed: ${describe(err)}`, {
+        cause: err,
+        retryable: false,
+      });
+    } finally {
+      done();
+    }
+  }
+
+  transaction<T>(what: string, fn: (s: SqlSession) => Promise<T>): Promise<T> {
+    return this.session(what, (s) => inTransaction(s, fn));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.mutex.tail;
+    if (this.owned !== null) {
+      try {
+        await this.db.close();
+      } finally {
+        this.owned.lock.release();
+      }
+    }
+  }
+
+  private sessionOf(): SqlSession {
+    const db = this.db;
+    return {
+      async query<R>(sql: string, params: readonly unknown[] = []) {
+        const res = await db.query<R>(sql, params as unknown[]);
+        return { rows: res.rows, rowCount: res.affectedRows || res.rows.length };
+      },
+      async exec(sql: string) {
+        await db.exec(sql);
+      },
+    };
+  }
+}
+
+async function inTransaction<T>(s: SqlSession, fn: (s: SqlSession) => Promise<T>): Promise<T> {
+  await s.query('BEGIN');
+  try {
+    const out = await fn(s);
+    await s.query('COMMIT');
+    return out;
+  } catch (err) {
+    await s.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+/** Errors after which a new connection may succeed: class 08 (connection), 57P01–57P03 (shutdown). */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code)) return true;
+  }
+  return /Connection terminated|not queryable|Client has encountered a connection error/i.test(err.message);
+}
+
+/** The URL with its password replaced by `***`. */
+function redact(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A `pg.Pool`-shaped view of a client — `query(text, params) → { rows }` — for code written
+ * against a pool (e.g. the serving API's offline reader), so it runs on the embedded engine too.
+ * Lost connections are retried as by {@link SqlClient.query}.
+ *
+ * @example
+ * const reader = new OfflineReader(asQueryable(store.client), { schema: store.schema });
+ */
+export function asQueryable(client: SqlClient): {
+  query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+} {
+  return { query: (text, params) => client.query('query', text, params ?? []) };
+}
