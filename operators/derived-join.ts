@@ -223,6 +223,18 @@ export class DerivedJoinOperator implements Operator {
     });
     out.cost_in = e[MODEL_VALUES.length + 1]!;
     out.cost_out = e[MODEL_VALUES.length + 2]!;
+    // MDL_002/003 are table-wide: the price over the catalog's maximum (as model_static emits them).
+    let maxIn = Number.NaN;
+    let maxOut = Number.NaN;
+    for (const other of this.catalog.values()) {
+      const i = other[MODEL_VALUES.length + 1]!;
+      const o = other[MODEL_VALUES.length + 2]!;
+      if (Number.isFinite(i) && !(i <= maxIn)) maxIn = i;
+      if (Number.isFinite(o) && !(o <= maxOut)) maxOut = o;
+    }
+    const unit = (x: number) => Math.min(1, Math.max(0, x));
+    out.model_cost_per_1k_input = unit(out.cost_in / maxIn);
+    out.model_cost_per_1k_output = unit(out.cost_out / maxOut);
     return out;
   }
 

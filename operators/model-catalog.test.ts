@@ -191,6 +191,35 @@ describe('model-catalog operator (model_static, MDL_002/MDL_003 over the catalog
     expect([v.model_capability_score, v.model_size_class, v.model_supports_vision]).toEqual([0.8, 0, 0]);
   });
 
+  it('gives a row re-emitted at the same event time the next revision, also across a restore', () => {
+    const events = [
+      announce('a', T0, 0.01, 0.03),
+      announce('b', T0, 0.02, 0.06), // raises both maxima at the same instant: a again
+      announce('c', T0, 0.04, 0.01), // raises the input maximum: a and b again
+      announce('a', T0 + 1000, 0.01, 0.03), // maxima unchanged, a new instant: revision 0
+    ];
+    const straight = run(newOp(), events);
+    expect(straight.map((r) => [r.entityId, r.eventTime, r.revision])).toEqual([
+      ['a', T0, 0],
+      ['a', T0, 1],
+      ['b', T0, 0],
+      ['a', T0, 2],
+      ['b', T0, 1],
+      ['c', T0, 0],
+      ['a', T0 + 1000, 0],
+    ]);
+    for (let cut = 1; cut < events.length; cut++) {
+      const stream = new Stream();
+      const first = newOp();
+      const before = run(first, events.slice(0, cut), stream);
+      const restored = newOp();
+      restored.onStart(
+        new Map([...first.onCheckpoint()].filter((e): e is [string, string] => e[1] !== null)),
+      );
+      expect([...before, ...run(restored, events.slice(cut), stream)], `cut at ${cut}`).toEqual(straight);
+    }
+  });
+
   it('normalises later announcements by the restored maxima after checkpoint → restore', () => {
     const events = [
       announce('a', T0 + 1000, 0.01, 0.03),

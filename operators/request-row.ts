@@ -27,7 +27,8 @@ interface SessionState {
  *
  * Sessions are formed by both `llm_request` and `user_feedback` events of the session id with the
  * catalog's rules (gap 30 min, max 4 h): a record extends the current session when it lies within
- * `gap` of it and the session would not grow past `maxDuration`; a later record outside it starts
+ * `gap` of it and the session (first event … last event + gap, as the session window measures it)
+ * would not grow past `maxDuration`; a later record outside it starts
  * a new session (count reset). REQ_014 counts the session's requests up to and including the
  * current one *in arrival order*; a record far older than the current session (before its start
  * minus the gap) belongs to an earlier, finished session and is counted as that session's only
@@ -66,7 +67,10 @@ export class RequestRowOperator extends KeyedProcessBase<SessionState> {
       depth = 1;
     } else {
       const fits =
-        s !== undefined && ts <= s.last + gap && Math.max(s.last, ts) - Math.min(s.start, ts) <= maxDuration;
+        s !== undefined &&
+        ts <= s.last + gap &&
+        // As the session window: a session spans start … last + gap, at most maxDuration.
+        Math.max(s.last, ts) + gap - Math.min(s.start, ts) <= maxDuration;
       if (s === undefined || !fits) {
         if (s !== undefined && ts < s.last) {
           // Older than the session's end but would stretch it past the maximum: a past session.

@@ -183,7 +183,7 @@ program
       mkdirSync(dir, { recursive: true });
       input = join(dir, 'events.ndjson');
       process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
-      const g = await writeLlmEvents(input, { events: 40_000, seed: 42 });
+      const g = await writeLlmEvents(input, { events: 20_000, seed: 42 });
       process.stdout.write(`  ${fmt(g.lines)} events${detail(g.byType)}\n`);
       out ??= join(dir, 'features.ndjson');
       stateDir ??= join(dir, 'state');
@@ -201,12 +201,7 @@ program
     }
     if (!existsSync(input!)) throw new ConfigError(`--input: no such file: ${input}`, { field: '--input' });
     const topology = topologyByName(o.topology as string);
-    const sinks = await openSinks(
-      o.online as string | undefined,
-      o.offline as string | undefined,
-      topology.name,
-      logger,
-    );
+    const sinks = await openSinks(online, offline, topology.name, logger);
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     const summary = await runJob({
       sinks,

@@ -1,8 +1,11 @@
 /** The command-line contract: exit codes, messages naming the flag, help, topology show, the embedded default. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { GROUPS } from '../src/features/catalog.js';
 import { describe, expect, it } from 'vitest';
 import { lines, runCli, tempDir } from './support.js';
+
+const GROUP_NAMES = GROUPS.map((g) => g.group);
 
 describe('featurestream CLI', () => {
   it('exits 2 naming the flag for a bad --workers', async () => {
@@ -58,11 +61,16 @@ describe('featurestream CLI', () => {
     const cwd = tempDir('fs-default-');
     const r = await runCli(['run'], cwd);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/events read\s+60,/);
+    expect(r.stdout).toMatch(/events read\s+20,000/);
     expect(r.stdout).toMatch(/rows written/);
-    expect(r.stdout).toMatch(/perf_5min\s+\S+/);
+    // Every group of the catalog has rows, and a sample of each is printed.
+    for (const g of GROUP_NAMES) expect(r.stdout).toMatch(new RegExp(`\\n  ${g}\\s+\\S+`));
     const rows = join(cwd, '.featurestream/default/features.ndjson');
     expect(existsSync(rows)).toBe(true);
-    expect(lines(rows).length).toBeGreaterThan(100);
-  });
+    const groups = new Set(lines(rows).map((l) => (JSON.parse(l) as { group: string }).group));
+    expect([...groups].sort()).toEqual([...GROUP_NAMES].sort());
+    // The embedded stores were written.
+    expect(existsSync(join(cwd, '.featurestream/default/online'))).toBe(true);
+    expect(existsSync(join(cwd, '.featurestream/default/offline'))).toBe(true);
+  }, 600_000);
 });

@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { MAPS } from '../operators/registry.js';
+import { MAPS, PROCESSORS } from '../operators/registry.js';
+import { FEATURE_CATALOG, GROUPS } from '../src/features/catalog.js';
 import { TOPOLOGIES } from './index.js';
-import { llmFeaturesTopology } from './llm-features.js';
-import type { FeatureSpec, TopologyNode, WindowNode } from './nodes.js';
+import { llmFeaturesTopology, llmPerfTopology } from './llm-features.js';
+import type {
+  FeatureSpec,
+  KeyByNode,
+  MapNode,
+  ProcessNode,
+  Topology,
+  TopologyNode,
+  WindowNode,
+} from './nodes.js';
 import { validateTopology } from './validate.js';
 
 /** Catalog section A3 (feature-catalog.md): id → [name, window]. */
@@ -21,16 +30,25 @@ const CATALOG_A3: Readonly<Record<string, readonly [string, string]>> = {
   PERF_012: ['retry_rate_5min', 'perf_5min'],
 };
 
-const t = llmFeaturesTopology();
-const node = (id: string): TopologyNode => t.nodes.find((n) => n.id === id)!;
-const windows = t.nodes.filter((n): n is WindowNode => n.kind === 'window');
-const features = windows.flatMap((w) => w.features.map((f) => [w.id, f] as const));
-const feature = (id: string): FeatureSpec => features.find(([, f]) => f.id === id)![1];
+const MIN = 60_000;
 
-describe('llm-features topology', () => {
+const nodeOf = (t: Topology, id: string): TopologyNode => {
+  const n = t.nodes.find((x) => x.id === id);
+  if (n === undefined) throw new Error(`no node ${id} in ${t.name}`);
+  return n;
+};
+const windowsOf = (t: Topology) => t.nodes.filter((n): n is WindowNode => n.kind === 'window');
+const processesOf = (t: Topology) => t.nodes.filter((n): n is ProcessNode => n.kind === 'process');
+
+describe('llm-perf topology', () => {
+  const t = llmPerfTopology();
+  const node = (id: string) => nodeOf(t, id);
+  const features = windowsOf(t).flatMap((w) => w.features.map((f) => [w.id, f] as const));
+  const feature = (id: string): FeatureSpec => features.find(([, f]) => f.id === id)![1];
+
   it('is valid and frozen', () => {
     expect(() => validateTopology(t)).not.toThrow();
-    expect(t.name).toBe('llm-features');
+    expect(t.name).toBe('llm-perf');
     expect(Object.isFrozen(t)).toBe(true);
   });
 
@@ -102,9 +120,202 @@ describe('llm-features topology', () => {
   });
 
   it('is registered in TOPOLOGIES', () => {
-    const make = TOPOLOGIES.get('llm-features');
-    expect(make).toBeDefined();
-    expect(make!()).toEqual(t);
+    expect(TOPOLOGIES.get('llm-perf')?.()).toEqual(t);
+  });
+});
+
+describe('llm-features topology', () => {
+  const t = llmFeaturesTopology();
+  const node = (id: string) => nodeOf(t, id);
+  const GROUP_NAMES = GROUPS.map((g) => g.group);
+
+  it('is valid and frozen', () => {
+    expect(() => validateTopology(t)).not.toThrow();
+    expect(t.name).toBe('llm-features');
+    expect(Object.isFrozen(t)).toBe(true);
+  });
+
+  it('has one chain per input family, each ending in the features sink', () => {
+    expect(t.nodes.map((n) => [n.id, n.kind, n.inputs])).toEqual([
+      ['events', 'source', []],
+      ['decoded', 'decode', ['events']],
+      ['perf_events', 'filter', ['decoded']],
+      ['perf_extract', 'map', ['perf_events']],
+      ['by_model', 'keyBy', ['perf_extract']],
+      ['perf_5min', 'window', ['by_model']],
+      ['perf_1hr', 'window', ['by_model']],
+      ['timeout_5min', 'window', ['by_model']],
+      ['session_events', 'filter', ['decoded']],
+      ['session_extract', 'map', ['session_events']],
+      ['by_session', 'keyBy', ['session_extract']],
+      ['feedback_session', 'window', ['by_session']],
+      ['request', 'process', ['by_session']],
+      ['feedback_events', 'filter', ['decoded']],
+      ['feedback_extract', 'map', ['feedback_events']],
+      ['by_user', 'keyBy', ['feedback_extract']],
+      ['feedback_1hr', 'window', ['by_user']],
+      ['catalog_events', 'filter', ['decoded']],
+      ['catalog_extract', 'map', ['catalog_events']],
+      ['by_catalog', 'keyBy', ['catalog_extract']],
+      ['model_static', 'process', ['by_catalog']],
+      ['health_events', 'filter', ['decoded']],
+      ['health_extract', 'map', ['health_events']],
+      ['by_component', 'keyBy', ['health_extract']],
+      ['context', 'process', ['by_component']],
+      ['derived_events', 'filter', ['decoded']],
+      ['derived_extract', 'map', ['derived_events']],
+      ['by_all', 'keyBy', ['derived_extract']],
+      ['derived', 'process', ['by_all']],
+      [
+        'features',
+        'sink',
+        [
+          'perf_5min',
+          'perf_1hr',
+          'timeout_5min',
+          'feedback_session',
+          'request',
+          'feedback_1hr',
+          'model_static',
+          'context',
+          'derived',
+        ],
+      ],
+    ]);
+    expect(node('decoded')).toMatchObject({ schema: 'llm-events' });
+  });
+
+  it('filters each chain to the event types it reads', () => {
+    expect(node('perf_events')).toMatchObject({ fn: 'event-type', params: { type: 'performance_metrics' } });
+    expect(node('session_events')).toMatchObject({
+      fn: 'event-types',
+      params: { types: ['llm_request', 'user_feedback'] },
+    });
+    expect(node('feedback_events')).toMatchObject({ fn: 'event-type', params: { type: 'user_feedback' } });
+    expect(node('catalog_events')).toMatchObject({ fn: 'event-type', params: { type: 'model_catalog' } });
+    expect(node('health_events')).toMatchObject({ fn: 'event-type', params: { type: 'system_health' } });
+    expect(node('derived_events')).toMatchObject({
+      fn: 'event-types',
+      params: { types: ['llm_request', 'model_catalog', 'system_health', 'performance_metrics'] },
+    });
+  });
+
+  it('declares each map with its registry fields and attributes, and keys by one of them', () => {
+    const keys: Record<string, readonly [string, string, string]> = {
+      // keyBy → [its map, the map fn, the key]
+      by_model: ['perf_extract', 'perf-extract', 'model'],
+      by_session: ['session_extract', 'session-extract', 'session_id'],
+      by_user: ['feedback_extract', 'session-extract', 'user_id'],
+      by_catalog: ['catalog_extract', 'catalog-extract', 'catalog'],
+      by_component: ['health_extract', 'health-extract', 'component'],
+      by_all: ['derived_extract', 'derived-extract', 'all'],
+    };
+    const keyBys = t.nodes.filter((n): n is KeyByNode => n.kind === 'keyBy');
+    expect(keyBys.map((k) => k.id).sort()).toEqual(Object.keys(keys).sort());
+    for (const k of keyBys) {
+      const [mapId, fn, key] = keys[k.id]!;
+      const map = node(mapId) as MapNode;
+      const def = MAPS.get(fn)!;
+      expect(map, mapId).toMatchObject({ kind: 'map', fn, fields: def.fields, attributes: def.attributes });
+      expect(k.key, k.id).toBe(key);
+      expect(map.attributes, k.id).toContain(key);
+    }
+  });
+
+  it('keys every window and process node by its keyBy', () => {
+    const keyOf = (id: string) => (node(node(id).inputs[0]!) as KeyByNode).key;
+    for (const n of [...windowsOf(t), ...processesOf(t)]) expect(n.key, n.id).toBe(keyOf(n.id));
+    expect(Object.fromEntries(processesOf(t).map((p) => [p.id, [p.fn, p.key]]))).toEqual({
+      request: ['request-row', 'session_id'],
+      model_static: ['model-catalog', 'catalog'],
+      context: ['context-row', 'component'],
+      derived: ['derived-join', 'all'],
+    });
+    expect(Object.fromEntries(windowsOf(t).map((w) => [w.id, w.key]))).toEqual({
+      perf_5min: 'model',
+      perf_1hr: 'model',
+      timeout_5min: 'model',
+      feedback_session: 'session_id',
+      feedback_1hr: 'user_id',
+    });
+  });
+
+  it('gives each process node a registered processor whose fields and attributes its input has', () => {
+    for (const p of processesOf(t)) {
+      const def = PROCESSORS.get(p.fn);
+      expect(def, p.fn).toBeDefined();
+      expect(() => def!.validate(p.params), p.id).not.toThrow();
+      const map = node(node(p.inputs[0]!).inputs[0]!) as MapNode;
+      for (const f of def!.requiresFields) expect(map.fields, `${p.id}.${f}`).toContain(f);
+      for (const a of def!.requiresAttributes) expect(map.attributes, `${p.id}.${a}`).toContain(a);
+    }
+  });
+
+  it('emits every one of the 9 groups exactly once, each with the catalog entity type and version', () => {
+    const emitters = [...windowsOf(t), ...processesOf(t)];
+    expect(emitters.map((n) => n.group).sort()).toEqual([...GROUP_NAMES].sort());
+    for (const n of emitters) {
+      const g = GROUPS.find((x) => x.group === n.group)!;
+      expect([n.id, n.entityType, n.version]).toEqual([n.group, g.entity, g.version]);
+    }
+  });
+
+  it('computes each of the 65 catalog ids exactly once, with the catalog name, in the catalog group', () => {
+    const produced = [...windowsOf(t), ...processesOf(t)].flatMap((n) =>
+      n.features.map((f) => ({
+        id: f.id,
+        name: f.name,
+        group: n.group,
+        values: 'values' in f ? f.values : undefined,
+      })),
+    );
+    expect(produced).toHaveLength(65);
+    expect(produced.map((f) => f.id).sort()).toEqual(FEATURE_CATALOG.map((f) => f.id).sort());
+    for (const f of produced) {
+      const def = FEATURE_CATALOG.find((d) => d.id === f.id)!;
+      expect([f.name, f.group], f.id).toEqual([def.name, def.group]);
+      expect(f.values ?? [f.name], f.id).toEqual(def.valueNames);
+    }
+  });
+
+  it('uses the catalog windows for the feedback and timeout groups', () => {
+    expect(node('timeout_5min')).toMatchObject({
+      window: { type: 'tumbling', size: 5 * MIN },
+      lateness: 60_000,
+      outOfOrderness: 2 * MIN,
+      features: [
+        { id: 'CTX_008', name: 'recent_timeout_rate_5min', agg: { type: 'mean', field: 'timeout' } },
+      ],
+    });
+    expect(node('feedback_session')).toMatchObject({
+      window: { type: 'session', gap: 30 * MIN, maxDuration: 240 * MIN },
+      lateness: 10 * MIN,
+    });
+    expect(node('feedback_1hr')).toMatchObject({
+      window: { type: 'sliding', size: 60 * MIN, slide: 5 * MIN },
+      lateness: 10 * MIN,
+    });
+    // the request processor forms the same sessions as the feedback_session window
+    expect(node('request')).toMatchObject({
+      params: { gap: 30 * MIN, maxDuration: 240 * MIN, lateness: 10 * MIN },
+    });
+    // the derived join's private perf window is the perf_5min group's
+    const { kind: _k, id: _i, inputs: _in, ...perf5 } = node('perf_5min') as WindowNode;
+    expect((node('derived') as ProcessNode).params).toMatchObject({ perfWindow: perf5 });
+    expect(node('context')).toMatchObject({ params: { availabilityWindow: 5 * MIN } });
+  });
+
+  // BUG (topology/llm-features.ts, the feedback_session, feedback_1hr and request nodes):
+  // windows.md's table gives both feedback window sets an out-of-orderness bound of 10 min (and
+  // catalog.ts's FRESHNESS assumes it: "gap 1800 + 600 + 600"); the topology uses 2 min.
+  it('uses the 10-minute out-of-orderness bound of windows.md for the feedback windows', () => {
+    expect(node('feedback_session')).toMatchObject({ outOfOrderness: 10 * MIN });
+    expect(node('feedback_1hr')).toMatchObject({ outOfOrderness: 10 * MIN });
+  });
+
+  it('is registered in TOPOLOGIES, as every shipped topology under its own name', () => {
+    expect(TOPOLOGIES.get('llm-features')?.()).toEqual(t);
+    expect([...TOPOLOGIES.keys()].sort()).toEqual(['llm-features', 'llm-perf']);
     for (const [name, f] of TOPOLOGIES) expect(f().name).toBe(name);
   });
 });

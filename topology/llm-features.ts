@@ -124,6 +124,8 @@ const processFeatures = (group: Parameters<typeof featuresOfGroup>[0]): ProcessF
   );
 
 const FEEDBACK_LATENESS = 10 * MINUTE;
+/** windows.md: feedback arrives late (users answer late), so its watermark waits 10 min. */
+const FEEDBACK_OUT_OF_ORDERNESS = 10 * MINUTE;
 
 const PERF_5MIN_WINDOW: Omit<WindowNode, 'kind' | 'id' | 'inputs'> = {
   key: 'model',
@@ -178,7 +180,7 @@ export function llmFeaturesTopology(): Topology {
       key: 'session_id',
       window: { type: 'session', gap: 30 * MINUTE, maxDuration: 4 * 60 * MINUTE },
       lateness: FEEDBACK_LATENESS,
-      outOfOrderness: 2 * MINUTE,
+      outOfOrderness: FEEDBACK_OUT_OF_ORDERNESS,
       group: 'feedback_session',
       entityType: 'session',
       version: 1,
@@ -201,7 +203,7 @@ export function llmFeaturesTopology(): Topology {
       key: 'user_id',
       window: { type: 'sliding', size: 60 * MINUTE, slide: 5 * MINUTE },
       lateness: FEEDBACK_LATENESS,
-      outOfOrderness: 2 * MINUTE,
+      outOfOrderness: FEEDBACK_OUT_OF_ORDERNESS,
       group: 'feedback_1hr',
       entityType: 'user',
       version: 1,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MAPS } from '../operators/registry.js';
 import { TopologyError } from '../src/errors.js';
 import { topology, type WindowProps } from './builder.js';
-import { llmFeaturesTopology } from './llm-features.js';
+import { llmPerfTopology } from './llm-features.js';
 import { planTopology } from './plan.js';
 
 const perf = MAPS.get('perf-extract')!;
@@ -18,8 +18,8 @@ const win = (group: string, id: string): WindowProps => ({
 });
 
 describe('planTopology', () => {
-  it('splits llm-features at its keyBy', () => {
-    const t = llmFeaturesTopology();
+  it('splits llm-perf at its keyBy', () => {
+    const t = llmPerfTopology();
     const plan = planTopology(t);
     expect(plan.topology).toBe(t);
     expect(plan.sources.map((n) => n.id)).toEqual(['events']);
@@ -90,7 +90,7 @@ describe('planTopology', () => {
   });
 
   it('returns a deeply frozen plan and leaves the topology unchanged', () => {
-    const t = llmFeaturesTopology();
+    const t = llmPerfTopology();
     const before = structuredClone(t);
     const plan = planTopology(t);
     expect(t).toEqual(before);
@@ -109,7 +109,7 @@ describe('planTopology', () => {
   });
 
   it('freezes a copy of an unfrozen topology', () => {
-    const t = structuredClone(llmFeaturesTopology());
+    const t = structuredClone(llmPerfTopology());
     const plan = planTopology(t);
     expect(plan.topology).not.toBe(t);
     expect(plan.topology).toEqual(t);
@@ -117,7 +117,7 @@ describe('planTopology', () => {
   });
 
   it('validates first', () => {
-    const t = llmFeaturesTopology();
+    const t = llmPerfTopology();
     const broken = { ...t, nodes: t.nodes.filter((n) => n.id !== 'by_model') };
     expect(() => planTopology(broken)).toThrow(TopologyError);
     expect(() => planTopology(broken)).toThrow(/missing input `by_model`/);

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MAPS } from '../operators/registry.js';
 import { topology } from './builder.js';
-import { llmFeaturesTopology } from './llm-features.js';
+import { llmPerfTopology } from './llm-features.js';
 import type { Topology } from './nodes.js';
 import { describeWindow, formatDuration, renderTopology } from './render.js';
 import { validateTopology } from './validate.js';
 
-const t = llmFeaturesTopology();
+const t = llmPerfTopology();
 const edges = t.nodes.flatMap((n) => n.inputs.map((from) => [from, n.id] as const));
 
 /** Parses the `id[...]`-style node lines of our Mermaid output into id → label text. */
@@ -24,7 +24,7 @@ describe('renderTopology json', () => {
   });
 
   it('is pretty-printed', () => {
-    expect(renderTopology(t, 'json')).toContain('\n  "name": "llm-features"');
+    expect(renderTopology(t, 'json')).toContain('\n  "name": "llm-perf"');
   });
 });
 
@@ -32,7 +32,7 @@ describe('renderTopology dot', () => {
   const dot = renderTopology(t, 'dot');
 
   it('is one digraph', () => {
-    expect(dot.startsWith('digraph "llm-features" {\n')).toBe(true);
+    expect(dot.startsWith('digraph "llm-perf" {\n')).toBe(true);
     expect(dot.trimEnd().endsWith('}')).toBe(true);
   });
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, TopologyError } from '../src/errors.js';
-import { llmFeaturesTopology } from './llm-features.js';
+import { llmPerfTopology } from './llm-features.js';
 import { FilterNode, type Topology, type TopologyNode, type WindowNode, type WindowSpec } from './nodes.js';
 import { validateTopology, validateWindowSpec } from './validate.js';
 
-const base = llmFeaturesTopology();
+const base = llmPerfTopology();
 
 /** The shipped topology with node `id` replaced by `{...node, ...patch}`. */
 function edit(id: string, patch: Record<string, unknown>): Topology {

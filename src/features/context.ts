@@ -23,15 +23,17 @@ export type ContextFeatureValues = {
 const MS_PER_HOUR = 3_600_000;
 
 /**
- * An instant given as epoch milliseconds (a number) or an RFC 3339 string; null for anything
- * else.
+ * An instant given as an epoch number or an RFC 3339 string; null for anything else. A number
+ * below 10^11 is epoch *seconds* (what the upstream collector writes, e.g. 1736985600.0), a
+ * larger one epoch milliseconds (10^11 s is the year 5138, 10^11 ms is 1973).
  *
  * @example
  * instantMs('2025-01-16T00:00:00Z'); // 1736985600000
+ * instantMs(1736985600); // 1736985600000
  * instantMs(1736985600000); // 1736985600000
  */
 export function instantMs(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'number') return Number.isFinite(v) ? (Math.abs(v) < 1e11 ? v * 1000 : v) : null;
   if (typeof v === 'string') return parseTimestamp(v);
   return null;
 }
@@ -45,7 +47,7 @@ export function instantMs(v: unknown): number | null {
  *   metrics.max_concurrency, CTX_005 metrics.budget_remaining / metrics.budget_total: clamped to
  *   [0, 1]; null when either side is missing or the divisor is 0.
  * - CTX_003: ln(1 + queue_depth) / ln(1001), max 1.
- * - CTX_006: hours from `ts` until metrics.budget_reset_at (epoch ms or RFC 3339) / 24,
+ * - CTX_006: hours from `ts` until metrics.budget_reset_at (epoch seconds or ms, or RFC 3339; see {@link instantMs}) / 24,
  *   clamped to [0, 1] (a reset already past reads as 0).
  * - CTX_007: `availability` as given, clamped to [0, 1].
  *

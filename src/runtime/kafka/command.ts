@@ -1,0 +1,280 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Logger } from 'pino';
+import { TOPOLOGIES } from '../../../topology/index.js';
+import { PAYLOAD_FORMATS, type PayloadFormat } from '../../connectors/kafka/payload.js';
+import { ConfigError } from '../../errors.js';
+import { openSinks } from '../open-sinks.js';
+import { type KafkaJobOptions, type KafkaRunSummary, runKafkaJob } from './job.js';
+
+/**
+ * The Kafka flags of `featurestream run`. The contract:
+ *
+ * ```
+ * featurestream run --topology llm-features --kafka BROKERS --topic T --group G [--offline URL]
+ *     [--online URL] [--state-dir DIR] [--checkpoint-interval MS] [--stop-at-end]
+ * ```
+ *
+ * With `--kafka`, `--out`, `--dead-letters` and `--late-events` name *folders* of per-shard
+ * NDJSON files (`shard-007.ndjson`; each shard's file is exactly once across crashes and
+ * takeovers), `--shards` is the partition count of the repartition and changelog topics when
+ * they are created, and `--input`, `--workers`, `--batch-lines` and `--fresh` do not apply.
+ *
+ * SIGTERM / SIGINT: finish the current batch, checkpoint, leave the group, exit 0.
+ *
+ * @example
+ * // in src/cli.ts, on the existing `run` command:
+ * registerKafkaOptions(runCommand);
+ * // in its action, before the file path:
+ * if (o.kafka !== undefined) { await runKafkaCommand(o, logger); return; }
+ */
+export function registerKafkaOptions(cmd: Command): Command {
+  return cmd
+    .option('--kafka <brokers>', 'read from Kafka: bootstrap servers, comma-separated (HOST:PORT,…)')
+    .option('--topic <topic>', 'with --kafka: the source topic (e.g. feedback-events)')
+    .option('--group <group>', 'with --kafka: consumer group id; also names the internal topics')
+    .option(
+      '--topic-key <attr>',
+      'with --kafka: attribute the topic is keyed by; stages keyed otherwise repartition',
+      'id',
+    )
+    .addOption(
+      new Option(
+        '--format <format>',
+        'with --kafka: payload format (auto: schema-registry framed if byte 0 is 0)',
+      )
+        .choices([...PAYLOAD_FORMATS])
+        .default('auto'),
+    )
+    .option(
+      '--schema-registry <url>',
+      'with --kafka: Confluent schema registry for framed Avro / JSON Schema',
+    )
+    .option('--output-topic <topic>', 'with --kafka: also write feature rows to this topic (keyed by entity)')
+    .option('--dead-letter-topic <topic>', 'with --kafka: also send dead letters here (reason in headers)')
+    .option('--stop-at-end', 'with --kafka: process up to the end offsets seen at start, then exit', false)
+    .addOption(
+      new Option(
+        '--idle-timeout <ms>',
+        'with --kafka: leave a silent source partition out of the watermark',
+      ).argParser(nonNegative('--idle-timeout')),
+    )
+    .addOption(
+      new Option('--session-timeout <ms>', 'with --kafka: consumer group session timeout')
+        .argParser(positive('--session-timeout'))
+        .default(30_000),
+    )
+    .addOption(
+      new Option('--heartbeat-interval <ms>', 'with --kafka: consumer heartbeat interval')
+        .argParser(positive('--heartbeat-interval'))
+        .default(3000),
+    )
+    .addOption(
+      new Option('--fetch-max-wait <ms>', 'with --kafka: how long a fetch waits for data')
+        .argParser(positive('--fetch-max-wait'))
+        .default(500),
+    )
+    .addOption(
+      new Option('--fetch-max-bytes <n>', 'with --kafka: bytes fetched per partition per request')
+        .argParser(positive('--fetch-max-bytes'))
+        .default(1 << 20),
+    )
+    .addOption(
+      new Option('--metrics-port <port>', 'with --kafka: serve /metrics, /healthz and /readyz').argParser(
+        nonNegative('--metrics-port'),
+      ),
+    );
+}
+
+const positive = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`${flag} must be a positive integer, got "${v}"`);
+  return n;
+};
+const nonNegative = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got "${v}"`);
+  return n;
+};
+
+/** The parsed flags `runKafkaCommand` reads (commander's camel-cased names). */
+export interface KafkaCommandFlags {
+  readonly topology?: string;
+  readonly kafka?: string;
+  readonly topic?: string;
+  readonly group?: string;
+  readonly topicKey?: string;
+  readonly format?: string;
+  readonly schemaRegistry?: string;
+  readonly outputTopic?: string;
+  readonly deadLetterTopic?: string;
+  readonly stopAtEnd?: boolean;
+  readonly idleTimeout?: number;
+  readonly sessionTimeout?: number;
+  readonly heartbeatInterval?: number;
+  readonly fetchMaxWait?: number;
+  readonly fetchMaxBytes?: number;
+  readonly metricsPort?: number;
+  readonly out?: string;
+  readonly deadLetters?: string;
+  readonly lateEvents?: string;
+  readonly stateDir?: string;
+  readonly checkpointInterval?: number;
+  readonly shards?: number;
+  readonly online?: string;
+  readonly offline?: string;
+  readonly embeddingCache?: string;
+  readonly summaryJson?: boolean;
+}
+
+/** Checks the flags and turns them into job options (ConfigError naming the flag on a bad one). */
+export function kafkaJobOptions(o: KafkaCommandFlags, logger: Logger): Omit<KafkaJobOptions, 'rowSinks'> {
+  const need = (v: string | undefined, flag: string): string => {
+    if (v === undefined || v.trim() === '')
+      throw new ConfigError(`${flag} is required with --kafka`, { field: flag });
+    return v.trim();
+  };
+  const brokers = need(o.kafka, '--kafka')
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
+  for (const b of brokers) {
+    if (!/^[^:\s]+:\d+$/.test(b))
+      throw new ConfigError(`--kafka: "${b}" is not HOST:PORT`, { field: '--kafka' });
+  }
+  const name = o.topology ?? 'llm-features';
+  const make = TOPOLOGIES.get(name);
+  if (make === undefined) {
+    throw new ConfigError(
+      `--topology: unknown topology "${name}" (known: ${[...TOPOLOGIES.keys()].join(', ')})`,
+      {
+        field: '--topology',
+      },
+    );
+  }
+  const format = (o.format ?? 'auto') as PayloadFormat;
+  if (!PAYLOAD_FORMATS.includes(format)) {
+    throw new ConfigError(`--format must be one of ${PAYLOAD_FORMATS.join(', ')}, got "${o.format}"`, {
+      field: '--format',
+    });
+  }
+  return {
+    topology: make(),
+    brokers,
+    topic: need(o.topic, '--topic'),
+    group: need(o.group, '--group'),
+    topicKey: o.topicKey ?? 'id',
+    ...(o.shards === undefined ? {} : { shards: o.shards }),
+    stateDir: o.stateDir ?? null,
+    out: o.out ?? null,
+    deadLetters: o.deadLetters ?? null,
+    lateEvents: o.lateEvents ?? null,
+    outputTopic: o.outputTopic ?? null,
+    deadLetterTopic: o.deadLetterTopic ?? null,
+    format,
+    schemaRegistry: o.schemaRegistry ?? null,
+    checkpointIntervalMs: o.checkpointInterval ?? 2000,
+    stopAtEnd: o.stopAtEnd === true,
+    ...(o.idleTimeout === undefined ? {} : { idleTimeoutMs: o.idleTimeout }),
+    sessionTimeoutMs: o.sessionTimeout ?? 30_000,
+    heartbeatIntervalMs: o.heartbeatInterval ?? 3000,
+    maxWaitTimeMs: o.fetchMaxWait ?? 500,
+    maxBytesPerPartition: o.fetchMaxBytes ?? 1 << 20,
+    metricsPort: o.metricsPort ?? null,
+    embeddingCache: o.embeddingCache ?? null,
+    logger,
+  };
+}
+
+/**
+ * Runs `featurestream run --kafka …` from parsed flags: opens the store sinks (`--online`,
+ * `--offline`), runs the job until the end of a bounded run (`--stop-at-end`) or SIGTERM/SIGINT
+ * (graceful: finish the batch, checkpoint, leave the group), and prints the summary (one JSON
+ * line with `--summary-json`).
+ */
+export async function runKafkaCommand(o: KafkaCommandFlags, logger: Logger): Promise<KafkaRunSummary> {
+  const base = kafkaJobOptions(o, logger);
+  const rowSinks = await openSinks(o.online, o.offline, base.topology.name, logger);
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    logger.info({ signal: sig }, 'stopping: finishing the batch, checkpointing, leaving the group');
+    abort.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    const summary = await runKafkaJob({ ...base, rowSinks, signal: abort.signal });
+    printKafkaSummary(base.topology.name, summary, o.summaryJson === true);
+    return summary;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+/** Prints a run summary to stdout (human or one JSON line). */
+export function printKafkaSummary(topology: string, s: KafkaRunSummary, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ topology, ...s })}\n`);
+    return;
+  }
+  const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+  const detail = (r: Record<string, number>) => {
+    const parts = Object.entries(r)
+      .sort()
+      .map(([k, v]) => `${k} ${fmt(v)}`);
+    return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+  };
+  const lines = [
+    `featurestream run --kafka — topology ${topology}, ${s.mode}, ${s.shards} shards, stopped by ${s.stoppedBy}`,
+    `  events read    ${fmt(s.eventsRead)} (this process)`,
+    `  dead letters   ${fmt(s.deadLetters)}${detail(s.deadLettersByReason)}`,
+    `  late events    ${fmt(s.lateEvents)}`,
+    `  rows written   ${fmt(s.rowsWritten)}${detail(s.rowsByGroup)}`,
+    `  checkpoints    ${fmt(s.checkpoints)}`,
+    `  restored       ${fmt(s.restoredShards)} shards, ${fmt(s.rebalances)} rebalances`,
+    `  seconds        ${s.seconds.toFixed(2)}`,
+    `  events/s       ${fmt(s.eventsPerSecond)}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * A standalone `run` command with the file-run flags the Kafka path reads plus the Kafka flags
+ * ({@link registerKafkaOptions}); `--kafka` is required. Used by `cli-entry.ts` (and the tests)
+ * until `src/cli.ts` calls {@link runKafkaCommand} from its own `run`.
+ */
+export function registerKafkaRun(program: Command, makeLogger: (level: string) => Logger): Command {
+  const cmd = program
+    .command('run')
+    .description('Run a topology over a Kafka topic as one member of a consumer group')
+    .option('--topology <name>', 'topology to run', 'llm-features')
+    .option('--out <dir>', 'folder of per-shard feature-row files (exactly once)')
+    .option('--dead-letters <dir>', 'folder of per-shard dead-letter files')
+    .option('--late-events <dir>', 'folder of per-shard late-event files')
+    .option('--state-dir <dir>', 'local shard state (LevelDB); restored from the changelog when missing')
+    .option('--online <url>', 'online store: redis://HOST:PORT[/DB] or embedded[:DIR]')
+    .option('--offline <url>', 'offline store: postgres://USER@HOST:PORT/DB or embedded[:DIR]')
+    .addOption(
+      new Option('--shards <n>', 'partitions of the repartition and changelog topics when created')
+        .argParser(positive('--shards'))
+        .default(8),
+    )
+    .addOption(
+      new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints')
+        .argParser(nonNegative('--checkpoint-interval'))
+        .default(2000),
+    )
+    .option('--summary-json', 'print the summary as one JSON line', false)
+    .addOption(
+      new Option('--log-level <level>', 'log level (logs go to stderr)')
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('warn'),
+    );
+  registerKafkaOptions(cmd);
+  cmd.action(async (o: KafkaCommandFlags & { logLevel: string }) => {
+    await runKafkaCommand(o, makeLogger(o.logLevel));
+  });
+  return cmd;
+}

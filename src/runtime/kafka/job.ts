@@ -1,0 +1,890 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  Kafka,
+  type KafkaMessage,
+  logLevel,
+  type Producer,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import { encodeTime, decodeTime } from '../../../operators/operator.js';
+import type { Topology } from '../../../topology/nodes.js';
+import { planTopology } from '../../../topology/plan.js';
+import { produceDeadLetters } from '../../connectors/kafka/dead-letter-topic.js';
+import { decodeFrame, encodeFrame } from '../../connectors/kafka/frame.js';
+import { PayloadDecoder, type PayloadFormat } from '../../connectors/kafka/payload.js';
+import { KafkaRowSink } from '../../connectors/kafka/row-sink.js';
+import { ensureTopics, sourcePartitions } from '../../connectors/kafka/topics.js';
+import { ConfigError, FeaturestreamError, InternalError } from '../../errors.js';
+import { sharedEmbedder } from '../../features/embeddings/embedder.js';
+import { project } from '../../features/embeddings/projection.js';
+import { compileChains, type EmbeddingProvider } from '../decode-stage.js';
+import type { RowSink } from '../sink.js';
+import { createKafkaMetrics, type KafkaMetrics, serveMetrics } from './metrics.js';
+import { restoreShards, type ShardContext, type ShardTask } from './shard-task.js';
+import { SourceTask } from './source-task.js';
+
+/** What a Kafka job reads, writes and how it runs. */
+export interface KafkaJobOptions {
+  readonly topology: Topology;
+  /** Bootstrap servers. */
+  readonly brokers: readonly string[];
+  /** The source topic. */
+  readonly topic: string;
+  /** Consumer group id; also names the internal topics (`G-TOPOLOGY-repartition`, `…-changelog`). */
+  readonly group: string;
+  readonly clientId?: string;
+  /**
+   * The attribute the source topic is keyed by (default `id`: the collector keys by event id).
+   * When every keyed stage of the topology uses it, shards are the source partitions (no
+   * repartition topic); otherwise records go through a repartition topic keyed by the stage's key.
+   */
+  readonly topicKey?: string;
+  /** Partitions of the repartition and changelog topics when created here. Default 8. */
+  readonly shards?: number;
+  /** Local shard state and shard records; null = a temporary folder (every shard restores from the changelog). */
+  readonly stateDir: string | null;
+  /** Folders for per-shard NDJSON files of rows, dead letters and late events (exactly once); null = none. */
+  readonly out: string | null;
+  readonly deadLetters: string | null;
+  readonly lateEvents: string | null;
+  /** Extra sinks (online/offline stores). Closed by the job. */
+  readonly rowSinks?: readonly RowSink[];
+  /** Feature rows also to this topic (keyed by entity). */
+  readonly outputTopic?: string | null;
+  /** Dead letters also to this topic (original record, reason in headers). */
+  readonly deadLetterTopic?: string | null;
+  readonly format?: PayloadFormat;
+  /** Confluent schema registry URL for framed payloads. */
+  readonly schemaRegistry?: string | null;
+  readonly checkpointIntervalMs: number;
+  /** Process up to the end offsets seen at start, fire every window, and exit. */
+  readonly stopAtEnd: boolean;
+  /** Source partitions silent this long are left out of the watermark. Default: the topology's windows' `idleTimeoutMs`, else never. */
+  readonly idleTimeoutMs?: number;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  /** Fetch wait when a partition has no data. Default 500 ms (tests: ~100). */
+  readonly maxWaitTimeMs?: number;
+  /** Fetch size per partition. Default 1 MiB. */
+  readonly maxBytesPerPartition?: number;
+  /** Source messages decoded per repartition frame. Default 2000. */
+  readonly chunkRecords?: number;
+  /** Serve `/metrics`, `/healthz`, `/readyz` on this port. */
+  readonly metricsPort?: number | null;
+  readonly metrics?: KafkaMetrics;
+  readonly embeddingCache?: string | null;
+  readonly logger: Logger;
+  /** Aborting stops gracefully: finish the current batch, checkpoint, leave the group. */
+  readonly signal?: AbortSignal;
+}
+
+/** What this process did (a job spans processes; shard files and stores hold the whole output). */
+export interface KafkaRunSummary {
+  readonly mode: 'repartition' | 'direct';
+  readonly shards: number;
+  /** Source records decoded by this process. */
+  readonly eventsRead: number;
+  /** Written by shards while this process held them (replays after a takeover count again). */
+  readonly deadLetters: number;
+  readonly deadLettersByReason: Record<string, number>;
+  readonly rowsWritten: number;
+  readonly rowsByGroup: Record<string, number>;
+  readonly lateEvents: number;
+  readonly checkpoints: number;
+  /** Shards restored (from local state and/or the changelog) by this process. */
+  readonly restoredShards: number;
+  readonly rebalances: number;
+  /** `end`: the bounded run completed (`--stop-at-end`); `signal`: stopped on request. */
+  readonly stoppedBy: 'end' | 'signal';
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+}
+
+interface ShardSlot {
+  readonly shard: number;
+  task: ShardTask | null;
+  ready: Promise<ShardTask> | null;
+}
+
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+const isRebalancing = (e: unknown): boolean => {
+  const t = (e as { type?: unknown } | null)?.type;
+  return t === 'REBALANCE_IN_PROGRESS' || t === 'NOT_COORDINATOR_FOR_GROUP' || t === 'ILLEGAL_GENERATION';
+};
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Internal topic names of a job. */
+export function internalTopics(group: string, topology: string): { repartition: string; changelog: string } {
+  return { repartition: `${group}-${topology}-repartition`, changelog: `${group}-${topology}-changelog` };
+}
+
+/**
+ * Runs a topology over a Kafka topic as one member of a consumer group; see
+ * `docs/operations.md` and {@link KafkaJob} for how the work is split and kept exactly once.
+ *
+ * @example
+ * const summary = await runKafkaJob({ topology: llmFeaturesTopology(), brokers: ['kafka:9092'],
+ *   topic: 'feedback-events', group: 'features', stateDir: '/var/lib/featurestream', out: null,
+ *   deadLetters: null, lateEvents: null, checkpointIntervalMs: 5000, stopAtEnd: false, logger });
+ */
+export async function runKafkaJob(opts: KafkaJobOptions): Promise<KafkaRunSummary> {
+  return new KafkaJob(opts).run();
+}
+
+/**
+ * One member of a Kafka job.
+ *
+ * **Topology of the job.** The source topic's partitions are read by the group. When a keyed
+ * stage's key differs from the topic's key, the *source stage* of each source partition decodes,
+ * filters and maps its records and sends them, in frames, to the partition `hash(key) mod P` of
+ * the repartition topic; shard s is partition s of that topic and is read by the group too. When
+ * every key equals the topic's key, shard s is source partition s.
+ *
+ * **Exactly once.** Shard state, positions and output lengths are checkpointed together: locally
+ * (LevelDB) and to the shard's changelog partition (entries + marker); the marker is the commit
+ * point. Frames carry source offsets, and each shard remembers per source partition the last one
+ * it folded in, so frames sent again after a crash (the source stage is at least once: it
+ * commits its offsets after its frames are acknowledged) change nothing. Group offsets are
+ * committed after each checkpoint; they only say where to resume reading.
+ *
+ * **Rebalances.** Processing happens inside kafkajs' `eachBatch`, and kafkajs rejoins the group
+ * only between batches, so when it does this member is idle. A rebalance noticed inside a batch
+ * (heartbeat) checkpoints every shard before the batch returns (revoke). After the join, lost
+ * shards are closed without writing anything (the new owner restores them from the changelog;
+ * what was not checkpointed is redone) and new ones are restored before they process anything.
+ */
+export class KafkaJob {
+  private readonly log: Logger;
+  private readonly metrics: KafkaMetrics;
+  private readonly kafka: Kafka;
+  private admin!: Admin;
+  private producer!: Producer;
+  private consumer!: Consumer;
+  private readonly lock = new Mutex();
+  private readonly sources = new Map<number, SourceTask>();
+  private readonly shards = new Map<number, ShardSlot>();
+  /** Per shard, the chain of restore/close operations on its local state. */
+  private readonly shardOps = new Map<number, Promise<unknown>>();
+  private readonly chains: ReturnType<typeof compileChains>;
+  private readonly decoder: PayloadDecoder;
+  private readonly embeddings: EmbeddingProvider | null;
+  private mode: 'repartition' | 'direct' = 'repartition';
+  private sourceTopic: string;
+  private shardTopic = '';
+  private changelogTopic = '';
+  private partitionsN = 0;
+  private shardsP = 0;
+  private endOffsets: number[] | null = null;
+  private ctx!: ShardContext;
+  private stateDir = '';
+  private tempStateDir: string | null = null;
+  private rowSinks: RowSink[] = [];
+  private stopping = false;
+  private joined = false;
+  private restoring = 0;
+  private lastCheckpoint = performance.now();
+  private lastDonePoll = 0;
+  private failure: unknown = null;
+  private finish!: (by: 'end' | 'signal') => void;
+  private fail!: (e: unknown) => void;
+  private readonly counters = { events: 0, checkpoints: 0, restored: 0, rebalances: 0 };
+  private committed = new Map<string, string>();
+  private readonly retiredCounters: ShardTask['counters'][] = [];
+
+  constructor(private readonly opts: KafkaJobOptions) {
+    this.log = opts.logger;
+    this.metrics = opts.metrics ?? createKafkaMetrics();
+    this.sourceTopic = opts.topic;
+    if (opts.brokers.length === 0)
+      throw new ConfigError('--kafka needs at least one broker', { field: '--kafka' });
+    if (opts.group.length === 0) throw new ConfigError('--group must not be empty', { field: '--group' });
+    this.chains = compileChains(opts.topology);
+    this.decoder = new PayloadDecoder({
+      format: opts.format ?? 'auto',
+      registryUrl: opts.schemaRegistry ?? null,
+    });
+    const cacheDir = opts.embeddingCache ?? null;
+    this.embeddings = this.chains.some((c) => c.needsEmbeddings)
+      ? {
+          async embed(texts) {
+            const embedder = await sharedEmbedder(cacheDir);
+            return (await embedder.embed(texts)).map(project);
+          },
+        }
+      : null;
+    this.kafka = new Kafka({
+      clientId: opts.clientId ?? `featurestream-${hostname()}-${process.pid}`,
+      brokers: [...opts.brokers],
+      logLevel: logLevel.NOTHING,
+      retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
+    });
+  }
+
+  async run(): Promise<KafkaRunSummary> {
+    const started = performance.now();
+    const o = this.opts;
+    const done = new Promise<'end' | 'signal'>((resolve, reject) => {
+      this.finish = resolve;
+      this.fail = reject;
+    });
+    done.catch(() => undefined);
+    const onAbort = () => this.finish('signal');
+    if (o.signal?.aborted === true) return this.summary('signal', started);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    let server: Awaited<ReturnType<typeof serveMetrics>> | null = null;
+    let housekeeping: NodeJS.Timeout | null = null;
+    let stoppedBy: 'end' | 'signal' = 'signal';
+    let graceful = false;
+    try {
+      await this.setUp();
+      if (o.metricsPort !== undefined && o.metricsPort !== null) {
+        server = await serveMetrics(o.metricsPort, this.metrics.registry, {
+          live: () => this.failure === null,
+          ready: () => this.joined && this.restoring === 0,
+        });
+      }
+      await this.startConsumer();
+      housekeeping = setInterval(() => {
+        this.lock
+          .run(() => this.housekeep())
+          .catch((err: unknown) => this.log.warn({ err: String(err) }, 'housekeeping failed; will retry'));
+      }, 200);
+      stoppedBy = await done;
+      graceful = true;
+    } finally {
+      if (housekeeping !== null) clearInterval(housekeeping);
+      o.signal?.removeEventListener('abort', onAbort);
+      await this.tearDown(graceful);
+      server?.close();
+    }
+    return this.summary(stoppedBy, started);
+  }
+
+  private summary(stoppedBy: 'end' | 'signal', started: number): KafkaRunSummary {
+    const all = [
+      ...this.retiredCounters,
+      ...[...this.shards.values()].flatMap((s) => (s.task ? [s.task.counters] : [])),
+    ];
+    const merge = (pick: (c: ShardTask['counters']) => Record<string, number>) => {
+      const out: Record<string, number> = {};
+      for (const c of all) for (const [k, v] of Object.entries(pick(c))) out[k] = (out[k] ?? 0) + v;
+      return out;
+    };
+    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    const dl = merge((c) => c.deadLettersByReason);
+    const rows = merge((c) => c.rowsByGroup);
+    const late = merge((c) => c.lateByWindow);
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      mode: this.mode,
+      shards: this.shardsP,
+      eventsRead: this.counters.events,
+      deadLetters: sum(dl),
+      deadLettersByReason: dl,
+      rowsWritten: sum(rows),
+      rowsByGroup: rows,
+      lateEvents: sum(late),
+      checkpoints: this.counters.checkpoints,
+      restoredShards: this.counters.restored,
+      rebalances: this.counters.rebalances,
+      stoppedBy,
+      seconds,
+      eventsPerSecond: seconds > 0 ? this.counters.events / seconds : 0,
+    };
+  }
+
+  private async setUp(): Promise<void> {
+    const o = this.opts;
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.producer = this.kafka.producer({
+      allowAutoTopicCreation: true,
+      maxInFlightRequests: 1,
+      retry: { initialRetryTime: 200, retries: 12, maxRetryTime: 5000 },
+    });
+    await this.producer.connect();
+
+    this.partitionsN = await sourcePartitions(this.admin, o.topic);
+    if (this.partitionsN >= 4096)
+      throw new ConfigError('--topic: more than 4095 partitions are not supported');
+    const plan = planTopology(o.topology);
+    const topicKey = o.topicKey ?? 'id';
+    this.mode = plan.keyed.every((k) => k.keyBy.key === topicKey) ? 'direct' : 'repartition';
+    const names = internalTopics(o.group, o.topology.name);
+    const wanted = o.shards ?? 8;
+    const specs =
+      this.mode === 'direct'
+        ? [{ name: names.changelog, partitions: this.partitionsN, compact: true }]
+        : [
+            { name: names.repartition, partitions: wanted },
+            { name: names.changelog, partitions: wanted, compact: true },
+          ];
+    const parts = await ensureTopics(this.admin, specs, this.log);
+    this.changelogTopic = names.changelog;
+    this.shardTopic = this.mode === 'direct' ? o.topic : names.repartition;
+    this.shardsP = this.mode === 'direct' ? this.partitionsN : parts.get(names.repartition)!;
+    const changelogParts = parts.get(names.changelog)!;
+    if (changelogParts !== this.shardsP) {
+      throw new ConfigError(
+        `changelog topic ${names.changelog} has ${changelogParts} partitions but there are ${this.shardsP} shards (` +
+          `${this.mode === 'direct' ? `partitions of ${o.topic}` : `partitions of ${names.repartition}`}); create both with the same count`,
+        { field: '--shards' },
+      );
+    }
+    if (this.mode === 'repartition' && this.shardsP !== wanted) {
+      this.log.warn(
+        { topic: names.repartition, partitions: this.shardsP, wanted },
+        'the repartition topic already exists (or was auto-created) with another partition count; using it',
+      );
+    }
+    if (o.stopAtEnd) {
+      const offs = await this.admin.fetchTopicOffsets(o.topic);
+      this.endOffsets = new Array<number>(this.partitionsN).fill(0);
+      for (const x of offs) this.endOffsets[x.partition] = Number(x.high);
+    }
+
+    if (o.stateDir === null) {
+      this.tempStateDir = mkdtempSync(join(tmpdir(), 'featurestream-kafka-'));
+      this.stateDir = this.tempStateDir;
+    } else {
+      this.stateDir = o.stateDir;
+      mkdirSync(this.stateDir, { recursive: true });
+    }
+    for (const d of [o.out, o.deadLetters, o.lateEvents]) if (d !== null) mkdirSync(d, { recursive: true });
+    this.rowSinks = [...(o.rowSinks ?? [])];
+    if ((o.outputTopic ?? null) !== null) this.rowSinks.push(new KafkaRowSink(this.producer, o.outputTopic!));
+
+    const windows = o.topology.nodes.filter((n) => n.kind === 'window');
+    const idleFromTopology = Math.min(
+      ...windows.map((w) => (w as { idleTimeoutMs?: number }).idleTimeoutMs ?? Number.POSITIVE_INFINITY),
+    );
+    this.ctx = {
+      topology: o.topology,
+      sourceTopic: o.topic,
+      sourcePartitions: this.partitionsN,
+      mode: this.mode,
+      changelogTopic: this.changelogTopic,
+      stateDir: this.stateDir,
+      outDir: o.out,
+      deadLetterDir: o.deadLetters,
+      lateDir: o.lateEvents,
+      rowSinks: this.rowSinks,
+      idleTimeoutMs: o.idleTimeoutMs ?? idleFromTopology,
+      stopAtEnd: o.stopAtEnd,
+      producer: this.producer,
+      logger: this.log,
+      owner: `${hostname()}/${process.pid}`,
+      metrics: this.metrics,
+    };
+    this.log.info(
+      {
+        mode: this.mode,
+        sourcePartitions: this.partitionsN,
+        shards: this.shardsP,
+        shardTopic: this.shardTopic,
+        changelog: this.changelogTopic,
+        endOffsets: this.endOffsets,
+      },
+      'kafka job set up',
+    );
+  }
+
+  private async startConsumer(): Promise<void> {
+    const o = this.opts;
+    this.consumer = this.kafka.consumer({
+      groupId: o.group,
+      sessionTimeout: o.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: o.heartbeatIntervalMs ?? 3000,
+      maxWaitTimeInMs: o.maxWaitTimeMs ?? 500,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? 1 << 20,
+      allowAutoTopicCreation: false,
+      retry: {
+        initialRetryTime: 300,
+        retries: 8,
+        maxRetryTime: 10_000,
+        restartOnFailure: async (e) => !(e instanceof FeaturestreamError && !e.retryable),
+      },
+    });
+    const c = this.consumer;
+    c.on(c.events.GROUP_JOIN, (e) => {
+      try {
+        this.onJoin(e.payload.memberAssignment);
+      } catch (err) {
+        this.fatal(err);
+      }
+    });
+    c.on(c.events.CRASH, (e) => {
+      this.log.warn({ err: String(e.payload.error), restart: e.payload.restart }, 'kafka consumer crashed');
+      if (e.payload.restart !== true) this.fatal(e.payload.error);
+    });
+    await c.connect();
+    const topics = this.mode === 'direct' ? [this.sourceTopic] : [this.sourceTopic, this.shardTopic];
+    await c.subscribe({ topics, fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.lock.run(() => this.onBatch(payload)),
+    });
+  }
+
+  private fatal(err: unknown): void {
+    this.failure ??= err;
+    this.fail(err);
+  }
+
+  // ---- assignment -------------------------------------------------------------------------
+
+  private onJoin(assignment: Record<string, number[]>): void {
+    this.joined = true;
+    this.counters.rebalances++;
+    this.metrics.rebalances.inc();
+    const src = new Set(assignment[this.sourceTopic] ?? []);
+    const shd = this.mode === 'direct' ? src : new Set(assignment[this.shardTopic] ?? []);
+    this.metrics.assigned.set({ topic: this.sourceTopic }, src.size);
+    if (this.mode === 'repartition') this.metrics.assigned.set({ topic: this.shardTopic }, shd.size);
+    this.log.info({ source: [...src], shards: [...shd] }, 'partitions assigned');
+
+    // Source partitions: the consumer resumes from the committed offsets; so do we.
+    for (const [p, t] of this.sources) {
+      if (!src.has(p)) {
+        this.sources.delete(p);
+      } else if (this.mode === 'repartition') {
+        t.resetToCommitted();
+        if (t.committed !== null)
+          this.consumer.seek({ topic: this.sourceTopic, partition: p, offset: String(t.committed.offset) });
+      }
+    }
+    const freshSources = [...src].filter((p) => !this.sources.has(p));
+    const end = (p: number) => (this.endOffsets === null ? null : this.endOffsets[p]!);
+    for (const p of freshSources) this.sources.set(p, new SourceTask(p, this.sourceTopic, end(p)));
+    if (this.mode === 'repartition' && freshSources.length > 0) {
+      const ready = this.loadCommitted(freshSources);
+      ready.catch(() => undefined);
+      for (const p of freshSources) this.sources.get(p)!.ready = ready;
+    }
+
+    // Shards: close the lost ones (no writes: the new owner restores from the changelog).
+    for (const [s, slot] of this.shards) {
+      if (shd.has(s)) {
+        if (slot.task !== null) this.seekShard(s, slot.task);
+        continue;
+      }
+      this.shards.delete(s);
+      this.retireSlot(slot);
+    }
+    const freshShards = [...shd].filter((s) => !this.shards.has(s));
+    for (const s of freshShards) this.shards.set(s, { shard: s, task: null, ready: null });
+    if (freshShards.length > 0) this.startRestore(freshShards);
+  }
+
+  private retireSlot(slot: ShardSlot): void {
+    const s = slot.shard;
+    const closing = this.serialShard(s, async () => {
+      const task = slot.task ?? (await slot.ready?.catch(() => null)) ?? null;
+      if (task !== null) {
+        this.retiredCounters.push(task.counters);
+        await task.close();
+      }
+    });
+    closing.catch((err: unknown) => this.log.warn({ shard: s, err: String(err) }, 'closing a shard failed'));
+    slot.task = null;
+  }
+
+  private serialShard<T>(s: number, fn: () => Promise<T>): Promise<T> {
+    const prev = this.shardOps.get(s) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.shardOps.set(
+      s,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  /** Restores shards in one changelog session; each slot gets its own promise. */
+  private startRestore(shards: number[]): void {
+    const slots = shards.map((s) => this.shards.get(s)!);
+    this.restoring += shards.length;
+    // Wait for earlier operations on these shards' local state (e.g. a close in progress).
+    const previous = Promise.all(shards.map((s) => this.shardOps.get(s) ?? Promise.resolve()));
+    const all = previous.then(() =>
+      restoreShards(this.ctx, shards, {
+        kafka: this.kafka,
+        admin: this.admin,
+        groupPrefix: this.opts.group,
+        maxWaitTimeInMs: Math.min(this.opts.maxWaitTimeMs ?? 500, 250),
+      }),
+    );
+    for (const s of shards)
+      this.shardOps.set(
+        s,
+        all.catch(() => undefined),
+      );
+    all.then(
+      () => {
+        this.restoring -= shards.length;
+      },
+      (err: unknown) => {
+        this.restoring -= shards.length;
+        this.log.warn({ shards, err: String(err) }, 'restore failed; will retry on the next batch');
+      },
+    );
+    for (const slot of slots) {
+      const mine = all.then((tasks) => {
+        const task = tasks.get(slot.shard)!;
+        this.counters.restored++;
+        if (this.shards.get(slot.shard) !== slot) {
+          // Lost while restoring.
+          this.serialShard(slot.shard, () => task.close()).catch(() => undefined);
+          throw new InternalError(`shard ${slot.shard} was revoked while restoring`);
+        }
+        slot.task = task;
+        this.seekShard(slot.shard, task);
+        return task;
+      });
+      mine.catch(() => {
+        if (slot.task === null && this.shards.get(slot.shard) === slot) slot.ready = null;
+      });
+      slot.ready = mine;
+    }
+  }
+
+  /** Resumes reading a shard's input where its state is (records before it are in the state). */
+  private seekShard(s: number, task: ShardTask): void {
+    try {
+      this.consumer.seek({ topic: this.shardTopic, partition: s, offset: String(task.position) });
+    } catch (err) {
+      this.log.debug({ shard: s, err: String(err) }, 'seek skipped');
+    }
+  }
+
+  private async loadCommitted(partitions: number[]): Promise<void> {
+    const offs = await this.admin.fetchOffsets({ groupId: this.opts.group, topics: [this.sourceTopic] });
+    const byPartition = new Map((offs[0]?.partitions ?? []).map((x) => [x.partition, x]));
+    for (const p of partitions) {
+      const t = this.sources.get(p);
+      if (t === undefined) continue;
+      const c = byPartition.get(p);
+      const offset = c === undefined ? -1 : Number(c.offset);
+      let base = Number.NEGATIVE_INFINITY;
+      let eof = false;
+      if (c?.metadata) {
+        try {
+          const m = JSON.parse(c.metadata) as { b?: number | string; eof?: boolean };
+          if (m.b !== undefined) base = decodeTime(m.b);
+          eof = m.eof === true;
+        } catch {
+          // Metadata written by something else: start with an unknown clock.
+        }
+      }
+      t.init(offset >= 0 ? offset : null, base, eof);
+      this.rememberCommit(this.sourceTopic, p, offset, c?.metadata ?? null);
+    }
+  }
+
+  private rememberCommit(topic: string, p: number, offset: number, metadata: string | null): void {
+    this.committed.set(`${topic}/${p}`, `${offset}|${metadata ?? ''}`);
+  }
+
+  /** Waits for a promise while keeping the group session alive. */
+  private async withHeartbeat<T>(p: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
+    for (;;) {
+      const r = await Promise.race([p.then((v) => ({ v })), sleep(1000).then(() => null)]);
+      if (r !== null) return r.v;
+      await heartbeat();
+    }
+  }
+
+  private shardTask(s: number, heartbeat: () => Promise<void>): Promise<ShardTask> | null {
+    const slot = this.shards.get(s);
+    if (slot === undefined) return null;
+    if (slot.task !== null) return Promise.resolve(slot.task);
+    if (slot.ready === null) this.startRestore([s]);
+    return this.withHeartbeat(slot.ready!, heartbeat);
+  }
+
+  // ---- processing -------------------------------------------------------------------------
+
+  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.stopping || !isRunning() || isStale()) return;
+    try {
+      await heartbeat();
+    } catch (err) {
+      if (isRebalancing(err)) {
+        // Revoke: whatever we lose, its state is in the changelog before we rejoin.
+        this.log.info('rebalance: checkpointing before rejoining');
+        await this.checkpointAll();
+      }
+      throw err;
+    }
+    if (batch.topic === this.sourceTopic)
+      await this.onSourceBatch(batch.partition, batch.messages, heartbeat);
+    else if (batch.topic === this.shardTopic)
+      await this.onShardBatch(batch.partition, batch.messages, heartbeat);
+    const lag = Number(batch.highWatermark) - (Number(batch.lastOffset()) + 1);
+    this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
+    if (performance.now() - this.lastCheckpoint >= this.opts.checkpointIntervalMs) await this.checkpointAll();
+  }
+
+  private async onSourceBatch(
+    p: number,
+    messages: KafkaMessage[],
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const t = this.sources.get(p);
+    if (t === undefined) return;
+    let shard: ShardTask | null = null;
+    if (this.mode === 'direct') {
+      const ready = this.shardTask(p, heartbeat);
+      if (ready === null) return;
+      shard = await ready;
+      t.init(shard.position, shard.partitionClock(p), shard.allEof());
+    } else {
+      await this.withHeartbeat(t.ready, heartbeat);
+    }
+    const todo = t.pending(messages);
+    const size = this.opts.chunkRecords ?? 2000;
+    for (let i = 0; i < todo.length; i += size) {
+      const chunk = await t.decode(
+        todo.slice(i, i + size),
+        this.decoder,
+        this.chains,
+        this.mode === 'direct' ? 1 : this.shardsP,
+        this.embeddings,
+      );
+      if (shard !== null) {
+        try {
+          await shard.process([{ offset: chunk.next - 1, frame: chunk.frames[0]! }], Date.now());
+        } catch (err) {
+          this.resetShard(p);
+          throw err;
+        }
+      } else {
+        await this.producer.send({
+          topic: this.shardTopic,
+          acks: -1,
+          messages: chunk.frames.map((f, s) => ({ partition: s, key: String(p), value: encodeFrame(f) })),
+        });
+      }
+      if ((this.opts.deadLetterTopic ?? null) !== null && chunk.deadLetters.length > 0) {
+        await produceDeadLetters(this.producer, this.opts.deadLetterTopic!, chunk.deadLetters);
+      }
+      t.advance(chunk);
+      this.counters.events += chunk.events;
+      this.metrics.events.inc(chunk.events);
+    }
+    if (shard?.done === true) await this.checkpointAll();
+    if (t.eof) this.consumer.pause([{ topic: this.sourceTopic, partitions: [p] }]);
+  }
+
+  private async onShardBatch(
+    s: number,
+    messages: KafkaMessage[],
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const ready = this.shardTask(s, heartbeat);
+    if (ready === null) return;
+    const task = await ready;
+    const items = [];
+    for (const m of messages) {
+      const offset = Number(m.offset);
+      if (offset < task.position || m.value === null) continue;
+      items.push({ offset, frame: decodeFrame(m.value) });
+    }
+    if (items.length === 0) return;
+    try {
+      await task.process(items, Date.now());
+    } catch (err) {
+      this.resetShard(s);
+      throw err;
+    }
+    if (task.done && task.dirty) await this.checkpointAll();
+  }
+
+  /** Drops a shard's in-memory state after a failure; it restores again on its next batch. */
+  private resetShard(s: number): void {
+    const slot = this.shards.get(s);
+    if (slot === undefined) return;
+    const fresh: ShardSlot = { shard: s, task: null, ready: null };
+    this.shards.set(s, fresh);
+    this.retireSlot(slot);
+    this.log.warn({ shard: s }, 'shard reset after a failure; restoring it again');
+  }
+
+  /** Checkpoints every ready shard, then commits the group offsets. */
+  private async checkpointAll(): Promise<void> {
+    this.lastCheckpoint = performance.now();
+    const commits: Array<{ topic: string; partition: number; offset: string; metadata: string }> = [];
+    for (const [s, slot] of [...this.shards]) {
+      const task = slot.task;
+      if (task === null) continue;
+      try {
+        if (await task.checkpoint()) this.counters.checkpoints++;
+      } catch (err) {
+        this.resetShard(s);
+        throw err;
+      }
+      commits.push({
+        topic: this.shardTopic,
+        partition: s,
+        offset: String(task.position),
+        metadata: JSON.stringify({ done: task.done, checkpoint: task.committedId }),
+      });
+    }
+    if (this.mode === 'repartition') {
+      for (const [p, t] of this.sources) {
+        if (t.committed === null && t.next === 0 && !t.eof) continue;
+        commits.push({
+          topic: this.sourceTopic,
+          partition: p,
+          offset: String(t.next),
+          metadata: JSON.stringify({ b: encodeTime(t.base), eof: t.eof && t.eofSent }),
+        });
+      }
+    }
+    const changed = commits.filter(
+      (c) => this.committed.get(`${c.topic}/${c.partition}`) !== `${c.offset}|${c.metadata}`,
+    );
+    if (changed.length === 0) return;
+    try {
+      await this.consumer.commitOffsets(changed);
+      for (const c of changed) {
+        this.rememberCommit(c.topic, c.partition, Number(c.offset), c.metadata);
+        if (c.topic === this.sourceTopic && this.mode === 'repartition') {
+          const t = this.sources.get(c.partition);
+          if (t !== undefined)
+            t.committed = { offset: Number(c.offset), base: t.base, eof: t.eof && t.eofSent };
+        }
+      }
+    } catch (err) {
+      // Harmless: shards resume from their changelog, sources re-send frames that shards drop.
+      this.log.warn({ err: String(err) }, 'offset commit failed');
+    }
+  }
+
+  // ---- housekeeping -----------------------------------------------------------------------
+
+  /** Runs every 200 ms under the lock: ends of input, idle checkpoints, completion of a bounded run. */
+  private async housekeep(): Promise<void> {
+    if (this.stopping || !this.joined) return;
+    const now = Date.now();
+    if (this.opts.stopAtEnd) {
+      if (this.mode === 'repartition') {
+        for (const t of this.sources.values()) {
+          if (!t.eof || t.eofSent) continue;
+          if (!(await settled(t.ready))) continue;
+          if (!t.eof || t.eofSent) continue;
+          await this.producer.send({
+            topic: this.shardTopic,
+            acks: -1,
+            messages: t.eofFrames(this.shardsP).map((f, s) => ({
+              partition: s,
+              key: String(t.partition),
+              value: encodeFrame(f),
+            })),
+          });
+          t.eofSent = true;
+          this.consumer.pause([{ topic: this.sourceTopic, partitions: [t.partition] }]);
+        }
+      } else {
+        for (const slot of this.shards.values()) {
+          const task = slot.task;
+          if (task === null || task.done) continue;
+          const end = this.endOffsets![slot.shard]!;
+          if (task.position >= end) await task.endOfInput(slot.shard, now);
+        }
+      }
+    }
+    const dirty = [...this.shards.values()].some((s) => s.task?.dirty === true);
+    const due = performance.now() - this.lastCheckpoint >= this.opts.checkpointIntervalMs;
+    const sourcesMoved =
+      this.mode === 'repartition' &&
+      [...this.sources.values()].some(
+        (t) =>
+          (t.next > 0 || t.eofSent) &&
+          this.committed.get(`${this.sourceTopic}/${t.partition}`)?.startsWith(`${t.next}|`) !== true,
+      );
+    if ((dirty || sourcesMoved) && (due || this.ownWorkDone())) await this.checkpointAll();
+    if (this.opts.stopAtEnd && this.ownWorkDone() && now - this.lastDonePoll > 1000) {
+      this.lastDonePoll = now;
+      if (await this.jobDone()) {
+        this.log.info('every partition reached its end: the bounded run is complete');
+        this.finish('end');
+      }
+    }
+  }
+
+  /** This member's assigned work is finished and checkpointed. */
+  private ownWorkDone(): boolean {
+    if (this.restoring > 0) return false;
+    for (const slot of this.shards.values())
+      if (slot.task === null || !slot.task.done || slot.task.dirty) return false;
+    if (this.mode === 'repartition') for (const t of this.sources.values()) if (!t.eofSent) return false;
+    return true;
+  }
+
+  /** The whole group finished a bounded run: every partition's committed metadata says so. */
+  private async jobDone(): Promise<boolean> {
+    const topics = this.mode === 'direct' ? [this.sourceTopic] : [this.sourceTopic, this.shardTopic];
+    const offs = await this.admin.fetchOffsets({ groupId: this.opts.group, topics });
+    for (const t of offs) {
+      const expected = t.topic === this.sourceTopic ? this.partitionsN : this.shardsP;
+      if (t.partitions.length < expected) return false;
+      for (const x of t.partitions) {
+        let m: { done?: boolean; eof?: boolean } = {};
+        try {
+          m = JSON.parse(x.metadata ?? '{}') as typeof m;
+        } catch {
+          return false;
+        }
+        const ok = t.topic === this.shardTopic ? m.done === true : m.eof === true;
+        if (!ok) return false;
+      }
+    }
+    return true;
+  }
+
+  private async tearDown(graceful: boolean): Promise<void> {
+    if (graceful && this.consumer !== undefined) {
+      // Finish the current batch, checkpoint, then leave the group.
+      await this.lock
+        .run(async () => {
+          this.stopping = true;
+          await this.checkpointAll();
+        })
+        .catch((err: unknown) => this.log.warn({ err: String(err) }, 'final checkpoint failed'));
+    }
+    this.stopping = true;
+    await this.consumer?.disconnect().catch(() => undefined);
+    for (const slot of this.shards.values()) this.retireSlot(slot);
+    await Promise.all([...this.shardOps.values()]);
+    for (const sink of this.rowSinks) await sink.close().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    if (this.tempStateDir !== null) rmSync(this.tempStateDir, { recursive: true, force: true });
+  }
+}
+
+/** Whether a promise has resolved (false while pending or rejected), without waiting. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  const marker = Symbol();
+  try {
+    return (await Promise.race([p, Promise.resolve(marker)])) !== marker;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,525 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { FeatureRow } from '../../../operators/operator.js';
+import { CheckpointStore } from '../../../state/checkpoint-store.js';
+import { createBackend } from '../../../state/create-backend.js';
+import type { Topology } from '../../../topology/nodes.js';
+import {
+  ChangelogFold,
+  type FoldResult,
+  readChangelog,
+  writeCheckpoint,
+  writeClaim,
+} from '../../connectors/kafka/changelog.js';
+import { filterBranch, type RepartitionFrame } from '../../connectors/kafka/frame.js';
+import { CommittedFile } from '../../connectors/committed-file.js';
+import { formatRow } from '../../connectors/row-format.js';
+import { InternalError } from '../../errors.js';
+import { formatTimestamp } from '../../events/timestamp.js';
+import type { EncodedBranch, LateRef, ProcessChunk } from '../protocol.js';
+import { ShardActor } from '../shard-actor.js';
+import type { DeadLetterRecord, LateRecord, RowSink } from '../sink.js';
+import type { KafkaMetrics } from './metrics.js';
+import { readShardRecord, type ShardRecord, writeShardRecord } from './shard-record.js';
+import { SourceClock } from './source-clock.js';
+
+/** What every shard of a job shares. */
+export interface ShardContext {
+  readonly topology: Topology;
+  readonly sourceTopic: string;
+  /** Partitions of the source topic. */
+  readonly sourcePartitions: number;
+  /**
+   * `repartition`: the shard reads frames of every source partition from a repartition topic;
+   * its clock is the minimum over all of them. `direct`: shard s is source partition s.
+   */
+  readonly mode: 'repartition' | 'direct';
+  readonly changelogTopic: string;
+  /** LevelDB locations and shard records live here. */
+  readonly stateDir: string;
+  /** Per-shard NDJSON files (`shard-007.ndjson`) of rows, dead letters and late events; null = none. */
+  readonly outDir: string | null;
+  readonly deadLetterDir: string | null;
+  readonly lateDir: string | null;
+  readonly rowSinks: readonly RowSink[];
+  readonly idleTimeoutMs: number;
+  /** Finish (watermark +∞) once every source partition reached its end (`--stop-at-end`). */
+  readonly stopAtEnd: boolean;
+  readonly producer: Producer;
+  readonly logger: Logger;
+  /** Who claims shards (for the changelog's ownership records). */
+  readonly owner: string;
+  readonly metrics: KafkaMetrics;
+}
+
+/** A shard's positions and counters, stored with each checkpoint (marker meta and local meta). */
+interface ShardMeta {
+  readonly v: 1;
+  /** Next offset to read in the shard's input partition. */
+  readonly position: number;
+  /** Per source partition, the greatest source offset already in the state (−1: none). */
+  readonly seen: number[];
+  readonly eof: number[];
+  readonly clock: ReturnType<SourceClock['snapshot']>;
+  readonly sinks: { out: number | null; deadLetters: number | null; late: number | null };
+  readonly counters: ShardCounters;
+  readonly done: boolean;
+}
+
+/** Totals of one shard over the whole job (they survive restores). */
+export interface ShardCounters {
+  records: number;
+  deadLettersByReason: Record<string, number>;
+  lateByWindow: Record<string, number>;
+  rowsByGroup: Record<string, number>;
+}
+
+const REF_SCALE = 2 ** 40;
+
+/** Packs (source partition, offset) into one exact float (offsets < 2^40, partitions < 2^12). */
+export function encodeRef(partition: number, offset: number): number {
+  return partition * REF_SCALE + offset;
+}
+
+/** The file name of shard `s` in a per-shard output folder. */
+export function shardFileName(shard: number): string {
+  return `shard-${String(shard).padStart(3, '0')}.ndjson`;
+}
+
+/**
+ * One shard of a Kafka job on this process: a {@link ShardActor} (the operators and their state
+ * in a local LevelDB location) plus what the Kafka runner adds around it —
+ *
+ * - **dedup**: per source partition, the greatest source offset already folded into the state;
+ *   records at or below it (replays after a crash or a rebalance) are dropped record by record;
+ * - **clock**: a {@link SourceClock} over the source partitions, giving each record its exact
+ *   on-event watermark;
+ * - **outputs**: rows to the per-shard file (cut back to its committed length on restore) and to
+ *   the row sinks; dead letters and late events to their per-shard files;
+ * - **checkpoints**: local prepare → changelog entries + marker → shard record → local commit.
+ *
+ * Obtain tasks with {@link restoreShards}.
+ */
+export class ShardTask {
+  position = 0;
+  committedId: number;
+  done = false;
+  /** Rows, dead letters, late events and records since the last checkpoint. */
+  dirty = false;
+  readonly counters: ShardCounters;
+  /** Closed: every later operation is refused (checkpoint: does nothing). */
+  closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly seen: number[];
+  private readonly eofs: Set<number>;
+  private readonly clock: SourceClock;
+  private repairs: Map<string, string | null>;
+  private readonly out: CommittedFile | null;
+  private readonly dl: CommittedFile | null;
+  private readonly late: CommittedFile | null;
+  private readonly windowGroup: Map<string, string>;
+
+  private constructor(
+    readonly shard: number,
+    private readonly ctx: ShardContext,
+    private readonly actor: ShardActor,
+    committedId: number,
+    private epoch: number,
+    meta: ShardMeta | null,
+    repairs: Map<string, string | null>,
+    windowGroup: Map<string, string>,
+  ) {
+    this.committedId = committedId;
+    this.repairs = repairs;
+    this.windowGroup = windowGroup;
+    const n = ctx.sourcePartitions;
+    this.clock = new SourceClock(ctx.mode === 'direct' ? 1 : n, ctx.idleTimeoutMs);
+    this.seen = new Array<number>(n).fill(-1);
+    this.eofs = new Set();
+    this.counters = { records: 0, deadLettersByReason: {}, lateByWindow: {}, rowsByGroup: {} };
+    if (meta !== null) {
+      this.position = meta.position;
+      for (let p = 0; p < n && p < meta.seen.length; p++) this.seen[p] = meta.seen[p]!;
+      for (const p of meta.eof) this.eofs.add(p);
+      this.clock.restore(meta.clock, Date.now());
+      this.done = meta.done;
+      Object.assign(this.counters, structuredClone(meta.counters));
+    }
+    const open = (dir: string | null, len: number | null | undefined) =>
+      dir === null ? null : CommittedFile.open(join(dir, shardFileName(shard)), len ?? null);
+    this.out = open(ctx.outDir, meta?.sinks.out);
+    this.dl = open(ctx.deadLetterDir, meta?.sinks.deadLetters);
+    this.late = open(ctx.lateDir, meta?.sinks.late);
+  }
+
+  /** @internal Builds a task from a local state brought up to the changelog (see {@link restoreShards}). */
+  static async open(
+    ctx: ShardContext,
+    shard: number,
+    rec: ShardRecord | null,
+    fold: FoldResult,
+  ): Promise<ShardTask> {
+    const location = shardLocation(ctx.stateDir, shard);
+    const local = rec?.id ?? 0;
+    const store = new CheckpointStore(createBackend({ kind: 'leveldb', location }));
+    let committedId = local;
+    let repairs: Map<string, string | null>;
+    try {
+      const snap = await store.restore(local);
+      if (snap.checkpointId !== local) {
+        throw new InternalError(
+          `shard ${shard}: local state is at checkpoint ${snap.checkpointId}, its record says ${local}`,
+        );
+      }
+      if (fold.marker !== null && fold.marker.id > local) {
+        await store.prepare(fold.marker.id, fold.committed, { kafka: fold.marker.meta });
+        await store.commit(fold.marker.id);
+        committedId = fold.marker.id;
+      }
+      repairs = new Map();
+      for (const k of fold.repairKeys) {
+        repairs.set(k, fold.committed.has(k) ? fold.committed.get(k)! : (snap.entries.get(k) ?? null));
+      }
+    } finally {
+      await store.close();
+    }
+    // Take ownership: later writes of an older epoch are ignored by every future restore.
+    const epoch = Math.max(fold.epoch, rec?.epoch ?? 0) + 1;
+    const claim = await writeClaim(ctx.producer, ctx.changelogTopic, shard, epoch, ctx.owner);
+    writeShardRecord(ctx.stateDir, { version: 1, shard, id: committedId, after: claim + 1, epoch });
+
+    const actor = new ShardActor(shard, ctx.topology);
+    const { meta } = await actor.open(location, committedId);
+    const parsed = meta.kafka === undefined ? null : (JSON.parse(meta.kafka) as ShardMeta);
+    const windowGroup = new Map<string, string>();
+    for (const n of ctx.topology.nodes) if (n.kind === 'window') windowGroup.set(n.id, n.group);
+    return new ShardTask(shard, ctx, actor, committedId, epoch, parsed, repairs, windowGroup);
+  }
+
+  /** Partition p's clock as this shard knows it (direct mode: the source partition's own clock). */
+  partitionClock(p: number): number {
+    return this.clock.partitionClock(this.ctx.mode === 'direct' ? 0 : p);
+  }
+
+  /** The greatest source offset of partition p folded into the state (−1: none). */
+  seenOffset(p: number): number {
+    return this.seen[p] ?? -1;
+  }
+
+  /**
+   * Runs frames through the operators, in order; `offset` is each frame's position in the
+   * shard's input partition (frames before {@link position} are already in the state). Writes
+   * what fires to the outputs.
+   */
+  process(items: ReadonlyArray<{ offset: number; frame: RepartitionFrame }>, now: number): Promise<void> {
+    return this.serial(() => this.processNow(items, now));
+  }
+
+  private async processNow(
+    items: ReadonlyArray<{ offset: number; frame: RepartitionFrame }>,
+    now: number,
+  ): Promise<void> {
+    if (this.closed) throw new InternalError(`shard ${this.shard} is closed`);
+    if (this.done) {
+      for (const { offset } of items) if (offset >= this.position) this.position = offset + 1;
+      return;
+    }
+    const chunks: ProcessChunk[] = [];
+    const dls: DeadLetterRecord[] = [];
+    const source = (p: number) => `${this.ctx.sourceTopic}/${p}`;
+    for (const { offset, frame } of items) {
+      if (offset < this.position) continue;
+      this.position = offset + 1;
+      this.dirty = true;
+      const p = frame.partition;
+      if (p < 0 || p >= this.seen.length) {
+        throw new InternalError(
+          `shard ${this.shard}: frame from source partition ${p} of ${this.seen.length}`,
+        );
+      }
+      const seen = this.seen[p]!;
+      const ci = this.ctx.mode === 'direct' ? 0 : p;
+      const before = this.clock.frameClock(ci, now);
+      const branches: Array<EncodedBranch | null> = frame.branches.map((b) => {
+        if (b === null || b === undefined || b.count === 0) return null;
+        const kept = b.refs[0]! <= seen ? filterBranch(b, (i) => b.refs[i]! > seen) : b;
+        if (kept.count === 0) return null;
+        const clock = kept.clock;
+        const refs = kept.refs;
+        for (let i = 0; i < kept.count; i++) {
+          const carried = clock[i]! > frame.base ? clock[i]! : frame.base;
+          clock[i] = before(carried);
+          refs[i] = encodeRef(p, refs[i]!);
+        }
+        this.counters.records += kept.count;
+        return kept;
+      });
+      if (branches.some((b) => b !== null)) chunks.push({ branches, baseClock: Number.NEGATIVE_INFINITY });
+      for (const d of frame.deadLetters) {
+        if (d.offset <= seen) continue;
+        this.counters.deadLettersByReason[d.reason] = (this.counters.deadLettersByReason[d.reason] ?? 0) + 1;
+        this.ctx.metrics.deadLetters.inc({ reason: d.reason });
+        const line: Record<string, unknown> = {
+          source: source(p),
+          offset: d.offset,
+          reason: d.reason,
+          detail: d.detail,
+          key: d.key,
+          raw: d.raw,
+        };
+        if (d.rawBase64 !== undefined) line.raw_base64 = d.rawBase64;
+        this.dl?.append(`${JSON.stringify(line)}\n`);
+        dls.push({
+          source: source(p),
+          position: d.offset,
+          line: d.offset + 1,
+          reason: d.reason,
+          detail: d.detail,
+          raw: d.raw ?? d.rawBase64 ?? '',
+        });
+      }
+      if (frame.last > seen) this.seen[p] = frame.last;
+      this.clock.observe(ci, frame.end, now);
+      if (frame.eof) this.eofs.add(p);
+    }
+    const finishing = this.ctx.stopAtEnd && this.allEof();
+    const endClock = finishing ? this.clock.finish() : this.clock.recompute(now);
+    const { rows, late } = this.actor.process(chunks, endClock, now);
+    if (finishing) this.done = true;
+    await this.emit(rows, late, dls);
+  }
+
+  /** Source partition p reached its end without a frame saying so (direct mode, nothing left to read). */
+  endOfInput(p: number, now: number): Promise<void> {
+    return this.serial(async () => {
+      if (this.closed || this.done || this.eofs.has(p)) return;
+      this.eofs.add(p);
+      this.dirty = true;
+      await this.processNow([], now);
+    });
+  }
+
+  /** True when every source partition feeding this shard reached its end. */
+  allEof(): boolean {
+    return this.ctx.mode === 'direct' ? this.eofs.has(this.shard) : this.eofs.size >= this.seen.length;
+  }
+
+  private async emit(rows: FeatureRow[], late: LateRef[], dls: DeadLetterRecord[]): Promise<void> {
+    for (const r of rows) {
+      this.counters.rowsByGroup[r.group] = (this.counters.rowsByGroup[r.group] ?? 0) + 1;
+      this.ctx.metrics.rows.inc({ group: r.group });
+      this.out?.append(formatRow(r));
+    }
+    const lateRecords: LateRecord[] = [];
+    for (const [ref, op, ts] of late) {
+      this.counters.lateByWindow[op] = (this.counters.lateByWindow[op] ?? 0) + 1;
+      const p = Math.floor(ref / REF_SCALE);
+      const offset = ref - p * REF_SCALE;
+      const group = this.windowGroup.get(op) ?? '';
+      this.late?.append(
+        `${JSON.stringify({ source: `${this.ctx.sourceTopic}/${p}`, offset, window: op, group, event_time: formatTimestamp(ts) })}\n`,
+      );
+      lateRecords.push({
+        source: `${this.ctx.sourceTopic}/${p}`,
+        position: offset,
+        line: offset + 1,
+        window: op,
+        group,
+        eventTime: ts,
+        raw: '',
+      });
+    }
+    for (const sink of this.ctx.rowSinks) {
+      if (rows.length > 0) await sink.write(rows);
+      if (dls.length > 0) await sink.writeDeadLetters?.(dls);
+      if (lateRecords.length > 0) await sink.writeLate?.(lateRecords);
+    }
+  }
+
+  /**
+   * Checkpoints the shard if anything changed: row sinks flushed, files fsynced, state changes
+   * prepared locally, written to the changelog with a marker, the shard record updated, and the
+   * local delta folded. Returns whether a checkpoint was taken. A failure leaves the shard
+   * unusable: close it and restore it again.
+   */
+  checkpoint(): Promise<boolean> {
+    return this.serial(() => this.checkpointNow());
+  }
+
+  private async checkpointNow(): Promise<boolean> {
+    if (this.closed || (!this.dirty && this.repairs.size === 0)) return false;
+    const started = performance.now();
+    for (const sink of this.ctx.rowSinks) await sink.flush();
+    const id = this.committedId + 1;
+    const meta: ShardMeta = {
+      v: 1,
+      position: this.position,
+      seen: [...this.seen],
+      eof: [...this.eofs].sort((a, b) => a - b),
+      clock: this.clock.snapshot(),
+      sinks: {
+        out: this.out?.commit() ?? null,
+        deadLetters: this.dl?.commit() ?? null,
+        late: this.late?.commit() ?? null,
+      },
+      counters: this.counters,
+      done: this.done,
+    };
+    const metaText = JSON.stringify(meta);
+    const changes = await this.actor.checkpointChanges(id, { kafka: metaText });
+    const entries = new Map(this.repairs);
+    for (const [k, v] of changes) entries.set(k, v);
+    const markerOffset = await writeCheckpoint(
+      this.ctx.producer,
+      this.ctx.changelogTopic,
+      this.shard,
+      this.epoch,
+      entries,
+      { id, meta: metaText },
+    );
+    writeShardRecord(this.ctx.stateDir, {
+      version: 1,
+      shard: this.shard,
+      id,
+      after: markerOffset + 1,
+      epoch: this.epoch,
+    });
+    await this.actor.commit(id);
+    this.committedId = id;
+    this.repairs = new Map();
+    this.dirty = false;
+    this.ctx.metrics.checkpointSeconds.observe((performance.now() - started) / 1000);
+    this.ctx.logger.debug(
+      {
+        shard: this.shard,
+        checkpoint: id,
+        entries: entries.size,
+        position: this.position,
+        eof: this.eofs.size,
+        done: this.done,
+      },
+      'shard checkpoint committed',
+    );
+    return true;
+  }
+
+  /** Closes the shard without a checkpoint (what was not checkpointed is redone by the next owner). */
+  close(): Promise<void> {
+    return this.serial(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.out?.close();
+      this.dl?.close();
+      this.late?.close();
+      await this.actor.close();
+    });
+  }
+
+  /** Operations on a shard run one at a time (a close waits for a checkpoint in progress). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The LevelDB location of a shard. */
+export function shardLocation(stateDir: string, shard: number): string {
+  return join(stateDir, `shard-${shard}`);
+}
+
+/** Options of {@link restoreShards}. */
+export interface RestoreOptions {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly groupPrefix: string;
+  readonly maxWaitTimeInMs?: number;
+}
+
+/**
+ * Restores shards before they process anything: each shard's local state (if this machine has
+ * one, per its shard record) is brought up to the changelog's last marker by reading the
+ * changelog from the record's offset to its end (all of it when there is no local state); the
+ * result is folded into LevelDB as one checkpoint, the shard claims ownership with a new epoch,
+ * and its actor opens the state. One reader session serves every shard given.
+ *
+ * A local state that matches the changelog's end (a StatefulSet pod restarted with its volume)
+ * reads nothing.
+ */
+export async function restoreShards(
+  ctx: ShardContext,
+  shards: readonly number[],
+  opts: RestoreOptions,
+): Promise<Map<number, ShardTask>> {
+  const started = performance.now();
+  const records = new Map<number, ShardRecord | null>();
+  for (const s of shards) {
+    let rec = readShardRecord(ctx.stateDir, s);
+    if (rec !== null && !(await localMatches(ctx.stateDir, s, rec.id))) rec = null;
+    if (rec === null) rmSync(shardLocation(ctx.stateDir, s), { recursive: true, force: true });
+    records.set(s, rec);
+  }
+  const ends = await opts.admin.fetchTopicOffsets(ctx.changelogTopic);
+  const high = new Map(ends.map((o) => [o.partition, Number(o.high)]));
+  const ranges = new Map<number, { from: number; to: number }>();
+  const folds = new Map<number, ChangelogFold>();
+  for (const s of shards) {
+    const rec = records.get(s) ?? null;
+    ranges.set(s, { from: rec?.after ?? 0, to: high.get(s) ?? 0 });
+    folds.set(s, new ChangelogFold(rec?.epoch ?? 0));
+  }
+  let read = 0;
+  await readChangelog(
+    opts.kafka,
+    ctx.changelogTopic,
+    ranges,
+    (p, r) => {
+      read++;
+      folds.get(p)?.add(r);
+    },
+    {
+      groupPrefix: opts.groupPrefix,
+      maxWaitTimeInMs: opts.maxWaitTimeInMs ?? 100,
+      logger: ctx.logger,
+    },
+  );
+  const out = new Map<number, ShardTask>();
+  try {
+    for (const s of shards) {
+      out.set(s, await ShardTask.open(ctx, s, records.get(s) ?? null, folds.get(s)!.result()));
+    }
+  } catch (err) {
+    for (const t of out.values()) await t.close().catch(() => undefined);
+    throw err;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  ctx.metrics.restoreSeconds.observe(seconds);
+  ctx.metrics.restores.inc(shards.length);
+  ctx.logger.info(
+    {
+      shards,
+      changelogRecords: read,
+      seconds: Number(seconds.toFixed(3)),
+      fromLocal: shards.filter((s) => records.get(s) !== null),
+    },
+    'shards restored',
+  );
+  return out;
+}
+
+/** Whether the local LevelDB of a shard is at (or has pending) checkpoint `id`. */
+async function localMatches(stateDir: string, shard: number, id: number): Promise<boolean> {
+  const store = new CheckpointStore(
+    createBackend({ kind: 'leveldb', location: shardLocation(stateDir, shard) }),
+  );
+  try {
+    const snap = await store.restore(id);
+    return snap.checkpointId === id;
+  } catch {
+    return false;
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}

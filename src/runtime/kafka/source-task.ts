@@ -1,0 +1,165 @@
+import type { KafkaMessage } from 'kafkajs';
+import type { DeadLetterMessage } from '../../connectors/kafka/dead-letter-topic.js';
+import type { FrameDeadLetter, RepartitionFrame } from '../../connectors/kafka/frame.js';
+import { type PayloadDecoder, rawText } from '../../connectors/kafka/payload.js';
+import { type compileChains, decodeBatch, type EmbeddingProvider } from '../decode-stage.js';
+import type { EncodedBranch } from '../protocol.js';
+
+/** What a decoded chunk of a source partition produced. */
+export interface SourceChunk {
+  /** One frame per shard (index = shard). */
+  readonly frames: RepartitionFrame[];
+  /** Non-blank records read. */
+  readonly events: number;
+  /** For the dead-letter topic. */
+  readonly deadLetters: DeadLetterMessage[];
+  /** Offset after the chunk, and the partition clock after it. */
+  readonly next: number;
+  readonly end: number;
+  readonly eof: boolean;
+}
+
+/**
+ * The source stage of one source partition: turns its messages into repartition frames. It
+ * tracks the partition's next offset and its clock (greatest event time so far), which it
+ * commits with the group offset (as the offset's metadata) so that the next owner of the
+ * partition resumes with the right clock.
+ *
+ * @example
+ * const t = new SourceTask(3, 'events', null);
+ * t.init(1200, 1_736_900_000_000);
+ * const chunk = await t.decode(messages, decoder, chains, 8, null);
+ * // produce chunk.frames[s] to partition s of the repartition topic, then:
+ * t.advance(chunk);
+ */
+export class SourceTask {
+  /** Next source offset to decode. */
+  next = 0;
+  /** The partition's clock before `next`. */
+  base = Number.NEGATIVE_INFINITY;
+  /** Reached `end` (`--stop-at-end`). */
+  eof = false;
+  /** The eof frames went out (repartition mode). */
+  eofSent = false;
+  /** Offset and metadata last committed for this partition (null: none yet). */
+  committed: { offset: number; base: number; eof: boolean } | null = null;
+  /** Resolves once `init` ran (the committed offset and clock are known). */
+  ready: Promise<void> = Promise.resolve();
+
+  /**
+   * @param end the offset to stop at with `--stop-at-end` (the end offset seen at start), else null
+   */
+  constructor(
+    readonly partition: number,
+    readonly topic: string,
+    readonly end: number | null,
+  ) {}
+
+  /** Starts at a committed position (offset −1/null: from the beginning). */
+  init(offset: number | null, base: number, eof = false): void {
+    this.next = offset === null || offset < 0 ? 0 : offset;
+    this.base = base;
+    this.eof = eof || (this.end !== null && this.next >= this.end);
+    if (offset !== null && offset >= 0) this.committed = { offset, base, eof: this.eof };
+  }
+
+  /** Goes back to the last committed position (after a rebalance the consumer resumes there). */
+  resetToCommitted(): void {
+    const c = this.committed;
+    this.init(c?.offset ?? null, c?.base ?? Number.NEGATIVE_INFINITY, c?.eof ?? false);
+    this.eofSent = false;
+  }
+
+  /** Messages not yet decoded and before the end. */
+  pending(messages: readonly KafkaMessage[]): KafkaMessage[] {
+    return messages.filter((m) => {
+      const o = Number(m.offset);
+      return o >= this.next && (this.end === null || o < this.end);
+    });
+  }
+
+  /**
+   * Decodes a chunk of messages (offsets ascending, all ≥ `next`) into one frame per shard.
+   * Records route to shard `hash(key) mod shards`; dead letters go to shard `partition mod shards`.
+   */
+  async decode(
+    messages: readonly KafkaMessage[],
+    decoder: PayloadDecoder,
+    chains: ReturnType<typeof compileChains>,
+    shards: number,
+    embeddings: EmbeddingProvider | null,
+  ): Promise<SourceChunk> {
+    const offsets = messages.map((m) => Number(m.offset));
+    const values = messages.map((m) => m.value);
+    const payload = await decoder.decode(values);
+    const res = await decodeBatch(chains, payload.lines, 0, shards, embeddings);
+    const last = offsets.length === 0 ? this.next - 1 : offsets[offsets.length - 1]!;
+    const next = last + 1;
+    const end = res.maxTs > this.base ? res.maxTs : this.base;
+    const eof = this.end !== null && next >= this.end;
+    const failures = [...payload.failures, ...res.dl].sort((a, b) => a[0] - b[0]);
+    const dls: FrameDeadLetter[] = [];
+    const dlq: DeadLetterMessage[] = [];
+    for (const [i, reason, detail] of failures) {
+      const m = messages[i]!;
+      const key = m.key === null || m.key === undefined ? null : m.key.toString('utf8');
+      dls.push({ offset: offsets[i]!, reason, detail, key, ...rawText(m.value) });
+      dlq.push({
+        topic: this.topic,
+        partition: this.partition,
+        offset: offsets[i]!,
+        reason,
+        detail,
+        key: m.key ?? null,
+        value: m.value,
+        ...(m.headers === undefined ? {} : { headers: m.headers }),
+      });
+    }
+    const frames: RepartitionFrame[] = [];
+    for (let s = 0; s < shards; s++) {
+      const per = res.perShard[s] ?? null;
+      const branches: Array<EncodedBranch | null> =
+        per === null
+          ? []
+          : per.map((b) => {
+              if (b === null) return null;
+              const refs = b.refs;
+              for (let j = 0; j < b.count; j++) refs[j] = offsets[refs[j]!]!;
+              return b;
+            });
+      frames.push({
+        partition: this.partition,
+        last,
+        base: this.base,
+        end,
+        eof,
+        branches,
+        deadLetters: s === this.partition % shards ? dls : [],
+      });
+    }
+    return { frames, events: res.events + payload.failures.length, deadLetters: dlq, next, end, eof };
+  }
+
+  /** Frames that only say "this partition ended" (nothing left to read at start). */
+  eofFrames(shards: number): RepartitionFrame[] {
+    return Array.from({ length: shards }, () => ({
+      partition: this.partition,
+      last: this.next - 1,
+      base: this.base,
+      end: this.base,
+      eof: true,
+      branches: [],
+      deadLetters: [],
+    }));
+  }
+
+  /** The chunk's frames are durable downstream: move on. */
+  advance(chunk: SourceChunk): void {
+    this.next = chunk.next;
+    this.base = chunk.end;
+    if (chunk.eof) {
+      this.eof = true;
+      this.eofSent = true;
+    }
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * Test harness: a real Kafka-protocol broker on this machine — librdkafka's mock cluster run as a
+ * TCP server (/work/shared/kafka, see its README) — started per test file, plus helpers to
+ * produce events and to run the Kafka runner as a child process from the build.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
+import { ROOT } from '../support.js';
+
+/** The standalone Kafka entry in the build (`npm run build` first, as for every CLI test). */
+export const KAFKA_ENTRY = join(ROOT, 'dist/src/runtime/kafka/cli-entry.js');
+
+const BUILD_SCRIPT = process.env.FEATURESTREAM_KAFKA_BUILD ?? '/work/shared/kafka/build.sh';
+
+let binary: string | null = null;
+
+/** Builds the broker once per process (the script only compiles when the source changed). */
+export function brokerBinary(): string {
+  binary ??= execFileSync('bash', [BUILD_SCRIPT], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  return binary;
+}
+
+export interface TestBroker {
+  /** `127.0.0.1:PORT,…` */
+  readonly bootstrap: string;
+  readonly brokers: string[];
+  /** Sends a control line (`topic NAME PARTS`, `down ID`, `up ID`, …). */
+  command(line: string): void;
+  stop(): Promise<void>;
+}
+
+/** Starts a broker cluster of `n` brokers with topics `name:partitions` created up front. */
+export async function startBroker(n: number, topics: readonly string[]): Promise<TestBroker> {
+  const child: ChildProcess = spawn(brokerBinary(), [String(n), ...topics], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl).trim());
+    });
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${stderr}`)));
+  });
+  const closed = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    bootstrap,
+    brokers: bootstrap.split(','),
+    command(line) {
+      child.stdin!.write(`${line}\n`);
+    },
+    async stop() {
+      child.stdin!.end();
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await closed;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** A kafkajs client for tests (logs off). */
+export function testKafka(broker: TestBroker): Kafka {
+  return new Kafka({ brokers: broker.brokers, clientId: 'fs-test', logLevel: logLevel.NOTHING });
+}
+
+/** The collector's message for one event line: key = event id, headers event_type, event_id, timestamp. */
+export function collectorMessage(line: string, fallbackKey: string): Message {
+  let id: string | null = null;
+  let type = '';
+  let ts = '';
+  try {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    if (typeof o.id === 'string') id = o.id;
+    if (typeof o.type === 'string') type = o.type;
+    if (typeof o.timestamp === 'string') ts = o.timestamp;
+  } catch {
+    // a bad line: keyed by its position
+  }
+  return {
+    key: id ?? fallbackKey,
+    value: line,
+    headers: { event_type: type, event_id: id ?? '', timestamp: ts },
+  };
+}
+
+/** Produces messages in batches (gzip, as the collector does); returns how many. */
+export async function produce(
+  broker: TestBroker,
+  topic: string,
+  messages: readonly Message[],
+  batch = 500,
+): Promise<number> {
+  const kafka = testKafka(broker);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += batch) {
+      await producer.send({
+        topic,
+        compression: CompressionTypes.GZIP,
+        acks: -1,
+        messages: messages.slice(i, i + batch),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return messages.length;
+}
+
+/** Lines of every `*.ndjson` file of a folder (per-shard outputs), in no particular order. */
+export function folderLines(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const f of readdirSync(dir).sort()) {
+    if (!f.endsWith('.ndjson')) continue;
+    for (const l of readFileSync(join(dir, f), 'utf8').split('\n')) if (l.length > 0) out.push(l);
+  }
+  return out;
+}
+
+/** Arguments of a Kafka run for the standalone entry. */
+export function kafkaArgs(opts: {
+  broker: TestBroker;
+  topic: string;
+  group: string;
+  dir: string;
+  tag: string;
+  extra?: readonly string[];
+}): string[] {
+  const { dir, tag } = opts;
+  return [
+    KAFKA_ENTRY,
+    'run',
+    '--topology',
+    'llm-features',
+    '--kafka',
+    opts.broker.bootstrap,
+    '--topic',
+    opts.topic,
+    '--group',
+    opts.group,
+    '--out',
+    join(dir, 'rows'),
+    '--dead-letters',
+    join(dir, 'dl'),
+    '--late-events',
+    join(dir, 'late'),
+    '--state-dir',
+    join(dir, `state-${tag}`),
+    '--checkpoint-interval',
+    '300',
+    '--fetch-max-wait',
+    '100',
+    '--session-timeout',
+    '8000',
+    '--heartbeat-interval',
+    '500',
+    '--stop-at-end',
+    '--summary-json',
+    '--log-level',
+    'info',
+    ...(opts.extra ?? []),
+  ];
+}
+
+/** A child process of the Kafka entry, with its output collected. */
+export interface RunnerChild {
+  readonly child: ChildProcess;
+  readonly result: Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+  }>;
+  /** Resolves when a stderr log line satisfies `pred`. */
+  waitForLog(pred: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  stderr(): string;
+}
+
+/** Starts `node ARGS` (args from {@link kafkaArgs}). */
+export function startRunner(args: readonly string[]): RunnerChild {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<{
+    pred: (e: Record<string, unknown>) => boolean;
+    resolve: (e: Record<string, unknown>) => void;
+  }> = [];
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    partial += d;
+    let nl = partial.indexOf('\n');
+    while (nl >= 0) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      nl = partial.indexOf('\n');
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      for (const w of [...waiters]) {
+        if (w.pred(entry)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(entry);
+        }
+      }
+    }
+  });
+  const result = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return {
+    child,
+    result,
+    waitForLog: (pred) => new Promise((resolve) => waiters.push({ pred, resolve })),
+    stderr: () => stderr,
+  };
+}
+
+/** The JSON summary a runner printed last. */
+export function runnerSummary(stdout: string): Record<string, unknown> & {
+  eventsRead: number;
+  rowsWritten: number;
+  restoredShards: number;
+  stoppedBy: string;
+  deadLettersByReason: Record<string, number>;
+} {
+  const line = stdout.trim().split('\n').at(-1);
+  if (line === undefined || line === '') throw new Error('no summary on stdout');
+  return JSON.parse(line);
+}
