@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { renderTopology } from '../topology/render.js';
+import { withFeatureVersion } from '../topology/versioned.js';
 import { TOPOLOGIES } from '../topology/index.js';
 import { ConfigError, FeaturestreamError } from './errors.js';
 import { writeLlmEvents } from './generate/llm-stream.js';
@@ -125,6 +126,12 @@ program
     'LevelDB state and checkpoints; run again with the same dir to resume after a crash',
   )
   .option('--fresh', 'delete any previous state in --state-dir first', false)
+  .addOption(
+    new Option(
+      '--feature-version <n>',
+      'write every group as this version (a new version beside the old, e.g. replaying history with new code)',
+    ).argParser(positiveInt('--feature-version')),
+  )
   .option('--online <url>', 'online store: redis://HOST:PORT[/DB] or embedded[:DIR]')
   .option('--offline <url>', 'offline store: postgres://USER@HOST:PORT/DB or embedded[:DIR]')
   .option(
@@ -200,7 +207,8 @@ program
       throw new ConfigError('--out is required with --input', { field: '--out' });
     }
     if (!existsSync(input!)) throw new ConfigError(`--input: no such file: ${input}`, { field: '--input' });
-    const topology = topologyByName(o.topology as string);
+    const base = topologyByName(o.topology as string);
+    const topology = o.featureVersion === undefined ? base : withFeatureVersion(base, o.featureVersion as number);
     const sinks = await openSinks(online, offline, topology.name, logger);
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     const summary = await runJob({

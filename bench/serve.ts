@@ -1,0 +1,393 @@
+/**
+ * `npm run bench:serve` — throughput and latency of `featurestream serve` under autocannon, each
+ * scenario beside a bare `node:http` server returning the same JSON body, measured in the same
+ * run on the same machine:
+ *
+ *   (a) L1 hits: GET of one model's 9 `perf_5min` features, served from the in-process cache;
+ *   (b) L2 reads: the same GET on a server with L1 disabled, so every request reads Redis;
+ *   (c) POST /features/batch of 100 entities (L1 hits).
+ *
+ * The servers run in a child process (one core), autocannon in this one (the other core).
+ * Client latency is taken per response (sub-millisecond, from autocannon's `response` events);
+ * server-side latency from the `feature_serving_latency_ms` histogram (interpolated within its
+ * buckets, as Prometheus' `histogram_quantile` does).
+ *
+ * Each scenario alternates the two servers for ROUNDS rounds and reports the median round, so
+ * that load from other processes falls on both alike.
+ *
+ *   DURATION=5 ROUNDS=3 WARMUP=2 CONNECTIONS=10 REDIS_URL=redis://127.0.0.1:6379 npm run bench:serve
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import type { FeatureRow } from '../operators/operator.js';
+import { featuresOfGroup } from '../src/features/catalog.js';
+import { createServer } from '../src/serve/server.js';
+import { RedisOnlineStore } from '../src/stores/online-redis.js';
+
+const DURATION = Number(process.env.DURATION ?? 5);
+const WARMUP = Number(process.env.WARMUP ?? 2);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ENTITIES = 100;
+
+/** The run with the median req/s. */
+function median(runs: readonly BenchRun[]): BenchRun {
+  const sorted = [...runs].sort((a, b) => a.reqPerSec - b.reqPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** One measured run. */
+export interface BenchRun {
+  readonly reqPerSec: number;
+  /** Client-side latency, ms. */
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+/** One scenario: featurestream beside the bare server. */
+export interface ScenarioResult {
+  readonly name: string;
+  readonly bare: BenchRun;
+  readonly featurestream: BenchRun;
+  /** featurestream req/s ÷ bare req/s. */
+  readonly ratio: number;
+  /** Server-side latency from the histogram, ms. */
+  readonly serverP50: number;
+  readonly serverP99: number;
+}
+
+interface ChildReady {
+  kind: 'ready';
+  l1Port: number;
+  l2Port: number;
+  barePort: number;
+}
+
+// --- child: the servers ----------------------------------------------------------------------
+
+async function child(): Promise<void> {
+  const online = new RedisOnlineStore({ connection: REDIS_URL });
+  const withL1 = await createServer({
+    online,
+    offline: null,
+    redisUrl: REDIS_URL,
+    l1: { maxBytes: 64 * 1024 * 1024, ttlMs: 60_000 },
+    logger: false,
+  });
+  const withoutL1 = await createServer({
+    online,
+    offline: null,
+    redisUrl: null,
+    l1: { maxBytes: 0, ttlMs: 0 },
+    logger: false,
+  });
+  // A string body, as a bare server would `res.end(JSON.stringify(x))`.
+  let body = '{}';
+  const bare = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    const reply = () => {
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': body.length,
+      });
+      res.end(body);
+    };
+    if (req.method === 'POST') {
+      req.on('data', () => {});
+      req.on('end', reply);
+    } else {
+      reply();
+    }
+  });
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+  const l1 = await withL1.listen({ port: 0, host: '127.0.0.1' });
+  const l2 = await withoutL1.listen({ port: 0, host: '127.0.0.1' });
+  process.on('message', (msg: { kind: string; body?: string }) => {
+    if (msg.kind === 'body') {
+      body = msg.body!;
+      process.send!({ kind: 'body-set' });
+    } else if (msg.kind === 'stop') {
+      bare.close();
+      void Promise.all([withL1.close(), withoutL1.close()])
+        .then(() => online.close())
+        .then(() => process.exit(0));
+    }
+  });
+  const ready: ChildReady = {
+    kind: 'ready',
+    l1Port: Number(new URL(l1).port),
+    l2Port: Number(new URL(l2).port),
+    barePort: (bare.address() as AddressInfo).port,
+  };
+  process.send!(ready);
+}
+
+// --- parent: seeding, load, report --------------------------------------------------------------
+
+function waitFor<T extends { kind: string }>(proc: ChildProcess, kind: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: T) => {
+      if (m.kind !== kind) return;
+      proc.off('message', onMsg);
+      resolve(m);
+    };
+    proc.on('message', onMsg);
+    proc.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+}
+
+interface Target {
+  readonly url: string;
+  readonly method: 'GET' | 'POST';
+  readonly body?: string;
+}
+
+async function load(target: Target, seconds: number): Promise<BenchRun> {
+  const latencies: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: target.url,
+        method: target.method,
+        connections: CONNECTIONS,
+        duration: seconds,
+        ...(target.body === undefined
+          ? {}
+          : { body: target.body, headers: { 'content-type': 'application/json' } }),
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+      latencies.push(ms);
+    });
+  });
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] ?? NaN;
+  return {
+    reqPerSec: result.requests.total / (result.duration || seconds),
+    p50: q(0.5),
+    p99: q(0.99),
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+/** Cumulative bucket counts of `feature_serving_latency_ms{route}` from a /metrics text. */
+async function buckets(base: string, route: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = new Map<number, number>();
+  const re = new RegExp(`^feature_serving_latency_ms_bucket\\{le="([^"]+)",route="${route}"\\} (\\d+)`);
+  for (const line of text.split('\n')) {
+    const m = re.exec(line);
+    if (m !== null) out.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
+  }
+  return out;
+}
+
+/** `histogram_quantile` over the difference of two bucket snapshots. */
+function quantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const counts = les.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (total === 0) return Number.NaN;
+  const rank = q * total;
+  for (let i = 0; i < les.length; i++) {
+    if (counts[i]! >= rank) {
+      const hi = les[i]!;
+      const lo = i === 0 ? 0 : les[i - 1]!;
+      const below = i === 0 ? 0 : counts[i - 1]!;
+      if (hi === Number.POSITIVE_INFINITY) return lo;
+      return lo + ((hi - lo) * (rank - below)) / (counts[i]! - below);
+    }
+  }
+  return Number.NaN;
+}
+
+async function scenario(
+  proc: ChildProcess,
+  name: string,
+  fsBase: string,
+  bareBase: string,
+  path: string,
+  route: string,
+  body?: string,
+): Promise<ScenarioResult> {
+  const method = body === undefined ? 'GET' : 'POST';
+  const probe = await fetch(`${fsBase}${path}`, {
+    method,
+    ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+  });
+  const json = await probe.text();
+  if (probe.status !== 200) throw new Error(`${name}: probe answered ${probe.status}: ${json}`);
+  proc.send({ kind: 'body', body: json });
+  await waitFor(proc, 'body-set');
+  const fs: Target = { url: `${fsBase}${path}`, method, ...(body === undefined ? {} : { body }) };
+  const bare: Target = { url: `${bareBase}${path}`, method, ...(body === undefined ? {} : { body }) };
+  await load(fs, WARMUP);
+  await load(bare, WARMUP);
+  // Alternate the two servers, so that load from other processes on the machine falls on both
+  // alike; report the median round of each.
+  const bareRuns: BenchRun[] = [];
+  const fsRuns: BenchRun[] = [];
+  const before = await buckets(fsBase, route);
+  for (let i = 0; i < ROUNDS; i++) {
+    bareRuns.push(await load(bare, DURATION));
+    fsRuns.push(await load(fs, DURATION));
+  }
+  const after = await buckets(fsBase, route);
+  const bareRun = median(bareRuns);
+  const fsRun = median(fsRuns);
+  return {
+    name,
+    bare: bareRun,
+    featurestream: fsRun,
+    ratio: fsRun.reqPerSec / bareRun.reqPerSec,
+    serverP50: quantile(before, after, 0.5),
+    serverP99: quantile(before, after, 0.99),
+  };
+}
+
+async function seed(run: string): Promise<{ ids: string[]; store: RedisOnlineStore }> {
+  const store = new RedisOnlineStore({ connection: REDIS_URL });
+  const ids = Array.from({ length: ENTITIES }, (_, i) => `bench-serve-${run}-model-${i}`);
+  const windowEnd = Math.floor(Date.now() / 300_000) * 300_000;
+  const rows: FeatureRow[] = [];
+  for (const [i, id] of ids.entries()) {
+    for (const group of ['perf_5min', 'perf_1hr'] as const) {
+      const values: Record<string, number> = {};
+      for (const f of featuresOfGroup(group))
+        for (const v of f.valueNames) values[v] = 100 + i + v.length / 7;
+      rows.push({
+        group,
+        entityType: 'model',
+        entityId: id,
+        version: 1,
+        windowStart: windowEnd - 300_000,
+        windowEnd,
+        eventTime: windowEnd - 1,
+        revision: 0,
+        values,
+      });
+    }
+  }
+  await store.writeRows(rows);
+  return { ids, store };
+}
+
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+function print(results: readonly ScenarioResult[]): void {
+  const lines = [
+    '',
+    `featurestream serve — autocannon, ${CONNECTIONS} connections; per scenario ${ROUNDS} alternating rounds of ${DURATION} s`,
+    `per server (after ${WARMUP} s warm-up), median round shown; server-side latency over all featurestream rounds`,
+    '',
+    '| scenario | server | req/s | p50 ms | p99 ms | vs bare | server-side p50 / p99 ms |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const row = (server: string, b: BenchRun, extra: string, ratio: string) =>
+      `| ${r.name} | ${server} | ${fmt(b.reqPerSec)} | ${fmt(b.p50, 3)} | ${fmt(b.p99, 3)} | ${ratio} | ${extra} |`;
+    lines.push(row('bare node:http', r.bare, '', '1.00×'));
+    lines.push(
+      row(
+        'featurestream',
+        r.featurestream,
+        `${fmt(r.serverP50, 3)} / ${fmt(r.serverP99, 3)}`,
+        `${fmt(r.ratio, 2)}×`,
+      ),
+    );
+  }
+  const bad = results.flatMap((r) =>
+    [r.bare, r.featurestream].filter((b) => b.errors > 0 || b.non2xx > 0).map(() => r.name),
+  );
+  if (bad.length > 0) lines.push('', `errors or non-2xx responses in: ${[...new Set(bad)].join(', ')}`);
+  const [l1, l2, batch] = results;
+  lines.push(
+    '',
+    'goals (issue 4 / stores-and-serving.md):',
+    `  L1-hit throughput ≥ 0.70× bare: ${fmt(l1!.ratio, 2)}× ${l1!.ratio >= 0.7 ? 'met' : 'NOT met'}`,
+    `  L1-hit p99 server-side < 1 ms:  ${fmt(l1!.serverP99, 3)} ms ${l1!.serverP99 < 1 ? 'met' : 'NOT met'}`,
+    `  L2 p99 server-side < 5 ms:      ${fmt(l2!.serverP99, 3)} ms ${l2!.serverP99 < 5 ? 'met' : 'NOT met'}`,
+    `  batch-100 p99 server-side < 10 ms: ${fmt(batch!.serverP99, 3)} ms ${batch!.serverP99 < 10 ? 'met' : 'NOT met'}`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * Runs the three scenarios and prints a table (markdown) with the ratios and the goals.
+ *
+ * @example
+ * const results = await runServeBench();
+ * results[0].ratio; // L1-hit throughput relative to the bare server
+ */
+export async function runServeBench(): Promise<ScenarioResult[]> {
+  const run = randomUUID().slice(0, 8);
+  const { ids, store } = await seed(run);
+  const proc = fork(fileURLToPath(import.meta.url), ['--child'], {
+    env: { ...process.env, REDIS_URL },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const ready = await waitFor<ChildReady & { kind: string }>(proc, 'ready');
+    const l1Base = `http://127.0.0.1:${ready.l1Port}`;
+    const l2Base = `http://127.0.0.1:${ready.l2Port}`;
+    const bareBase = `http://127.0.0.1:${ready.barePort}`;
+    const features = featuresOfGroup('perf_5min')
+      .map((f) => f.id)
+      .join(',');
+    const path = `/features/model/${ids[0]}?features=${features}`;
+    const batch = JSON.stringify({
+      requests: ids.map((id) => ({ entity_type: 'model', entity_id: id, features })),
+    });
+    const results = [
+      await scenario(proc, '(a) L1 hit, GET 9 features', l1Base, bareBase, path, 'features'),
+      await scenario(proc, '(b) L2 read (L1 off), GET 9 features', l2Base, bareBase, path, 'features'),
+      await scenario(
+        proc,
+        '(c) POST batch of 100 (L1 hits)',
+        l1Base,
+        bareBase,
+        '/features/batch',
+        'batch',
+        batch,
+      ),
+    ];
+    print(results);
+    return results;
+  } finally {
+    proc.send({ kind: 'stop' });
+    await new Promise((resolve) => {
+      const t = setTimeout(() => {
+        proc.kill('SIGKILL');
+        resolve(undefined);
+      }, 5_000);
+      proc.once('exit', () => {
+        clearTimeout(t);
+        resolve(undefined);
+      });
+    });
+    const keys = ids.flatMap((id) => [`feature:model:${id}:perf_5min:v1`, `feature:model:${id}:perf_1hr:v1`]);
+    const redis = new Redis(REDIS_URL);
+    await redis.del(...keys);
+    redis.disconnect();
+    await store.close();
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv.includes('--child')) {
+    await child();
+  } else {
+    await runServeBench();
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Standalone entry point for `serve` (until src/cli.ts registers it):
+ * `node dist/src/serve/main.js serve --port 8080 …`. Exit codes as the main CLI: 0 done, 2 bad
+ * arguments or configuration, 1 failure.
+ *
+ * @example
+ * // node dist/src/serve/main.js serve --help
+ */
+import { Command, CommanderError } from 'commander';
+import { FeaturestreamError } from '../errors.js';
+import { registerServeCommand } from './command.js';
+
+const program = new Command().name('featurestream').showHelpAfterError().exitOverride();
+registerServeCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof FeaturestreamError) {
+    process.stderr.write(`featurestream: ${err.message}\n`);
+    process.exitCode = err.domain === 'config' ? 2 : 1;
+  } else {
+    process.stderr.write(
+      `featurestream: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  }
+}
