@@ -208,7 +208,8 @@ program
     }
     if (!existsSync(input!)) throw new ConfigError(`--input: no such file: ${input}`, { field: '--input' });
     const base = topologyByName(o.topology as string);
-    const topology = o.featureVersion === undefined ? base : withFeatureVersion(base, o.featureVersion as number);
+    const topology =
+      o.featureVersion === undefined ? base : withFeatureVersion(base, o.featureVersion as number);
     const sinks = await openSinks(online, offline, topology.name, logger);
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     const summary = await runJob({
@@ -234,7 +235,8 @@ program
       printSample(out!);
       process.stdout.write(
         `\nrows: ${out}\ndead letters: ${deadLetters}\nlate events: ${lateEvents}\n` +
-          `online store: ${online}\noffline store: ${offline}\n`,
+          `online store: ${online}\noffline store: ${offline}\n` +
+          `serve them: npx featurestream serve --online ${online} --offline ${offline}\n`,
       );
     }
   });

@@ -17,14 +17,20 @@ import { ConfigError } from '../errors.js';
 import { GROUPS } from '../features/catalog.js';
 import type { RolloutArm } from '../registry/rollout.js';
 import { RedisOnlineStore } from '../stores/online-redis.js';
+import { openOnlineStore } from '../stores/online-store.js';
+import { asQueryable, openSqlClient } from '../stores/sql-client.js';
 import { createServer } from './server.js';
 
 /** The resolved configuration of one `serve` process. */
 export interface ServeConfig {
   readonly port: number;
   readonly host: string;
-  /** `redis://…` or null (`--online none`). */
+  /** `redis://…` or null (`--online none` or embedded). */
   readonly onlineUrl: string | null;
+  /** `embedded` / `embedded:DIR` (the run's embedded LevelDB online store), or null. */
+  readonly onlineEmbedded?: string | null;
+  /** `embedded` / `embedded:DIR` (the run's embedded PGlite offline store), or null. */
+  readonly offlineEmbedded?: string | null;
   /** `postgres://…` (without `?schema=`) or null (`--offline none`). */
   readonly offlineUrl: string | null;
   readonly offlineSchema: string;
@@ -79,11 +85,16 @@ const int =
  * resolveServeConfig({ ...flags, online: 'redis://127.0.0.1:6379', offline: 'none' }, process.env);
  */
 export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const isEmbedded = (v: string) => v === 'embedded' || v.startsWith('embedded:');
+  const onlineEmbedded = isEmbedded(flags.online) ? flags.online : null;
+  const offlineEmbedded = isEmbedded(flags.offline) ? flags.offline : null;
   const onlineUrl =
-    flags.online === 'none' ? null : checkUrl(flags.online, ['redis:', 'rediss:'], '--online');
+    flags.online === 'none' || onlineEmbedded !== null
+      ? null
+      : checkUrl(flags.online, ['redis:', 'rediss:'], '--online');
   let offlineUrl: string | null = null;
   let schema = flags.offlineSchema;
-  if (flags.offline !== 'none') {
+  if (flags.offline !== 'none' && offlineEmbedded === null) {
     const url = new URL(checkUrl(flags.offline, ['postgres:', 'postgresql:'], '--offline'));
     const fromUrl = url.searchParams.get('schema');
     url.searchParams.delete('schema');
@@ -112,6 +123,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     port: flags.port,
     host: flags.host,
     onlineUrl,
+    onlineEmbedded,
+    offlineEmbedded,
     offlineUrl,
     offlineSchema: schema ?? 'public',
     authToken,
@@ -156,14 +169,23 @@ export function parseRollout(spec: string): [string, RolloutArm[]] {
  * await running.close();
  */
 export async function startServe(config: ServeConfig, logger: Logger): Promise<RunningServer> {
+  const ttlSecondsByGroup = Object.fromEntries(GROUPS.map((g) => [g.group, g.ttlSeconds]));
+  // The embedded stores of a finished `run` (one opener at a time): LevelDB as L2 (no pub/sub;
+  // L1 expires by TTL), PGlite as L3.
   const online =
-    config.onlineUrl === null
-      ? null
-      : new RedisOnlineStore({
-          connection: config.onlineUrl,
-          keyPrefix: config.keyPrefix,
-          ttlSecondsByGroup: Object.fromEntries(GROUPS.map((g) => [g.group, g.ttlSeconds])),
-        });
+    config.onlineEmbedded !== null && config.onlineEmbedded !== undefined
+      ? await openOnlineStore(config.onlineEmbedded, { ttlSecondsByGroup, flag: '--online' })
+      : config.onlineUrl === null
+        ? null
+        : new RedisOnlineStore({
+            connection: config.onlineUrl,
+            keyPrefix: config.keyPrefix,
+            ttlSecondsByGroup,
+          });
+  const embeddedSql =
+    config.offlineEmbedded !== null && config.offlineEmbedded !== undefined
+      ? await openSqlClient(config.offlineEmbedded, { flag: '--offline' })
+      : null;
   const pool =
     config.offlineUrl === null
       ? null
@@ -173,14 +195,15 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
           max: 8,
         });
   pool?.on('error', (err) => logger.warn({ err }, 'offline store: idle connection lost'));
+  const offline = embeddedSql !== null ? asQueryable(embeddedSql) : pool;
   const closeStores = async () => {
-    await Promise.allSettled([online?.close(), pool?.end()]);
+    await Promise.allSettled([online?.close(), pool?.end(), embeddedSql?.close()]);
   };
   let app: FastifyInstance;
   try {
     app = await createServer({
       online,
-      offline: pool,
+      offline,
       offlineSchema: config.offlineSchema,
       redisUrl: config.onlineUrl,
       keyPrefix: config.keyPrefix,
@@ -240,12 +263,12 @@ export function registerServeCommand(program: Command): Command {
     .option('--host <host>', 'interface to listen on (0.0.0.0 for all)', '127.0.0.1')
     .option(
       '--online <url>',
-      'L2: Redis online store, redis://HOST:PORT[/DB], or none',
+      "L2: Redis online store, redis://HOST:PORT[/DB], embedded[:DIR] (a finished run's embedded store), or none",
       'redis://127.0.0.1:6379',
     )
     .option(
       '--offline <url>',
-      'L3: PostgreSQL offline store, postgres://USER@HOST:PORT/DB[?schema=S], or none (no at= reads)',
+      'L3: PostgreSQL offline store, postgres://USER@HOST:PORT/DB[?schema=S], embedded[:DIR], or none (no at= reads)',
       'none',
     )
     .option(
