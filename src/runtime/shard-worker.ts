@@ -10,6 +10,8 @@ import type { ShardRequest, ShardResponse } from './protocol.js';
  * location live on exactly one thread.
  */
 const actors = new Map<number, ShardActor>();
+/** Embedding calls of this worker run one at a time, so each call's cache statistics are its own. */
+let embedQueue: Promise<unknown> = Promise.resolve();
 const chainsByRun = new Map<string, ReturnType<typeof compileChains>>();
 
 function actor(shard: number): ShardActor {
@@ -37,14 +39,19 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
       let cacheHits = 0;
       const cacheDir = req.embeddingCache;
       const embeddings: EmbeddingProvider = {
-        async embed(texts) {
-          const embedder = await sharedEmbedder(cacheDir);
-          const before = embedder.stats();
-          const vectors = await embedder.embed(texts);
-          const after = embedder.stats();
-          prompts += texts.length;
-          cacheHits += after.memoryHits + after.diskHits - before.memoryHits - before.diskHits;
-          return vectors.map(project);
+        embed(texts) {
+          const run = async () => {
+            const embedder = await sharedEmbedder(cacheDir);
+            const before = embedder.stats();
+            const vectors = await embedder.embed(texts);
+            const after = embedder.stats();
+            prompts += texts.length;
+            cacheHits += after.memoryHits + after.diskHits - before.memoryHits - before.diskHits;
+            return vectors.map(project);
+          };
+          const result = embedQueue.then(run, run);
+          embedQueue = result.catch(() => {});
+          return result;
         },
       };
       const res = await decodeBatch(chains, req.lines, req.firstLine, req.shards, embeddings);
