@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { FeatureRow } from '../../operators/operator.js';
+import { validateRow } from './validate-row.js';
+
+const row = (values: Record<string, number | null>): FeatureRow => ({
+  group: 'perf_5min',
+  entityType: 'model',
+  entityId: 'm',
+  version: 1,
+  windowStart: 0,
+  windowEnd: 300_000,
+  eventTime: 299_999,
+  revision: 0,
+  values,
+});
+
+describe('validateRow (registry rules on output values)', () => {
+  it('passes valid values through unchanged (the same object)', () => {
+    const r = row({ success_rate_5min: 0.9, latency_p95_5min: 1200 });
+    const invalid: Record<string, number> = {};
+    expect(validateRow(r, invalid)).toBe(r);
+    expect(invalid).toEqual({});
+  });
+
+  it('writes a failing value as null and counts it by feature and reason', () => {
+    const invalid: Record<string, number> = {};
+    const out = validateRow(
+      row({ success_rate_5min: 1.5, error_rate_5min: -0.1, latency_p95_5min: 10 }),
+      invalid,
+    );
+    expect(out.values).toEqual({ success_rate_5min: null, error_rate_5min: null, latency_p95_5min: 10 });
+    expect(invalid).toEqual({ 'success_rate_5min:above_max': 1, 'error_rate_5min:below_min': 1 });
+    validateRow(row({ success_rate_5min: Number.NaN }), invalid);
+    expect(invalid['success_rate_5min:non_finite']).toBe(1);
+  });
+
+  it('leaves values without a registry entry alone (custom topologies)', () => {
+    const invalid: Record<string, number> = {};
+    const r = row({ my_feature: 1e9 });
+    expect(validateRow(r, invalid)).toBe(r);
+    expect(invalid).toEqual({});
+  });
+});
