@@ -103,8 +103,11 @@ function printSample(out: string, perGroup = 3): void {
 program
   .name('featurestream')
   .description(
-    'Turns event streams of LLM applications into ML features: a declarative topology of keyed\n' +
-      'event-time windows run on a worker pool, checkpointed in LevelDB, written exactly once.',
+    'Turns event streams of LLM applications into ML features: a declarative topology of keyed ' +
+      'event-time windows, processors and joins run on a worker pool, checkpointed in LevelDB, ' +
+      'written exactly once to files, an online store (Redis) and an offline store (PostgreSQL), ' +
+      'and served over HTTP.\n\n' +
+      'Start with: featurestream run    (no arguments: a generated sample stream through all 65 features)',
   )
   .showHelpAfterError()
   .exitOverride();
