@@ -11,8 +11,8 @@ import { validateTopology } from './validate.js';
  * const v2 = withFeatureVersion(llmFeaturesTopology(), 2);   // rows of every group as v2
  */
 export function withFeatureVersion(t: Topology, version: number): Topology {
-  const nodes = t.nodes.map((n): TopologyNode =>
-    n.kind === 'window' || n.kind === 'process' ? { ...n, version } : n,
+  const nodes = t.nodes.map(
+    (n): TopologyNode => (n.kind === 'window' || n.kind === 'process' ? { ...n, version } : n),
   );
   const out = freezeTopology({ ...t, nodes });
   validateTopology(out);
