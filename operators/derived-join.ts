@@ -96,7 +96,7 @@ export class DerivedJoinOperator implements Operator {
 
   constructor(
     private readonly node: ProcessNode,
-    private readonly fields: readonly string[],
+    fields: readonly string[],
     attributes: readonly string[],
   ) {
     this.id = node.id;
