@@ -8,6 +8,7 @@ export default defineConfig({
       'state/**/*.test.ts',
       'src/**/*.test.ts',
       'test/**/*.test.ts',
+      'k8s/**/*.test.ts',
     ],
     testTimeout: 120_000,
     hookTimeout: 120_000,

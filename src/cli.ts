@@ -10,6 +10,7 @@ import { ConfigError, FeaturestreamError } from './errors.js';
 import { writeLlmEvents } from './generate/llm-stream.js';
 import { writePerfEvents } from './generate/perf-stream.js';
 import { FEATURE_CATALOG } from './features/catalog.js';
+import { registerKafkaOptions, runKafkaCommand } from './runtime/kafka/command.js';
 import { openSinks } from './runtime/open-sinks.js';
 import { registerServeCommand } from './serve/command.js';
 import { registerStoreCommands } from './stores/commands.js';
@@ -112,7 +113,7 @@ program
   .showHelpAfterError()
   .exitOverride();
 
-program
+const runCommand = program
   .command('run')
   .description(
     'Run a topology over an NDJSON event file (plain or .gz) to its end. With no arguments, runs the\n' +
@@ -179,6 +180,11 @@ program
   )
   .action(async (o) => {
     const logger = pino({ level: o.logLevel as string }, pino.destination(2));
+    if (o.kafka !== undefined) {
+      // A Kafka consumer-group member (issue 5): see src/runtime/kafka/.
+      await runKafkaCommand(o, logger);
+      return;
+    }
     const embedded = o.input === undefined;
     let input = o.input as string | undefined;
     let out = o.out as string | undefined;
@@ -243,6 +249,8 @@ program
       );
     }
   });
+
+registerKafkaOptions(runCommand);
 
 const topologyCmd = program.command('topology').description('Inspect the shipped topologies');
 topologyCmd

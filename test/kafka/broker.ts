@@ -4,13 +4,17 @@
  * produce events and to run the Kafka runner as a child process from the build.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
+import { pino } from 'pino';
+import { TOPOLOGIES } from '../../topology/index.js';
+import { generatePerfLines } from '../../src/generate/perf-stream.js';
+import { runJob } from '../../src/runtime/coordinator.js';
 import { ROOT } from '../support.js';
 
 /** The standalone Kafka entry in the build (`npm run build` first, as for every CLI test). */
-export const KAFKA_ENTRY = join(ROOT, 'dist/src/runtime/kafka/cli-entry.js');
+export const KAFKA_ENTRY = join(ROOT, 'bin/featurestream.js');
 
 const BUILD_SCRIPT = process.env.FEATURESTREAM_KAFKA_BUILD ?? '/work/shared/kafka/build.sh';
 
@@ -159,10 +163,14 @@ export function kafkaArgs(opts: {
     '300',
     '--fetch-max-wait',
     '100',
+    // The test broker waits (session timeout − 1 s) for members to rejoin at each rebalance.
     '--session-timeout',
-    '8000',
+    '5000',
     '--heartbeat-interval',
     '500',
+    // The test broker keeps ~5 MB per partition: keep the repartition backlog well below.
+    '--max-repartition-lag',
+    '16',
     '--stop-at-end',
     '--summary-json',
     '--log-level',
@@ -180,7 +188,7 @@ export interface RunnerChild {
     stdout: string;
     stderr: string;
   }>;
-  /** Resolves when a stderr log line satisfies `pred`. */
+  /** Resolves with the first stderr log line (JSON) that satisfies `pred`, logged before or after the call. */
   waitForLog(pred: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   stderr(): string;
 }
@@ -195,6 +203,7 @@ export function startRunner(args: readonly string[]): RunnerChild {
     resolve: (e: Record<string, unknown>) => void;
   }> = [];
   let partial = '';
+  const history: Array<Record<string, unknown>> = [];
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
   });
@@ -212,6 +221,7 @@ export function startRunner(args: readonly string[]): RunnerChild {
       } catch {
         continue;
       }
+      history.push(entry);
       for (const w of [...waiters]) {
         if (w.pred(entry)) {
           waiters.splice(waiters.indexOf(w), 1);
@@ -229,7 +239,11 @@ export function startRunner(args: readonly string[]): RunnerChild {
   return {
     child,
     result,
-    waitForLog: (pred) => new Promise((resolve) => waiters.push({ pred, resolve })),
+    waitForLog: (pred) => {
+      const past = history.find(pred);
+      if (past !== undefined) return Promise.resolve(past);
+      return new Promise((resolve) => waiters.push({ pred, resolve }));
+    },
     stderr: () => stderr,
   };
 }
@@ -245,4 +259,148 @@ export function runnerSummary(stdout: string): Record<string, unknown> & {
   const line = stdout.trim().split('\n').at(-1);
   if (line === undefined || line === '') throw new Error('no summary on stdout');
   return JSON.parse(line);
+}
+
+/**
+ * A generated `performance_metrics` stream for comparisons: no events late beyond the windows'
+ * bounds (so a file run's rows do not depend on the order records interleave across
+ * partitions), some malformed lines of every reason but `oversize` (a record over 1 MiB does not
+ * fit a Kafka message), as text lines.
+ */
+export function comparisonLines(events: number, seed: number): string[] {
+  return [
+    ...generatePerfLines({
+      events,
+      seed,
+      models: 6,
+      lateFraction: 0,
+      disorderMs: 60_000,
+      badFraction: 0.002,
+    }),
+  ]
+    .filter((l) => l.kind !== 'oversize')
+    .map((l) => l.line);
+}
+
+/** The reference: `runJob` (the file run) over the same lines; returns its rows and dead letters. */
+export async function fileRun(
+  dir: string,
+  lines: readonly string[],
+): Promise<{ rows: string[]; deadLetters: Array<{ reason: string; raw: string }> }> {
+  const input = join(dir, 'reference-input.ndjson');
+  writeFileSync(input, `${lines.join('\n')}\n`);
+  const out = join(dir, 'reference-rows.ndjson');
+  const dl = join(dir, 'reference-dl.ndjson');
+  await runJob({
+    topology: TOPOLOGIES.get('llm-features')!(),
+    input,
+    out,
+    deadLetters: dl,
+    lateEvents: null,
+    stateDir: null,
+    workers: 1,
+    shards: 4,
+    checkpointIntervalMs: 60_000,
+    logger: pino({ level: 'silent' }),
+  });
+  const read = (p: string) =>
+    readFileSync(p, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0);
+  return {
+    rows: read(out),
+    deadLetters: read(dl).map((l) => {
+      const o = JSON.parse(l) as { reason: string; raw: string };
+      return { reason: o.reason, raw: o.raw };
+    }),
+  };
+}
+
+interface ParsedRow {
+  group: string;
+  entity_type: string;
+  entity_id: string;
+  version: number;
+  window_start: string | null;
+  window_end: string | null;
+  revision: number;
+  values: Record<string, number | null>;
+  [k: string]: unknown;
+}
+
+/** A row's identity: what a sink keys it by, plus its revision. */
+export function rowKey(r: ParsedRow): string {
+  return [r.group, r.entity_type, r.entity_id, r.version, r.window_start, r.window_end, r.revision].join('|');
+}
+
+/**
+ * Compares feature rows of a Kafka run with a file run's: the same identities, none twice, every
+ * field equal — floating-point values up to 1e-9 relative, because a sum's last bits depend on
+ * the order its terms were added, and records of different source partitions interleave in an
+ * order a file does not have. Returns a list of differences (empty when equal).
+ */
+export function rowDifferences(actual: readonly string[], expected: readonly string[]): string[] {
+  const diffs: string[] = [];
+  const index = (lines: readonly string[], what: string) => {
+    const m = new Map<string, ParsedRow>();
+    for (const l of lines) {
+      const r = JSON.parse(l) as ParsedRow;
+      const k = rowKey(r);
+      if (m.has(k)) diffs.push(`${what}: row twice: ${k}`);
+      m.set(k, r);
+    }
+    return m;
+  };
+  const a = index(actual, 'kafka run');
+  const e = index(expected, 'file run');
+  for (const k of e.keys()) if (!a.has(k)) diffs.push(`missing: ${k}`);
+  for (const k of a.keys()) if (!e.has(k)) diffs.push(`extra: ${k}`);
+  for (const [k, ra] of a) {
+    const re = e.get(k);
+    if (re === undefined) continue;
+    const { values: va, ...restA } = ra;
+    const { values: ve, ...restE } = re;
+    if (JSON.stringify(restA) !== JSON.stringify(restE)) diffs.push(`fields differ: ${k}`);
+    const names = new Set([...Object.keys(va), ...Object.keys(ve)]);
+    for (const n of names) {
+      const x = va[n];
+      const y = ve[n];
+      if (x === y) continue;
+      if (typeof x === 'number' && typeof y === 'number') {
+        if (Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y))) continue;
+      }
+      diffs.push(`${k} ${n}: ${x} vs ${y}`);
+    }
+  }
+  return diffs;
+}
+
+/**
+ * Waits for `p` at most `ms`; on timeout kills the runners and fails with what they logged last
+ * (the logs are also left in `dir` as `<tag>.stderr.log`).
+ */
+export async function within<T>(
+  p: Promise<T>,
+  ms: number,
+  what: string,
+  runners: Record<string, RunnerChild>,
+  dir: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const tails: string[] = [];
+      for (const [tag, r] of Object.entries(runners)) {
+        writeFileSync(join(dir, `${tag}.stderr.log`), r.stderr());
+        tails.push(`--- ${tag} ---\n${r.stderr().split('\n').slice(-15).join('\n')}`);
+        r.child.kill('SIGKILL');
+      }
+      reject(new Error(`timed out after ${ms} ms waiting for ${what} (logs in ${dir})\n${tails.join('\n')}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -79,6 +79,14 @@ export function registerKafkaOptions(cmd: Command): Command {
         .default(1 << 20),
     )
     .addOption(
+      new Option(
+        '--max-repartition-lag <frames>',
+        'with --kafka: pause reading the source while a shard is this many frames behind',
+      )
+        .argParser(positive('--max-repartition-lag'))
+        .default(64),
+    )
+    .addOption(
       new Option('--metrics-port <port>', 'with --kafka: serve /metrics, /healthz and /readyz').argParser(
         nonNegative('--metrics-port'),
       ),
@@ -115,6 +123,7 @@ export interface KafkaCommandFlags {
   readonly heartbeatInterval?: number;
   readonly fetchMaxWait?: number;
   readonly fetchMaxBytes?: number;
+  readonly maxRepartitionLag?: number;
   readonly metricsPort?: number;
   readonly out?: string;
   readonly deadLetters?: string;
@@ -181,6 +190,7 @@ export function kafkaJobOptions(o: KafkaCommandFlags, logger: Logger): Omit<Kafk
     heartbeatIntervalMs: o.heartbeatInterval ?? 3000,
     maxWaitTimeMs: o.fetchMaxWait ?? 500,
     maxBytesPerPartition: o.fetchMaxBytes ?? 1 << 20,
+    maxRepartitionLag: o.maxRepartitionLag ?? 64,
     metricsPort: o.metricsPort ?? null,
     embeddingCache: o.embeddingCache ?? null,
     logger,

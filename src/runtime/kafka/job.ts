@@ -3,6 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type Admin,
+  CompressionTypes,
   type Consumer,
   type EachBatchPayload,
   Kafka,
@@ -14,12 +15,13 @@ import type { Logger } from 'pino';
 import { encodeTime, decodeTime } from '../../../operators/operator.js';
 import type { Topology } from '../../../topology/nodes.js';
 import { planTopology } from '../../../topology/plan.js';
+import { ChangelogReader } from '../../connectors/kafka/changelog.js';
 import { produceDeadLetters } from '../../connectors/kafka/dead-letter-topic.js';
 import { decodeFrame, encodeFrame } from '../../connectors/kafka/frame.js';
 import { PayloadDecoder, type PayloadFormat } from '../../connectors/kafka/payload.js';
 import { KafkaRowSink } from '../../connectors/kafka/row-sink.js';
 import { ensureTopics, sourcePartitions } from '../../connectors/kafka/topics.js';
-import { ConfigError, FeaturestreamError, InternalError } from '../../errors.js';
+import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '../../errors.js';
 import { sharedEmbedder } from '../../features/embeddings/embedder.js';
 import { project } from '../../features/embeddings/projection.js';
 import { compileChains, type EmbeddingProvider } from '../decode-stage.js';
@@ -72,8 +74,13 @@ export interface KafkaJobOptions {
   readonly maxWaitTimeMs?: number;
   /** Fetch size per partition. Default 1 MiB. */
   readonly maxBytesPerPartition?: number;
-  /** Source messages decoded per repartition frame. Default 2000. */
+  /** Source messages decoded per repartition frame. Default 1000. */
   readonly chunkRecords?: number;
+  /**
+   * Most frames a repartition partition may hold beyond where its shard is before the source
+   * stage pauses (it resumes at half). Bounds the repartition backlog (topic retention). Default 64.
+   */
+  readonly maxRepartitionLag?: number;
   /** Serve `/metrics`, `/healthz`, `/readyz` on this port. */
   readonly metricsPort?: number | null;
   readonly metrics?: KafkaMetrics;
@@ -198,7 +205,17 @@ export class KafkaJob {
   private restoring = 0;
   private lastCheckpoint = performance.now();
   private lastDonePoll = 0;
+  private lastRevoke = Number.NEGATIVE_INFINITY;
   private failure: unknown = null;
+  private reader: ChangelogReader | null = null;
+  /** Known end of each repartition partition, and committed positions of shards held elsewhere. */
+  private readonly shardHigh = new Map<number, number>();
+  private readonly shardCommitted = new Map<number, number>();
+  private sourcesPaused = false;
+  private lastLagPoll = 0;
+  private readonly maxLag: number;
+  private readerStarted: Promise<void> = Promise.resolve();
+  private consumerRestarts = 0;
   private finish!: (by: 'end' | 'signal') => void;
   private fail!: (e: unknown) => void;
   private readonly counters = { events: 0, checkpoints: 0, restored: 0, rebalances: 0 };
@@ -209,6 +226,7 @@ export class KafkaJob {
     this.log = opts.logger;
     this.metrics = opts.metrics ?? createKafkaMetrics();
     this.sourceTopic = opts.topic;
+    this.maxLag = opts.maxRepartitionLag ?? 64;
     if (opts.brokers.length === 0)
       throw new ConfigError('--kafka needs at least one broker', { field: '--kafka' });
     if (opts.group.length === 0) throw new ConfigError('--group must not be empty', { field: '--group' });
@@ -277,7 +295,9 @@ export class KafkaJob {
   private summary(stoppedBy: 'end' | 'signal', started: number): KafkaRunSummary {
     const all = [
       ...this.retiredCounters,
-      ...[...this.shards.values()].flatMap((s) => (s.task ? [s.task.counters] : [])),
+      ...[...this.shards.values()].flatMap((s) =>
+        s.task !== null && !s.task.closed ? [s.task.countersSinceOpen()] : [],
+      ),
     ];
     const merge = (pick: (c: ShardTask['counters']) => Record<string, number>) => {
       const out: Record<string, number> = {};
@@ -405,6 +425,16 @@ export class KafkaJob {
 
   private async startConsumer(): Promise<void> {
     const o = this.opts;
+    // The changelog reader joins its own group while the main consumer joins the job's.
+    this.reader = new ChangelogReader(this.kafka, this.changelogTopic, {
+      groupPrefix: o.group,
+      maxWaitTimeInMs: Math.min(o.maxWaitTimeMs ?? 500, 250),
+      sessionTimeout: o.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: o.heartbeatIntervalMs ?? 3000,
+      logger: this.log,
+    });
+    this.readerStarted = this.reader.start();
+    this.readerStarted.catch((err: unknown) => this.fatal(err));
     this.consumer = this.kafka.consumer({
       groupId: o.group,
       sessionTimeout: o.sessionTimeoutMs ?? 30_000,
@@ -416,7 +446,11 @@ export class KafkaJob {
         initialRetryTime: 300,
         retries: 8,
         maxRetryTime: 10_000,
-        restartOnFailure: async (e) => !(e instanceof FeaturestreamError && !e.retryable),
+        restartOnFailure: async (e) => {
+          let cause: unknown = e;
+          while (cause instanceof Error && cause.cause !== undefined) cause = cause.cause;
+          return !(cause instanceof FeaturestreamError && !cause.retryable);
+        },
       },
     });
     const c = this.consumer;
@@ -428,19 +462,50 @@ export class KafkaJob {
       }
     });
     c.on(c.events.CRASH, (e) => {
-      this.log.warn({ err: String(e.payload.error), restart: e.payload.restart }, 'kafka consumer crashed');
-      if (e.payload.restart !== true) this.fatal(e.payload.error);
+      const err = e.payload.error;
+      this.log.warn({ err: String(err), restart: e.payload.restart }, 'kafka consumer crashed');
+      if (e.payload.restart === true || this.stopping) return;
+      // kafkajs gives up on errors it deems final (e.g. a broker answering a SyncGroup that
+      // raced a rebalance with INVALID_REQUEST); ours are final, the broker's may pass.
+      const fromKafkaJs = err instanceof Error && err.name.startsWith('KafkaJS');
+      if (!fromKafkaJs || ++this.consumerRestarts > 20) {
+        this.fatal(err);
+        return;
+      }
+      setTimeout(() => {
+        if (this.stopping) return;
+        this.log.info({ attempt: this.consumerRestarts }, 'restarting the kafka consumer');
+        this.consumer.run(this.runConfig).catch((e2: unknown) => this.fatal(e2));
+      }, 1000);
     });
     await c.connect();
     const topics = this.mode === 'direct' ? [this.sourceTopic] : [this.sourceTopic, this.shardTopic];
     await c.subscribe({ topics, fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.lock.run(() => this.onBatch(payload)),
-    });
+    await c.run(this.runConfig);
   }
+
+  private readonly runConfig = {
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch: (payload: EachBatchPayload) =>
+      this.lock.run(async () => {
+        try {
+          await this.onBatch(payload);
+        } catch (err) {
+          if (err instanceof FeaturestreamError && !err.retryable) {
+            // Ours and final (lost frames, a bug): retrying the batch cannot help.
+            this.fatal(err);
+            return;
+          }
+          if (!isRebalancing(err)) {
+            const { topic, partition } = payload.batch;
+            this.log.warn({ topic, partition, err: String(err) }, 'batch failed; kafkajs retries it');
+          }
+          throw err;
+        }
+      }),
+  };
 
   private fatal(err: unknown): void {
     this.failure ??= err;
@@ -450,7 +515,10 @@ export class KafkaJob {
   // ---- assignment -------------------------------------------------------------------------
 
   private onJoin(assignment: Record<string, number[]>): void {
+    // Leaving: the group rebalanced because a member (maybe this one) left; nothing to take on.
+    if (this.stopping) return;
     this.joined = true;
+    this.consumerRestarts = 0;
     this.counters.rebalances++;
     this.metrics.rebalances.inc();
     const src = new Set(assignment[this.sourceTopic] ?? []);
@@ -458,6 +526,9 @@ export class KafkaJob {
     this.metrics.assigned.set({ topic: this.sourceTopic }, src.size);
     if (this.mode === 'repartition') this.metrics.assigned.set({ topic: this.shardTopic }, shd.size);
     this.log.info({ source: [...src], shards: [...shd] }, 'partitions assigned');
+    // Start unpaused; backpressure and ends of input pause again as needed.
+    this.sourcesPaused = false;
+    if (src.size > 0) this.consumer.resume([{ topic: this.sourceTopic, partitions: [...src] }]);
 
     // Source partitions: the consumer resumes from the committed offsets; so do we.
     for (const [p, t] of this.sources) {
@@ -478,26 +549,35 @@ export class KafkaJob {
       for (const p of freshSources) this.sources.get(p)!.ready = ready;
     }
 
-    // Shards: close the lost ones (no writes: the new owner restores from the changelog).
+    // Shards: close the lost ones (no writes: the new owner restores from the changelog); check
+    // the kept ones (another member may have held them in between); restore the new ones.
+    const retained = new Map<number, ShardTask>();
+    const again: number[] = [];
     for (const [s, slot] of this.shards) {
-      if (shd.has(s)) {
-        if (slot.task !== null) this.seekShard(s, slot.task);
-        continue;
+      if (!shd.has(s)) {
+        this.shards.delete(s);
+        this.retireSlot(slot);
+      } else if (slot.task !== null) {
+        retained.set(s, slot.task);
+        slot.task = null;
+      } else if (slot.ready === null) {
+        again.push(s);
       }
-      this.shards.delete(s);
-      this.retireSlot(slot);
     }
     const freshShards = [...shd].filter((s) => !this.shards.has(s));
     for (const s of freshShards) this.shards.set(s, { shard: s, task: null, ready: null });
-    if (freshShards.length > 0) this.startRestore(freshShards);
+    const todo = [...retained.keys(), ...again, ...freshShards];
+    if (todo.length > 0) this.startRestore(todo, retained);
   }
 
   private retireSlot(slot: ShardSlot): void {
     const s = slot.shard;
+    const held = slot.task;
+    const ready = slot.ready;
     const closing = this.serialShard(s, async () => {
-      const task = slot.task ?? (await slot.ready?.catch(() => null)) ?? null;
-      if (task !== null) {
-        this.retiredCounters.push(task.counters);
+      const task = held ?? (await ready?.catch(() => null)) ?? null;
+      if (task !== null && !task.closed) {
+        this.retiredCounters.push(task.countersSinceOpen());
         await task.close();
       }
     });
@@ -515,20 +595,52 @@ export class KafkaJob {
     return next;
   }
 
-  /** Restores shards in one changelog session; each slot gets its own promise. */
-  private startRestore(shards: number[]): void {
+  /**
+   * Restores shards in one changelog session; each slot gets its own promise. Shards this member
+   * kept across a rebalance (`retained`) keep their in-memory state unless another member wrote
+   * to their changelog since (they were someone else's in between): then they are restored too.
+   */
+  private startRestore(shards: number[], retained = new Map<number, ShardTask>()): void {
     const slots = shards.map((s) => this.shards.get(s)!);
     this.restoring += shards.length;
     // Wait for earlier operations on these shards' local state (e.g. a close in progress).
     const previous = Promise.all(shards.map((s) => this.shardOps.get(s) ?? Promise.resolve()));
-    const all = previous.then(() =>
-      restoreShards(this.ctx, shards, {
-        kafka: this.kafka,
-        admin: this.admin,
-        groupPrefix: this.opts.group,
-        maxWaitTimeInMs: Math.min(this.opts.maxWaitTimeMs ?? 500, 250),
-      }),
-    );
+    const all = previous.then(async () => {
+      const out = new Map<number, ShardTask>();
+      const toRestore = shards.filter((s) => !retained.has(s));
+      try {
+        if (retained.size > 0) {
+          const ends = await this.admin.fetchTopicOffsets(this.changelogTopic);
+          const high = new Map(ends.map((o) => [o.partition, Number(o.high)]));
+          for (const [s, task] of retained) {
+            if ((high.get(s) ?? 0) <= task.changelogEnd) {
+              out.set(s, task);
+              continue;
+            }
+            this.log.info({ shard: s }, 'another member wrote this shard since; restoring it');
+            this.retiredCounters.push(task.countersSinceOpen());
+            retained.delete(s);
+            await task.close();
+            toRestore.push(s);
+          }
+        }
+      } catch (err) {
+        for (const task of retained.values()) {
+          this.retiredCounters.push(task.countersSinceOpen());
+          await task.close().catch(() => undefined);
+        }
+        throw err;
+      }
+      if (toRestore.length > 0) {
+        const restored = await restoreShards(this.ctx, toRestore, {
+          admin: this.admin,
+          reader: this.reader!,
+        });
+        this.counters.restored += restored.size;
+        for (const [s, t] of restored) out.set(s, t);
+      }
+      return out;
+    });
     for (const s of shards)
       this.shardOps.set(
         s,
@@ -546,9 +658,9 @@ export class KafkaJob {
     for (const slot of slots) {
       const mine = all.then((tasks) => {
         const task = tasks.get(slot.shard)!;
-        this.counters.restored++;
         if (this.shards.get(slot.shard) !== slot) {
           // Lost while restoring.
+          if (!task.closed) this.retiredCounters.push(task.countersSinceOpen());
           this.serialShard(slot.shard, () => task.close()).catch(() => undefined);
           throw new InternalError(`shard ${slot.shard} was revoked while restoring`);
         }
@@ -619,22 +731,35 @@ export class KafkaJob {
 
   // ---- processing -------------------------------------------------------------------------
 
-  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({
+    batch,
+    heartbeat,
+    isRunning,
+    isStale,
+    resolveOffset,
+  }: EachBatchPayload): Promise<void> {
     if (this.stopping || !isRunning() || isStale()) return;
     try {
       await heartbeat();
     } catch (err) {
       if (isRebalancing(err)) {
         // Revoke: whatever we lose, its state is in the changelog before we rejoin.
-        this.log.info('rebalance: checkpointing before rejoining');
+        const now = performance.now();
+        if (now - this.lastRevoke > 1000) this.log.info('rebalance: checkpointing before rejoining');
+        this.lastRevoke = now;
         await this.checkpointAll();
       }
       throw err;
     }
-    if (batch.topic === this.sourceTopic)
-      await this.onSourceBatch(batch.partition, batch.messages, heartbeat);
-    else if (batch.topic === this.shardTopic)
+    const resolve = (offset: number) => resolveOffset(String(offset));
+    if (batch.topic === this.sourceTopic) {
+      await this.onSourceBatch(batch.partition, batch.messages, heartbeat, resolve);
+    } else if (batch.topic === this.shardTopic) {
+      this.shardHigh.set(batch.partition, Number(batch.highWatermark));
       await this.onShardBatch(batch.partition, batch.messages, heartbeat);
+      resolve(Number(batch.lastOffset()));
+      this.maybeResumeSources();
+    }
     const lag = Number(batch.highWatermark) - (Number(batch.lastOffset()) + 1);
     this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
     if (performance.now() - this.lastCheckpoint >= this.opts.checkpointIntervalMs) await this.checkpointAll();
@@ -644,6 +769,7 @@ export class KafkaJob {
     p: number,
     messages: KafkaMessage[],
     heartbeat: () => Promise<void>,
+    resolve: (offset: number) => void,
   ): Promise<void> {
     const t = this.sources.get(p);
     if (t === undefined) return;
@@ -657,8 +783,15 @@ export class KafkaJob {
       await this.withHeartbeat(t.ready, heartbeat);
     }
     const todo = t.pending(messages);
-    const size = this.opts.chunkRecords ?? 2000;
+    const size = this.opts.chunkRecords ?? 1000;
+    let stopped = false;
     for (let i = 0; i < todo.length; i += size) {
+      if (shard === null && this.backlogged(this.maxLag)) {
+        // The shards are behind: leave the rest of the batch unresolved (fetched again later).
+        this.pauseSources();
+        stopped = true;
+        break;
+      }
       const chunk = await t.decode(
         todo.slice(i, i + size),
         this.decoder,
@@ -674,19 +807,27 @@ export class KafkaJob {
           throw err;
         }
       } else {
-        await this.producer.send({
+        const sent = await this.producer.send({
           topic: this.shardTopic,
           acks: -1,
+          compression: CompressionTypes.GZIP,
           messages: chunk.frames.map((f, s) => ({ partition: s, key: String(p), value: encodeFrame(f) })),
         });
+        for (const r of sent) {
+          const high = Number(r.baseOffset) + 1;
+          if (high > (this.shardHigh.get(r.partition) ?? 0)) this.shardHigh.set(r.partition, high);
+        }
       }
       if ((this.opts.deadLetterTopic ?? null) !== null && chunk.deadLetters.length > 0) {
         await produceDeadLetters(this.producer, this.opts.deadLetterTopic!, chunk.deadLetters);
       }
       t.advance(chunk);
+      resolve(chunk.next - 1);
       this.counters.events += chunk.events;
       this.metrics.events.inc(chunk.events);
     }
+    // Records before `next` or past the end were skipped: they count as done.
+    if (!stopped && messages.length > 0) resolve(Number(messages[messages.length - 1]!.offset));
     if (shard?.done === true) await this.checkpointAll();
     if (t.eof) this.consumer.pause([{ topic: this.sourceTopic, partitions: [p] }]);
   }
@@ -699,6 +840,15 @@ export class KafkaJob {
     const ready = this.shardTask(s, heartbeat);
     if (ready === null) return;
     const task = await ready;
+    const first = messages.length === 0 ? task.position : Number(messages[0]!.offset);
+    if (first > task.position) {
+      // kafkajs jumps to the earliest offset when ours was deleted: frames were lost (retention).
+      throw new ExternalError(
+        `repartition topic ${this.shardTopic} partition ${s} lost frames ${task.position}…${first - 1} ` +
+          'before this shard read them (retention too short for the lag); the output would be incomplete',
+        { retryable: false },
+      );
+    }
     const items = [];
     for (const m of messages) {
       const offset = Number(m.offset);
@@ -723,6 +873,50 @@ export class KafkaJob {
     this.shards.set(s, fresh);
     this.retireSlot(slot);
     this.log.warn({ shard: s }, 'shard reset after a failure; restoring it again');
+  }
+
+  /** Frames between a shard partition's end and where its shard is (own shards: live; others: committed). */
+  private shardLag(s: number): number {
+    const high = this.shardHigh.get(s) ?? 0;
+    const pos = this.shards.get(s)?.task?.position ?? this.shardCommitted.get(s) ?? 0;
+    return Math.max(0, high - pos);
+  }
+
+  private backlogged(limit: number): boolean {
+    if (this.mode === 'direct') return false;
+    for (let s = 0; s < this.shardsP; s++) if (this.shardLag(s) > limit) return true;
+    return false;
+  }
+
+  private pauseSources(): void {
+    if (this.sourcesPaused) return;
+    this.sourcesPaused = true;
+    this.log.debug({ maxLag: this.maxLag }, 'repartition backlog: pausing the source partitions');
+    const partitions = [...this.sources.keys()];
+    if (partitions.length > 0) this.consumer.pause([{ topic: this.sourceTopic, partitions }]);
+  }
+
+  private maybeResumeSources(): void {
+    if (!this.sourcesPaused || this.backlogged(Math.floor(this.maxLag / 2))) return;
+    this.sourcesPaused = false;
+    const partitions = [...this.sources.values()].filter((t) => !t.eof).map((t) => t.partition);
+    if (partitions.length > 0) this.consumer.resume([{ topic: this.sourceTopic, partitions }]);
+  }
+
+  /** Refreshes the repartition backlog of shards held elsewhere (their committed offsets and ends). */
+  private async pollShardLag(): Promise<void> {
+    const [ends, offs] = await Promise.all([
+      this.admin.fetchTopicOffsets(this.shardTopic),
+      this.admin.fetchOffsets({ groupId: this.opts.group, topics: [this.shardTopic] }),
+    ]);
+    for (const e of ends) {
+      const high = Number(e.high);
+      if (high > (this.shardHigh.get(e.partition) ?? 0)) this.shardHigh.set(e.partition, high);
+    }
+    for (const x of offs[0]?.partitions ?? []) {
+      const o = Number(x.offset);
+      if (o >= 0) this.shardCommitted.set(x.partition, o);
+    }
   }
 
   /** Checkpoints every ready shard, then commits the group offsets. */
@@ -772,7 +966,8 @@ export class KafkaJob {
       }
     } catch (err) {
       // Harmless: shards resume from their changelog, sources re-send frames that shards drop.
-      this.log.warn({ err: String(err) }, 'offset commit failed');
+      const during = /rebalanc|generation/i.test(String(err));
+      this.log[during ? 'debug' : 'warn']({ err: String(err) }, 'offset commit failed');
     }
   }
 
@@ -782,6 +977,11 @@ export class KafkaJob {
   private async housekeep(): Promise<void> {
     if (this.stopping || !this.joined) return;
     const now = Date.now();
+    if (this.sourcesPaused && now - this.lastLagPoll > 1000) {
+      this.lastLagPoll = now;
+      await this.pollShardLag();
+    }
+    this.maybeResumeSources();
     if (this.opts.stopAtEnd) {
       if (this.mode === 'repartition') {
         for (const t of this.sources.values()) {
@@ -791,6 +991,7 @@ export class KafkaJob {
           await this.producer.send({
             topic: this.shardTopic,
             acks: -1,
+            compression: CompressionTypes.GZIP,
             messages: t.eofFrames(this.shardsP).map((f, s) => ({
               partition: s,
               key: String(t.partition),
@@ -859,19 +1060,18 @@ export class KafkaJob {
   }
 
   private async tearDown(graceful: boolean): Promise<void> {
+    this.stopping = true;
     if (graceful && this.consumer !== undefined) {
       // Finish the current batch, checkpoint, then leave the group.
       await this.lock
-        .run(async () => {
-          this.stopping = true;
-          await this.checkpointAll();
-        })
+        .run(() => this.checkpointAll())
         .catch((err: unknown) => this.log.warn({ err: String(err) }, 'final checkpoint failed'));
     }
     this.stopping = true;
     await this.consumer?.disconnect().catch(() => undefined);
     for (const slot of this.shards.values()) this.retireSlot(slot);
     await Promise.all([...this.shardOps.values()]);
+    await this.reader?.stop();
     for (const sink of this.rowSinks) await sink.close().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../../operators/operator.js';
 import { CheckpointStore } from '../../../state/checkpoint-store.js';
@@ -8,15 +8,15 @@ import { createBackend } from '../../../state/create-backend.js';
 import type { Topology } from '../../../topology/nodes.js';
 import {
   ChangelogFold,
+  type ChangelogReader,
   type FoldResult,
-  readChangelog,
   writeCheckpoint,
   writeClaim,
 } from '../../connectors/kafka/changelog.js';
 import { filterBranch, type RepartitionFrame } from '../../connectors/kafka/frame.js';
 import { CommittedFile } from '../../connectors/committed-file.js';
 import { formatRow } from '../../connectors/row-format.js';
-import { InternalError } from '../../errors.js';
+import { ExternalError, InternalError } from '../../errors.js';
 import { formatTimestamp } from '../../events/timestamp.js';
 import type { EncodedBranch, LateRef, ProcessChunk } from '../protocol.js';
 import { ShardActor } from '../shard-actor.js';
@@ -108,7 +108,11 @@ export class ShardTask {
   done = false;
   /** Rows, dead letters, late events and records since the last checkpoint. */
   dirty = false;
+  /** The changelog offset after this task's last write: a greater end means another member wrote. */
+  changelogEnd: number;
   readonly counters: ShardCounters;
+  /** The counters when this task opened (the job's totals so far, from the checkpoint). */
+  private readonly baseline: ShardCounters;
   /** Closed: every later operation is refused (checkpoint: does nothing). */
   closed = false;
   private queue: Promise<unknown> = Promise.resolve();
@@ -127,11 +131,13 @@ export class ShardTask {
     private readonly actor: ShardActor,
     committedId: number,
     private epoch: number,
+    changelogEnd: number,
     meta: ShardMeta | null,
     repairs: Map<string, string | null>,
     windowGroup: Map<string, string>,
   ) {
     this.committedId = committedId;
+    this.changelogEnd = changelogEnd;
     this.repairs = repairs;
     this.windowGroup = windowGroup;
     const n = ctx.sourcePartitions;
@@ -147,6 +153,7 @@ export class ShardTask {
       this.done = meta.done;
       Object.assign(this.counters, structuredClone(meta.counters));
     }
+    this.baseline = structuredClone(this.counters);
     const open = (dir: string | null, len: number | null | undefined) =>
       dir === null ? null : CommittedFile.open(join(dir, shardFileName(shard)), len ?? null);
     this.out = open(ctx.outDir, meta?.sinks.out);
@@ -195,7 +202,22 @@ export class ShardTask {
     const parsed = meta.kafka === undefined ? null : (JSON.parse(meta.kafka) as ShardMeta);
     const windowGroup = new Map<string, string>();
     for (const n of ctx.topology.nodes) if (n.kind === 'window') windowGroup.set(n.id, n.group);
-    return new ShardTask(shard, ctx, actor, committedId, epoch, parsed, repairs, windowGroup);
+    return new ShardTask(shard, ctx, actor, committedId, epoch, claim + 1, parsed, repairs, windowGroup);
+  }
+
+  /** What this task added to the counters since it opened (this process's share). */
+  countersSinceOpen(): ShardCounters {
+    const diff = (a: Record<string, number>, b: Record<string, number>) => {
+      const out: Record<string, number> = {};
+      for (const [k, v] of Object.entries(a)) if (v - (b[k] ?? 0) !== 0) out[k] = v - (b[k] ?? 0);
+      return out;
+    };
+    return {
+      records: this.counters.records - this.baseline.records,
+      deadLettersByReason: diff(this.counters.deadLettersByReason, this.baseline.deadLettersByReason),
+      lateByWindow: diff(this.counters.lateByWindow, this.baseline.lateByWindow),
+      rowsByGroup: diff(this.counters.rowsByGroup, this.baseline.rowsByGroup),
+    };
   }
 
   /** Partition p's clock as this shard knows it (direct mode: the source partition's own clock). */
@@ -241,7 +263,7 @@ export class ShardTask {
       }
       const seen = this.seen[p]!;
       const ci = this.ctx.mode === 'direct' ? 0 : p;
-      const before = this.clock.frameClock(ci, now);
+      const clockBefore = this.clock.frameClock(ci, now);
       const branches: Array<EncodedBranch | null> = frame.branches.map((b) => {
         if (b === null || b === undefined || b.count === 0) return null;
         const kept = b.refs[0]! <= seen ? filterBranch(b, (i) => b.refs[i]! > seen) : b;
@@ -249,8 +271,7 @@ export class ShardTask {
         const clock = kept.clock;
         const refs = kept.refs;
         for (let i = 0; i < kept.count; i++) {
-          const carried = clock[i]! > frame.base ? clock[i]! : frame.base;
-          clock[i] = before(carried);
+          clock[i] = clockBefore(Math.max(clock[i]!, frame.base));
           refs[i] = encodeRef(p, refs[i]!);
         }
         this.counters.records += kept.count;
@@ -386,6 +407,7 @@ export class ShardTask {
       after: markerOffset + 1,
       epoch: this.epoch,
     });
+    this.changelogEnd = markerOffset + 1;
     await this.actor.commit(id);
     this.committedId = id;
     this.repairs = new Map();
@@ -432,10 +454,8 @@ export function shardLocation(stateDir: string, shard: number): string {
 
 /** Options of {@link restoreShards}. */
 export interface RestoreOptions {
-  readonly kafka: Kafka;
   readonly admin: Admin;
-  readonly groupPrefix: string;
-  readonly maxWaitTimeInMs?: number;
+  readonly reader: ChangelogReader;
 }
 
 /**
@@ -463,27 +483,32 @@ export async function restoreShards(
   }
   const ends = await opts.admin.fetchTopicOffsets(ctx.changelogTopic);
   const high = new Map(ends.map((o) => [o.partition, Number(o.high)]));
+  const low = new Map(ends.map((o) => [o.partition, Number(o.low)]));
   const ranges = new Map<number, { from: number; to: number }>();
   const folds = new Map<number, ChangelogFold>();
   for (const s of shards) {
     const rec = records.get(s) ?? null;
-    ranges.set(s, { from: rec?.after ?? 0, to: high.get(s) ?? 0 });
+    const from = rec?.after ?? 0;
+    const to = high.get(s) ?? 0;
+    if (from < to && from < (low.get(s) ?? 0)) {
+      // A compacted changelog keeps its start; a moved start means records were deleted.
+      throw new ExternalError(
+        `changelog ${ctx.changelogTopic} partition ${s} starts at offset ${low.get(s)} but shard ${s} must be ` +
+          `restored from offset ${from}: records were deleted (the changelog must be compacted, not deleted by retention)`,
+        { retryable: false },
+      );
+    }
+    ranges.set(s, { from, to });
     folds.set(s, new ChangelogFold(rec?.epoch ?? 0));
   }
   let read = 0;
-  await readChangelog(
-    opts.kafka,
-    ctx.changelogTopic,
-    ranges,
-    (p, r) => {
-      read++;
-      folds.get(p)?.add(r);
-    },
-    {
-      groupPrefix: opts.groupPrefix,
-      maxWaitTimeInMs: opts.maxWaitTimeInMs ?? 100,
-      logger: ctx.logger,
-    },
+  await Promise.all(
+    [...ranges].map(([p, r]) =>
+      opts.reader.read(p, r.from, r.to, (rec) => {
+        read++;
+        folds.get(p)!.add(rec);
+      }),
+    ),
   );
   const out = new Map<number, ShardTask>();
   try {

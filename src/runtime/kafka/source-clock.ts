@@ -67,11 +67,7 @@ export class SourceClock {
     }
     const own = this.maxTs[p]!;
     const floor = this.value;
-    return (carried) => {
-      const mine = carried > own ? carried : own;
-      const c = mine < others ? mine : others;
-      return c > floor ? c : floor;
-    };
+    return (carried) => Math.max(floor, Math.min(others, Math.max(own, carried)));
   }
 
   /** Partition `p` delivered up to event time `ts` (its clock after a batch); returns the clock. */

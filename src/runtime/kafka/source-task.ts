@@ -95,7 +95,7 @@ export class SourceTask {
     const res = await decodeBatch(chains, payload.lines, 0, shards, embeddings);
     const last = offsets.length === 0 ? this.next - 1 : offsets[offsets.length - 1]!;
     const next = last + 1;
-    const end = res.maxTs > this.base ? res.maxTs : this.base;
+    const end = Math.max(res.maxTs, this.base);
     const eof = this.end !== null && next >= this.end;
     const failures = [...payload.failures, ...res.dl].sort((a, b) => a[0] - b[0]);
     const dls: FrameDeadLetter[] = [];

@@ -1,0 +1,210 @@
+/**
+ * `npm run bench:kafka` — events/s consumed through a topology from Kafka (`runKafkaJob`: decode,
+ * repartition topic, shard actors, changelog checkpoints), beside the raw kafkajs consume rate of
+ * the same topic measured in the same run (a consumer group that only counts messages). Prints
+ * both and the ratio.
+ *
+ * Without `KAFKA_BROKERS` it starts the Kafka-protocol test broker of /work/shared/kafka (the
+ * librdkafka mock cluster, 3 brokers) and produces the events itself: `performance_metrics`
+ * events as the LLM Auto-Optimizer collector writes them (JSON, gzip, key = event id), 8
+ * partitions. The test broker keeps ~5 MB per partition, so keep EVENTS ≤ ~200 000 there.
+ *
+ *   EVENTS=150000 RUNS=3 TOPOLOGY=llm-features npm run bench:kafka
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
+import { pino } from 'pino';
+import { TOPOLOGIES } from '../topology/index.js';
+import { generatePerfLines } from '../src/generate/perf-stream.js';
+import { runKafkaJob } from '../src/runtime/kafka/job.js';
+
+const EVENTS = Number(process.env.EVENTS ?? 150_000);
+const RUNS = Number(process.env.RUNS ?? 3);
+const TOPOLOGY = process.env.TOPOLOGY ?? 'llm-features';
+const PARTITIONS = 8;
+const TOPIC = 'bench-events';
+
+interface Broker {
+  readonly brokers: string[];
+  stop(): Promise<void>;
+}
+
+async function startBroker(): Promise<Broker> {
+  const env = process.env.KAFKA_BROKERS;
+  if (env !== undefined && env !== '') return { brokers: env.split(','), stop: async () => {} };
+  const script = process.env.FEATURESTREAM_KAFKA_BUILD ?? '/work/shared/kafka/build.sh';
+  const bin = execFileSync('bash', [script], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const child = spawn(bin, ['3', `${TOPIC}:${PARTITIONS}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').once('data', (d: string) => resolve(d.trim().split('\n')[0]!));
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
+  });
+  return {
+    brokers: bootstrap.split(','),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.stdin.end();
+      }),
+  };
+}
+
+async function produceEvents(kafka: Kafka): Promise<number> {
+  const producer = kafka.producer();
+  await producer.connect();
+  let batch: Message[] = [];
+  let n = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    await producer.send({ topic: TOPIC, compression: CompressionTypes.GZIP, acks: -1, messages: batch });
+    batch = [];
+  };
+  for (const l of generatePerfLines({ events: EVENTS, seed: 42, models: 6, badFraction: 0 })) {
+    const e = JSON.parse(l.line) as { id: string; type: string; timestamp: string };
+    batch.push({
+      key: e.id,
+      value: l.line,
+      headers: { event_type: e.type, event_id: e.id, timestamp: e.timestamp },
+    });
+    n++;
+    if (batch.length >= 1000) await flush();
+  }
+  await flush();
+  await producer.disconnect();
+  return n;
+}
+
+/** Raw kafkajs: a fresh group reads the topic and counts messages; seconds from the first batch to the last message. */
+async function rawConsume(kafka: Kafka, total: number, run: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `bench-raw-${run}-${Date.now()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+  let seen = 0;
+  let first = 0;
+  let last = 0;
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (first === 0) first = performance.now();
+        seen += batch.messages.length;
+        if (seen >= total) {
+          last = performance.now();
+          resolve();
+        }
+      },
+    });
+  });
+  await done;
+  await consumer.disconnect();
+  return total / ((last - first) / 1000);
+}
+
+/** The topology: seconds from the first shard restored (the group joined) to the last shard done. */
+async function throughTopology(
+  brokers: string[],
+  total: number,
+  run: number,
+): Promise<{ eps: number; rows: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'fs-bench-kafka-'));
+  let start = 0;
+  let end = 0;
+  let shards = 0;
+  let done = 0;
+  const log = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n')) {
+        if (line.length === 0) continue;
+        const e = JSON.parse(line) as { msg?: string; shards?: number[]; done?: boolean };
+        if (e.msg === 'shards restored' && start === 0) {
+          start = performance.now();
+          shards = e.shards?.length ?? 0;
+        }
+        if (e.msg === 'shard checkpoint committed' && e.done === true && ++done === shards)
+          end = performance.now();
+      }
+      cb();
+    },
+  });
+  try {
+    const topology = TOPOLOGIES.get(TOPOLOGY);
+    if (topology === undefined) throw new Error(`unknown TOPOLOGY ${TOPOLOGY}`);
+    const s = await runKafkaJob({
+      topology: topology(),
+      brokers,
+      topic: TOPIC,
+      group: `bench-topology-${run}-${Date.now()}`,
+      stateDir: join(dir, 'state'),
+      out: null,
+      deadLetters: null,
+      lateEvents: null,
+      checkpointIntervalMs: 2000,
+      stopAtEnd: true,
+      maxWaitTimeMs: 100,
+      // The test broker keeps ~5 MB per partition: keep the repartition backlog well below.
+      maxRepartitionLag: Number(process.env.MAX_LAG ?? 32),
+      logger: pino({ level: 'debug' }, log),
+    });
+    if (s.eventsRead !== total) throw new Error(`the topology read ${s.eventsRead} events of ${total}`);
+    return { eps: total / ((end - start) / 1000), rows: s.rowsWritten };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+
+/** Runs the benchmark and prints the table. */
+export async function main(): Promise<void> {
+  const broker = await startBroker();
+  try {
+    const kafka = new Kafka({ brokers: broker.brokers, clientId: 'fs-bench', logLevel: logLevel.NOTHING });
+    const total = await produceEvents(kafka);
+    const raw: number[] = [];
+    const topo: number[] = [];
+    let rows = 0;
+    for (let r = 0; r < RUNS; r++) {
+      raw.push(await rawConsume(kafka, total, r));
+      const t = await throughTopology(broker.brokers, total, r);
+      topo.push(t.eps);
+      rows = t.rows;
+      process.stdout.write(
+        `run ${r + 1}: raw ${fmt(raw.at(-1)!)} events/s, topology ${fmt(t.eps)} events/s\n`,
+      );
+    }
+    const cpu = cpus()[0]?.model ?? 'unknown CPU';
+    const rawM = median(raw);
+    const topoM = median(topo);
+    process.stdout.write(
+      [
+        '',
+        `${fmt(total)} performance_metrics events, ${PARTITIONS} partitions, gzip; topology ${TOPOLOGY} (${fmt(rows)} rows)`,
+        `${cpus().length} × ${cpu}, Node ${process.version}, median of ${RUNS}`,
+        '',
+        '| | events/s | vs raw |',
+        '|---|---|---|',
+        `| raw kafkajs consume (count messages) | ${fmt(rawM)} | 1.00× |`,
+        `| runKafkaJob: decode → repartition → shards → changelog | ${fmt(topoM)} | ${(topoM / rawM).toFixed(2)}× |`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await broker.stop();
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

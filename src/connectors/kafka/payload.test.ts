@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../errors.js';
+import { PayloadDecoder, rawText } from './payload.js';
+
+describe('PayloadDecoder', () => {
+  it('passes JSON through as a line and refuses empty messages', async () => {
+    const d = new PayloadDecoder({ format: 'auto' });
+    const r = await d.decode([Buffer.from('{"type":"x"}'), null, Buffer.alloc(0)]);
+    expect(r.lines[0]).toBe('{"type":"x"}');
+    expect(r.failures).toEqual([
+      [1, 'not_json', expect.stringContaining('empty message')],
+      [2, 'not_json', expect.stringContaining('empty message')],
+    ]);
+  });
+
+  it('takes a value starting with byte 0 for a schema-registry frame', async () => {
+    const d = new PayloadDecoder({ format: 'auto' });
+    const framed = Buffer.from([0, 0, 0, 0, 7, 1, 2]);
+    const r = await d.decode([framed, Buffer.from([0, 1])]);
+    expect(r.lines).toEqual(['', '']);
+    expect(r.failures[0]).toEqual([0, 'unknown_schema', expect.stringContaining('schema id 7')]);
+    expect(r.failures[1]).toEqual([1, 'bad_payload', expect.stringContaining('not a schema-registry frame')]);
+  });
+
+  it('with --format json, a leading 0 byte is just bad JSON', async () => {
+    const d = new PayloadDecoder({ format: 'json' });
+    const r = await d.decode([Buffer.from([0, 0, 0, 0, 7])]);
+    expect(r.failures).toEqual([]);
+    expect(r.lines[0]!.length).toBe(5);
+  });
+
+  it('checks its configuration', () => {
+    expect(() => new PayloadDecoder({ format: 'registry' })).toThrow(ConfigError);
+    expect(() => new PayloadDecoder({ format: 'auto', registryUrl: 'registry:8081' })).toThrow(/http/);
+  });
+});
+
+describe('rawText', () => {
+  it('keeps UTF-8 text and base64-encodes the rest', () => {
+    expect(rawText(Buffer.from('héllo'))).toEqual({ raw: 'héllo' });
+    expect(rawText(Buffer.from([0xff, 0xfe]))).toEqual({ raw: null, rawBase64: '//4=' });
+    expect(rawText(Buffer.from([0, 1]))).toEqual({ raw: null, rawBase64: 'AAE=' });
+    expect(rawText(null)).toEqual({ raw: null });
+  });
+});

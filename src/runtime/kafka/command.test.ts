@@ -1,0 +1,52 @@
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../errors.js';
+import { kafkaJobOptions, registerKafkaOptions } from './command.js';
+
+const logger = pino({ level: 'silent' });
+
+describe('featurestream run --kafka flags', () => {
+  it('parse into job options', () => {
+    const cmd = registerKafkaOptions(new Command('run').exitOverride());
+    cmd.parse(
+      [
+        '--kafka',
+        'k1:9092, k2:9092',
+        '--topic',
+        'feedback-events',
+        '--group',
+        'g',
+        '--stop-at-end',
+        '--format',
+        'json',
+      ],
+      { from: 'user' },
+    );
+    const o = kafkaJobOptions({ ...cmd.opts(), stateDir: '/tmp/s', checkpointInterval: 500 }, logger);
+    expect(o.brokers).toEqual(['k1:9092', 'k2:9092']);
+    expect(o.topic).toBe('feedback-events');
+    expect(o.stopAtEnd).toBe(true);
+    expect(o.format).toBe('json');
+    expect(o.topicKey).toBe('id');
+    expect(o.checkpointIntervalMs).toBe(500);
+    expect(o.topology.name).toBe('llm-features');
+  });
+
+  it.each([
+    [{ topic: 't', group: 'g' }, '--kafka'],
+    [{ kafka: 'k:1', group: 'g' }, '--topic'],
+    [{ kafka: 'k:1', topic: 't' }, '--group'],
+    [{ kafka: 'nohostport', topic: 't', group: 'g' }, '--kafka'],
+    [{ kafka: 'k:1', topic: 't', group: 'g', topology: 'nope' }, '--topology'],
+  ])('name the flag that is wrong (%o)', (flags, field) => {
+    let err: unknown = null;
+    try {
+      kafkaJobOptions(flags, logger);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).field).toBe(field);
+  });
+});

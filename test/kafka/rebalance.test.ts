@@ -1,0 +1,119 @@
+/**
+ * Rebalances on a real Kafka-protocol broker (the test broker of /work/shared/kafka): member A
+ * runs alone; member B joins mid-run, so A gives up partitions (checkpointing first when it sees
+ * the rebalance inside a batch; kafkajs has no revoke callback, so that is best effort) and B
+ * restores the shards it is given from the changelog before processing them; then A is stopped
+ * with SIGTERM (finish the batch, checkpoint, leave the group, exit 0) and B takes the rest over.
+ * The rows must equal a file run (`runJob`) over the same events. B's Prometheus endpoint shows
+ * the restore time, the rebalances and the consumer lag per partition.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, tempDir } from '../support.js';
+import {
+  collectorMessage,
+  comparisonLines,
+  fileRun,
+  folderLines,
+  kafkaArgs,
+  produce,
+  rowDifferences,
+  runnerSummary,
+  startBroker,
+  startRunner,
+  type TestBroker,
+  within,
+} from './broker.js';
+
+let broker: TestBroker;
+const dir = tempDir('fs-kafka-rebalance-');
+const lines = comparisonLines(40_000, 17);
+let reference: Awaited<ReturnType<typeof fileRun>>;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
+    });
+  });
+}
+
+beforeAll(async () => {
+  broker = await startBroker(3, ['events:8']);
+  await produce(
+    broker,
+    'events',
+    lines.map((l, i) => collectorMessage(l, `line-${i}`)),
+  );
+  reference = await fileRun(dir, lines);
+}, 120_000);
+
+afterAll(async () => {
+  await broker?.stop();
+});
+
+describe('kafka: rebalances and graceful stop', () => {
+  it('a member joining and a member leaving on SIGTERM hand shards over through the changelog', async () => {
+    const port = await freePort();
+    const args = (tag: string, extra: string[] = []) =>
+      kafkaArgs({
+        broker,
+        topic: 'events',
+        group: 'rebalance',
+        dir,
+        tag,
+        extra: ['--log-level', 'debug', '--fetch-max-bytes', '16384', ...extra],
+      });
+    const a = startRunner(args('a'));
+    const runners: Parameters<typeof within>[3] = { a };
+    await within(
+      a.waitForLog((e) => e.msg === 'shard checkpoint committed'),
+      60_000,
+      'A to checkpoint',
+      runners,
+      dir,
+    );
+    const b = startRunner(args('b', ['--metrics-port', String(port)]));
+    runners.b = b;
+    // B joins: the group rebalances and B is given a share, restored from the changelog.
+    const bRestore = await within(
+      b.waitForLog((e) => e.msg === 'shards restored' && (e.shards as number[]).length > 0),
+      60_000,
+      'B to restore its first shards',
+      runners,
+      dir,
+    );
+    expect(bRestore.changelogRecords as number, 'B restored state A had checkpointed').toBeGreaterThan(0);
+    // A leaves gracefully.
+    a.child.kill('SIGTERM');
+    const ra = await within(a.result, 60_000, 'A to stop', runners, dir);
+    expect(ra.code, ra.stderr.slice(-2000)).toBe(0);
+    expect(runnerSummary(ra.stdout).stoppedBy).toBe('signal');
+
+    // B's metrics while it runs: restore time, rebalances, lag per partition.
+    let metrics = '';
+    for (let i = 0; i < 50 && !metrics.includes('featurestream_kafka_consumer_lag{'); i++) {
+      metrics = await fetch(`http://127.0.0.1:${port}/metrics`)
+        .then((r) => r.text())
+        .catch(() => '');
+      if (!metrics.includes('featurestream_kafka_consumer_lag{')) await sleep(200);
+    }
+    expect(metrics).toMatch(/featurestream_kafka_restore_seconds_count [1-9]/);
+    expect(metrics).toMatch(/featurestream_kafka_rebalances_total [1-9]/);
+    expect(metrics).toMatch(/featurestream_kafka_consumer_lag\{topic="[^"]+",partition="\d+"\}/);
+
+    const rb = await within(b.result, 90_000, 'B to finish', runners, dir);
+    writeFileSync(join(dir, 'a.stderr.log'), ra.stderr);
+    writeFileSync(join(dir, 'b.stderr.log'), rb.stderr);
+    expect(rb.code, rb.stderr.slice(-2000)).toBe(0);
+    expect(runnerSummary(rb.stdout).stoppedBy).toBe('end');
+
+    const rows = folderLines(join(dir, 'rows'));
+    expect(rows.length).toBeGreaterThan(100);
+    expect(rowDifferences(rows, reference.rows)).toEqual([]);
+  }, 170_000);
+});

@@ -1,0 +1,100 @@
+/**
+ * Two processes in one consumer group split the partitions of a real Kafka-protocol broker (the
+ * test broker of /work/shared/kafka, one per test file); one is SIGKILLed mid-stream; the other
+ * takes its partitions over, restores the dead member's shards from the changelog, and finishes
+ * the bounded run. The feature rows of all shards must equal a file run (`runJob`) over the same
+ * events: nothing lost, nothing doubled — whatever the topology emits.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support.js';
+import {
+  collectorMessage,
+  comparisonLines,
+  fileRun,
+  folderLines,
+  kafkaArgs,
+  produce,
+  rowDifferences,
+  runnerSummary,
+  startBroker,
+  startRunner,
+  within,
+  type TestBroker,
+} from './broker.js';
+
+let broker: TestBroker;
+const dir = tempDir('fs-kafka-takeover-');
+const lines = comparisonLines(40_000, 11);
+let reference: Awaited<ReturnType<typeof fileRun>>;
+
+beforeAll(async () => {
+  broker = await startBroker(3, ['events:8']);
+  await produce(
+    broker,
+    'events',
+    lines.map((l, i) => collectorMessage(l, `line-${i}`)),
+  );
+  reference = await fileRun(dir, lines);
+}, 120_000);
+
+afterAll(async () => {
+  await broker?.stop();
+});
+
+describe('kafka: takeover after SIGKILL', () => {
+  it('two members split the partitions; one is killed; the other restores its shards; rows equal a file run', async () => {
+    const group = 'takeover';
+    const args = (tag: string) =>
+      kafkaArgs({
+        broker,
+        topic: 'events',
+        group,
+        dir,
+        tag,
+        extra: ['--log-level', 'debug', '--fetch-max-bytes', '32768'],
+      });
+    const a = startRunner(args('a'));
+    const b = startRunner(args('b'));
+    // Both members hold partitions, then A checkpoints at least once: kill it mid-stream.
+    const assigned = (e: Record<string, unknown>) =>
+      e.msg === 'partitions assigned' &&
+      ((e.source as number[]).length > 0 || (e.shards as number[]).length > 0);
+    const runners = { a, b };
+    const aJoined = await within(a.waitForLog(assigned), 60_000, 'A to join', runners, dir);
+    await within(b.waitForLog(assigned), 60_000, 'B to join', runners, dir);
+    await within(
+      a.waitForLog((e) => e.msg === 'shard checkpoint committed'),
+      60_000,
+      'a checkpoint of A',
+      runners,
+      dir,
+    );
+    a.child.kill('SIGKILL');
+    const ra = await a.result;
+    expect(ra.signal).toBe('SIGKILL');
+    expect(
+      (aJoined.source as number[]).length + (aJoined.shards as number[]).length,
+      'A held partitions',
+    ).toBeGreaterThan(0);
+
+    const rb = await within(b.result, 90_000, 'B to finish', runners, dir);
+    expect(rb.code, rb.stderr.slice(-3000)).toBe(0);
+    const sb = runnerSummary(rb.stdout);
+    expect(sb.stoppedBy).toBe('end');
+    // B restored A's shards from the changelog (records read) after A died.
+    const restores = rb.stderr
+      .split('\n')
+      .filter((l) => l.includes('"shards restored"'))
+      .map((l) => JSON.parse(l) as { changelogRecords: number; shards: number[] });
+    expect(restores.some((r) => r.changelogRecords > 0)).toBe(true);
+
+    const rows = folderLines(join(dir, 'rows'));
+    expect(rows.length).toBeGreaterThan(100);
+    expect(rowDifferences(rows, reference.rows)).toEqual([]);
+
+    const dl = folderLines(join(dir, 'dl')).map((l) => JSON.parse(l) as { reason: string; raw: string });
+    const key = (d: { reason: string; raw: string }) => `${d.reason}\t${d.raw}`;
+    expect(dl.map(key).sort()).toEqual(reference.deadLetters.map(key).sort());
+  }, 170_000);
+});
