@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileAggregation, nearestRankIndex, selectInPlace } from './aggregation.js';
+import { addPartial, compileAggregation, nearestRankIndex, selectInPlace, sumOf } from './aggregation.js';
 
 const add = (plan: ReturnType<typeof compileAggregation>, rows: number[][]) => {
   const acc = plan.create();
@@ -111,5 +111,39 @@ describe('aggregation', () => {
     expect(() =>
       compileAggregation([{ id: 'a', name: 'a', agg: { type: 'quantile', field: 'x', q: 1.5 } }], ['x']),
     ).toThrow(/`q` must be in \(0, 1\]/);
+  });
+});
+
+describe('exact sums (order independence)', () => {
+  it('gives bit-identical sums, means and ratios whatever the order and the merge tree', () => {
+    const plan = compileAggregation(
+      [
+        { id: 's', name: 's', agg: { type: 'sum', field: 'x' } },
+        { id: 'm', name: 'm', agg: { type: 'mean', field: 'x' } },
+        { id: 'r', name: 'r', agg: { type: 'ratio', num: 'x', den: 'y' } },
+      ],
+      ['x', 'y'],
+    );
+    // Values whose float sum depends on the order: 0.1 + 0.2 + 0.3 ≠ 0.3 + 0.2 + 0.1, huge and tiny terms.
+    const xs = [0.1, 0.2, 0.3, 1e16, 1, -1e16, 3.3e-7, 12.34, 0.7, 5e-324];
+    const ys = xs.map((x, i) => x * (i + 1) + 0.01);
+    const order = (perm: number[]) => {
+      const acc = plan.create();
+      for (const i of perm) plan.add(acc, [xs[i]!, ys[i]!], 0, 0, 0);
+      return plan.results(acc);
+    };
+    const forward = order(xs.map((_, i) => i));
+    const backward = order(xs.map((_, i) => xs.length - 1 - i));
+    expect(backward).toEqual(forward);
+    // Split in two accumulators and merged: the same.
+    const a = plan.create();
+    const b = plan.create();
+    xs.forEach((x, i) => plan.add(i % 2 === 0 ? a : b, [x, ys[i]!], 0, 0, 0));
+    plan.merge(b, a);
+    expect(plan.results(b)).toEqual(forward);
+    // And correctly rounded: 1e16 and -1e16 cancel exactly, leaving the small terms.
+    const naiveSmall = [0.1, 0.2, 0.3, 1, 3.3e-7, 12.34, 0.7, 5e-324];
+    expect(forward[0]).toBe(sumOf(naiveSmall.reduce((p: number[], v) => (addPartial(p, v), p), [])));
+    expect(forward[0]).not.toBe(xs.reduce((p, v) => p + v, 0));
   });
 });

@@ -44,6 +44,55 @@ export interface AggregationPlan {
   results(acc: Accumulator): Array<number | null>;
 }
 
+/**
+ * Adds `x` to a sum kept exactly as non-overlapping partials (Shewchuk's algorithm, as Python's
+ * `math.fsum`): the sum is then independent of the order of its terms and of how panes and
+ * sessions merge, so a run whose records arrive in another order (another worker count, Kafka
+ * partitions interleaving differently) gives bit-identical sums.
+ */
+export function addPartial(partials: number[], value: number): void {
+  let x = value;
+  let i = 0;
+  for (let j = 0; j < partials.length; j++) {
+    let y = partials[j]!;
+    if (Math.abs(x) < Math.abs(y)) {
+      const t = x;
+      x = y;
+      y = t;
+    }
+    const hi = x + y;
+    const lo = y - (hi - x);
+    if (lo !== 0) partials[i++] = lo;
+    x = hi;
+  }
+  partials.length = i;
+  partials.push(x);
+}
+
+/** The correctly rounded value of a partials sum (null for no terms); see {@link addPartial}. */
+export function sumOf(partials: readonly number[] | null): number | null {
+  if (partials === null || partials.length === 0) return null;
+  let n = partials.length - 1;
+  let hi = partials[n]!;
+  let lo = 0;
+  while (n > 0) {
+    const x = hi;
+    const y = partials[--n]!;
+    hi = x + y;
+    const yr = hi - x;
+    lo = y - yr;
+    if (lo !== 0) break;
+  }
+  // Round half-even across the remaining partials (as math.fsum does).
+  if (n > 0 && ((lo < 0 && partials[n - 1]! < 0) || (lo > 0 && partials[n - 1]! > 0))) {
+    const y = lo * 2;
+    const x = hi + y;
+    const yr = x - hi;
+    if (y === yr) hi = x;
+  }
+  return hi;
+}
+
 /** Nearest-rank index (0-based) of quantile q among n sorted values, as DuckDB's quantile_disc computes it. */
 export function nearestRankIndex(n: number, q: number): number {
   return Math.max(1, n - Math.floor(n - q * n)) - 1;
@@ -143,7 +192,8 @@ export function compileAggregation(
         if (Number.isNaN(v)) continue;
         switch (s.kind) {
           case 'sum':
-            acc[i] = acc[i] === null ? v : (acc[i] as number) + v;
+            if (acc[i] === null) acc[i] = [v];
+            else addPartial(acc[i] as number[], v);
             break;
           case 'n':
             acc[i] = (acc[i] as number) + 1;
@@ -176,7 +226,8 @@ export function compileAggregation(
             into[i] = (a as number) + (b as number);
             break;
           case 'sum':
-            into[i] = a === null ? b : (a as number) + (b as number);
+            if (a === null) into[i] = [...(b as number[])];
+            else for (const p of b as number[]) addPartial(a as number[], p);
             break;
           case 'min':
             if (a === null || (b as number) < (a as number)) into[i] = b;
@@ -235,12 +286,14 @@ function compileFeature(agg: AggSpec, slot: (kind: SlotKind, field: string | nul
     }
     case 'sum': {
       const s = slot('sum', agg.field);
-      return scaled((acc) => acc[s] as number | null);
+      return scaled((acc) => sumOf(acc[s] as number[] | null));
     }
     case 'mean': {
       const s = slot('sum', agg.field);
       const n = slot('n', agg.field);
-      return scaled((acc) => ((acc[n] as number) === 0 ? null : (acc[s] as number) / (acc[n] as number)));
+      return scaled((acc) =>
+        (acc[n] as number) === 0 ? null : (sumOf(acc[s] as number[] | null) as number) / (acc[n] as number),
+      );
     }
     case 'min': {
       const s = slot('min', agg.field);
@@ -260,9 +313,10 @@ function compileFeature(agg: AggSpec, slot: (kind: SlotKind, field: string | nul
     case 'ratio': {
       const num = slot('sum', agg.num);
       const den = agg.den === undefined ? slot('count', null) : slot('sum', agg.den);
+      const denIsCount = agg.den === undefined;
       return scaled((acc) => {
-        const a = acc[num] as number | null;
-        const b = acc[den] as number | null;
+        const a = sumOf(acc[num] as number[] | null);
+        const b = denIsCount ? (acc[den] as number) : sumOf(acc[den] as number[] | null);
         if (a === null || b === null || b === 0) return null;
         return a / b;
       });
