@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { TOPOLOGIES } from '../../topology/index.js';
 import { generatePerfLines } from '../../src/generate/perf-stream.js';
 import { runJob } from '../../src/runtime/coordinator.js';
+import { createStoreSinks } from '../../src/stores/sinks.js';
 import { ROOT } from '../support.js';
 
 /** The standalone Kafka entry in the build (`npm run build` first, as for every CLI test). */
@@ -286,12 +287,18 @@ export function comparisonLines(events: number, seed: number): string[] {
 export async function fileRun(
   dir: string,
   lines: readonly string[],
+  /** An `--offline` store URL the reference run also writes to (optional). */
+  offline?: string,
 ): Promise<{ rows: string[]; deadLetters: Array<{ reason: string; raw: string }> }> {
   const input = join(dir, 'reference-input.ndjson');
   writeFileSync(input, `${lines.join('\n')}\n`);
   const out = join(dir, 'reference-rows.ndjson');
   const dl = join(dir, 'reference-dl.ndjson');
+  const logger = pino({ level: 'silent' });
+  const sinks =
+    offline === undefined ? [] : await createStoreSinks({ offline, topologyName: 'llm-features', logger });
   await runJob({
+    sinks,
     topology: TOPOLOGIES.get('llm-features')!(),
     input,
     out,
@@ -301,7 +308,7 @@ export async function fileRun(
     workers: 1,
     shards: 4,
     checkpointIntervalMs: 60_000,
-    logger: pino({ level: 'silent' }),
+    logger,
   });
   const read = (p: string) =>
     readFileSync(p, 'utf8')
@@ -335,9 +342,9 @@ export function rowKey(r: ParsedRow): string {
 
 /**
  * Compares feature rows of a Kafka run with a file run's: the same identities, none twice, every
- * field equal — floating-point values up to 1e-9 relative, because a sum's last bits depend on
- * the order its terms were added, and records of different source partitions interleave in an
- * order a file does not have. Returns a list of differences (empty when equal).
+ * field and every value exactly equal (sums are exact and order-independent, so records of
+ * different source partitions interleaving in an order a file does not have change nothing).
+ * Returns a list of differences (empty when equal).
  */
 export function rowDifferences(actual: readonly string[], expected: readonly string[]): string[] {
   const diffs: string[] = [];
@@ -366,9 +373,6 @@ export function rowDifferences(actual: readonly string[], expected: readonly str
       const x = va[n];
       const y = ve[n];
       if (x === y) continue;
-      if (typeof x === 'number' && typeof y === 'number') {
-        if (Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y))) continue;
-      }
       diffs.push(`${k} ${n}: ${x} vs ${y}`);
     }
   }

@@ -3,10 +3,15 @@
  * test broker of /work/shared/kafka, one per test file); one is SIGKILLed mid-stream; the other
  * takes its partitions over, restores the dead member's shards from the changelog, and finishes
  * the bounded run. The feature rows of all shards must equal a file run (`runJob`) over the same
- * events: nothing lost, nothing doubled — whatever the topology emits.
+ * events: nothing lost, nothing doubled — whatever the topology emits. Both members also write
+ * the offline store (PostgreSQL), whose `feature_values` must equal the one a single-process
+ * file run writes over the same events.
  */
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OfflineStore } from '../../src/stores/offline-postgres.js';
+import { dropSchema, offlineUrl, PG_URL, readOfflineTables, uniqueName } from '../stores-support.js';
 import { tempDir } from '../support.js';
 import {
   collectorMessage,
@@ -27,19 +32,30 @@ let broker: TestBroker;
 const dir = tempDir('fs-kafka-takeover-');
 const lines = comparisonLines(40_000, 11);
 let reference: Awaited<ReturnType<typeof fileRun>>;
+const pool = new pg.Pool({ connectionString: PG_URL });
+const refSchema = uniqueName('fs_kafka_ref');
+const kafkaSchema = uniqueName('fs_kafka_takeover');
 
 beforeAll(async () => {
+  // Migrated up front, so the two members do not race to create the tables.
+  for (const schema of [refSchema, kafkaSchema]) {
+    const store = await OfflineStore.open(offlineUrl(schema));
+    await store.migrate();
+    await store.close();
+  }
   broker = await startBroker(3, ['events:8']);
   await produce(
     broker,
     'events',
     lines.map((l, i) => collectorMessage(l, `line-${i}`)),
   );
-  reference = await fileRun(dir, lines);
+  reference = await fileRun(dir, lines, offlineUrl(refSchema));
 }, 120_000);
 
 afterAll(async () => {
   await broker?.stop();
+  for (const schema of [refSchema, kafkaSchema]) await dropSchema(pool, schema);
+  await pool.end();
 });
 
 describe('kafka: takeover after SIGKILL', () => {
@@ -52,7 +68,7 @@ describe('kafka: takeover after SIGKILL', () => {
         group,
         dir,
         tag,
-        extra: ['--log-level', 'debug', '--fetch-max-bytes', '32768'],
+        extra: ['--log-level', 'debug', '--fetch-max-bytes', '32768', '--offline', offlineUrl(kafkaSchema)],
       });
     const a = startRunner(args('a'));
     const b = startRunner(args('b'));
@@ -92,6 +108,13 @@ describe('kafka: takeover after SIGKILL', () => {
     const rows = folderLines(join(dir, 'rows'));
     expect(rows.length).toBeGreaterThan(100);
     expect(rowDifferences(rows, reference.rows)).toEqual([]);
+
+    // The offline store equals the single-process run's: every row, every value, exactly once.
+    const kafkaTables = await readOfflineTables(pool, kafkaSchema);
+    const refTables = await readOfflineTables(pool, refSchema);
+    expect(refTables.features.length).toBeGreaterThan(100);
+    expect(kafkaTables.features.length).toBe(refTables.features.length);
+    expect(kafkaTables.features).toEqual(refTables.features);
 
     const dl = folderLines(join(dir, 'dl')).map((l) => JSON.parse(l) as { reason: string; raw: string });
     const key = (d: { reason: string; raw: string }) => `${d.reason}\t${d.raw}`;
