@@ -183,6 +183,9 @@ const runCommand = program
     if (o.kafka !== undefined) {
       // A Kafka consumer-group member (issue 5): see src/runtime/kafka/.
       await runKafkaCommand(o, logger);
+      // The run is complete and checkpointed; a Kafka client socket left open by a broker that
+      // just came back must not keep the process from exiting.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 5_000).unref();
       return;
     }
     const embedded = o.input === undefined;

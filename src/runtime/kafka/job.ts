@@ -1068,13 +1068,27 @@ export class KafkaJob {
         .catch((err: unknown) => this.log.warn({ err: String(err) }, 'final checkpoint failed'));
     }
     this.stopping = true;
-    await this.consumer?.disconnect().catch(() => undefined);
+    // Everything is checkpointed by now; a client that cannot say goodbye to a broker that just
+    // came back must not keep the process alive (each step is bounded).
+    const bounded = async (what: string, p: Promise<unknown> | undefined) => {
+      if (p === undefined) return;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.log.warn({ step: what }, 'shutdown step did not finish in 10 s; going on');
+          resolve();
+        }, 10_000);
+      });
+      await Promise.race([p.catch(() => undefined), late]);
+      clearTimeout(timer);
+    };
+    await bounded('consumer disconnect', this.consumer?.disconnect());
     for (const slot of this.shards.values()) this.retireSlot(slot);
-    await Promise.all([...this.shardOps.values()]);
-    await this.reader?.stop();
-    for (const sink of this.rowSinks) await sink.close().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
-    await this.admin?.disconnect().catch(() => undefined);
+    await bounded('shard operations', Promise.all([...this.shardOps.values()]));
+    await bounded('changelog reader stop', this.reader?.stop());
+    for (const sink of this.rowSinks) await bounded(`close ${sink.name}`, sink.close());
+    await bounded('producer disconnect', this.producer?.disconnect());
+    await bounded('admin disconnect', this.admin?.disconnect());
     if (this.tempStateDir !== null) rmSync(this.tempStateDir, { recursive: true, force: true });
   }
 }
