@@ -72,17 +72,25 @@ export function perfValues(b: Readonly<Record<string, unknown>>): number[] {
   ];
 }
 
-// The request features of one event are needed by two chains (request rows, derived join):
-// compute them once per decoded event object.
-const requestMemo = new WeakMap<DecodedEvent, Record<string, number | null>>();
-function requestOf(e: DecodedEvent): Record<string, number | null> {
-  let r = requestMemo.get(e);
-  if (r === undefined) {
-    r = requestFeatures(e.body, e.ts);
-    requestMemo.set(e, r);
-  }
-  return r;
+/**
+ * Once per decoded event: several chains read the same event (request features feed the request
+ * rows and the derived join; context features the context rows and the join), so the value is
+ * kept on the event object for the other chains of the same batch.
+ */
+function perEvent<T>(compute: (e: DecodedEvent) => T): (e: DecodedEvent) => T {
+  const memo = new WeakMap<DecodedEvent, T>();
+  return (e) => {
+    let v = memo.get(e);
+    if (v === undefined) {
+      v = compute(e);
+      memo.set(e, v);
+    }
+    return v;
+  };
 }
+
+const requestOf = perEvent((e): Record<string, number | null> => requestFeatures(e.body, e.ts));
+const contextOf = perEvent((e): Record<string, number | null> => contextFeatures(e.body, e.ts, null));
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -164,8 +172,8 @@ export const HEALTH_FIELDS: readonly string[] = [...CONTEXT_VALUES, 'healthy'];
 export function healthExtract(e: DecodedEvent): ReturnType<MapFn> {
   if (e.type !== 'system_health') return null;
   const b = e.body;
-  const f = contextFeatures(b, e.ts, null);
-  const values = CONTEXT_VALUES.map((n) => nn((f as Record<string, number | null>)[n]));
+  const f = contextOf(e);
+  const values = CONTEXT_VALUES.map((n) => nn(f[n]));
   values.push(b.status === 'healthy' ? 1 : 0);
   return { ts: e.ts, attrs: { component: str(b.component) }, values };
 }
@@ -216,7 +224,7 @@ export function derivedExtract(e: DecodedEvent, ctx: MapContext): ReturnType<Map
     }
     case 'system_health': {
       v[AT.kind!] = DERIVED_KIND.health;
-      const f = contextFeatures(b, e.ts, null);
+      const f = contextOf(e);
       v[AT.queue_depth_requests!] = nn(f.queue_depth_requests);
       v[AT.available_budget_ratio!] = nn(f.available_budget_ratio);
       attrs.model = str(b.component);

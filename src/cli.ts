@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { pino } from 'pino';
 import { renderTopology } from '../topology/render.js';
 import { withFeatureVersion } from '../topology/versioned.js';
 import { TOPOLOGIES } from '../topology/index.js';
 import { ConfigError, FeaturestreamError } from './errors.js';
+import { nonNegativeInt, positiveInt } from './flags.js';
 import { writeLlmEvents } from './generate/llm-stream.js';
 import { writePerfEvents } from './generate/perf-stream.js';
 import { FEATURE_CATALOG } from './features/catalog.js';
@@ -22,19 +23,6 @@ import { type RunSummary, runJob } from './runtime/coordinator.js';
  * message names the flag or field); 1 any other failure.
  */
 const program = new Command();
-
-const positiveInt = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`${flag} must be a positive integer, got "${v}"`);
-  return n;
-};
-const nonNegativeInt = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got "${v}"`);
-  return n;
-};
 
 function topologyByName(name: string) {
   const make = TOPOLOGIES.get(name);

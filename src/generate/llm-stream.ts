@@ -70,13 +70,10 @@
  * for (const line of generateLlmEvents({ events: 1000, seed: 42 })) process.stdout.write(`${line}\n`);
  * const stats = await writeLlmEvents('events.ndjson.gz', { events: 100_000, seed: 7 });
  */
-import { createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { ConfigError } from '../errors.js';
 import { formatTimestamp } from '../events/timestamp.js';
 import type { EventType, ReasonCode } from '../events/types.js';
+import { writeNdjsonLines } from './ndjson-writer.js';
 import { mulberry32 } from './perf-stream.js';
 
 /** Options of {@link generateLlmEvents} and {@link writeLlmEvents}; only `events` and `seed` are required. */
@@ -2009,8 +2006,7 @@ export async function writeLlmEvents(path: string, opts: LlmStreamOptions): Prom
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
 
-  function* chunks(): Generator<string, void, undefined> {
-    let buf: string[] = [];
+  function* counted(): Generator<string, void, undefined> {
     for (const l of annotatedLines(opts)) {
       lines++;
       if (l.ts === null) {
@@ -2026,19 +2022,11 @@ export async function writeLlmEvents(path: string, opts: LlmStreamOptions): Prom
           promptSet.add(l.promptHash);
         }
       }
-      buf.push(l.line);
-      if (buf.length === 1024) {
-        yield `${buf.join('\n')}\n`;
-        buf = [];
-      }
+      yield l.line;
     }
-    if (buf.length > 0) yield `${buf.join('\n')}\n`;
   }
 
-  const source = Readable.from(chunks());
-  const sink = createWriteStream(path);
-  if (path.endsWith('.gz')) await pipeline(source, createGzip(), sink);
-  else await pipeline(source, sink);
+  await writeNdjsonLines(path, counted());
   const none = lines === bad;
   return {
     byType,

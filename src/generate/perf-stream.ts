@@ -17,14 +17,11 @@
  * for (const line of generatePerfEvents({ events: 1000, seed: 42 })) process.stdout.write(`${line}\n`);
  * const counts = await writePerfEvents('events.ndjson.gz', { events: 1e6, seed: 7, badFraction: 0.001 });
  */
-import { createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../events/decode.js';
 import { formatTimestamp } from '../events/timestamp.js';
 import { REASON_CODES, type ReasonCode } from '../events/types.js';
+import { writeNdjsonLines } from './ndjson-writer.js';
 
 export interface PerfStreamOptions {
   /** Number of lines to write (bad lines included). */
@@ -440,12 +437,10 @@ export async function writePerfEvents(path: string, opts: PerfStreamOptions): Pr
   let events = 0;
   let late = 0;
   let bad = 0;
-  let bytes = 0;
   let minTs = Number.POSITIVE_INFINITY;
   let maxTs = Number.NEGATIVE_INFINITY;
 
-  function* chunks(): Generator<string, void, undefined> {
-    let buf: string[] = [];
+  function* counted(): Generator<string, void, undefined> {
     for (const l of generatePerfLines(opts)) {
       lines++;
       if (l.ts === null) {
@@ -457,25 +452,11 @@ export async function writePerfEvents(path: string, opts: PerfStreamOptions): Pr
         if (l.ts < minTs) minTs = l.ts;
         if (l.ts > maxTs) maxTs = l.ts;
       }
-      buf.push(l.line);
-      if (buf.length === 1024) {
-        const chunk = `${buf.join('\n')}\n`;
-        bytes += Buffer.byteLength(chunk);
-        yield chunk;
-        buf = [];
-      }
-    }
-    if (buf.length > 0) {
-      const chunk = `${buf.join('\n')}\n`;
-      bytes += Buffer.byteLength(chunk);
-      yield chunk;
+      yield l.line;
     }
   }
 
-  const source = Readable.from(chunks());
-  const sink = createWriteStream(path);
-  if (path.endsWith('.gz')) await pipeline(source, createGzip(), sink);
-  else await pipeline(source, sink);
+  const bytes = await writeNdjsonLines(path, counted());
   return {
     lines,
     events,

@@ -221,13 +221,13 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   let pendingRecords = 0;
 
   const batchLines = opts.batchLines ?? 2048;
-  const lineOf = (n: number): string | undefined => {
+  /** The retained batch holding source line `n`, if any. */
+  const batchOf = (n: number): RetainedBatch | undefined => {
     // Batches start at multiples of the batch size unless a restart changed it: try that first.
     const guess = retained.get(n - (n % batchLines));
-    if (guess !== undefined && n < guess.firstLine + guess.lines.length)
-      return guess.lines[n - guess.firstLine];
+    if (guess !== undefined && n < guess.firstLine + guess.lines.length) return guess;
     for (const b of retained.values()) {
-      if (n >= b.firstLine && n < b.firstLine + b.lines.length) return b.lines[n - b.firstLine];
+      if (n >= b.firstLine && n < b.firstLine + b.lines.length) return b;
     }
     return undefined;
   };
@@ -235,12 +235,6 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     if (--b.refs === 0) retained.delete(b.firstLine);
   };
 
-  const offsetOf = (n: number): number => {
-    for (const b of retained.values()) {
-      if (n >= b.firstLine && n < b.firstLine + b.lines.length) return b.offsets[n - b.firstLine]!;
-    }
-    return -1;
-  };
   const writeRows = (rows: readonly FeatureRow[]) => {
     for (const raw of rows) {
       const r = validateRow(raw, invalid);
@@ -254,11 +248,12 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     for (const [line, op, ts] of late) {
       counters.lateByWindow[op] = (counters.lateByWindow[op] ?? 0) + 1;
       const group = windowGroup.get(op) ?? op;
-      const raw = lineOf(line) ?? null;
+      const batch = batchOf(line);
+      const raw = batch === undefined ? null : batch.lines[line - batch.firstLine]!;
       if (sinks.length > 0) {
         sinkLate.push({
           source,
-          position: offsetOf(line),
+          position: batch === undefined ? -1 : batch.offsets[line - batch.firstLine]!,
           line: line + 1,
           window: op,
           group,

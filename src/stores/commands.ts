@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../errors.js';
+import { positiveInt } from '../flags.js';
 import { parseDateOrTimestamp } from '../events/timestamp.js';
 import { exportFeatures } from './export.js';
 import { OfflineStore, pgCode } from './offline-postgres.js';
@@ -8,12 +9,6 @@ import { buildTrainingSet } from './training-set.js';
 
 const OFFLINE_HELP = 'offline store: postgres://USER@HOST:PORT/DB[?schema=S], embedded or embedded:DIR';
 
-const positiveInt = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`${flag} must be a positive integer, got "${v}"`);
-  return n;
-};
 const nonNegativeNumber = (flag: string) => (v: string) => {
   const n = Number(v);
   if (v.trim() === '' || !(n >= 0) || !Number.isFinite(n))

@@ -1,5 +1,6 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
+import { nonNegativeInt as nonNegative, positiveInt as positive } from '../../flags.js';
 import { TOPOLOGIES } from '../../../topology/index.js';
 import { PAYLOAD_FORMATS, type PayloadFormat } from '../../connectors/kafka/payload.js';
 import { ConfigError } from '../../errors.js';
@@ -92,19 +93,6 @@ export function registerKafkaOptions(cmd: Command): Command {
       ),
     );
 }
-
-const positive = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`${flag} must be a positive integer, got "${v}"`);
-  return n;
-};
-const nonNegative = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new InvalidArgumentError(`${flag} must be an integer ≥ 0, got "${v}"`);
-  return n;
-};
 
 /** The parsed flags `runKafkaCommand` reads (commander's camel-cased names). */
 export interface KafkaCommandFlags {
@@ -248,43 +236,4 @@ export function printKafkaSummary(topology: string, s: KafkaRunSummary, json: bo
     `  events/s       ${fmt(s.eventsPerSecond)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/**
- * A standalone `run` command with the file-run flags the Kafka path reads plus the Kafka flags
- * ({@link registerKafkaOptions}); `--kafka` is required. Used by `cli-entry.ts` (and the tests)
- * until `src/cli.ts` calls {@link runKafkaCommand} from its own `run`.
- */
-export function registerKafkaRun(program: Command, makeLogger: (level: string) => Logger): Command {
-  const cmd = program
-    .command('run')
-    .description('Run a topology over a Kafka topic as one member of a consumer group')
-    .option('--topology <name>', 'topology to run', 'llm-features')
-    .option('--out <dir>', 'folder of per-shard feature-row files (exactly once)')
-    .option('--dead-letters <dir>', 'folder of per-shard dead-letter files')
-    .option('--late-events <dir>', 'folder of per-shard late-event files')
-    .option('--state-dir <dir>', 'local shard state (LevelDB); restored from the changelog when missing')
-    .option('--online <url>', 'online store: redis://HOST:PORT[/DB] or embedded[:DIR]')
-    .option('--offline <url>', 'offline store: postgres://USER@HOST:PORT/DB or embedded[:DIR]')
-    .addOption(
-      new Option('--shards <n>', 'partitions of the repartition and changelog topics when created')
-        .argParser(positive('--shards'))
-        .default(8),
-    )
-    .addOption(
-      new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints')
-        .argParser(nonNegative('--checkpoint-interval'))
-        .default(2000),
-    )
-    .option('--summary-json', 'print the summary as one JSON line', false)
-    .addOption(
-      new Option('--log-level <level>', 'log level (logs go to stderr)')
-        .choices(['debug', 'info', 'warn', 'error'])
-        .default('warn'),
-    );
-  registerKafkaOptions(cmd);
-  cmd.action(async (o: KafkaCommandFlags & { logLevel: string }) => {
-    await runKafkaCommand(o, makeLogger(o.logLevel));
-  });
-  return cmd;
 }
