@@ -1,12 +1,22 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { renderTopology } from '../topology/render.js';
 import { withFeatureVersion } from '../topology/versioned.js';
 import { TOPOLOGIES } from '../topology/index.js';
-import { ConfigError, FeaturestreamError } from './errors.js';
+import { ConfigError } from './errors.js';
+import {
+  checkInputFile,
+  checkOutputFile,
+  debugWanted,
+  exitOnSignals,
+  installProcessGuards,
+  lockStateDir,
+  reportError,
+  withoutDebug,
+} from './guard.js';
 import { nonNegativeInt, positiveInt } from './flags.js';
 import { writeLlmEvents } from './generate/llm-stream.js';
 import { writePerfEvents } from './generate/perf-stream.js';
@@ -96,7 +106,9 @@ program
       'event-time windows, processors and joins run on a worker pool, checkpointed in LevelDB, ' +
       'written exactly once to files, an online store (Redis) and an offline store (PostgreSQL), ' +
       'and served over HTTP.\n\n' +
-      'Start with: featurestream run    (no arguments: a generated sample stream through all 65 features)',
+      'Start with: featurestream run    (no arguments: a generated sample stream through all 65 features)\n\n' +
+      'Exit codes: 0 done, 1 failure, 2 bad arguments, 3 state dir/store/port in use by another\n' +
+      'process, 130/143 interrupted (SIGINT/SIGTERM). --debug (anywhere) adds stack traces to errors.',
   )
   .showHelpAfterError()
   .exitOverride();
@@ -189,11 +201,13 @@ const runCommand = program
       const dir = resolve('.featurestream/default');
       mkdirSync(dir, { recursive: true });
       input = join(dir, 'events.ndjson');
+      out ??= join(dir, 'features.ndjson');
+      stateDir ??= join(dir, 'state');
+      // First of all: a second default run is refused before it touches the first one's files.
+      lockRun(stateDir, true);
       process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
       const g = await writeLlmEvents(input, { events: 20_000, seed: 42 });
       process.stdout.write(`  ${fmt(g.lines)} events${detail(g.byType)}\n`);
-      out ??= join(dir, 'features.ndjson');
-      stateDir ??= join(dir, 'state');
       deadLetters ??= join(dir, 'dead-letters.ndjson');
       lateEvents ??= join(dir, 'late-events.ndjson');
       // The embedded stores: a LevelDB online store and PGlite (PostgreSQL in the process).
@@ -206,7 +220,13 @@ const runCommand = program
     } else if (out === undefined) {
       throw new ConfigError('--out is required with --input', { field: '--out' });
     }
-    if (!existsSync(input!)) throw new ConfigError(`--input: no such file: ${input}`, { field: '--input' });
+    if (!embedded && stateDir !== undefined) lockRun(stateDir, fresh);
+    if (checkInputFile(input!) === 0) {
+      process.stderr.write(`featurestream: warning: --input ${input} is empty: no events\n`);
+    }
+    checkOutputFile(out, '--out');
+    checkOutputFile(deadLetters, '--dead-letters');
+    checkOutputFile(lateEvents, '--late-events');
     const base = topologyByName(o.topology as string);
     const topology =
       o.featureVersion === undefined ? base : withFeatureVersion(base, o.featureVersion as number);
@@ -225,7 +245,7 @@ const runCommand = program
       shards: o.shards as number,
       checkpointIntervalMs: o.checkpointInterval as number,
       batchLines: o.batchLines as number,
-      fresh,
+      fresh: stateDir === undefined && fresh, // lockRun emptied a locked state dir
       logger,
       ...(bar === undefined ? {} : { onProgress: bar.update }),
     });
@@ -240,6 +260,16 @@ const runCommand = program
       );
     }
   });
+
+/**
+ * Takes the state dir's lock before anything else runs (src/guard.ts), empties it with `fresh`,
+ * and holds it until the process ends; SIGINT/SIGTERM end the run with one line and 130/143.
+ */
+function lockRun(stateDir: string, fresh: boolean): void {
+  const lock = lockStateDir(stateDir, fresh);
+  process.once('exit', () => lock.release());
+  exitOnSignals('run', () => lock.release());
+}
 
 registerKafkaOptions(runCommand);
 
@@ -330,23 +360,15 @@ registerServeCommand(program);
 registerStoreCommands(program);
 
 async function main(): Promise<void> {
+  // Our handlers, not a library's (see src/guard.ts): errors end here, as one line.
+  installProcessGuards();
+  const debug = debugWanted();
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(withoutDebug(process.argv));
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and version exit 0; every usage error exits 2 (commander already printed it).
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    if (err instanceof FeaturestreamError) {
-      process.stderr.write(`featurestream: ${err.message}\n`);
-      process.exitCode = err.domain === 'config' ? 2 : 1;
-      return;
-    }
-    process.stderr.write(
-      `featurestream: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exitCode = 1;
+    installProcessGuards();
+    // Help and version exit 0; usage errors exit 2 (commander already printed them).
+    process.exitCode = reportError(err, debug);
   }
 }
 

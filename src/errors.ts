@@ -61,3 +61,23 @@ export class InternalError extends FeaturestreamError {
     super('internal', message, details);
   }
 }
+
+/**
+ * A directory, store or port held by another live process (a second `run` on the same state dir,
+ * a second `serve` on the same port). The CLI exits 3: wait for the holder or stop it.
+ */
+export class InUseError extends ExternalError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { retryable: true, ...details });
+  }
+}
+
+/**
+ * Input that cannot be read on (a gzip stream cut short or damaged, a directory given as a file).
+ * What came before the damage has been processed and committed; the CLI exits 1.
+ */
+export class InputError extends FeaturestreamError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('user-input', message, details);
+  }
+}

@@ -1,5 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type Gunzip } from 'node:zlib';
+import { InputError } from '../errors.js';
+
+/**
+ * Bytes of one line kept in memory: twice the decoder's limit, so an overlong line still reaches
+ * it (as an `oversize` dead letter with its first bytes) while a file with no newline at all is
+ * read in bounded memory.
+ */
+export const MAX_KEPT_LINE_BYTES = 2 << 20;
 
 /** A position in a file source: the byte offset (of the decompressed stream for .gz) and the line number. */
 export interface FilePosition {
@@ -23,6 +31,12 @@ export interface LineBatch {
  * stream cannot seek, so it is decompressed from the start and the bytes before the offset
  * are skipped. A final line without a newline is still a line.
  *
+ * A gzip stream cut short or damaged ends the lines at the last complete one before the damage:
+ * those are yielded, then an {@link InputError} naming the file, the compressed byte offset and
+ * the last good line is passed to `onDamage` (the caller commits what it has, then fails), or
+ * thrown when there is no `onDamage`. A line longer than {@link MAX_KEPT_LINE_BYTES} is cut to
+ * that length (its offset and the next lines' stay exact).
+ *
  * @example
  * for await (const b of readLines('events.ndjson.gz', { offset: 0, line: 0 }, 2048)) handle(b);
  */
@@ -30,10 +44,16 @@ export async function* readLines(
   path: string,
   from: FilePosition,
   batchLines = 2048,
+  onDamage?: (err: InputError) => void,
 ): AsyncGenerator<LineBatch> {
   const gz = path.endsWith('.gz');
   const raw = createReadStream(path, { start: gz ? 0 : from.offset, highWaterMark: 1 << 20 });
-  const stream: AsyncIterable<Buffer> = gz ? raw.pipe(createGunzip()) : raw;
+  const gunzip = gz ? createGunzip() : null;
+  let damage: unknown = null;
+  const stream: AsyncIterable<Buffer> =
+    gunzip === null ? raw : untilDamage(raw, gunzip, (err) => (damage ??= err));
+  /** Bytes of the current line dropped past {@link MAX_KEPT_LINE_BYTES}. */
+  let dropped = 0;
   let skip = gz ? from.offset : 0;
   let offset = from.offset;
   let line = from.line;
@@ -57,7 +77,8 @@ export async function* readLines(
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
       lines.push(buf.toString('utf8', start, end));
       offsets.push(offset);
-      offset += nl + 1 - start;
+      offset += nl + 1 - start + dropped;
+      dropped = 0;
       line++;
       start = nl + 1;
       if (lines.length >= batchLines) {
@@ -68,12 +89,51 @@ export async function* readLines(
       }
     }
     rest = start < buf.length ? buf.subarray(start) : null;
+    if (rest !== null && rest.length > MAX_KEPT_LINE_BYTES) {
+      dropped += rest.length - MAX_KEPT_LINE_BYTES;
+      rest = Buffer.from(rest.subarray(0, MAX_KEPT_LINE_BYTES));
+    }
+  }
+  if (damage !== null) {
+    // The complete lines before the damage still count: hand them over, then say where it broke.
+    if (lines.length > 0) yield { firstLine, lines, offsets, end: { offset, line } };
+    const err = new InputError(
+      `--input ${path}: the gzip data is cut short or damaged at compressed byte ${gunzip!.bytesWritten}; ` +
+        `the last good line is line ${line} (ending at byte ${offset} of the decompressed stream) and ` +
+        'the lines before it are processed and committed. Repair or replace the file and run the same ' +
+        `command again to resume at line ${line + 1} (${describe(damage)})`,
+      { field: '--input', cause: damage },
+    );
+    if (onDamage === undefined) throw err;
+    onDamage(err);
+    return;
   }
   if (rest !== null && rest.length > 0) {
     lines.push(rest.toString('utf8'));
     offsets.push(offset);
-    offset += rest.length;
+    offset += rest.length + dropped;
     line++;
   }
   if (lines.length > 0) yield { firstLine, lines, offsets, end: { offset, line } };
+}
+
+/**
+ * The decompressed chunks of a gzip file until its end or the first error (a stream cut short,
+ * damaged data, a read error of the file), which goes to `onDamage` instead of being thrown.
+ */
+async function* untilDamage(
+  raw: NodeJS.ReadableStream,
+  gunzip: Gunzip,
+  onDamage: (err: unknown) => void,
+): AsyncGenerator<Buffer> {
+  raw.on('error', (err) => gunzip.destroy(err));
+  try {
+    for await (const chunk of raw.pipe(gunzip)) yield chunk as Buffer;
+  } catch (err) {
+    onDamage(err);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -9,7 +9,7 @@ import { planTopology } from '../../topology/plan.js';
 import { CommittedFile } from '../connectors/committed-file.js';
 import { type FilePosition, type LineBatch, readLines } from '../connectors/file-source.js';
 import { formatRow } from '../connectors/row-format.js';
-import { ConfigError, InternalError } from '../errors.js';
+import { ConfigError, type InputError, InternalError } from '../errors.js';
 import { formatTimestamp } from '../events/timestamp.js';
 import { affinityBalancer, withSlot } from './affinity-balancer.js';
 import { type CheckpointRecord, readCheckpoint, writeCheckpoint } from './checkpoint-record.js';
@@ -440,7 +440,11 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       while (decoding.length > 0) await forwardNext();
     };
 
-    for await (const batch of readLines(opts.input, position, batchLines)) {
+    let damaged: InputError | null = null;
+    const onDamage = (err: InputError) => {
+      damaged = err;
+    };
+    for await (const batch of readLines(opts.input, position, batchLines, onDamage)) {
       if (failure !== null) throw failure;
       decoding.push({
         batch,
@@ -468,6 +472,11 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       }
     }
     await forwardAll();
+    // Damaged input: what came before the damage is committed, then the run fails naming it.
+    if (damaged !== null) {
+      await checkpoint(false);
+      throw damaged;
+    }
     // End of a bounded input: the watermark goes to +∞ and every window fires.
     clock.finish();
     await drain();

@@ -1,9 +1,13 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ExternalError } from '../errors.js';
+import { ExternalError, InUseError } from '../errors.js';
 
 /** Directories this process holds, so a second opener in the same process is refused too. */
 const HELD = new Set<string>();
+
+/** The name of the lock file inside a locked directory. */
+export const LOCK_FILE = 'featurestream.lock';
 
 /** A held {@link lockDir} lock; `release()` removes the lock file. */
 export interface DirLock {
@@ -11,42 +15,60 @@ export interface DirLock {
   release(): void;
 }
 
+/** What a lock file records about its holder. */
+export interface LockStamp {
+  readonly pid: number;
+  /** When the holder took the lock (RFC 3339). */
+  readonly started: string;
+  readonly host: string;
+}
+
 /**
- * Takes the single-opener lock of an embedded store's directory: a `featurestream.lock` file
- * holding this process's pid, created exclusively. A lock left behind by a process that no longer
- * runs (e.g. after `kill -9`) is taken over. A live holder — another process or this one — makes
- * it throw {@link ExternalError} naming the directory and the pid, because two engines writing one
- * PostgreSQL data directory (PGlite does not lock it itself) would corrupt it.
+ * Takes the exclusive, PID-stamped lock of a directory — a `run`'s state dir or an embedded
+ * store's directory: a `featurestream.lock` file holding `{pid, started, host}`, created
+ * exclusively. A lock left behind by a process that no longer runs (e.g. after `kill -9`, or whose
+ * pid now belongs to a younger process) is taken over. A live holder — another process or this
+ * one — makes it throw {@link InUseError}: "D is in use by featurestream pid N (started T)".
+ * Checked first, before anything opens LevelDB or PGlite or starts workers: two engines writing
+ * one directory would corrupt it (PGlite does not lock it itself).
  *
+ * @param what How the message names the directory, e.g. `state dir` or `--offline: store dir`.
  * @example
- * const lock = lockDir('.featurestream/offline', '--offline');
+ * const lock = lockDir('.featurestream/offline', '--offline: store dir');
  * try { … } finally { lock.release(); }
  */
 export function lockDir(dir: string, what: string): DirLock {
   const abs = resolve(dir);
   if (HELD.has(abs)) {
-    throw new ExternalError(`${what}: ${abs} is already open in this process (one opener at a time)`, {
-      retryable: false,
-    });
+    throw new InUseError(`${what} ${abs} is already open in this process (one opener at a time)`);
   }
-  mkdirSync(abs, { recursive: true });
-  const file = join(abs, 'featurestream.lock');
+  try {
+    mkdirSync(abs, { recursive: true });
+  } catch (err) {
+    throw lockError(abs, what, err);
+  }
+  const file = join(abs, LOCK_FILE);
+  const stamp: LockStamp = { pid: process.pid, started: new Date().toISOString(), host: hostname() };
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      try {
+        writeSync(fd, `${JSON.stringify(stamp)}\n`);
+      } finally {
+        closeSync(fd);
+      }
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw lockError(abs, what, err);
-      const pid = Number(readFileSafe(file));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new ExternalError(
-          `${what}: ${abs} is in use by process ${pid} (an embedded store has one opener at a time; stop it first)`,
-          { retryable: true },
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 3) throw lockError(abs, what, err);
+      const text = readFileSafe(file);
+      const holder = parseStamp(text);
+      if (holder !== null && holds(holder)) {
+        throw new InUseError(
+          `${what} ${abs} is in use by featurestream pid ${holder.pid} (started ${holder.started}); ` +
+            'one opener at a time: wait for it to finish or stop it (a lock left by a killed process is taken over)',
         );
       }
-      rmSync(file, { force: true }); // stale: its process is gone
+      takeOver(file, text);
     }
   }
   HELD.add(abs);
@@ -57,17 +79,63 @@ export function lockDir(dir: string, what: string): DirLock {
       if (released) return;
       released = true;
       HELD.delete(abs);
-      rmSync(file, { force: true });
+      // Only our own stamp: never remove a lock another process took over meanwhile.
+      if (parseStamp(readFileSafe(file))?.pid === process.pid) rmSync(file, { force: true });
     },
   };
 }
 
-function readFileSafe(file: string): string {
+/** Reads the stamp of a directory's lock, or null when it has none (or an unreadable one). */
+export function readLock(dir: string): LockStamp | null {
+  return parseStamp(readFileSafe(join(resolve(dir), LOCK_FILE)));
+}
+
+/**
+ * Moves a stale lock aside atomically (one of several contenders wins the rename), and puts it
+ * back if what was moved turned out to be a fresh lock another process had just taken.
+ */
+function takeOver(file: string, staleText: string): void {
+  const aside = `${file}.stale-${process.pid}`;
   try {
-    return readFileSync(file, 'utf8').trim();
+    renameSync(file, aside);
   } catch {
-    return '';
+    return; // someone else moved or released it: try again
   }
+  if (readFileSafe(aside) !== staleText) {
+    try {
+      renameSync(aside, file);
+    } catch {
+      // it will be retried against whatever is there now
+    }
+    return;
+  }
+  rmSync(aside, { force: true });
+}
+
+function parseStamp(text: string): LockStamp | null {
+  if (text === '') return null;
+  // Older locks hold just the pid.
+  if (/^\d+$/.test(text)) return { pid: Number(text), started: 'unknown', host: hostname() };
+  try {
+    const s = JSON.parse(text) as Partial<LockStamp>;
+    if (typeof s.pid === 'number' && Number.isInteger(s.pid) && s.pid > 0) {
+      return { pid: s.pid, started: String(s.started ?? 'unknown'), host: String(s.host ?? hostname()) };
+    }
+  } catch {
+    // a lock cut short by a crash while it was written: stale
+  }
+  return null;
+}
+
+/** Whether the stamped process still holds the lock. */
+function holds(s: LockStamp): boolean {
+  if (s.host !== hostname()) return true; // another machine (shared volume): cannot tell, assume so
+  if (s.pid === process.pid) return false; // our own leftover (HELD covers live ones)
+  if (!alive(s.pid)) return false;
+  // The pid may have been reused by a process started after the lock was taken.
+  const started = processStart(s.pid);
+  const stamped = Date.parse(s.started);
+  return started === null || Number.isNaN(stamped) || started <= stamped + 2_000;
 }
 
 function alive(pid: number): boolean {
@@ -79,9 +147,41 @@ function alive(pid: number): boolean {
   }
 }
 
+/** When a process started (ms since the epoch), from /proc on Linux; null elsewhere. */
+function processStart(pid: number): number | null {
+  try {
+    // Field 22 of /proc/PID/stat: start time in clock ticks (100 a second on Linux) after boot.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const boot = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    if (!Number.isFinite(ticks) || boot === null) return null;
+    return Number(boot[1]) * 1000 + ticks * 10;
+  } catch {
+    return null;
+  }
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 function lockError(dir: string, what: string, err: unknown): ExternalError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hint =
+    code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+      ? ' (not writable: choose a directory you can write)'
+      : code === 'ENOTDIR' || code === 'EEXIST'
+        ? ' (a file is in the way: choose a directory)'
+        : code === 'ENOSPC'
+          ? ' (disk full: free space and run again)'
+          : '';
   return new ExternalError(
-    `${what}: cannot lock ${dir}: ${err instanceof Error ? err.message : String(err)}`,
+    `${what} ${dir}: cannot lock it: ${err instanceof Error ? err.message : String(err)}${hint}`,
     { cause: err, retryable: false },
   );
 }

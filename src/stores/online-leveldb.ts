@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { FeatureRow } from '../../operators/operator.js';
 import { ConfigError, ExternalError } from '../errors.js';
+import { type DirLock, lockDir } from './dir-lock.js';
 import type { OnlineKey, OnlineStore, OnlineValue } from './online-store.js';
 
 /** Options of {@link EmbeddedOnlineStore.open}. */
@@ -64,6 +65,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
     private readonly db: ClassicLevel<string, string>,
     location: string,
     options: EmbeddedOnlineStoreOptions,
+    private readonly lock: DirLock,
   ) {
     this.location = location;
     this.ttlByGroup = options.ttlSecondsByGroup ?? {};
@@ -84,11 +86,14 @@ export class EmbeddedOnlineStore implements OnlineStore {
       checkPositiveInt(ttl, `ttlSecondsByGroup.${group}`);
     }
     const location = resolve(dir);
+    // Our PID-stamped lock first: a busy directory is named with its holder's pid.
+    const lock = lockDir(location, `${flag}: store dir`);
     const db = new ClassicLevel<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     try {
       await mkdir(location, { recursive: true });
       await db.open();
     } catch (err) {
+      lock.release();
       const locked = /lock/i.test(describe(err)) || /lock/i.test(describe((err as Error)?.cause));
       throw new ExternalError(
         locked
@@ -97,8 +102,13 @@ export class EmbeddedOnlineStore implements OnlineStore {
         { cause: err, retryable: locked },
       );
     }
-    const store = new EmbeddedOnlineStore(db, location, options);
-    await store.purgeExpired();
+    const store = new EmbeddedOnlineStore(db, location, options, lock);
+    try {
+      await store.purgeExpired();
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
     return store;
   }
 
@@ -214,9 +224,16 @@ export class EmbeddedOnlineStore implements OnlineStore {
 
   /** Flushes and closes; the directory can then be opened by another process. */
   async close(): Promise<void> {
-    if (this.db.status !== 'open') return;
-    await this.flush();
-    await this.db.close();
+    if (this.db.status !== 'open') {
+      this.lock.release();
+      return;
+    }
+    try {
+      await this.flush();
+      await this.db.close();
+    } finally {
+      this.lock.release();
+    }
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {

@@ -306,7 +306,7 @@ export class EmbeddedSqlClient implements SqlClient {
    */
   static async open(dir: string | null, options: SqlClientOptions = {}): Promise<EmbeddedSqlClient> {
     const flag = options.flag ?? '--offline';
-    const lock = dir === null ? null : lockDir(dir, flag);
+    const lock = dir === null ? null : lockDir(dir, `${flag}: store dir`);
     try {
       const db = dir === null ? await PGlite.create() : await PGlite.create(resolve(dir));
       return new EmbeddedSqlClient(
