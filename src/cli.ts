@@ -358,6 +358,8 @@ featuresCmd
 
 registerServeCommand(program);
 registerStoreCommands(program);
+// Drift reports and quality scores (issue 12).
+(await import('./drift/command.js')).registerDriftCommand(program);
 
 async function main(): Promise<void> {
   // Our handlers, not a library's (see src/guard.ts): errors end here, as one line.

@@ -25,7 +25,7 @@ const instant = (flag: string) => (v: string) => {
 };
 
 /** Opens the store of `--offline`, runs `fn`, closes it; a missing table becomes a clear ConfigError. */
-async function withStore<T>(
+export async function withStore<T>(
   o: { offline: string; schema?: string },
   fn: (store: OfflineStore) => Promise<T>,
 ): Promise<T> {
