@@ -363,6 +363,19 @@ describe('reason codes', () => {
     expectFailure(with_('model_catalog', { size_class: 'xl' }), 'out_of_range');
     expectFailure(with_('api_call', { method: 'get' }), 'out_of_range');
     expectFailure(with_('api_call', { status: 700 }), 'out_of_range');
+    expectFailure(with_('api_call', { path: 'v1/invoices' }), 'out_of_range', /^path: must start with "\/"/);
+    expectFailure(
+      with_('api_call', { path: '/v1/in voices' }),
+      'out_of_range',
+      /^path: must not contain whitespace/,
+    );
+    expectFailure(
+      with_('api_call', { path: `/${'a'.repeat(2048)}` }),
+      'out_of_range',
+      /^path: must be at most 2048/,
+    );
+    expectFailure(with_('api_call', { tenant: 7 }), 'wrong_type', /^tenant: /);
+    expect(decodeLine(with_('api_call', { path: '/v1/invoices?limit=3', tenant: 'acme' })).ok).toBe(true);
     // Boundaries are inside.
     expect(decodeLine(with_('user_feedback', { rating: 1 })).ok).toBe(true);
     expect(decodeLine(with_('user_feedback', { rating: 5 })).ok).toBe(true);

@@ -24,6 +24,7 @@ import {
   findNonFinite,
   hasNonFinite,
   quote,
+  apiPathProblem,
 } from './values.js';
 
 /** Default size limit of one record: 1 MiB of UTF-8. */
@@ -48,9 +49,16 @@ export interface Field {
   readonly min: number;
   readonly max: number;
   readonly values: ReadonlySet<string> | null;
+  /** A string field's own rule: why a value is refused (`out_of_range`), or null. */
+  readonly check?: (v: string) => string | null;
 }
 
-type FieldArgs = { min?: number; max?: number; values?: readonly string[] };
+type FieldArgs = {
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+  check?: (v: string) => string | null;
+};
 
 function field(name: string, kind: number, optional: boolean, args: FieldArgs = {}): Field {
   const isInt = kind === INT;
@@ -61,6 +69,7 @@ function field(name: string, kind: number, optional: boolean, args: FieldArgs = 
     min: args.min ?? (isInt ? Number.MIN_SAFE_INTEGER : Number.NEGATIVE_INFINITY),
     max: args.max ?? (isInt ? Number.MAX_SAFE_INTEGER : Number.POSITIVE_INFINITY),
     values: args.values === undefined ? null : new Set(args.values),
+    ...(args.check === undefined ? {} : { check: args.check }),
   };
 }
 
@@ -160,10 +169,11 @@ export const FIELDS: { readonly [T in EventType]: readonly Field[] } = {
     req('session_id', STR),
     opt('user_id', STR),
     req('method', ENUM, { values: HTTP_METHODS }),
-    req('path', STR),
+    req('path', STR, { check: apiPathProblem }),
     opt('resource', STR),
     opt('status', INT, { min: 100, max: 599 }),
     opt('prompt', STR),
+    opt('tenant', STR),
   ],
 };
 
@@ -330,9 +340,12 @@ function validate(spec: TypeSpec, o: Record<string, unknown>): DecodeResult {
     }
     present++;
     switch (f.kind) {
-      case STR:
+      case STR: {
         if (typeof v !== 'string') return typeFail(f.name, 'string', v);
+        const bad = f.check?.(v) ?? null;
+        if (bad !== null) return fail('out_of_range', `${f.name}: ${bad}`);
         break;
+      }
       case BOOL:
         if (typeof v !== 'boolean') return typeFail(f.name, 'boolean', v);
         break;

@@ -22,12 +22,14 @@
  * in [0, 1] (CTX_001 uses it as is; the Rust doc comment says "percentage", but a 0–100 value
  * would silently saturate the feature, so it is a dead letter instead), `confidence` and
  * `capability_score` are in [0, 1], `rating` in [1, 5], `priority` in [0, 10], an `api_call`
- * `status` is an HTTP status code (100–599) and its `method` an upper-case HTTP method.
+ * `status` is an HTTP status code (100–599), its `method` an upper-case HTTP method and its
+ * `path` an absolute URL path (`apiPathProblem`).
  */
 import { z } from 'zod';
 import { EVENT_TYPES, type DecodeResult, type EventType, type ReasonCode } from './types.js';
 import { parseDateOrTimestamp, parseTimestamp } from './timestamp.js';
 import {
+  apiPathProblem,
   HEALTH_STATUSES,
   HTTP_METHODS,
   OUTPUT_LENGTHS,
@@ -200,10 +202,16 @@ export const ApiCallSchema = eventSchema('api_call', {
   session_id: z.string(),
   user_id: z.string().nullish(),
   method: z.enum(HTTP_METHODS),
-  path: z.string(),
+  path: z.string().check((ctx) => {
+    const bad = apiPathProblem(ctx.value);
+    if (bad !== null) {
+      ctx.issues.push({ code: 'custom', message: bad, input: ctx.value, params: { reason: 'out_of_range' } });
+    }
+  }),
   resource: z.string().nullish(),
   status: z.int().min(100).max(599).nullish(),
   prompt: z.string().nullish(),
+  tenant: z.string().nullish(),
 });
 
 /** The schema of each event type. */

@@ -85,3 +85,26 @@ export function describe(value: unknown): string {
 export function quote(s: string): string {
   return JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
 }
+
+/** Longest `api_call` path accepted (URLs over 2 KiB are refused by most servers anyway). */
+export const MAX_API_PATH_LENGTH = 2048;
+
+/**
+ * Why an `api_call` path is not usable, or null when it is: it must be an absolute URL path
+ * (`/…`), at most {@link MAX_API_PATH_LENGTH} characters, without whitespace or control
+ * characters. A query string or fragment is allowed (normalisation drops it).
+ *
+ * @example
+ * apiPathProblem('/v1/invoices/in_123'); // null
+ * apiPathProblem('v1/invoices');         // 'must start with "/", got "v1/invoices"'
+ */
+export function apiPathProblem(path: string): string | null {
+  if (!path.startsWith('/')) return `must start with "/", got ${quote(path)}`;
+  if (path.length > MAX_API_PATH_LENGTH) {
+    return `must be at most ${MAX_API_PATH_LENGTH} characters, got ${path.length}`;
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\s\u0000-\u001f\u007f]/.test(path))
+    return `must not contain whitespace or control characters, got ${quote(path)}`;
+  return null;
+}
