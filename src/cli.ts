@@ -360,6 +360,7 @@ registerServeCommand(program);
 registerStoreCommands(program);
 // Drift reports and quality scores (issue 12).
 (await import('./drift/command.js')).registerDriftCommand(program);
+(await import('./quality/command.js')).registerQualityCommand(program);
 
 async function main(): Promise<void> {
   // Our handlers, not a library's (see src/guard.ts): errors end here, as one line.

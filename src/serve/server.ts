@@ -49,6 +49,7 @@ import {
 } from './invalidation.js';
 import { ServeMetrics } from './metrics.js';
 import { OfflineReader, type SqlClient } from './offline-reader.js';
+import { registerQualityRoute } from './quality-route.js';
 import { type FeaturePlan, FeatureResolver } from './resolve.js';
 import { batchBody, batchResponse, featuresParams, featuresQuery, featuresResponse } from './schemas.js';
 import { type Lookup, type OnlineReader, type Outcome, TieredReader } from './tiers.js';
@@ -388,6 +389,13 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
 
     scope.get('/registry/groups', { config: { metricsRoute: 'registry' } }, (_request, reply) => {
       reply.type('application/json; charset=utf-8').send(registryGroups);
+    });
+
+    // Quality scores per feature from the offline store (issue 12).
+    registerQualityRoute(scope, {
+      offline: opts.offline,
+      metrics,
+      ...(opts.offlineSchema === undefined ? {} : { schema: opts.offlineSchema }),
     });
   });
 
