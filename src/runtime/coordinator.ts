@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
 import { PartitionClock } from '../../operators/watermark.js';
@@ -11,10 +10,10 @@ import { type FilePosition, type LineBatch, readLines } from '../connectors/file
 import { formatRow } from '../connectors/row-format.js';
 import { ConfigError, type InputError, InternalError } from '../errors.js';
 import { formatTimestamp } from '../events/timestamp.js';
-import { affinityBalancer, withSlot } from './affinity-balancer.js';
 import { type CheckpointRecord, readCheckpoint, writeCheckpoint } from './checkpoint-record.js';
 import type { LateRef, ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
+import { columnBuffers, createShardPool } from './shard-pool.js';
 import { validateRow } from './validate-row.js';
 
 /** What a run reads, writes and how it is parallelised. */
@@ -93,14 +92,6 @@ class ShardLink {
   sentClock = Number.NEGATIVE_INFINITY;
   covered: RetainedBatch[] = [];
   constructor(readonly shard: number) {}
-}
-
-/** Resolves the compiled worker entry (tests run the TypeScript sources against the build). */
-export function workerFile(): string {
-  const here = new URL(import.meta.url);
-  return here.pathname.endsWith('.ts')
-    ? new URL('../../dist/src/runtime/shard-worker.js', here).pathname
-    : new URL('./shard-worker.js', here).pathname;
 }
 
 /**
@@ -200,19 +191,9 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     );
   }
 
-  const pool = new Piscina({
-    filename: workerFile(),
-    minThreads: opts.workers,
-    maxThreads: opts.workers,
-    idleTimeout: Number.POSITIVE_INFINITY,
-    concurrentTasksPerWorker: opts.shards + 1,
-    loadBalancer: affinityBalancer(),
-    atomics: 'disabled',
-  });
-  const call = (req: ShardRequest, transferList?: ArrayBuffer[]): Promise<ShardResponse> => {
-    const task = req.shard < 0 ? { ...req } : withSlot({ ...req }, req.shard % opts.workers);
-    return pool.run(task, transferList === undefined ? {} : { transferList });
-  };
+  const pool = createShardPool(opts.workers, opts.shards);
+  const call = (req: ShardRequest, transferList?: ArrayBuffer[]): Promise<ShardResponse> =>
+    pool.call(req, transferList);
 
   const links = Array.from({ length: opts.shards }, (_, s) => new ShardLink(s));
   const retained = new Map<number, RetainedBatch>();
@@ -274,19 +255,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     if (link.pending === 0 && now === link.sentClock) return;
     const chunks = link.chunks;
     link.chunks = [];
-    const transfer: ArrayBuffer[] = [];
-    for (const c of chunks) {
-      for (const b of c.branches) {
-        if (b !== null) {
-          transfer.push(
-            b.ts.buffer as ArrayBuffer,
-            b.clock.buffer as ArrayBuffer,
-            b.values.buffer as ArrayBuffer,
-            b.refs.buffer as ArrayBuffer,
-          );
-        }
-      }
-    }
+    const transfer = columnBuffers(chunks);
     const n = link.pending;
     const covered = link.covered;
     link.covered = [];

@@ -60,6 +60,8 @@ export type ShardRequest =
       readonly id: number;
       /** Source positions covered by this checkpoint, stored with the state in one batch. */
       readonly meta: Readonly<Record<string, string>>;
+      /** Return the changed entries too (a Kafka member also writes them to its changelog). */
+      readonly withChanges?: boolean;
     }
   | { readonly type: 'commit'; readonly shard: number; readonly id: number }
   | { readonly type: 'close'; readonly shard: number };
@@ -104,5 +106,7 @@ export type ShardResponse =
       readonly shard: number;
       readonly id: number;
       readonly changedEntries: number;
+      /** With `withChanges`: `operatorId/key` → value, or null for a delete. */
+      readonly changes?: Array<[string, string | null]>;
     }
   | { readonly type: 'ok'; readonly shard: number };

@@ -62,8 +62,14 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
       return { type: 'output', shard: req.shard, rows, late };
     }
     case 'checkpoint': {
-      const changed = await actor(req.shard).checkpoint(req.id, req.meta);
-      return { type: 'checkpointed', shard: req.shard, id: req.id, changedEntries: changed };
+      const changes = await actor(req.shard).checkpointChanges(req.id, req.meta);
+      return {
+        type: 'checkpointed',
+        shard: req.shard,
+        id: req.id,
+        changedEntries: changes.size,
+        ...(req.withChanges === true ? { changes: [...changes] } : {}),
+      };
     }
     case 'commit':
       await actor(req.shard).commit(req.id);

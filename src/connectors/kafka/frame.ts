@@ -39,6 +39,11 @@ export interface RepartitionFrame {
   readonly branches: ReadonlyArray<EncodedBranch | null>;
   /** Malformed records of the batch (sent to one shard per source partition). */
   readonly deadLetters: readonly FrameDeadLetter[];
+  /**
+   * `[source offset, raw text]` of the frame's records that may be late (those behind their
+   * partition's clock), so the late-data side output carries the record as read.
+   */
+  readonly raws?: ReadonlyArray<readonly [number, string]>;
 }
 
 /** A record the decode stage refused, with what identifies it in the source. */
@@ -105,6 +110,7 @@ export function encodeFrame(f: RepartitionFrame): Buffer {
   };
   if (f.eof) header.eof = true;
   if (f.deadLetters.length > 0) header.dl = f.deadLetters as unknown as Wire;
+  if (f.raws !== undefined && f.raws.length > 0) header.rw = f.raws as unknown as Wire;
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const dataStart = (4 + head.length + 7) & ~7;
   const out = Buffer.alloc(dataStart + bytes);
@@ -164,6 +170,7 @@ export function decodeFrame(buf: Buffer): RepartitionFrame {
     eof: o.eof === true,
     branches,
     deadLetters: Array.isArray(o.dl) ? (o.dl as FrameDeadLetter[]) : [],
+    ...(Array.isArray(o.rw) ? { raws: o.rw as Array<[number, string]> } : {}),
   };
 }
 

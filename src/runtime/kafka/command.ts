@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { nonNegativeInt as nonNegative, positiveInt as positive } from '../../flags.js';
 import { TOPOLOGIES } from '../../../topology/index.js';
+import { withFeatureVersion } from '../../../topology/versioned.js';
 import { PAYLOAD_FORMATS, type PayloadFormat } from '../../connectors/kafka/payload.js';
 import { ConfigError } from '../../errors.js';
 import { openSinks } from '../open-sinks.js';
@@ -18,7 +19,9 @@ import { type KafkaJobOptions, type KafkaRunSummary, runKafkaJob } from './job.j
  * With `--kafka`, `--out`, `--dead-letters` and `--late-events` name *folders* of per-shard
  * NDJSON files (`shard-007.ndjson`; each shard's file is exactly once across crashes and
  * takeovers), `--shards` is the partition count of the repartition and changelog topics when
- * they are created, and `--input`, `--workers`, `--batch-lines` and `--fresh` do not apply.
+ * they are created, `--workers` sizes the same worker pool as a file run's (decode and the
+ * stateless chains on any worker, shard actors pinned), and `--input`, `--batch-lines` and
+ * `--fresh` do not apply.
  *
  * SIGTERM / SIGINT: finish the current batch, checkpoint, leave the group, exit 0.
  *
@@ -123,6 +126,8 @@ export interface KafkaCommandFlags {
   readonly offline?: string;
   readonly embeddingCache?: string;
   readonly summaryJson?: boolean;
+  readonly workers?: number;
+  readonly featureVersion?: number;
 }
 
 /** Checks the flags and turns them into job options (ConfigError naming the flag on a bad one). */
@@ -157,7 +162,8 @@ export function kafkaJobOptions(o: KafkaCommandFlags, logger: Logger): Omit<Kafk
     });
   }
   return {
-    topology: make(),
+    topology: o.featureVersion === undefined ? make() : withFeatureVersion(make(), o.featureVersion),
+    ...(o.workers === undefined ? {} : { workers: o.workers }),
     brokers,
     topic: need(o.topic, '--topic'),
     group: need(o.group, '--group'),
@@ -228,7 +234,8 @@ export function printKafkaSummary(topology: string, s: KafkaRunSummary, json: bo
     `featurestream run --kafka — topology ${topology}, ${s.mode}, ${s.shards} shards, stopped by ${s.stoppedBy}`,
     `  events read    ${fmt(s.eventsRead)} (this process)`,
     `  dead letters   ${fmt(s.deadLetters)}${detail(s.deadLettersByReason)}`,
-    `  late events    ${fmt(s.lateEvents)}`,
+    `  late events    ${fmt(s.lateEvents)}${detail(s.lateByWindow)}`,
+    `  invalid values ${fmt(Object.values(s.invalidValues).reduce((a, b) => a + b, 0))}${detail(s.invalidValues)}`,
     `  rows written   ${fmt(s.rowsWritten)}${detail(s.rowsByGroup)}`,
     `  checkpoints    ${fmt(s.checkpoints)}`,
     `  restored       ${fmt(s.restoredShards)} shards, ${fmt(s.rebalances)} rebalances`,

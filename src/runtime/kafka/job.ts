@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type Admin,
@@ -22,13 +22,11 @@ import { PayloadDecoder, type PayloadFormat } from '../../connectors/kafka/paylo
 import { KafkaRowSink } from '../../connectors/kafka/row-sink.js';
 import { ensureTopics, sourcePartitions } from '../../connectors/kafka/topics.js';
 import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '../../errors.js';
-import { sharedEmbedder } from '../../features/embeddings/embedder.js';
-import { project } from '../../features/embeddings/projection.js';
-import { compileChains, type EmbeddingProvider } from '../decode-stage.js';
+import { createShardPool, type ShardPool } from '../shard-pool.js';
 import type { RowSink } from '../sink.js';
 import { createKafkaMetrics, type KafkaMetrics, serveMetrics } from './metrics.js';
 import { restoreShards, type ShardContext, type ShardTask } from './shard-task.js';
-import { SourceTask } from './source-task.js';
+import { type DecodeStage, SourceTask } from './source-task.js';
 
 /** What a Kafka job reads, writes and how it runs. */
 export interface KafkaJobOptions {
@@ -85,6 +83,8 @@ export interface KafkaJobOptions {
   readonly metricsPort?: number | null;
   readonly metrics?: KafkaMetrics;
   readonly embeddingCache?: string | null;
+  /** Worker threads of the pool (decode on any, shard actors pinned). Default min(4, cores). */
+  readonly workers?: number;
   readonly logger: Logger;
   /** Aborting stops gracefully: finish the current batch, checkpoint, leave the group. */
   readonly signal?: AbortSignal;
@@ -101,7 +101,12 @@ export interface KafkaRunSummary {
   readonly deadLettersByReason: Record<string, number>;
   readonly rowsWritten: number;
   readonly rowsByGroup: Record<string, number>;
+  /** Output values that failed their registry rule and were written as null, by `feature:reason`. */
+  readonly invalidValues: Record<string, number>;
   readonly lateEvents: number;
+  readonly lateByWindow: Record<string, number>;
+  /** Prompt embeddings looked up by this process, and how many the cache had. */
+  readonly embeddings: { readonly prompts: number; readonly cacheHits: number };
   readonly checkpoints: number;
   /** Shards restored (from local state and/or the changelog) by this process. */
   readonly restoredShards: number;
@@ -186,9 +191,10 @@ export class KafkaJob {
   private readonly shards = new Map<number, ShardSlot>();
   /** Per shard, the chain of restore/close operations on its local state. */
   private readonly shardOps = new Map<number, Promise<unknown>>();
-  private readonly chains: ReturnType<typeof compileChains>;
   private readonly decoder: PayloadDecoder;
-  private readonly embeddings: EmbeddingProvider | null;
+  private pool: ShardPool | null = null;
+  private stage!: DecodeStage;
+  private readonly embedded = { prompts: 0, cacheHits: 0 };
   private mode: 'repartition' | 'direct' = 'repartition';
   private sourceTopic: string;
   private shardTopic = '';
@@ -230,20 +236,10 @@ export class KafkaJob {
     if (opts.brokers.length === 0)
       throw new ConfigError('--kafka needs at least one broker', { field: '--kafka' });
     if (opts.group.length === 0) throw new ConfigError('--group must not be empty', { field: '--group' });
-    this.chains = compileChains(opts.topology);
     this.decoder = new PayloadDecoder({
       format: opts.format ?? 'auto',
       registryUrl: opts.schemaRegistry ?? null,
     });
-    const cacheDir = opts.embeddingCache ?? null;
-    this.embeddings = this.chains.some((c) => c.needsEmbeddings)
-      ? {
-          async embed(texts) {
-            const embedder = await sharedEmbedder(cacheDir);
-            return (await embedder.embed(texts)).map(project);
-          },
-        }
-      : null;
     this.kafka = new Kafka({
       clientId: opts.clientId ?? `featurestream-${hostname()}-${process.pid}`,
       brokers: [...opts.brokers],
@@ -308,6 +304,7 @@ export class KafkaJob {
     const dl = merge((c) => c.deadLettersByReason);
     const rows = merge((c) => c.rowsByGroup);
     const late = merge((c) => c.lateByWindow);
+    const invalid = merge((c) => c.invalidValues ?? {});
     const seconds = (performance.now() - started) / 1000;
     return {
       mode: this.mode,
@@ -317,7 +314,10 @@ export class KafkaJob {
       deadLettersByReason: dl,
       rowsWritten: sum(rows),
       rowsByGroup: rows,
+      invalidValues: invalid,
       lateEvents: sum(late),
+      lateByWindow: late,
+      embeddings: { ...this.embedded },
       checkpoints: this.counters.checkpoints,
       restoredShards: this.counters.restored,
       rebalances: this.counters.rebalances,
@@ -392,6 +392,17 @@ export class KafkaJob {
     const idleFromTopology = Math.min(
       ...windows.map((w) => (w as { idleTimeoutMs?: number }).idleTimeoutMs ?? Number.POSITIVE_INFINITY),
     );
+    const idleTimeoutMs = o.idleTimeoutMs ?? idleFromTopology;
+    // The same pool as a file run: decode and the stateless chains on any worker, shards pinned.
+    const workers = o.workers ?? Math.min(4, availableParallelism());
+    this.pool = createShardPool(workers, this.shardsP);
+    this.stage = {
+      pool: this.pool,
+      runId: `kafka-${process.pid}-${Date.now()}`,
+      topology: o.topology,
+      embeddingCache: o.embeddingCache ?? null,
+      rawAll: Number.isFinite(idleTimeoutMs),
+    };
     this.ctx = {
       topology: o.topology,
       sourceTopic: o.topic,
@@ -403,12 +414,13 @@ export class KafkaJob {
       deadLetterDir: o.deadLetters,
       lateDir: o.lateEvents,
       rowSinks: this.rowSinks,
-      idleTimeoutMs: o.idleTimeoutMs ?? idleFromTopology,
+      idleTimeoutMs,
       stopAtEnd: o.stopAtEnd,
       producer: this.producer,
       logger: this.log,
       owner: `${hostname()}/${process.pid}`,
       metrics: this.metrics,
+      pool: this.pool,
     };
     this.log.info(
       {
@@ -795,10 +807,11 @@ export class KafkaJob {
       const chunk = await t.decode(
         todo.slice(i, i + size),
         this.decoder,
-        this.chains,
+        this.stage,
         this.mode === 'direct' ? 1 : this.shardsP,
-        this.embeddings,
       );
+      this.embedded.prompts += chunk.embedded.prompts;
+      this.embedded.cacheHits += chunk.embedded.cacheHits;
       if (shard !== null) {
         try {
           await shard.process([{ offset: chunk.next - 1, frame: chunk.frames[0]! }], Date.now());
@@ -1086,6 +1099,7 @@ export class KafkaJob {
     for (const slot of this.shards.values()) this.retireSlot(slot);
     await bounded('shard operations', Promise.all([...this.shardOps.values()]));
     await bounded('changelog reader stop', this.reader?.stop());
+    await bounded('worker pool', this.pool?.destroy());
     for (const sink of this.rowSinks) await bounded(`close ${sink.name}`, sink.close());
     await bounded('producer disconnect', this.producer?.disconnect());
     await bounded('admin disconnect', this.admin?.disconnect());

@@ -19,7 +19,8 @@ import { formatRow } from '../../connectors/row-format.js';
 import { ExternalError, InternalError } from '../../errors.js';
 import { formatTimestamp } from '../../events/timestamp.js';
 import type { EncodedBranch, LateRef, ProcessChunk } from '../protocol.js';
-import { ShardActor } from '../shard-actor.js';
+import { columnBuffers, type ShardPool } from '../shard-pool.js';
+import { validateRow } from '../validate-row.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../sink.js';
 import type { KafkaMetrics } from './metrics.js';
 import { readShardRecord, type ShardRecord, writeShardRecord } from './shard-record.js';
@@ -52,6 +53,8 @@ export interface ShardContext {
   /** Who claims shards (for the changelog's ownership records). */
   readonly owner: string;
   readonly metrics: KafkaMetrics;
+  /** The worker pool the shard actors live on (the same as a file run's). */
+  readonly pool: ShardPool;
 }
 
 /** A shard's positions and counters, stored with each checkpoint (marker meta and local meta). */
@@ -74,6 +77,8 @@ export interface ShardCounters {
   deadLettersByReason: Record<string, number>;
   lateByWindow: Record<string, number>;
   rowsByGroup: Record<string, number>;
+  /** Output values that failed their registry rule and were written as null, by `feature:reason`. */
+  invalidValues: Record<string, number>;
 }
 
 const REF_SCALE = 2 ** 40;
@@ -128,7 +133,6 @@ export class ShardTask {
   private constructor(
     readonly shard: number,
     private readonly ctx: ShardContext,
-    private readonly actor: ShardActor,
     committedId: number,
     private epoch: number,
     changelogEnd: number,
@@ -144,7 +148,13 @@ export class ShardTask {
     this.clock = new SourceClock(ctx.mode === 'direct' ? 1 : n, ctx.idleTimeoutMs);
     this.seen = new Array<number>(n).fill(-1);
     this.eofs = new Set();
-    this.counters = { records: 0, deadLettersByReason: {}, lateByWindow: {}, rowsByGroup: {} };
+    this.counters = {
+      records: 0,
+      deadLettersByReason: {},
+      lateByWindow: {},
+      rowsByGroup: {},
+      invalidValues: {},
+    };
     if (meta !== null) {
       this.position = meta.position;
       for (let p = 0; p < n && p < meta.seen.length; p++) this.seen[p] = meta.seen[p]!;
@@ -152,6 +162,7 @@ export class ShardTask {
       this.clock.restore(meta.clock, Date.now());
       this.done = meta.done;
       Object.assign(this.counters, structuredClone(meta.counters));
+      this.counters.invalidValues ??= {};
     }
     this.baseline = structuredClone(this.counters);
     const open = (dir: string | null, len: number | null | undefined) =>
@@ -197,12 +208,19 @@ export class ShardTask {
     const claim = await writeClaim(ctx.producer, ctx.changelogTopic, shard, epoch, ctx.owner);
     writeShardRecord(ctx.stateDir, { version: 1, shard, id: committedId, after: claim + 1, epoch });
 
-    const actor = new ShardActor(shard, ctx.topology);
-    const { meta } = await actor.open(location, committedId);
+    const opened = await ctx.pool.call({
+      type: 'open',
+      shard,
+      topology: ctx.topology,
+      location,
+      committedId,
+    });
+    if (opened.type !== 'opened') throw new InternalError(`shard ${shard} answered ${opened.type} to open`);
+    const meta = opened.meta;
     const parsed = meta.kafka === undefined ? null : (JSON.parse(meta.kafka) as ShardMeta);
     const windowGroup = new Map<string, string>();
     for (const n of ctx.topology.nodes) if (n.kind === 'window') windowGroup.set(n.id, n.group);
-    return new ShardTask(shard, ctx, actor, committedId, epoch, claim + 1, parsed, repairs, windowGroup);
+    return new ShardTask(shard, ctx, committedId, epoch, claim + 1, parsed, repairs, windowGroup);
   }
 
   /** What this task added to the counters since it opened (this process's share). */
@@ -217,6 +235,7 @@ export class ShardTask {
       deadLettersByReason: diff(this.counters.deadLettersByReason, this.baseline.deadLettersByReason),
       lateByWindow: diff(this.counters.lateByWindow, this.baseline.lateByWindow),
       rowsByGroup: diff(this.counters.rowsByGroup, this.baseline.rowsByGroup),
+      invalidValues: diff(this.counters.invalidValues, this.baseline.invalidValues),
     };
   }
 
@@ -250,6 +269,8 @@ export class ShardTask {
     }
     const chunks: ProcessChunk[] = [];
     const dls: DeadLetterRecord[] = [];
+    /** Raw text of the records that may turn out late (they are out of order in their partition). */
+    const raws = new Map<number, string>();
     const source = (p: number) => `${this.ctx.sourceTopic}/${p}`;
     for (const { offset, frame } of items) {
       if (offset < this.position) continue;
@@ -301,15 +322,20 @@ export class ShardTask {
           raw: d.raw ?? d.rawBase64 ?? '',
         });
       }
+      for (const [offset, raw] of frame.raws ?? []) if (offset > seen) raws.set(encodeRef(p, offset), raw);
       if (frame.last > seen) this.seen[p] = frame.last;
       this.clock.observe(ci, frame.end, now);
       if (frame.eof) this.eofs.add(p);
     }
     const finishing = this.ctx.stopAtEnd && this.allEof();
     const endClock = finishing ? this.clock.finish() : this.clock.recompute(now);
-    const { rows, late } = this.actor.process(chunks, endClock, now);
+    const res = await this.ctx.pool.call(
+      { type: 'process', shard: this.shard, chunks, endClock, now },
+      columnBuffers(chunks),
+    );
+    if (res.type !== 'output') throw new InternalError(`shard ${this.shard} answered ${res.type} to process`);
     if (finishing) this.done = true;
-    await this.emit(rows, late, dls);
+    await this.emit(res.rows, res.late, dls, raws);
   }
 
   /** Source partition p reached its end without a frame saying so (direct mode, nothing left to read). */
@@ -327,7 +353,13 @@ export class ShardTask {
     return this.ctx.mode === 'direct' ? this.eofs.has(this.shard) : this.eofs.size >= this.seen.length;
   }
 
-  private async emit(rows: FeatureRow[], late: LateRef[], dls: DeadLetterRecord[]): Promise<void> {
+  private async emit(
+    fired: readonly FeatureRow[],
+    late: readonly LateRef[],
+    dls: DeadLetterRecord[],
+    raws: ReadonlyMap<number, string>,
+  ): Promise<void> {
+    const rows = fired.map((r) => validateRow(r, this.counters.invalidValues));
     for (const r of rows) {
       this.counters.rowsByGroup[r.group] = (this.counters.rowsByGroup[r.group] ?? 0) + 1;
       this.ctx.metrics.rows.inc({ group: r.group });
@@ -339,8 +371,9 @@ export class ShardTask {
       const p = Math.floor(ref / REF_SCALE);
       const offset = ref - p * REF_SCALE;
       const group = this.windowGroup.get(op) ?? '';
+      const raw = raws.get(ref) ?? null;
       this.late?.append(
-        `${JSON.stringify({ source: `${this.ctx.sourceTopic}/${p}`, offset, window: op, group, event_time: formatTimestamp(ts) })}\n`,
+        `${JSON.stringify({ source: `${this.ctx.sourceTopic}/${p}`, offset, window: op, group, event_time: formatTimestamp(ts), raw })}\n`,
       );
       lateRecords.push({
         source: `${this.ctx.sourceTopic}/${p}`,
@@ -349,7 +382,7 @@ export class ShardTask {
         window: op,
         group,
         eventTime: ts,
-        raw: '',
+        raw: raw ?? '',
       });
     }
     for (const sink of this.ctx.rowSinks) {
@@ -389,9 +422,17 @@ export class ShardTask {
       done: this.done,
     };
     const metaText = JSON.stringify(meta);
-    const changes = await this.actor.checkpointChanges(id, { kafka: metaText });
+    const res = await this.ctx.pool.call({
+      type: 'checkpoint',
+      shard: this.shard,
+      id,
+      meta: { kafka: metaText },
+      withChanges: true,
+    });
+    if (res.type !== 'checkpointed')
+      throw new InternalError(`shard ${this.shard} answered ${res.type} to checkpoint`);
     const entries = new Map(this.repairs);
-    for (const [k, v] of changes) entries.set(k, v);
+    for (const [k, v] of res.changes ?? []) entries.set(k, v);
     const markerOffset = await writeCheckpoint(
       this.ctx.producer,
       this.ctx.changelogTopic,
@@ -408,7 +449,7 @@ export class ShardTask {
       epoch: this.epoch,
     });
     this.changelogEnd = markerOffset + 1;
-    await this.actor.commit(id);
+    await this.ctx.pool.call({ type: 'commit', shard: this.shard, id });
     this.committedId = id;
     this.repairs = new Map();
     this.dirty = false;
@@ -435,7 +476,7 @@ export class ShardTask {
       this.out?.close();
       this.dl?.close();
       this.late?.close();
-      await this.actor.close();
+      await this.ctx.pool.call({ type: 'close', shard: this.shard });
     });
   }
 

@@ -2,8 +2,24 @@ import type { KafkaMessage } from 'kafkajs';
 import type { DeadLetterMessage } from '../../connectors/kafka/dead-letter-topic.js';
 import type { FrameDeadLetter, RepartitionFrame } from '../../connectors/kafka/frame.js';
 import { type PayloadDecoder, rawText } from '../../connectors/kafka/payload.js';
-import { type compileChains, decodeBatch, type EmbeddingProvider } from '../decode-stage.js';
+import type { Topology } from '../../../topology/nodes.js';
+import { InternalError } from '../../errors.js';
 import type { EncodedBranch } from '../protocol.js';
+import type { ShardPool } from '../shard-pool.js';
+
+/** How a source stage decodes: on the shared worker pool, like a file run's batches. */
+export interface DecodeStage {
+  readonly pool: ShardPool;
+  /** Names the compiled chains on the workers (one per job). */
+  readonly runId: string;
+  readonly topology: Topology;
+  readonly embeddingCache: string | null;
+  /**
+   * Carry every record's raw text (not only the out-of-order ones): when idle partitions leave
+   * the watermark, a record in order in its partition may still be late.
+   */
+  readonly rawAll: boolean;
+}
 
 /** What a decoded chunk of a source partition produced. */
 export interface SourceChunk {
@@ -13,6 +29,8 @@ export interface SourceChunk {
   readonly events: number;
   /** For the dead-letter topic. */
   readonly deadLetters: DeadLetterMessage[];
+  /** Prompt embeddings looked up, and how many the cache had. */
+  readonly embedded: { readonly prompts: number; readonly cacheHits: number };
   /** Offset after the chunk, and the partition clock after it. */
   readonly next: number;
   readonly end: number;
@@ -85,14 +103,23 @@ export class SourceTask {
   async decode(
     messages: readonly KafkaMessage[],
     decoder: PayloadDecoder,
-    chains: ReturnType<typeof compileChains>,
+    stage: DecodeStage,
     shards: number,
-    embeddings: EmbeddingProvider | null,
   ): Promise<SourceChunk> {
     const offsets = messages.map((m) => Number(m.offset));
     const values = messages.map((m) => m.value);
     const payload = await decoder.decode(values);
-    const res = await decodeBatch(chains, payload.lines, 0, shards, embeddings);
+    const res = await stage.pool.call({
+      type: 'decode',
+      shard: -1,
+      runId: stage.runId,
+      topology: stage.topology,
+      shards,
+      lines: payload.lines,
+      firstLine: 0,
+      embeddingCache: stage.embeddingCache,
+    });
+    if (res.type !== 'decoded') throw new InternalError(`decode answered ${res.type}`);
     const last = offsets.length === 0 ? this.next - 1 : offsets[offsets.length - 1]!;
     const next = last + 1;
     const end = Math.max(res.maxTs, this.base);
@@ -118,13 +145,20 @@ export class SourceTask {
     const frames: RepartitionFrame[] = [];
     for (let s = 0; s < shards; s++) {
       const per = res.perShard[s] ?? null;
+      const raws = new Map<number, string>();
       const branches: Array<EncodedBranch | null> =
         per === null
           ? []
           : per.map((b) => {
               if (b === null) return null;
               const refs = b.refs;
-              for (let j = 0; j < b.count; j++) refs[j] = offsets[refs[j]!]!;
+              for (let j = 0; j < b.count; j++) {
+                const i = refs[j]!;
+                refs[j] = offsets[i]!;
+                // Behind its partition's clock: it may be late (only such records can be).
+                if (stage.rawAll || b.ts[j]! <= Math.max(this.base, b.clock[j]!))
+                  raws.set(offsets[i]!, payload.lines[i]!);
+              }
               return b;
             });
       frames.push({
@@ -135,9 +169,18 @@ export class SourceTask {
         eof,
         branches,
         deadLetters: s === this.partition % shards ? dls : [],
+        ...(raws.size === 0 ? {} : { raws: [...raws] }),
       });
     }
-    return { frames, events: res.events + payload.failures.length, deadLetters: dlq, next, end, eof };
+    return {
+      frames,
+      events: res.events + payload.failures.length,
+      embedded: res.embedded ?? { prompts: 0, cacheHits: 0 },
+      deadLetters: dlq,
+      next,
+      end,
+      eof,
+    };
   }
 
   /** Frames that only say "this partition ended" (nothing left to read at start). */

@@ -1,0 +1,75 @@
+import { Piscina } from 'piscina';
+import { affinityBalancer, withSlot } from './affinity-balancer.js';
+import type { ShardRequest, ShardResponse } from './protocol.js';
+
+/**
+ * The worker pool every source runs on (file runs and Kafka members alike): decode requests
+ * (`shard: -1`) go to any worker, every request of shard s goes to the worker that owns slot
+ * `s mod workers`, so a shard actor and its state location live on exactly one thread.
+ *
+ * @example
+ * const pool = createShardPool(4, 8);
+ * const res = await pool.call({ type: 'close', shard: 3 });
+ * await pool.destroy();
+ */
+export interface ShardPool {
+  readonly workers: number;
+  /** Sends one request; `transfer` lists buffers moved (not copied) to the worker. */
+  call(req: ShardRequest, transfer?: ArrayBuffer[]): Promise<ShardResponse>;
+  destroy(): Promise<void>;
+}
+
+/** Resolves the compiled worker entry (tests run the TypeScript sources against the build). */
+export function workerFile(): string {
+  const here = new URL(import.meta.url);
+  return here.pathname.endsWith('.ts')
+    ? new URL('../../dist/src/runtime/shard-worker.js', here).pathname
+    : new URL('./shard-worker.js', here).pathname;
+}
+
+/**
+ * Starts a pool of `workers` threads for up to `maxShards` shards per worker in flight at once.
+ */
+export function createShardPool(workers: number, maxShards: number): ShardPool {
+  const pool = new Piscina({
+    filename: workerFile(),
+    minThreads: workers,
+    maxThreads: workers,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    concurrentTasksPerWorker: maxShards + 1,
+    loadBalancer: affinityBalancer(),
+    atomics: 'disabled',
+  });
+  return {
+    workers,
+    call(req, transfer) {
+      const task = req.shard < 0 ? { ...req } : withSlot({ ...req }, req.shard % workers);
+      return pool.run(task, transfer === undefined ? {} : { transferList: transfer });
+    },
+    destroy: () => pool.destroy(),
+  };
+}
+
+/** The buffers of a request's columns, to transfer them instead of copying. */
+export function columnBuffers(
+  chunks: ReadonlyArray<{
+    branches: ReadonlyArray<{
+      ts: Float64Array;
+      clock: Float64Array;
+      values: Float64Array;
+      refs: Float64Array;
+    } | null>;
+  }>,
+): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const c of chunks) {
+    for (const b of c.branches) {
+      if (b === null || b === undefined) continue;
+      for (const a of [b.ts, b.clock, b.values, b.refs]) {
+        // A view on part of a larger buffer (e.g. a Kafka message) is copied, not moved.
+        if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) out.add(a.buffer as ArrayBuffer);
+      }
+    }
+  }
+  return [...out];
+}
