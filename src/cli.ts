@@ -361,6 +361,8 @@ registerStoreCommands(program);
 // Drift reports and quality scores (issue 12).
 (await import('./drift/command.js')).registerDriftCommand(program);
 (await import('./quality/command.js')).registerQualityCommand(program);
+// Replay into a new feature version, and version diffs (issue 13).
+(await import('./replay/command.js')).registerReplayCommands(program, topologyByName);
 
 async function main(): Promise<void> {
   // Our handlers, not a library's (see src/guard.ts): errors end here, as one line.

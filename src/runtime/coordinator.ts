@@ -34,8 +34,13 @@ export interface RunOptions {
   /** Delete any previous state in stateDir first. */
   readonly fresh?: boolean;
   readonly logger: Logger;
-  /** Called about twice a second with the bytes read so far. */
-  readonly onProgress?: (bytes: number, total: number) => void;
+  /** Called about twice a second with the bytes and lines read so far (lines count from the file's start). */
+  readonly onProgress?: (bytes: number, total: number, lines: number) => void;
+  /**
+   * Keeps only the rows for which this holds (all rows when absent): a replay writes only the
+   * windows that end inside its range. Rows left out are neither counted nor written.
+   */
+  readonly rowFilter?: (row: FeatureRow) => boolean;
   /**
    * External sinks (online/offline stores, Kafka). Rows, dead letters and late records are
    * handed to them in batches and flushed before each checkpoint commits (exactly-once with
@@ -218,6 +223,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
 
   const writeRows = (rows: readonly FeatureRow[]) => {
     for (const raw of rows) {
+      if (opts.rowFilter !== undefined && !opts.rowFilter(raw)) continue;
       const r = validateRow(raw, invalid);
       counters.rowsByGroup[r.group] = (counters.rowsByGroup[r.group] ?? 0) + 1;
       out?.append(formatRow(r));
@@ -432,7 +438,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       const t = performance.now();
       if (opts.onProgress !== undefined && t - lastProgress > 500) {
         lastProgress = t;
-        opts.onProgress(batch.end.offset, totalBytes);
+        opts.onProgress(batch.end.offset, totalBytes, batch.end.line);
       }
       if (t - lastCheckpoint >= opts.checkpointIntervalMs) {
         await forwardAll();
@@ -450,7 +456,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     clock.finish();
     await drain();
     await checkpoint(true);
-    opts.onProgress?.(totalBytes, totalBytes);
+    opts.onProgress?.(totalBytes, totalBytes, position.line);
     await Promise.all(links.map((l) => call({ type: 'close', shard: l.shard })));
   } finally {
     await pool.destroy();
