@@ -1,5 +1,3 @@
-import cliProgress from 'cli-progress';
-
 /** Progress of long work over a byte total, with the events processed so far. */
 export interface EventProgress {
   update(bytes: number, total: number, events: number): void;
@@ -17,76 +15,44 @@ const secs = (s: number) =>
         : `${s.toFixed(0)}s`;
 
 /**
- * Progress on stderr: a cli-progress bar with events/s and ETA on a terminal; otherwise a plain
- * line every `intervalMs` (and one at the end), so logs of a job show where it got to.
+ * Progress on stderr: on a terminal, a bar redrawn in place with events/s and ETA; otherwise a
+ * plain line every `intervalMs` (and one at the end), so a job's log shows where it got to.
  *
  * @example
  * const p = eventProgress('replay', process.stderr.isTTY);
- * p.update(1 << 20, 8 << 20, 4096);  // "replay  12%  4,096 events  2,048 events/s  eta 7s"
+ * p.update(1 << 20, 8 << 20, 4096);  // "replay [####....]  12% 4,096 events 2,048 events/s eta 7s"
  * p.done();
  */
 export function eventProgress(label: string, tty: boolean, intervalMs = 2000): EventProgress {
   const started = performance.now();
   let firstEvents: number | null = null;
   let last = { bytes: 0, total: 0, events: 0 };
-  const rate = () => {
-    const s = (performance.now() - started) / 1000;
-    return s > 0 ? (last.events - (firstEvents ?? 0)) / s : 0;
-  };
-  const eta = () => {
+  let printed = Number.NEGATIVE_INFINITY;
+  const text = () => {
     const s = (performance.now() - started) / 1000;
     const frac = last.total > 0 ? Math.min(1, last.bytes / last.total) : 0;
-    return frac > 0 ? (s / frac) * (1 - frac) : Number.POSITIVE_INFINITY;
-  };
-  if (tty) {
-    const bar = new cliProgress.SingleBar(
-      {
-        format: `${label} [{bar}] {percentage}% | {events} events | {rate} events/s | eta {etaText}`,
-        stream: process.stderr,
-        hideCursor: true,
-        clearOnComplete: false,
-        barsize: 30,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    let started_ = false;
-    return {
-      update(bytes, total, events) {
-        firstEvents ??= events;
-        last = { bytes, total, events };
-        const payload = { events: fmt(events), rate: fmt(rate()), etaText: secs(eta()) };
-        if (!started_) {
-          bar.start(Math.max(total, 1), Math.min(bytes, total), payload);
-          started_ = true;
-        } else {
-          bar.setTotal(Math.max(total, 1));
-          bar.update(Math.min(bytes, total), payload);
-        }
-      },
-      done() {
-        if (started_) bar.stop();
-      },
-    };
-  }
-  let printed = 0;
-  const line = () => {
-    const pct = last.total > 0 ? Math.min(100, (100 * last.bytes) / last.total) : 0;
-    process.stderr.write(
-      `${label}: ${pct.toFixed(0)}% ${fmt(last.events)} events ${fmt(rate())} events/s eta ${secs(eta())}\n`,
-    );
+    const rate = s > 0 ? (last.events - (firstEvents ?? 0)) / s : 0;
+    const eta = frac > 0 ? (s / frac) * (1 - frac) : Number.POSITIVE_INFINITY;
+    const tail = `${(frac * 100).toFixed(0).padStart(3)}% ${fmt(last.events)} events ${fmt(rate)} events/s eta ${secs(eta)}`;
+    if (!tty) return `${label}: ${tail.trimStart()}\n`;
+    const width = 30;
+    const filled = Math.round(frac * width);
+    return `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${tail}\x1b[K`;
   };
   return {
     update(bytes, total, events) {
       firstEvents ??= events;
       last = { bytes, total, events };
       const t = performance.now();
-      if (t - printed >= intervalMs) {
+      if (t - printed >= (tty ? 200 : intervalMs)) {
         printed = t;
-        line();
+        process.stderr.write(text());
       }
     },
     done() {
-      if (last.total > 0) line();
+      if (last.total === 0) return;
+      process.stderr.write(text());
+      if (tty) process.stderr.write('\n');
     },
   };
 }
