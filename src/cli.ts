@@ -232,6 +232,8 @@ const runCommand = program
       o.featureVersion === undefined ? base : withFeatureVersion(base, o.featureVersion as number);
     const sinks = await openSinks(online, offline, topology.name, logger);
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
+    // Continuous drift (issue 12), when --drift names groups.
+    const drift = (await import('./drift/run-options.js')).driftMonitorOf(o);
     const summary = await runJob({
       sinks,
       embeddingCache: o.embeddingCache as string,
@@ -248,6 +250,7 @@ const runCommand = program
       fresh: stateDir === undefined && fresh, // lockRun emptied a locked state dir
       logger,
       ...(bar === undefined ? {} : { onProgress: bar.update }),
+      ...(drift === undefined ? {} : { drift, driftAlerts: (o.driftAlerts as string | undefined) ?? null }),
     });
     bar?.done();
     printSummary(topology.name, summary, o.summaryJson as boolean);
@@ -272,6 +275,7 @@ function lockRun(stateDir: string, fresh: boolean): void {
 }
 
 registerKafkaOptions(runCommand);
+(await import('./drift/run-options.js')).registerDriftRunOptions(runCommand);
 
 const topologyCmd = program.command('topology').description('Inspect the shipped topologies');
 topologyCmd

@@ -125,9 +125,11 @@ export function assessDrift(
     const k = ksTwoSample(ref, cur);
     ks = k === null ? null : { statistic: k.statistic, p_value: k.p_value };
     wasserstein = normalisedWasserstein(ref, cur);
-    psiValue = psi(ref, cur)?.value ?? null;
+    const p = psi(ref, cur);
+    psiValue = p?.value ?? null;
     z = meanShiftZ(ref, cur);
-    if (psiValue !== null) signals.push({ name: 'psi', value: psiValue, ...DRIFT_BANDS.psi });
+    if (p !== null && psiCounts(p.edges.length + 1, ref.length, cur.length))
+      signals.push({ name: 'psi', value: p.value, ...DRIFT_BANDS.psi });
     if (z !== null) signals.push({ name: '|z|', value: Math.abs(z), ...DRIFT_BANDS.z });
     if (ref.length >= DRIFT_BANDS.wasserstein.minReference) {
       if (wasserstein !== null)
@@ -146,7 +148,8 @@ export function assessDrift(
         cats.map((c) => (rc.get(c) ?? 0) / ref.length),
         cats.map((c) => (cc.get(c) ?? 0) / cur.length),
       );
-      signals.push({ name: 'psi', value: psiValue, ...DRIFT_BANDS.psi });
+      if (psiCounts(cats.length, ref.length, cur.length))
+        signals.push({ name: 'psi', value: psiValue, ...DRIFT_BANDS.psi });
     }
     if (js !== null && chi2 !== null && chi2.p_value < DRIFT_BANDS.js.alpha) {
       signals.push({ name: `js (χ² p ${fmt(chi2.p_value)})`, value: js, ...DRIFT_BANDS.js });
@@ -194,6 +197,15 @@ export function assessDrift(
     score,
     reasons,
   };
+}
+
+/**
+ * PSI counts towards the status only when its sampling noise is small: two samples of one
+ * distribution have PSI ≈ (bins − 1)(1/n + 1/m) on average (0.18 for 10 bins and 100 values a
+ * side), so it is used once that is at most half the warn band (n = m ≥ 360 for 10 bins).
+ */
+function psiCounts(bins: number, n: number, m: number): boolean {
+  return (bins - 1) * (1 / n + 1 / m) <= DRIFT_BANDS.psi.possible / 2;
 }
 
 /** Few distinct values (each seen at least twice on average) make a feature categorical. */

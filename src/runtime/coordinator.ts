@@ -15,6 +15,7 @@ import type { LateRef, ProcessChunk, ShardRequest, ShardResponse } from './proto
 import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
 import { validateRow } from './validate-row.js';
+import { type DriftMonitor, openDriftAlerts } from '../drift/monitor.js';
 
 /** What a run reads, writes and how it is parallelised. */
 export interface RunOptions {
@@ -49,6 +50,13 @@ export interface RunOptions {
   readonly sinks?: readonly RowSink[];
   /** Persistent prompt-embedding cache directory (null: memory only). */
   readonly embeddingCache?: string | null;
+  /**
+   * Continuous drift (src/drift/monitor.ts): sees every validated row, and at each checkpoint
+   * its drift rows join the output (group `drift`) and its alerts go to `driftAlerts`.
+   */
+  readonly drift?: DriftMonitor;
+  /** The drift alerts side output (NDJSON), or null. */
+  readonly driftAlerts?: string | null;
 }
 
 /** What a run did. Counters are totals over the whole job, across restarts. */
@@ -183,6 +191,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       : CommittedFile.open(opts.deadLetters, record?.sinks.deadLetters ?? null);
   const lateOut =
     opts.lateEvents === null ? null : CommittedFile.open(opts.lateEvents, record?.sinks.lateEvents ?? null);
+  // Continuous drift: state rebuilt from the committed rows; alerts rewritten from its drift rows.
+  const driftAlerts = opts.drift === undefined ? null : openDriftAlerts(opts.drift, opts, record !== null);
   const clock = new PartitionClock();
   if (record !== null) clock.restore(record.clock, Date.now());
   let position: FilePosition = record?.position ?? { offset: 0, line: 0 };
@@ -225,6 +235,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     for (const raw of rows) {
       if (opts.rowFilter !== undefined && !opts.rowFilter(raw)) continue;
       const r = validateRow(raw, invalid);
+      opts.drift?.observe(r);
       counters.rowsByGroup[r.group] = (counters.rowsByGroup[r.group] ?? 0) + 1;
       out?.append(formatRow(r));
       if (sinks.length > 0) sinkRows.push(r);
@@ -299,6 +310,11 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
 
   const checkpoint = async (done: boolean) => {
     await drain();
+    if (opts.drift !== undefined) {
+      const step = opts.drift.advance(done ? Number.POSITIVE_INFINITY : clock.current);
+      writeRows(step.rows);
+      driftAlerts?.(step.alerts);
+    }
     const id = checkpointId + 1;
     const meta = { line: String(position.line), offset: String(position.offset), input: opts.input };
     await Promise.all(links.map((l) => call({ type: 'checkpoint', shard: l.shard, id, meta })));
