@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { renderTopology } from '../topology/render.js';
 import { withFeatureVersion } from '../topology/versioned.js';
-import { TOPOLOGIES } from '../topology/index.js';
+import { loadTopology, serializeTopology, TOPOLOGIES } from '../topology/index.js';
 import { ConfigError } from './errors.js';
 import {
   checkInputFile,
@@ -20,7 +20,7 @@ import {
 import { nonNegativeInt, positiveInt } from './flags.js';
 import { writeLlmEvents } from './generate/llm-stream.js';
 import { writePerfEvents } from './generate/perf-stream.js';
-import { FEATURE_CATALOG } from './features/catalog.js';
+import { featureSet } from './features/feature-set.js';
 import { registerKafkaOptions, runKafkaCommand } from './runtime/kafka/command.js';
 import { openSinks } from './runtime/open-sinks.js';
 import { registerServeCommand } from './serve/command.js';
@@ -34,17 +34,9 @@ import { type RunSummary, runJob } from './runtime/coordinator.js';
  */
 const program = new Command();
 
-function topologyByName(name: string) {
-  const make = TOPOLOGIES.get(name);
-  if (make === undefined) {
-    throw new ConfigError(
-      `--topology: unknown topology "${name}" (known: ${[...TOPOLOGIES.keys()].join(', ')})`,
-      {
-        field: '--topology',
-      },
-    );
-  }
-  return make();
+/** A `--topology` value: a shipped topology's name or a topology file (.json, .yaml, .yml). */
+function topologyByName(spec: string) {
+  return loadTopology(spec, '--topology');
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
@@ -120,9 +112,16 @@ const runCommand = program
       'embedded default: generates a sample stream of all event types and runs the full llm-features\n' +
       'topology (65 features in 9 groups) on it with LevelDB state.',
   )
-  .option('--topology <name>', 'topology to run', 'llm-features')
+  .option(
+    '--topology <name|file>',
+    'topology to run: a shipped name (featurestream topology list) or a .json/.yaml/.yml file',
+    'llm-features',
+  )
   .option('--input <file>', 'NDJSON events, plain or .gz')
-  .option('--out <file>', 'feature rows as NDJSON (exactly once across crashes)')
+  .option(
+    '--out <file>',
+    'feature rows as NDJSON (exactly once across crashes); optional when --online or --offline is given',
+  )
   .option('--dead-letters <file>', 'malformed events with line, offset, reason code and raw text')
   .option('--late-events <file>', 'the late-data side output (events past their windows’ allowed lateness)')
   .option(
@@ -217,8 +216,10 @@ const runCommand = program
       if (o.online === undefined) rmSync(join(dir, 'online'), { recursive: true, force: true });
       if (o.offline === undefined) rmSync(join(dir, 'offline'), { recursive: true, force: true });
       fresh = true;
-    } else if (out === undefined) {
-      throw new ConfigError('--out is required with --input', { field: '--out' });
+    } else if (out === undefined && online === undefined && offline === undefined) {
+      throw new ConfigError('--out, --online or --offline is required with --input (where do the rows go?)', {
+        field: '--out',
+      });
     }
     if (!embedded && stateDir !== undefined) lockRun(stateDir, fresh);
     if (checkInputFile(input!) === 0) {
@@ -230,7 +231,8 @@ const runCommand = program
     const base = topologyByName(o.topology as string);
     const topology =
       o.featureVersion === undefined ? base : withFeatureVersion(base, o.featureVersion as number);
-    const sinks = await openSinks(online, offline, topology.name, logger);
+    // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
+    const sinks = await openSinks(online, offline, topology.name, logger, featureSet(base));
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     // Continuous drift (issue 12), when --drift names groups.
     const drift = (await import('./drift/run-options.js')).driftMonitorOf(o);
@@ -277,17 +279,32 @@ function lockRun(stateDir: string, fresh: boolean): void {
 registerKafkaOptions(runCommand);
 (await import('./drift/run-options.js')).registerDriftRunOptions(runCommand);
 
-const topologyCmd = program.command('topology').description('Inspect the shipped topologies');
+const topologyCmd = program.command('topology').description('Inspect topologies and write topology files');
 topologyCmd
   .command('show')
-  .description('Print a topology as JSON, Graphviz dot or a Mermaid flowchart')
-  .option('--topology <name>', 'topology', 'llm-features')
+  .description(
+    'Print a topology as a topology file (json, yaml: run --topology FILE reads it back), a Graphviz\n' +
+      'dot graph or a Mermaid flowchart',
+  )
+  .option('--topology <name|file>', 'a shipped name or a .json/.yaml/.yml file', 'llm-features')
   .addOption(
-    new Option('--format <format>', 'output format').choices(['json', 'dot', 'mermaid']).default('json'),
+    new Option('--format <format>', 'output format')
+      .choices(['json', 'yaml', 'dot', 'mermaid'])
+      .default('json'),
+  )
+  .addHelpText(
+    'after',
+    '\nExample: write the shipped topology as a file, edit it, run it:\n' +
+      '  featurestream topology show --topology llm-perf --format yaml > perf.yaml\n' +
+      '  featurestream run --topology perf.yaml --input events.ndjson --out rows.ndjson',
   )
   .action((o) => {
+    const t = topologyByName(o.topology as string);
+    const format = o.format as 'json' | 'yaml' | 'dot' | 'mermaid';
     process.stdout.write(
-      `${renderTopology(topologyByName(o.topology as string), o.format as 'json' | 'dot' | 'mermaid')}\n`,
+      format === 'json' || format === 'yaml'
+        ? serializeTopology(t, format)
+        : `${renderTopology(t, format)}\n`,
     );
   });
 topologyCmd
@@ -338,14 +355,16 @@ program
     process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}${detail(r.byType)}\n`);
   });
 
-const featuresCmd = program.command('features').description('The feature registry (catalog family A)');
+const featuresCmd = program.command('features').description("A topology's features and groups");
 featuresCmd
   .command('list')
   .description('List every feature: id, name, category, entity, group, window, version, validation rule')
+  .option('--topology <name|file>', 'a shipped name or a .json/.yaml/.yml file', 'llm-features')
   .option('--json', 'print a JSON array of registry entries', false)
   .option('--group <group>', 'only this group')
   .action((o) => {
-    const list = FEATURE_CATALOG.filter((f) => o.group === undefined || f.group === o.group);
+    const set = featureSet(topologyByName(o.topology as string));
+    const list = set.features.filter((f) => o.group === undefined || f.group === o.group);
     if (o.json) {
       process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       return;

@@ -1,9 +1,11 @@
 /** The command-line contract: exit codes, messages naming the flag, help, topology show, the embedded default. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { GROUPS } from '../src/features/catalog.js';
+import { llmFeatureSet } from '../src/features/feature-set.js';
 import { describe, expect, it } from 'vitest';
 import { lines, runCli, tempDir } from './support.js';
+
+const GROUPS = llmFeatureSet().groups;
 
 const GROUP_NAMES = GROUPS.map((g) => g.group);
 

@@ -29,8 +29,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GROUPS } from '../src/features/catalog.js';
+import { llmFeatureSet } from '../src/features/feature-set.js';
 import { lines, runCli, summaryOf, tempDir } from './support.js';
+
+const GROUPS = llmFeatureSet().groups;
 
 const DAY = 86_400_000;
 const MIN = 60_000;

@@ -20,7 +20,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLlmEvents } from '../src/generate/llm-stream.js';
 import { writePerfEvents } from '../src/generate/perf-stream.js';
 import { PrivateRedis } from '../src/stores/private-redis.js';
-import { GROUP_TTL_SECONDS } from '../src/stores/sinks.js';
+import { llmFeatureSet } from '../src/features/feature-set.js';
+
+const GROUP_TTL_SECONDS = llmFeatureSet().ttlSecondsByGroup;
 import {
   dropSchema,
   expectedOfflineRows,

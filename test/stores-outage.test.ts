@@ -17,7 +17,9 @@ import { writeLlmEvents } from '../src/generate/llm-stream.js';
 import { writePerfEvents } from '../src/generate/perf-stream.js';
 import { OfflineStore } from '../src/stores/offline-postgres.js';
 import { PrivateRedis } from '../src/stores/private-redis.js';
-import { GROUP_TTL_SECONDS } from '../src/stores/sinks.js';
+import { llmFeatureSet } from '../src/features/feature-set.js';
+
+const GROUP_TTL_SECONDS = llmFeatureSet().ttlSecondsByGroup;
 import {
   DurableRedis,
   dropSchema,

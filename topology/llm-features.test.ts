@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAPS, PROCESSORS } from '../operators/registry.js';
-import { FEATURE_CATALOG, GROUPS } from '../src/features/catalog.js';
+import { llmFeatureSet } from '../src/features/feature-set.js';
 import { TOPOLOGIES } from './index.js';
 import { llmFeaturesTopology, llmPerfTopology } from './llm-features.js';
 import type {
@@ -13,6 +13,9 @@ import type {
   WindowNode,
 } from './nodes.js';
 import { validateTopology } from './validate.js';
+
+const FEATURE_CATALOG = llmFeatureSet().features;
+const GROUPS = llmFeatureSet().groups;
 
 /** Catalog section A3 (feature-catalog.md): id → [name, window]. */
 const CATALOG_A3: Readonly<Record<string, readonly [string, string]>> = {

@@ -184,6 +184,7 @@ export function llmFeaturesTopology(): Topology {
       group: 'feedback_session',
       entityType: 'session',
       version: 1,
+      freshnessSlaSeconds: 3_600,
       features: FEEDBACK_SESSION,
     })
     .process('request', 'by_session', {
@@ -219,6 +220,8 @@ export function llmFeaturesTopology(): Topology {
       group: 'model_static',
       entityType: 'model',
       version: 1,
+      // The model catalog changes rarely.
+      freshnessSlaSeconds: 86_400,
       features: processFeatures('model_static'),
     })
     .filter('health_events', 'decoded', 'event-type', { type: 'system_health' })
@@ -232,6 +235,11 @@ export function llmFeaturesTopology(): Topology {
       group: 'context',
       entityType: 'system',
       version: 1,
+      // Context values are "latest, fresh within 10 s": serving a dead reporter's CPU load or
+      // budget for a day would be wrong, so they expire after three freshness SLAs (30 s) — one or
+      // two late reports do not blank them, a silent component reads as missing within 30 s.
+      ttlSeconds: 30,
+      freshnessSlaSeconds: 10,
       features: processFeatures('context').filter((f) => f.id !== 'CTX_008'),
     })
     .filter('derived_events', 'decoded', 'event-types', {

@@ -41,11 +41,44 @@ export type AggSpec =
   /** Nearest-rank quantile, q in (0, 1]: the value at 1-based rank ceil(q·n) of the sorted values. */
   | { readonly type: 'quantile'; readonly field: string; readonly q: number; readonly scale?: number };
 
+/**
+ * The validation rule of a feature's values: inclusive bounds (default unbounded) and whether
+ * null is allowed (default true). A failing value is written as null and counted.
+ */
+export interface FeatureValidation {
+  readonly min?: number;
+  readonly max?: number;
+  readonly nullable?: boolean;
+}
+
+/** What every feature of a window or process node may declare besides its id and name. */
+export interface FeatureMeta {
+  /** One line for `features list` and the registry; default: the catalog's, else the name. */
+  readonly description?: string;
+  /** Value rule; default: the catalog's rule for catalog ids, else none (values pass as they are). */
+  readonly validation?: FeatureValidation;
+}
+
 /** One output feature of a window: its public id and name, and how it is computed. */
-export interface FeatureSpec {
+export interface FeatureSpec extends FeatureMeta {
   readonly id: string;
   readonly name: string;
   readonly agg: AggSpec;
+}
+
+/**
+ * What a window or process node says about its feature group besides name, entity and version:
+ * how long the online store keeps a value and how old a served value may be.
+ */
+export interface GroupOptions {
+  /** Online-store TTL in seconds (refreshed on every write). Default 86 400 (24 h). */
+  readonly ttlSeconds?: number;
+  /**
+   * Maximum acceptable age of a served value, seconds. Default: 60 for per-event groups; for
+   * windows the slide (or size, or session gap) plus out-of-orderness plus lateness, rounded up
+   * to whole 10 minutes.
+   */
+  readonly freshnessSlaSeconds?: number;
 }
 
 interface NodeBase {
@@ -99,7 +132,7 @@ export interface EarlyFiring {
 }
 
 /** A keyed event-time window that aggregates its input into one feature row per window and key. */
-export interface WindowNode extends NodeBase {
+export interface WindowNode extends NodeBase, GroupOptions {
   readonly kind: 'window';
   /** The key attribute this window expects its input to be keyed by (checked against the upstream keyBy). */
   readonly key: string;
@@ -120,7 +153,7 @@ export interface WindowNode extends NodeBase {
 }
 
 /** One feature a process node emits: its public id and name, and its value names when it has several. */
-export interface ProcessFeature {
+export interface ProcessFeature extends FeatureMeta {
   readonly id: string;
   readonly name: string;
   /** The row value names when the feature has several values (DRV_001: prompt_embedding_1 … 8); default `[name]`. */
@@ -133,7 +166,7 @@ export interface ProcessFeature {
  * rows with keyed state (session depth), latest-value tables (model catalog, system context) and
  * stream–table joins (derived features). Its rows have no window unless the processor says so.
  */
-export interface ProcessNode extends NodeBase {
+export interface ProcessNode extends NodeBase, GroupOptions {
   readonly kind: 'process';
   /** The key attribute this processor expects its input to be keyed by. */
   readonly key: string;

@@ -14,6 +14,7 @@ import { ConfigError, TopologyError } from '../src/errors.js';
 import { FILTERS, MAPS, PROCESSORS, SCHEMAS } from '../operators/registry.js';
 import type {
   AggSpec,
+  FeatureMeta,
   KeyByNode,
   MapNode,
   NodeKind,
@@ -429,7 +430,51 @@ function checkWindow(n: WindowNode, map: MapNode): void {
     if (!isNonEmptyString(f.name))
       fail(n.id, at(`${fp}.name`), `feature \`name\` must be a non-empty string, got ${show(f.name)}`);
     checkAgg(n, map, f.agg, at(`${fp}.agg`), f.id);
+    checkFeatureMeta(n.id, f, at(fp));
   });
+  checkGroupOptions(n);
+}
+
+/** The optional group settings of a window or process node (TTL, freshness SLA). */
+function checkGroupOptions(n: WindowNode | ProcessNode): void {
+  for (const prop of ['ttlSeconds', 'freshnessSlaSeconds'] as const) {
+    const v = n[prop];
+    if (v !== undefined && !isPositiveInt(v)) {
+      fail(n.id, `nodes.${n.id}.${prop}`, `\`${prop}\` must be a positive integer (seconds), got ${show(v)}`);
+    }
+  }
+}
+
+/** A feature's optional description and validation rule. */
+function checkFeatureMeta(id: string, f: FeatureMeta, path: string): void {
+  if (f.description !== undefined && typeof f.description !== 'string') {
+    fail(id, `${path}.description`, `feature \`description\` must be a string, got ${show(f.description)}`);
+  }
+  const v = f.validation;
+  if (v === undefined) return;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    fail(id, `${path}.validation`, `feature \`validation\` must be an object, got ${show(v)}`);
+  }
+  for (const bound of ['min', 'max'] as const) {
+    const b = v[bound];
+    if (b !== undefined && !(typeof b === 'number' && Number.isFinite(b))) {
+      fail(
+        id,
+        `${path}.validation.${bound}`,
+        `\`validation.${bound}\` must be a finite number, got ${show(b)}`,
+      );
+    }
+  }
+  if (v.min !== undefined && v.max !== undefined && v.min > v.max) {
+    fail(id, `${path}.validation.max`, `\`validation.max\` must be ≥ \`min\` (${v.min}), got ${show(v.max)}`);
+  }
+  if (v.nullable !== undefined && typeof v.nullable !== 'boolean') {
+    fail(
+      id,
+      `${path}.validation.nullable`,
+      `\`validation.nullable\` must be true or false, got ${show(v.nullable)}`,
+    );
+  }
 }
 
 function checkAgg(n: WindowNode, map: MapNode, agg: AggSpec, path: string, feature: string): void {
@@ -504,6 +549,25 @@ function checkProcess(n: ProcessNode, map: MapNode): void {
   if (!Array.isArray(n.features) || n.features.length === 0) {
     fail(n.id, at('features'), 'processor `features` must list at least one feature');
   }
+  n.features.forEach((f, i) => {
+    const fp = `features[${i}]`;
+    if (!isNonEmptyString(f?.id))
+      fail(n.id, at(`${fp}.id`), `feature \`id\` must be a non-empty string, got ${show(f?.id)}`);
+    if (!isNonEmptyString(f.name))
+      fail(n.id, at(`${fp}.name`), `feature \`name\` must be a non-empty string, got ${show(f.name)}`);
+    if (
+      f.values !== undefined &&
+      !(Array.isArray(f.values) && f.values.length > 0 && f.values.every(isNonEmptyString))
+    ) {
+      fail(
+        n.id,
+        at(`${fp}.values`),
+        `feature \`values\` must list non-empty value names, got ${show(f.values)}`,
+      );
+    }
+    checkFeatureMeta(n.id, f, at(fp));
+  });
+  checkGroupOptions(n);
   checkParams(n.id, 'processor', n.fn, () => def.validate(n.params));
 }
 

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FEATURE_CATALOG,
-  type FeatureGroup,
-  GROUPS,
-  checkValue,
-  featureByIdOrName,
-  featuresOfGroup,
-} from './catalog.js';
+import { CATALOG_ENTRIES, type FeatureGroup, checkValue } from './catalog.js';
+import { llmFeatureSet } from './feature-set.js';
+
+// The registry's view: the catalog joined with the groups of the shipped llm-features topology.
+const LLM = llmFeatureSet();
+const FEATURE_CATALOG = LLM.features;
+const GROUPS = LLM.groups;
+const featureByIdOrName = LLM.byIdOrName;
+const featuresOfGroup = LLM.ofGroup;
 
 const range = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${prefix}_${String(i + 1).padStart(3, '0')}`);
@@ -23,7 +24,10 @@ const EXPECTED_IDS = [
 describe('FEATURE_CATALOG', () => {
   it('holds exactly the 65 family-A ids, in catalog order', () => {
     expect(EXPECTED_IDS).toHaveLength(15 + 10 + 12 + 8 + 10 + 10);
+    expect(CATALOG_ENTRIES.map((f) => f.id)).toEqual(EXPECTED_IDS);
     expect(FEATURE_CATALOG.map((f) => f.id)).toEqual(EXPECTED_IDS);
+    // The topology puts every catalog feature in the group feature-catalog.md gives it.
+    for (const c of CATALOG_ENTRIES) expect(featureByIdOrName(c.id)?.group).toBe(c.group);
   });
 
   it('has unique names and 72 value names in all (DRV_001 has 8)', () => {

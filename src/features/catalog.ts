@@ -1,32 +1,23 @@
 /**
  * The feature catalog, family A (shared/spec/feature-catalog.md): the 65 feature ids of the LLM
- * request-optimisation design, as code. It is the source of the registry (one entry per
- * {@link FeatureDef}), of the names that the stores and the serving API use, and of the
- * validation rule every output value is checked against ({@link checkValue}).
+ * request-optimisation design, as code — what each feature means (description, formula, inputs,
+ * validation rule, value names). The groups themselves (entity, TTL, window, version) are the
+ * topology's: `feature-set.ts` joins a topology with these entries into the registry's
+ * {@link import('./feature-set.js').FeatureDef}s.
  *
- * Ids and names are the public contract; the order of {@link FEATURE_CATALOG} is the catalog's.
+ * Ids and names are the public contract; the order of {@link CATALOG_ENTRIES} is the catalog's.
  *
  * @example
- * featureByIdOrName('PERF_002')?.name; // 'latency_p95_5min'
- * featureByIdOrName('prompt_embedding_3')?.id; // 'DRV_001'
- * checkValue(featureByIdOrName('REQ_001')!.validation, 1.2); // 'above_max'
+ * catalogEntry('PERF_002')?.name; // 'latency_p95_5min'
+ * checkValue(catalogEntry('REQ_001')!.validation, 1.2); // 'above_max'
  */
 
 /** The catalog's six categories. */
 export type FeatureCategory = 'request' | 'model' | 'performance' | 'feedback' | 'context' | 'derived';
-/** What a feature row is keyed by. */
-export type EntityType = 'request' | 'model' | 'session' | 'user' | 'system';
-/** A feature group: the unit written to the stores (one row per entity, group, version). */
-export type FeatureGroup =
-  | 'request'
-  | 'model_static'
-  | 'perf_5min'
-  | 'perf_1hr'
-  | 'feedback_session'
-  | 'feedback_1hr'
-  | 'context'
-  | 'timeout_5min'
-  | 'derived';
+/** What a feature row is keyed by: a topology window's or processor's `entityType`. */
+export type EntityType = string;
+/** A feature group name: the unit written to the stores. The groups are defined by the topology. */
+export type FeatureGroup = string;
 
 /** The registry's validation rule of one value: inclusive bounds and whether null is allowed. */
 export interface ValidationRule {
@@ -35,92 +26,35 @@ export interface ValidationRule {
   readonly nullable: boolean;
 }
 
-/** One registry entry. */
-export interface FeatureDef {
+/**
+ * What the catalog knows of one family-A feature, independent of any topology: its description,
+ * formula, inputs, validation rule and value names. Entity, group settings (TTL, window, version)
+ * and freshness come from the topology that computes it (see `feature-set.ts`).
+ */
+export interface CatalogEntry {
   /** Catalog id, e.g. `REQ_001`. */
   readonly id: string;
   /** Catalog name, e.g. `prompt_length`. */
   readonly name: string;
   readonly category: FeatureCategory;
-  readonly entity: EntityType;
+  /** The group feature-catalog.md puts it in (the shipped `llm-features` topology's group). */
   readonly group: FeatureGroup;
   readonly description: string;
   /** The catalog's formula text. */
   readonly computation: string;
   /** Input event types, e.g. `['performance_metrics']`. */
   readonly source: readonly string[];
-  /** The window the value is computed over, e.g. `'tumbling 5m, lateness 60s'`; null for per-event. */
+  /** A window note of the feature itself (CTX_007's trailing 5 min), else null: the group's window applies. */
   readonly window: string | null;
-  readonly version: number;
   readonly validation: ValidationRule;
   /** Row value names: [name], except DRV_001 → prompt_embedding_1 … prompt_embedding_8. */
   readonly valueNames: readonly string[];
-  /** Maximum acceptable age of a served value, in seconds. */
-  readonly freshnessSlaSeconds: number;
   readonly owner: string;
   readonly tags: readonly string[];
 }
 
-/** One feature group: its entity, online-store TTL, window and version. */
-export interface GroupDef {
-  readonly group: FeatureGroup;
-  readonly entity: EntityType;
-  /** Online-store TTL (refreshed on every write); an expired value is served as missing. */
-  readonly ttlSeconds: number;
-  readonly window: string | null;
-  readonly version: number;
-}
-
-const DAY = 86_400;
-
 /** Largest value of a 32-bit hash divided by 2^32: the inclusive maximum of a `[0,1)` hash feature. */
 const HASH_MAX = 1 - 2 ** -32;
-
-const W_PERF_5MIN = 'tumbling 5m, lateness 60s';
-const W_PERF_1HR = 'sliding 1h every 5m, lateness 120s';
-const W_FDBK_SESSION = 'session gap 30m, max 4h, lateness 10m';
-const W_FDBK_1HR = 'sliding 1h every 5m, lateness 10m';
-const W_TIMEOUT_5MIN = 'tumbling 5m, lateness 60s';
-
-/**
- * The 9 groups. TTLs: 24 h (stores-and-serving.md's default) everywhere except `context`: its
- * values are "latest, fresh within 10 s", and serving a dead reporter's CPU load or budget for a
- * day would be wrong, so `context` expires after 30 s — three freshness SLAs, so that one or two
- * late `system_health` reports do not blank the values, while a silent component's context is
- * reported missing within half a minute (the served `freshness_seconds` shows the age meanwhile).
- */
-export const GROUPS: readonly GroupDef[] = Object.freeze(
-  (
-    [
-      { group: 'request', entity: 'request', ttlSeconds: DAY, window: null, version: 1 },
-      { group: 'model_static', entity: 'model', ttlSeconds: DAY, window: null, version: 1 },
-      { group: 'perf_5min', entity: 'model', ttlSeconds: DAY, window: W_PERF_5MIN, version: 1 },
-      { group: 'perf_1hr', entity: 'model', ttlSeconds: DAY, window: W_PERF_1HR, version: 1 },
-      { group: 'feedback_session', entity: 'session', ttlSeconds: DAY, window: W_FDBK_SESSION, version: 1 },
-      { group: 'feedback_1hr', entity: 'user', ttlSeconds: DAY, window: W_FDBK_1HR, version: 1 },
-      { group: 'context', entity: 'system', ttlSeconds: 30, window: null, version: 1 },
-      { group: 'timeout_5min', entity: 'model', ttlSeconds: DAY, window: W_TIMEOUT_5MIN, version: 1 },
-      { group: 'derived', entity: 'request', ttlSeconds: DAY, window: null, version: 1 },
-    ] as const satisfies readonly GroupDef[]
-  ).map((g) => Object.freeze({ ...g })),
-);
-
-/**
- * Freshness SLA per group, in seconds: per-event groups 60 s; windowed groups the slide (or
- * size) plus out-of-orderness bound plus allowed lateness, rounded up (windows.md); the model
- * catalog changes rarely, so a day.
- */
-const FRESHNESS: Readonly<Record<FeatureGroup, number>> = {
-  request: 60,
-  model_static: DAY,
-  perf_5min: 600, // 300 + 120 + 60 = 480
-  perf_1hr: 600, // slide 300 + 120 + 120 = 540
-  feedback_session: 3_600, // gap 1800 + 600 + 600 = 3000
-  feedback_1hr: 1_800, // slide 300 + 600 + 600 = 1500
-  context: 10,
-  timeout_5min: 600,
-  derived: 60,
-};
 
 const OWNER: Readonly<Record<FeatureCategory, string>> = {
   request: 'ml-platform',
@@ -697,75 +631,49 @@ const SECTIONS: readonly Section[] = [
   },
 ];
 
-const ENTITY_OF: ReadonlyMap<FeatureGroup, EntityType> = new Map(GROUPS.map((g) => [g.group, g.entity]));
-const GROUP_WINDOW: ReadonlyMap<FeatureGroup, string | null> = new Map(
-  GROUPS.map((g) => [g.group, g.window]),
-);
-
 function valueNamesOf(id: string, name: string): readonly string[] {
   if (id !== 'DRV_001') return [name];
   return Array.from({ length: 8 }, (_, i) => `${name}_${i + 1}`);
 }
 
-/** Exactly the 65 family-A feature ids, in catalog order. Frozen. */
-export const FEATURE_CATALOG: readonly FeatureDef[] = Object.freeze(
+/** Exactly the 65 family-A features, in catalog order. Frozen. */
+export const CATALOG_ENTRIES: readonly CatalogEntry[] = Object.freeze(
   SECTIONS.flatMap((s) =>
-    s.rows.map((r): FeatureDef => {
-      const group = r.group ?? s.group;
-      return Object.freeze({
-        id: r.id,
-        name: r.name,
-        category: s.category,
-        entity: ENTITY_OF.get(group)!,
-        group,
-        description: r.description,
-        computation: r.computation,
-        source: Object.freeze([...(r.source ?? s.source)]),
-        window: r.window === undefined ? (GROUP_WINDOW.get(group) ?? null) : r.window,
-        version: 1,
-        validation: Object.freeze({ ...r.validation }),
-        valueNames: Object.freeze(valueNamesOf(r.id, r.name)),
-        freshnessSlaSeconds: FRESHNESS[group],
-        owner: OWNER[s.category],
-        tags: Object.freeze([...(r.tags ?? s.tags)]),
-      });
-    }),
+    s.rows.map(
+      (r): CatalogEntry =>
+        Object.freeze({
+          id: r.id,
+          name: r.name,
+          category: s.category,
+          group: r.group ?? s.group,
+          description: r.description,
+          computation: r.computation,
+          source: Object.freeze([...(r.source ?? s.source)]),
+          window: r.window ?? null,
+          validation: Object.freeze({ ...r.validation }),
+          valueNames: Object.freeze(valueNamesOf(r.id, r.name)),
+          owner: OWNER[s.category],
+          tags: Object.freeze([...(r.tags ?? s.tags)]),
+        }),
+    ),
   ),
 );
 
-const BY_KEY: ReadonlyMap<string, FeatureDef> = (() => {
-  const m = new Map<string, FeatureDef>();
-  for (const f of FEATURE_CATALOG) {
-    m.set(f.id, f);
-    m.set(f.name, f);
-    for (const v of f.valueNames) m.set(v, f);
-  }
-  return m;
-})();
+const BY_ID: ReadonlyMap<string, CatalogEntry> = new Map(CATALOG_ENTRIES.map((f) => [f.id, f]));
 
-const BY_GROUP: ReadonlyMap<FeatureGroup, readonly FeatureDef[]> = new Map(
-  GROUPS.map((g) => [g.group, Object.freeze(FEATURE_CATALOG.filter((f) => f.group === g.group))]),
-);
-
-/**
- * The feature with this id (`PERF_002`), name (`latency_p95_5min`) or value name
- * (`prompt_embedding_3` → DRV_001); undefined when there is none. Case-sensitive.
- *
- * @example
- * featureByIdOrName('latency_p95_5min')?.id; // 'PERF_002'
- */
-export function featureByIdOrName(idOrName: string): FeatureDef | undefined {
-  return BY_KEY.get(idOrName);
+/** The catalog entry of a feature id (`PERF_002`), or undefined. */
+export function catalogEntry(id: string): CatalogEntry | undefined {
+  return BY_ID.get(id);
 }
 
 /**
- * The features of a group, in catalog order.
+ * The catalog's features of a group (its home group in feature-catalog.md), in catalog order.
  *
  * @example
  * featuresOfGroup('perf_1hr').map((f) => f.id); // ['PERF_004', 'PERF_005', 'PERF_007']
  */
-export function featuresOfGroup(group: FeatureGroup): readonly FeatureDef[] {
-  return BY_GROUP.get(group) ?? [];
+export function featuresOfGroup(group: FeatureGroup): readonly CatalogEntry[] {
+  return CATALOG_ENTRIES.filter((f) => f.group === group);
 }
 
 /**

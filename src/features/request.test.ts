@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeLine } from '../events/decode.js';
 import type { DecodedEvent } from '../events/types.js';
-import { FEATURE_CATALOG, checkValue, featuresOfGroup } from './catalog.js';
+import { CATALOG_ENTRIES as FEATURE_CATALOG, checkValue, featuresOfGroup } from './catalog.js';
 import { stableHash01 } from './hash.js';
 import {
   codePointCount,

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FEATURE_CATALOG, type FeatureDef } from '../features/catalog.js';
+import { type FeatureDef, llmFeatureSet } from '../features/feature-set.js';
+
+const FEATURE_CATALOG = llmFeatureSet().features;
 import { readChangelog, readRegistry, syncRegistry } from './registry.js';
 import { registryTestEngines, type TestStore } from './test-engines.js';
 

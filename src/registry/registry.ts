@@ -1,4 +1,4 @@
-import type { FeatureDef } from '../features/catalog.js';
+import type { FeatureDef } from '../features/feature-set.js';
 import { ConfigError } from '../errors.js';
 import { quoteIdent } from '../stores/migrate.js';
 import type { SqlClient, SqlSession } from '../stores/sql-client.js';
@@ -161,14 +161,15 @@ const PLACEHOLDERS =
   '$14::text[], $15::int, $16, $17::text[]';
 
 /**
- * Brings the registry (`feature_registry`) in line with the code's catalog, in one transaction
- * under an advisory lock (concurrent starters do not race): new features are inserted, changed
- * ones updated, features no longer in the catalog marked inactive (never deleted), and inactive
- * ones back in the catalog reactivated. Each of these writes one `feature_registry_changelog`
+ * Brings the registry (`feature_registry`) in line with a topology's features (`featureSet(t)
+ * .features`), in one transaction under an advisory lock (concurrent starters do not race): new
+ * features are inserted, changed ones updated, features of the synced groups that the topology
+ * no longer defines marked inactive (never deleted; groups of other topologies sharing the store
+ * are left alone), and inactive ones it defines again reactivated. Each of these writes one `feature_registry_changelog`
  * line saying what changed; an unchanged feature writes nothing, so syncing twice is a no-op.
  *
  * @example
- * const r = await syncRegistry(store.client, FEATURE_CATALOG);
+ * const r = await syncRegistry(store.client, llmFeatureSet().features);
  * // first start: { added: ['REQ_001', …], changed: [], deactivated: [], reactivated: [], unchanged: 0 }
  */
 export async function syncRegistry(
@@ -177,6 +178,7 @@ export async function syncRegistry(
 ): Promise<RegistrySyncResult> {
   const s = quoteIdent(client.schema);
   const ids = new Set<string>();
+  const groups = new Set(catalog.map((f) => f.group));
   for (const f of catalog) {
     if (ids.has(f.id)) throw new ConfigError(`catalog lists ${f.id} twice`, { field: 'catalog' });
     ids.add(f.id);
@@ -229,7 +231,7 @@ export async function syncRegistry(
       }
     }
     for (const cur of current.values()) {
-      if (ids.has(cur.id) || !cur.active) continue;
+      if (ids.has(cur.id) || !cur.active || !groups.has(cur.group)) continue;
       await tx.query(`UPDATE ${s}.feature_registry SET active = false, updated_at = now() WHERE id = $1`, [
         cur.id,
       ]);

@@ -16,6 +16,7 @@ import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
 import { validateRow } from './validate-row.js';
 import { type DriftMonitor, openDriftAlerts } from '../drift/monitor.js';
+import { featureSet } from '../features/feature-set.js';
 
 /** What a run reads, writes and how it is parallelised. */
 export interface RunOptions {
@@ -123,6 +124,7 @@ class ShardLink {
 export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const log = opts.logger;
   const plan = planTopology(opts.topology);
+  const rules = featureSet(opts.topology).rules;
   const runId = `${process.pid}-${Date.now()}`;
   const started = performance.now();
   if (!existsSync(opts.input))
@@ -234,7 +236,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const writeRows = (rows: readonly FeatureRow[]) => {
     for (const raw of rows) {
       if (opts.rowFilter !== undefined && !opts.rowFilter(raw)) continue;
-      const r = validateRow(raw, invalid);
+      const r = validateRow(raw, invalid, rules);
       opts.drift?.observe(r);
       counters.rowsByGroup[r.group] = (counters.rowsByGroup[r.group] ?? 0) + 1;
       out?.append(formatRow(r));

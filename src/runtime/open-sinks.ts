@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { FeatureSet } from '../features/feature-set.js';
 import type { RowSink } from './sink.js';
 
 /**
@@ -13,6 +14,8 @@ export async function openSinks(
   offline: string | undefined,
   topologyName: string,
   logger: Logger,
+  /** The run topology's features and groups (store TTLs, registry entries); default `llm-features`'. */
+  featureSet?: FeatureSet,
 ): Promise<RowSink[]> {
   if (online === undefined && offline === undefined) return [];
   // Loaded on demand: a run without stores does not load the database drivers.
@@ -22,5 +25,6 @@ export async function openSinks(
     ...(offline === undefined ? {} : { offline }),
     topologyName,
     logger,
+    ...(featureSet === undefined ? {} : { featureSet }),
   });
 }

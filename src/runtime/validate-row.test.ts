@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../../operators/operator.js';
+import { llmFeatureSet } from '../features/feature-set.js';
 import { validateRow } from './validate-row.js';
+
+const RULES = llmFeatureSet().rules;
 
 const row = (values: Record<string, number | null>): FeatureRow => ({
   group: 'perf_5min',
@@ -18,7 +21,7 @@ describe('validateRow (registry rules on output values)', () => {
   it('passes valid values through unchanged (the same object)', () => {
     const r = row({ success_rate_5min: 0.9, latency_p95_5min: 1200 });
     const invalid: Record<string, number> = {};
-    expect(validateRow(r, invalid)).toBe(r);
+    expect(validateRow(r, invalid, RULES)).toBe(r);
     expect(invalid).toEqual({});
   });
 
@@ -27,17 +30,18 @@ describe('validateRow (registry rules on output values)', () => {
     const out = validateRow(
       row({ success_rate_5min: 1.5, error_rate_5min: -0.1, latency_p95_5min: 10 }),
       invalid,
+      RULES,
     );
     expect(out.values).toEqual({ success_rate_5min: null, error_rate_5min: null, latency_p95_5min: 10 });
     expect(invalid).toEqual({ 'success_rate_5min:above_max': 1, 'error_rate_5min:below_min': 1 });
-    validateRow(row({ success_rate_5min: Number.NaN }), invalid);
+    validateRow(row({ success_rate_5min: Number.NaN }), invalid, RULES);
     expect(invalid['success_rate_5min:non_finite']).toBe(1);
   });
 
   it('leaves values without a registry entry alone (custom topologies)', () => {
     const invalid: Record<string, number> = {};
     const r = row({ my_feature: 1e9 });
-    expect(validateRow(r, invalid)).toBe(r);
+    expect(validateRow(r, invalid, RULES)).toBe(r);
     expect(invalid).toEqual({});
   });
 });

@@ -1,19 +1,23 @@
 import type { FeatureRow } from '../../operators/operator.js';
-import { checkValue, FEATURE_CATALOG, type ValidationRule } from '../features/catalog.js';
-
-/** Registry rules by row value name (DRV_001's eight values share one rule). */
-const RULES: ReadonlyMap<string, ValidationRule> = new Map(
-  FEATURE_CATALOG.flatMap((f) => f.valueNames.map((n) => [n, f.validation] as const)),
-);
+import { checkValue, type ValidationRule } from '../features/catalog.js';
 
 /**
- * Checks a row's values against their registry rules: a failing value is replaced by null and
- * counted under `name:reason`. Values without a registry entry (custom topologies) pass as is.
+ * Checks a row's values against their registry rules (a topology's `featureSet(t).rules`): a
+ * failing value is replaced by null and counted under `name:reason`. Values without a rule pass
+ * as they are.
+ *
+ * @example
+ * const rules = featureSet(topology).rules;
+ * const checked = validateRow(row, invalidCounts, rules);
  */
-export function validateRow(row: FeatureRow, invalid: Record<string, number>): FeatureRow {
+export function validateRow(
+  row: FeatureRow,
+  invalid: Record<string, number>,
+  rules: ReadonlyMap<string, ValidationRule>,
+): FeatureRow {
   let values: Record<string, number | null> | null = null;
   for (const [name, v] of Object.entries(row.values)) {
-    const rule = RULES.get(name);
+    const rule = rules.get(name);
     if (rule === undefined) continue;
     const reason = checkValue(rule, v);
     if (reason === null) continue;

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { type Logger, pino } from 'pino';
 import { ConfigError } from '../errors.js';
-import { GROUPS } from '../features/catalog.js';
+import { type FeatureSet, llmFeatureSet } from '../features/feature-set.js';
 import type { RolloutArm } from '../registry/rollout.js';
 import { RedisOnlineStore } from '../stores/online-redis.js';
 import { openOnlineStore } from '../stores/online-store.js';
@@ -40,6 +40,8 @@ export interface ServeConfig {
   readonly maxBatch: number;
   readonly keyPrefix: string;
   readonly rollout: Readonly<Record<string, readonly RolloutArm[]>>;
+  /** The features and groups served (`--topology`). Default: the `llm-features` topology's. */
+  readonly featureSet?: FeatureSet;
 }
 
 /** The raw flag values of `serve`, as commander parses them. */
@@ -56,6 +58,8 @@ export interface ServeFlags {
   keyPrefix: string;
   rollout?: string[];
   logLevel: string;
+  topology?: string;
+  plugin?: string[];
 }
 
 /** A started server. */
@@ -169,7 +173,8 @@ export function parseRollout(spec: string): [string, RolloutArm[]] {
  * await running.close();
  */
 export async function startServe(config: ServeConfig, logger: Logger): Promise<RunningServer> {
-  const ttlSecondsByGroup = Object.fromEntries(GROUPS.map((g) => [g.group, g.ttlSeconds]));
+  const set = config.featureSet ?? llmFeatureSet();
+  const ttlSecondsByGroup = set.ttlSecondsByGroup;
   // The embedded stores of a finished `run` (one opener at a time): LevelDB as L2 (no pub/sub;
   // L1 expires by TTL), PGlite as L3.
   const online =
@@ -211,6 +216,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
       l1: { maxBytes: config.l1MaxBytes, ttlMs: config.l1TtlMs },
       maxBatch: config.maxBatch,
       rollout: config.rollout,
+      featureSet: set,
       logger,
       defaultMetrics: true,
     });
@@ -299,6 +305,11 @@ export function registerServeCommand(program: Command): Command {
       '--rollout <spec...>',
       'version rollout per group by stable hash of user_id, e.g. perf_5min=1:0.9,2:0.1 (repeatable)',
     )
+    .option(
+      '--topology <name|file>',
+      'the topology whose features and groups are served: a shipped name or a .json/.yaml/.yml file',
+      'llm-features',
+    )
     .addOption(
       new Option('--log-level <level>', 'log level (JSON logs on stderr)')
         .choices(['debug', 'info', 'warn', 'error'])
@@ -319,7 +330,12 @@ export function registerServeCommand(program: Command): Command {
         '\nSIGTERM/SIGINT drain in-flight requests and exit 0. Exit codes: 0 stopped, 2 bad arguments, 1 failure.',
     )
     .action(async (flags: ServeFlags) => {
-      const config = resolveServeConfig(flags);
+      const { loadTopology } = await import('../../topology/index.js');
+      const { featureSet } = await import('../features/feature-set.js');
+      const config = {
+        ...resolveServeConfig(flags),
+        featureSet: featureSet(loadTopology(flags.topology ?? 'llm-features', '--topology')),
+      };
       const logger = pino({ name: 'featurestream-serve', level: flags.logLevel }, pino.destination(2));
       const running = await startServe(config, logger);
       logger.info(

@@ -8,13 +8,8 @@
  * const plan = resolver.resolve(['PERF_001,latency_p95_5min'], 'model');
  * plan.groups.map((g) => g.group); // ['perf_5min']
  */
-import {
-  type EntityType,
-  type FeatureDef,
-  GROUPS,
-  type GroupDef,
-  featureByIdOrName,
-} from '../features/catalog.js';
+import type { EntityType } from '../features/catalog.js';
+import { type FeatureDef, type FeatureSet, type GroupDef, llmFeatureSet } from '../features/feature-set.js';
 import { type RolloutArm, validateRollout } from '../registry/rollout.js';
 import { ConfigError } from '../errors.js';
 import { RequestError } from './errors.js';
@@ -46,6 +41,8 @@ export interface ResolverOptions {
   readonly rollout?: Readonly<Record<string, readonly RolloutArm[]>>;
   /** Per-group TTL overrides in seconds (default: the catalog's `ttlSeconds`). */
   readonly ttlSecondsByGroup?: Readonly<Record<string, number>>;
+  /** The features and groups served. Default: the `llm-features` topology's. */
+  readonly featureSet?: FeatureSet;
   /** How many distinct `features` lists to memoise. Default 4096. */
   readonly memoSize?: number;
 }
@@ -64,13 +61,16 @@ export class FeatureResolver {
   private readonly groups: ReadonlyMap<string, GroupPlan>;
   private readonly memo = new Map<string, FeaturePlan>();
   private readonly memoSize: number;
+  private readonly set: FeatureSet;
 
   constructor(options: ResolverOptions = {}) {
     this.memoSize = options.memoSize ?? 4096;
-    this.entities = new Set(GROUPS.map((g) => g.entity));
+    this.set = options.featureSet ?? llmFeatureSet();
+    const groups = this.set.groups;
+    this.entities = new Set(groups.map((g) => g.entity));
     const rollout = options.rollout ?? {};
     const ttl = options.ttlSecondsByGroup ?? {};
-    const known = new Set(GROUPS.map((g) => g.group as string));
+    const known = new Set(groups.map((g) => g.group));
     for (const [group, arms] of Object.entries(rollout)) {
       if (!known.has(group)) {
         throw new ConfigError(
@@ -95,7 +95,7 @@ export class FeatureResolver {
       }
     }
     this.groups = new Map(
-      GROUPS.map((g: GroupDef) => [
+      groups.map((g: GroupDef) => [
         g.group,
         Object.freeze({
           group: g.group,
@@ -139,7 +139,7 @@ export class FeatureResolver {
         'entity_type',
       );
     }
-    const first = tokens(raw).find((t) => featureByIdOrName(t)?.entity !== entityType) ?? raw;
+    const first = tokens(raw).find((t) => this.set.byIdOrName(t)?.entity !== entityType) ?? raw;
     throw new RequestError(
       400,
       'entity_type_mismatch',
@@ -165,7 +165,7 @@ export class FeatureResolver {
     let entity: EntityType | null = null;
     let entitySource = '';
     for (const token of list) {
-      const def: FeatureDef | undefined = featureByIdOrName(token);
+      const def: FeatureDef | undefined = this.set.byIdOrName(token);
       if (def === undefined) {
         throw new RequestError(
           400,

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FEATURE_CATALOG, GROUPS } from '../features/catalog.js';
+import { llmFeatureSet } from '../features/feature-set.js';
 import { assignVersion } from '../registry/rollout.js';
 import { RedisOnlineStore } from '../stores/online-redis.js';
 import { INVALIDATION_CHANNEL } from './invalidation.js';
@@ -16,6 +16,9 @@ import {
   putOnline,
   type TestValue,
 } from './test-support.js';
+
+const FEATURE_CATALOG = llmFeatureSet().features;
+const GROUPS = llmFeatureSet().groups;
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';

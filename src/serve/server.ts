@@ -33,13 +33,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { ConfigError, FeaturestreamError } from '../errors.js';
-import {
-  FEATURE_CATALOG,
-  type FeatureDef,
-  GROUPS,
-  featureByIdOrName,
-  featuresOfGroup,
-} from '../features/catalog.js';
+import { type FeatureDef, type FeatureSet, llmFeatureSet } from '../features/feature-set.js';
 import { assignVersion, type RolloutArm } from '../registry/rollout.js';
 import { type ErrorCode, RequestError } from './errors.js';
 import {
@@ -83,6 +77,8 @@ export interface ServeOptions {
   readonly rollout?: Readonly<Record<string, readonly RolloutArm[]>>;
   /** Per-group TTL overrides in seconds (must match the online store's). Default: the catalog's. */
   readonly ttlSecondsByGroup?: Readonly<Record<string, number>>;
+  /** The features and groups served (the serve command's `--topology`). Default: the `llm-features` topology's. */
+  readonly featureSet?: FeatureSet;
   /** A pino logger, or false (the default) for none. Requests are not logged; errors are. */
   readonly logger?: FastifyBaseLogger | false;
   /** Also export Node.js process metrics on `/metrics`. Default false. */
@@ -158,7 +154,9 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
   if (opts.authToken !== undefined && opts.authToken.length === 0) {
     throw new ConfigError('`authToken` must not be empty', { field: 'authToken' });
   }
+  const set = opts.featureSet ?? llmFeatureSet();
   const resolver = new FeatureResolver({
+    featureSet: set,
     ...(opts.rollout === undefined ? {} : { rollout: opts.rollout }),
     ...(opts.ttlSecondsByGroup === undefined ? {} : { ttlSecondsByGroup: opts.ttlSecondsByGroup }),
   });
@@ -310,18 +308,18 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
 
   // --- routes --------------------------------------------------------------------------------
 
-  const registryFeatures = JSON.stringify({ features: FEATURE_CATALOG.map(registryEntry) });
+  const registryFeatures = JSON.stringify({ features: set.features.map(registryEntry) });
   const registryById = new Map<string, string>();
-  for (const f of FEATURE_CATALOG) registryById.set(f.id, JSON.stringify(registryEntry(f)));
+  for (const f of set.features) registryById.set(f.id, JSON.stringify(registryEntry(f)));
   const registryGroups = JSON.stringify({
-    groups: GROUPS.map((g) => ({
+    groups: set.groups.map((g) => ({
       group: g.group,
       entity: g.entity,
       ttl_seconds: resolver.group(g.group)!.ttlMs / 1000,
       window: g.window,
       version: g.version,
       rollout: resolver.group(g.group)!.rollout,
-      features: featuresOfGroup(g.group).map((f) => f.id),
+      features: set.ofGroup(g.group).map((f) => f.id),
     })),
   });
   const auth = opts.authToken === undefined ? null : bearerAuth(opts.authToken, metrics);
@@ -374,7 +372,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
       '/registry/features/:id_or_name',
       { config: { metricsRoute: 'registry' } },
       (request, reply) => {
-        const def = featureByIdOrName(request.params.id_or_name);
+        const def = set.byIdOrName(request.params.id_or_name);
         if (def === undefined) {
           throw new RequestError(
             404,

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../../operators/operator.js';
 import { ConfigError, ExternalError } from '../errors.js';
-import { FEATURE_CATALOG } from '../features/catalog.js';
+import { llmFeatureSet } from '../features/feature-set.js';
 import { listGroupVersions } from '../registry/versions.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
 import { OfflineStore } from './offline-postgres.js';
@@ -16,6 +16,8 @@ import { RedisOnlineStore } from './online-redis.js';
 import { openOnlineStore } from './online-store.js';
 import { PrivateRedis } from './private-redis.js';
 import { createStoreSinks } from './sinks.js';
+
+const FEATURE_CATALOG = llmFeatureSet().features;
 
 const PG = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = 'redis://127.0.0.1:6379';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
-import { FEATURE_CATALOG, GROUPS } from '../features/catalog.js';
+import { type FeatureSet, llmFeatureSet } from '../features/feature-set.js';
 import { registerGroupVersion } from '../registry/versions.js';
 import { syncRegistry } from '../registry/registry.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
@@ -26,18 +26,18 @@ export interface StoreSinkOptions {
   readonly retryDeadlineMs?: number;
   /** How long to wait for each store at start before failing. Default 15 000 ms. */
   readonly startTimeoutMs?: number;
-  /** Sync the feature registry from the code's catalog at start (offline store). Default true. */
+  /**
+   * The run topology's features and groups: TTLs of the online store, entries of the feature
+   * registry. Default: the `llm-features` topology's.
+   */
+  readonly featureSet?: FeatureSet;
+  /** Sync the feature registry from the topology's features at start (offline store). Default true. */
   readonly syncRegistry?: boolean;
   /** Redis key prefix (tests). Default ''. */
   readonly keyPrefix?: string;
   /** PostgreSQL `application_name` (unless the URL sets one). Default `featurestream`. */
   readonly applicationName?: string;
 }
-
-/** TTL per group, from the catalog. */
-export const GROUP_TTL_SECONDS: Readonly<Record<string, number>> = Object.freeze(
-  Object.fromEntries(GROUPS.map((g) => [g.group, g.ttlSeconds])),
-);
 
 /**
  * The run's store sinks, for the coordinator to drive ({@link RowSink}): an online sink (feature
@@ -71,11 +71,12 @@ export async function createStoreSinks(opts: StoreSinkOptions): Promise<RowSink[
   const deadline = opts.retryDeadlineMs ?? Number.POSITIVE_INFINITY;
   const startTimeout = opts.startTimeoutMs ?? 15_000;
   const sinks: RowSink[] = [];
+  const set = opts.featureSet ?? llmFeatureSet();
   try {
     if (onlineSpec !== undefined) {
       const name = `online:${onlineSpec.kind}`;
       const store = await openOnlineStore(onlineSpec, {
-        ttlSecondsByGroup: GROUP_TTL_SECONDS,
+        ttlSecondsByGroup: set.ttlSecondsByGroup,
         retryDeadlineMs: deadline,
         onRetry: retryLogger(opts.logger, name),
         ...(opts.keyPrefix === undefined ? {} : { keyPrefix: opts.keyPrefix }),
@@ -89,7 +90,7 @@ export async function createStoreSinks(opts: StoreSinkOptions): Promise<RowSink[
       const store = await openOfflineForRun(offlineSpec, opts, deadline, startTimeout, name);
       sinks.push(new OfflineSink(name, store, opts.topologyName, opts.logger));
       if (opts.syncRegistry ?? true) {
-        const r = await syncRegistry(store.client, FEATURE_CATALOG);
+        const r = await syncRegistry(store.client, set.features);
         opts.logger.info(
           {
             sink: name,

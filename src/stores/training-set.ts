@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { parseDateOrTimestamp } from '../events/timestamp.js';
-import { featureByIdOrName, GROUPS } from '../features/catalog.js';
+import { type FeatureSet, llmFeatureSet } from '../features/feature-set.js';
 import { quoteIdent } from './migrate.js';
 import type { OfflineStore } from './offline-postgres.js';
 import {
@@ -44,6 +44,8 @@ export interface TrainingSetOptions {
   readonly pageSize?: number;
   /** Draw a progress bar on stderr (when it is a terminal). Default false. */
   readonly progress?: boolean;
+  /** The features and groups to resolve `features` against. Default: the `llm-features` topology's. */
+  readonly featureSet?: FeatureSet;
 }
 
 /**
@@ -56,19 +58,26 @@ export interface TrainingSetOptions {
  * resolveFeatures(['PERF_002', 'error_rate_5min']);
  * // [{ name: 'latency_p95_5min', group: 'perf_5min', version: 1, ttlSeconds: 86400 }, { name: 'error_rate_5min', … }]
  */
-export function resolveFeatures(features: readonly string[], version?: number): RequestedValue[] {
+export function resolveFeatures(
+  features: readonly string[],
+  version?: number,
+  set: FeatureSet = llmFeatureSet(),
+): RequestedValue[] {
   if (features.length === 0)
     throw new ConfigError('--features: list at least one feature', { field: '--features' });
   const out = new Map<string, RequestedValue>();
   for (const raw of features) {
     const key = raw.trim();
-    const f = featureByIdOrName(key);
+    const f = set.byIdOrName(key);
     if (f === undefined) {
-      throw new ConfigError(`--features: unknown feature "${key}" (use catalog ids, names or value names)`, {
-        field: '--features',
-      });
+      throw new ConfigError(
+        `--features: unknown feature "${key}" (use the topology's feature ids, names or value names)`,
+        {
+          field: '--features',
+        },
+      );
     }
-    const g = GROUPS.find((x) => x.group === f.group);
+    const g = set.group(f.group);
     const names = key === f.id || key === f.name ? f.valueNames : [key];
     for (const name of names) {
       if (out.has(name)) continue;
@@ -262,7 +271,7 @@ export async function buildTrainingSet(
   entitiesCsv: string,
   opts: TrainingSetOptions,
 ): Promise<{ rows: number; columns: string[] }> {
-  const values = resolveFeatures(opts.features, opts.version);
+  const values = resolveFeatures(opts.features, opts.version, opts.featureSet);
   const s = quoteIdent(store.schema);
   const table = `${s}.${quoteIdent(`training_entities_${randomUUID().replaceAll('-', '')}`)}`;
   await store.client.query(
