@@ -1,4 +1,4 @@
-import { featureByIdOrName } from '../features/catalog.js';
+import { llmFeatureSet } from '../features/feature-set.js';
 import { quoteIdent } from '../stores/migrate.js';
 import type { OfflineStore } from '../stores/offline-postgres.js';
 import {
@@ -11,6 +11,9 @@ import {
   type FeatureDrift,
   type FeatureKind,
 } from './assess.js';
+
+// Described against the shipped llm-features topology's features.
+const featureByIdOrName = (k: string) => llmFeatureSet().byIdOrName(k);
 
 /** A half-open period [from, to), in ms since the epoch. */
 export interface Period {

@@ -1,5 +1,9 @@
 import { assessDrift, type DriftStatus } from '../drift/assess.js';
-import { checkValue, FEATURE_CATALOG, type FeatureDef, GROUPS } from '../features/catalog.js';
+import { checkValue } from '../features/catalog.js';
+import { type FeatureDef, llmFeatureSet } from '../features/feature-set.js';
+
+// Scored against the shipped llm-features topology's features and groups.
+const { features: FEATURE_CATALOG, groups: GROUPS } = llmFeatureSet();
 
 /**
  * Quality score per feature value (shared/spec/quality.md): null rate, freshness (age of the
