@@ -1,10 +1,11 @@
 import type { FeatureRow } from '../../operators/operator.js';
 import { checkValue, type ValidationRule } from '../features/catalog.js';
+import { llmFeatureSet } from '../features/feature-set.js';
 
 /**
  * Checks a row's values against their registry rules (a topology's `featureSet(t).rules`): a
  * failing value is replaced by null and counted under `name:reason`. Values without a rule pass
- * as they are.
+ * as they are. `rules` default to the `llm-features` topology's (pass the run topology's).
  *
  * @example
  * const rules = featureSet(topology).rules;
@@ -13,7 +14,7 @@ import { checkValue, type ValidationRule } from '../features/catalog.js';
 export function validateRow(
   row: FeatureRow,
   invalid: Record<string, number>,
-  rules: ReadonlyMap<string, ValidationRule>,
+  rules: ReadonlyMap<string, ValidationRule> = llmFeatureSet().rules,
 ): FeatureRow {
   let values: Record<string, number | null> | null = null;
   for (const [name, v] of Object.entries(row.values)) {
