@@ -1,5 +1,6 @@
 import type { DecodedEvent } from '../src/events/types.js';
 import type { JsonValue, ProcessNode } from '../topology/nodes.js';
+import { API_ATTRIBUTES, API_FIELDS, apiExtract } from './api-extract.js';
 import { ContextRowOperator } from './context-row.js';
 import { DerivedJoinOperator } from './derived-join.js';
 import {
@@ -18,6 +19,10 @@ import {
 import { ModelCatalogOperator } from './model-catalog.js';
 import type { Operator } from './operator.js';
 import { RequestRowOperator } from './request-row.js';
+import { WfNgramOperator } from './wf-ngram.js';
+import { WfPopularityOperator } from './wf-popularity.js';
+import { validateWorkflowParams, WfSessionOperator } from './wf-session.js';
+import { WfTransitionOperator } from './wf-transition.js';
 
 export type { MapContext, MapFn } from './extractors.js';
 
@@ -151,6 +156,16 @@ export const MAPS: ReadonlyMap<string, MapDef> = new Map<string, MapDef>([
       create: () => derivedExtract,
     },
   ],
+  [
+    'api-extract',
+    {
+      description:
+        'api_call → endpoint id (METHOD + path template: OpenAPI templates of params.spec, else the id heuristic), workflow state, resource id, method; keys session_id, tenant, endpoint_key, all',
+      fields: API_FIELDS,
+      attributes: API_ATTRIBUTES,
+      create: apiExtract,
+    },
+  ],
 ]);
 
 /** Keyed processors by name. */
@@ -196,6 +211,47 @@ export const PROCESSORS: ReadonlyMap<string, ProcessorDef> = new Map<string, Pro
       requiresAttributes: ['model', 'user_id', 'request_id'],
       validate: (p) => positiveInts(p, ['fatigueHalfLife', 'clusters']),
       create: (node, fields, attrs) => new DerivedJoinOperator(node, fields, attrs),
+    },
+  ],
+  [
+    'wf-session',
+    {
+      description: 'wf_session rows: per-session history (last 16 calls), detected pattern and confidence',
+      requiresFields: ['endpoint', 'state', 'resource'],
+      requiresAttributes: [],
+      validate: (p) => validateWorkflowParams(p, ['gap', 'lateness']),
+      create: (node, fields, attrs) => new WfSessionOperator(node, fields, attrs),
+    },
+  ],
+  [
+    'wf-ngram',
+    {
+      description: 'decayed endpoint bigram/trigram counts, their contexts and the vocabulary, per scope key',
+      requiresFields: ['endpoint'],
+      requiresAttributes: ['session_id'],
+      validate: (p) => validateWorkflowParams(p, ['halfLife', 'gap', 'lateness']),
+      create: (node, fields, attrs) => new WfNgramOperator(node, fields, attrs),
+    },
+  ],
+  [
+    'wf-transition',
+    {
+      description:
+        'decayed state-transition and method counts after each state, per detected pattern and overall',
+      requiresFields: ['endpoint', 'state', 'method'],
+      requiresAttributes: ['session_id'],
+      validate: (p) => validateWorkflowParams(p, ['halfLife', 'gap', 'lateness']),
+      create: (node, fields, attrs) => new WfTransitionOperator(node, fields, attrs),
+    },
+  ],
+  [
+    'wf-popularity',
+    {
+      description: 'exponentially weighted calls per endpoint and of all endpoints (popularity)',
+      requiresFields: ['endpoint'],
+      requiresAttributes: [],
+      validate: (p) => validateWorkflowParams(p, ['halfLife', 'gap', 'lateness']),
+      create: (node, fields, attrs) => new WfPopularityOperator(node, fields, attrs),
     },
   ],
 ]);

@@ -323,8 +323,11 @@ program
   .addOption(new Option('--seed <n>', 'random seed').argParser(nonNegativeInt('--seed')).default(1))
   .requiredOption('--out <file>', 'output file')
   .addOption(
-    new Option('--kind <kind>', 'llm: all 8 event types, realistic traffic; perf: performance_metrics only')
-      .choices(['llm', 'perf'])
+    new Option(
+      '--kind <kind>',
+      'llm: all 8 event types, realistic traffic; perf: performance_metrics only; api: labelled api_call sessions',
+    )
+      .choices(['llm', 'perf', 'api'])
       .default('llm'),
   )
   .addOption(new Option('--models <n>', 'number of models').argParser(positiveInt('--models')).default(6))
@@ -346,6 +349,12 @@ program
       badFraction: frac('--bad-fraction', o.badFraction as string),
       lateFraction: frac('--late-fraction', o.lateFraction as string),
     };
+    if (o.kind === 'api') {
+      const { writeApiEvents } = await import('./generate/api-stream.js');
+      const r = await writeApiEvents(o.out as string, { ...common, noise: 0.1 });
+      process.stdout.write(`wrote ${fmt(r.lines)} api_call events to ${o.out}\n`);
+      return;
+    }
     if (o.kind === 'perf') {
       const r = await writePerfEvents(o.out as string, common);
       process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}\n`);

@@ -6,12 +6,14 @@
  * const make = TOPOLOGIES.get('llm-features');
  * const plan = planTopology(make!());
  */
+import { apiWorkflowTopology } from './api-workflow.js';
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../src/errors.js';
 import { readTopologyFile, topologyFileFormat } from './file.js';
 import { llmFeaturesTopology, llmPerfTopology } from './llm-features.js';
 import type { Topology } from './nodes.js';
 
+export * from './api-workflow.js';
 export * from './builder.js';
 export * from './file.js';
 export * from './llm-features.js';
@@ -24,6 +26,7 @@ export * from './validate.js';
 export const TOPOLOGIES: ReadonlyMap<string, () => Topology> = new Map<string, () => Topology>([
   ['llm-features', llmFeaturesTopology],
   ['llm-perf', llmPerfTopology],
+  ['api-workflow', () => apiWorkflowTopology()],
 ]);
 
 /**

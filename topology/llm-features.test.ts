@@ -318,7 +318,7 @@ describe('llm-features topology', () => {
 
   it('is registered in TOPOLOGIES, as every shipped topology under its own name', () => {
     expect(TOPOLOGIES.get('llm-features')?.()).toEqual(t);
-    expect([...TOPOLOGIES.keys()].sort()).toEqual(['llm-features', 'llm-perf']);
+    expect([...TOPOLOGIES.keys()].sort()).toEqual(['api-workflow', 'llm-features', 'llm-perf']);
     for (const [name, f] of TOPOLOGIES) expect(f().name).toBe(name);
   });
 });

@@ -20,8 +20,8 @@
  *   i steps back (0 = last) has the candidate's resource; 0 when none has.
  * - WF_007 method_prior = (M[from][method(cand)] + k) / (M[from] + 6k), M all sessions' method
  *   counts after state `from` (GET, POST, PUT, PATCH, DELETE, other).
- * - WF_008 candidate_popularity = calls to the candidate / all calls, in the latest 1-hour window;
- *   0 when the candidate had none in it, null when there is no window yet.
+ * - WF_008 candidate_popularity = calls to the candidate / all calls over the last hour,
+ *   exponentially weighted (a call weighs exp(−age / 1 h)); null before any call.
  * - WF_009 recency = exp(−Δt/τ), Δt from the candidate's latest call among the kept history to the
  *   session's last call; 0 if it is not there.
  * - WF_010 session_position = ln(1 + calls) / ln(101), max 1.
@@ -87,7 +87,7 @@ export interface StatsView {
   transitions(pattern: string, from: number): readonly number[] | null;
   /** Method counts after state `from`, in PRIOR_METHODS order. */
   methods(from: number): readonly number[] | null;
-  /** [calls to the endpoint, all calls] in the latest 1-hour window; null when there is none. */
+  /** [weighted calls to the endpoint, weighted calls to all], decayed; null before any call. */
   popularity(e: number): readonly [number, number] | null;
 }
 

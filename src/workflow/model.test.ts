@@ -52,8 +52,10 @@ describe('WF features against hand-computed values', () => {
     expect(patch!.resource_continuity).toBe(1);
     // After browse: GET 2, PATCH 1 of 3; 6 methods: (1 + 0.1) / (3 + 0.6)
     expect(patch!.method_prior).toBeCloseTo(1.1 / 3.6, 12);
-    // 1 of the 6 calls within the hour.
-    expect(patch!.candidate_popularity).toBeCloseTo(1 / 6, 12);
+    // Calls weigh exp(−age / 1 h) at the last call (260 s); E3 was called at 120 s.
+    const w = (t: number) => Math.exp(-(260 - t) / 3600);
+    const all = w(0) + w(60) + w(120) + w(180) + w(200) + w(260);
+    expect(patch!.candidate_popularity).toBeCloseTo(w(120) / all, 12);
     expect(patch!.recency).toBe(0);
     expect(patch!.session_position).toBeCloseTo(Math.log(3) / Math.log(101), 12);
     expect(patch!.cold_start).toBe(0);
@@ -65,7 +67,7 @@ describe('WF features against hand-computed values', () => {
     expect(list!.method_prior).toBeCloseTo(2.1 / 3.6, 12);
     // E1 was B's call 60 s before its last one; τ = 600 s.
     expect(list!.recency).toBeCloseTo(Math.exp(-0.1), 12);
-    expect(list!.candidate_popularity).toBeCloseTo(2 / 6, 12);
+    expect(list!.candidate_popularity).toBeCloseTo((w(0) + w(200)) / all, 12);
     expect(list!.semantic_similarity).toBeNull();
 
     // pay: a confirm never seen; POST never seen after browse.
@@ -114,16 +116,18 @@ describe('WF features against hand-computed values', () => {
     expect(again!.recency).toBeCloseTo(Math.exp(-20 / 600), 12);
   });
 
-  it('popularity is over the last hour', () => {
+  it('popularity weighs calls by exp(−age / 1 h)', () => {
     const m = model();
     m.observe({ session: 'D', ts: 0, method: 'GET', path: '/v1/a' });
-    m.observe({ session: 'D', ts: 3_600 * S + 1, method: 'GET', path: '/v1/b' });
-    const [a, b] = m.rank('D', [
+    m.observe({ session: 'D', ts: 3_600 * S, method: 'GET', path: '/v1/b' });
+    const [a, b, c] = m.rank('D', [
       { method: 'GET', path: '/v1/a' },
       { method: 'GET', path: '/v1/b' },
+      { method: 'GET', path: '/v1/c' },
     ]).vectors;
-    expect(a!.candidate_popularity).toBe(0);
-    expect(b!.candidate_popularity).toBe(1);
+    expect(a!.candidate_popularity).toBeCloseTo(Math.exp(-1) / (1 + Math.exp(-1)), 12);
+    expect(b!.candidate_popularity).toBeCloseTo(1 / (1 + Math.exp(-1)), 12);
+    expect(c!.candidate_popularity).toBe(0);
     expect(model().rank('x', [{ method: 'GET', path: '/v1/a' }]).vectors[0]!.candidate_popularity).toBeNull();
   });
 });

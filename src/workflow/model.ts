@@ -19,11 +19,19 @@ import {
   type StatsView,
   type WfVector,
 } from './features.js';
-import { BOS, stableId } from './ids.js';
+import { BOS, idHex, stableId } from './ids.js';
 import { type PatternTemplate, SHIPPED_PATTERNS } from './patterns.js';
 import { endpointKey, PathNormalizer } from './paths.js';
 import { type Call, emptySession, pushCall, type SessionHistory, sessionPattern } from './session.js';
-import { contextKey, NgramCounts, ngramKey, TransitionCounts, transitionKey } from './stats.js';
+import {
+  contextKey,
+  NgramCounts,
+  ngramKey,
+  POPULARITY_ALL,
+  PopularityCounts,
+  TransitionCounts,
+  transitionKey,
+} from './stats.js';
 import {
   PRIOR_METHODS,
   priorMethod,
@@ -37,15 +45,15 @@ import {
 export interface WorkflowConfig {
   /** Half-life of n-gram and transition counts, ms. Default 24 h. */
   readonly halfLifeMs: number;
-  /** Popularity window, ms. Default 1 h. */
-  readonly popularityWindowMs: number;
+  /** Time constant of popularity (WF_008): calls weigh exp(−age/τ). Default 1 h. */
+  readonly popularityTauMs: number;
   readonly patterns: readonly PatternTemplate[];
   readonly features: FeatureParams;
 }
 
 export const DEFAULT_WORKFLOW_CONFIG: WorkflowConfig = Object.freeze({
   halfLifeMs: 24 * 3_600_000,
-  popularityWindowMs: 3_600_000,
+  popularityTauMs: 3_600_000,
   patterns: SHIPPED_PATTERNS,
   features: DEFAULT_FEATURE_PARAMS,
 });
@@ -94,10 +102,8 @@ export class WorkflowModel implements StatsView {
   readonly global: NgramCounts;
   readonly tenants = new Map<string, NgramCounts>();
   readonly transitionCounts: TransitionCounts;
-  /** Call times per endpoint, and all, within the popularity window. */
-  private readonly recent: { t: number; e: number }[] = [];
-  private head = 0;
-  private readonly recentByEndpoint = new Map<number, number>();
+  /** Popularity: decayed calls per endpoint and of all endpoints. */
+  readonly popularityCounts: PopularityCounts;
   private tRef = Number.NEGATIVE_INFINITY;
   private scope: NgramCounts;
 
@@ -108,6 +114,7 @@ export class WorkflowModel implements StatsView {
     this.global = new NgramCounts(config.halfLifeMs);
     this.transitionCounts = new TransitionCounts(config.halfLifeMs, config.patterns);
     this.scope = this.global;
+    this.popularityCounts = new PopularityCounts(config.popularityTauMs);
   }
 
   /** Feeds one call (in stream order). */
@@ -130,24 +137,8 @@ export class WorkflowModel implements StatsView {
     }
     this.transitionCounts.observe(h, call, PRIOR_METHODS.indexOf(r.method as (typeof PRIOR_METHODS)[number]));
     pushCall(h, call);
-    this.recent.push({ t: c.ts, e: r.e });
-    this.recentByEndpoint.set(r.e, (this.recentByEndpoint.get(r.e) ?? 0) + 1);
+    this.popularityCounts.observe(call);
     this.tRef = Math.max(this.tRef, c.ts);
-    this.prune();
-  }
-
-  private prune(): void {
-    const from = this.tRef - this.config.popularityWindowMs;
-    while (this.head < this.recent.length && this.recent[this.head]!.t <= from) {
-      const { e } = this.recent[this.head++]!;
-      const n = this.recentByEndpoint.get(e)! - 1;
-      if (n === 0) this.recentByEndpoint.delete(e);
-      else this.recentByEndpoint.set(e, n);
-    }
-    if (this.head > 4096 && this.head * 2 > this.recent.length) {
-      this.recent.splice(0, this.head);
-      this.head = 0;
-    }
   }
 
   /**
@@ -204,7 +195,11 @@ export class WorkflowModel implements StatsView {
     return this.vector('*', from)?.slice(WORKFLOW_STATES.length) ?? null;
   }
   popularity(e: number): readonly [number, number] | null {
-    const all = this.recent.length - this.head;
-    return all === 0 ? null : [this.recentByEndpoint.get(e) ?? 0, all];
+    const p = this.popularityCounts;
+    const all = p.counts.get(POPULARITY_ALL);
+    if (all === undefined) return null;
+    const at = (d: Decayed | undefined) =>
+      d === undefined ? 0 : decayTo(d.c[0]!, d.t, this.tRef, p.halfLifeMs);
+    return [at(p.counts.get(idHex(e))), at(all)];
   }
 }

@@ -29,6 +29,14 @@ export const TRANSITION_VALUE_NAMES: readonly string[] = [
   ...PRIOR_METHODS.map((m) => `method_${m}`),
 ];
 
+/** Counts one transition into `call.s` and one method observation in a transition vector (in place). */
+export function countTransition(d: Decayed, call: Call, methodIndex: number, halfLifeMs: number): void {
+  const newer = call.t >= d.t;
+  addDecayed(d, call.s, call.t, halfLifeMs);
+  // The same call is one method observation; both counts share the vector's time.
+  d.c[WORKFLOW_STATES.length + methodIndex]! += newer ? 1 : 2 ** (-(d.t - call.t) / halfLifeMs);
+}
+
 /** N-gram counts of one scope. */
 export class NgramCounts {
   readonly counts = new Map<string, Decayed>();
@@ -79,10 +87,37 @@ export class TransitionCounts {
         d = emptyDecayed(TRANSITION_WIDTH);
         this.counts.set(k, d);
       }
-      const newer = call.t >= d.t;
-      addDecayed(d, call.s, call.t, this.halfLifeMs);
-      // The same call is one method observation; both counts share the vector's time.
-      d.c[WORKFLOW_STATES.length + methodIndex]! += newer ? 1 : 2 ** (-(d.t - call.t) / this.halfLifeMs);
+      countTransition(d, call, methodIndex, this.halfLifeMs);
+    }
+    return keys;
+  }
+}
+
+/** The popularity key of all calls. */
+export const POPULARITY_ALL = '*';
+
+/**
+ * Popularity (WF_008): calls per endpoint (key: endpoint id in hex) and of all endpoints (`*`),
+ * each weighing exp(−age/τ) — the last hour, exponentially weighted, with τ = 1 h by default —
+ * so the share of an endpoint is exact at any reference time whenever its count was last updated.
+ */
+export class PopularityCounts {
+  readonly counts = new Map<string, Decayed>();
+  readonly halfLifeMs: number;
+
+  constructor(tauMs: number) {
+    this.halfLifeMs = Math.round(tauMs * Math.LN2);
+  }
+
+  observe(call: Call): string[] {
+    const keys = [idHex(call.e), POPULARITY_ALL];
+    for (const k of keys) {
+      let d = this.counts.get(k);
+      if (d === undefined) {
+        d = emptyDecayed(1);
+        this.counts.set(k, d);
+      }
+      addDecayed(d, 0, call.t, this.halfLifeMs);
     }
     return keys;
   }
