@@ -236,24 +236,39 @@ const runCommand = program
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     // Continuous drift (issue 12), when --drift names groups.
     const drift = (await import('./drift/run-options.js')).driftMonitorOf(o);
-    const summary = await runJob({
-      sinks,
-      embeddingCache: o.embeddingCache as string,
-      topology,
-      input: input!,
-      out: out ?? null,
-      deadLetters: deadLetters ?? null,
-      lateEvents: lateEvents ?? null,
-      stateDir: stateDir ?? null,
-      workers: o.workers as number,
-      shards: o.shards as number,
-      checkpointIntervalMs: o.checkpointInterval as number,
-      batchLines: o.batchLines as number,
-      fresh: stateDir === undefined && fresh, // lockRun emptied a locked state dir
-      logger,
-      ...(bar === undefined ? {} : { onProgress: bar.update }),
-      ...(drift === undefined ? {} : { drift, driftAlerts: (o.driftAlerts as string | undefined) ?? null }),
-    });
+    // Prometheus metrics of the run on --metrics-port (issue 12).
+    const served =
+      o.metricsPort === undefined
+        ? null
+        : await (await import('./monitoring/serve-run-metrics.js')).serveRunMetrics(
+            o.metricsPort as number,
+            stateDir ?? null,
+            drift,
+          );
+    let summary: RunSummary;
+    try {
+      summary = await runJob({
+        sinks: served === null ? sinks : served.metrics.instrumentSinks(sinks),
+        ...(served === null ? {} : { metrics: served.metrics }),
+        embeddingCache: o.embeddingCache as string,
+        topology,
+        input: input!,
+        out: out ?? null,
+        deadLetters: deadLetters ?? null,
+        lateEvents: lateEvents ?? null,
+        stateDir: stateDir ?? null,
+        workers: o.workers as number,
+        shards: o.shards as number,
+        checkpointIntervalMs: o.checkpointInterval as number,
+        batchLines: o.batchLines as number,
+        fresh: stateDir === undefined && fresh, // lockRun emptied a locked state dir
+        logger,
+        ...(bar === undefined ? {} : { onProgress: bar.update }),
+        ...(drift === undefined ? {} : { drift, driftAlerts: (o.driftAlerts as string | undefined) ?? null }),
+      });
+    } finally {
+      await served?.close();
+    }
     bar?.done();
     printSummary(topology.name, summary, o.summaryJson as boolean);
     if (embedded && !o.summaryJson) {

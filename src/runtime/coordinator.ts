@@ -17,6 +17,7 @@ import { columnBuffers, createShardPool } from './shard-pool.js';
 import { validateRow } from './validate-row.js';
 import { type DriftMonitor, openDriftAlerts } from '../drift/monitor.js';
 import { featureSet } from '../features/feature-set.js';
+import type { RunObserver } from '../monitoring/run-metrics.js';
 
 /** What a run reads, writes and how it is parallelised. */
 export interface RunOptions {
@@ -58,6 +59,8 @@ export interface RunOptions {
   readonly drift?: DriftMonitor;
   /** The drift alerts side output (NDJSON), or null. */
   readonly driftAlerts?: string | null;
+  /** Prometheus metrics of the run (src/monitoring/run-metrics.ts). */
+  readonly metrics?: RunObserver;
 }
 
 /** What a run did. Counters are totals over the whole job, across restarts. */
@@ -196,6 +199,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   // Continuous drift: state rebuilt from the committed rows; alerts rewritten from its drift rows.
   const driftAlerts = opts.drift === undefined ? null : openDriftAlerts(opts.drift, opts, record !== null);
   const clock = new PartitionClock();
+  opts.metrics?.attach({ counters, clock: () => clock.current, offset: () => position.offset, totalBytes });
   if (record !== null) clock.restore(record.clock, Date.now());
   let position: FilePosition = record?.position ?? { offset: 0, line: 0 };
   let checkpointId = record?.id ?? 0;
@@ -282,12 +286,14 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     pendingRecords -= n;
     inFlightRecords += n;
     link.sentClock = now;
+    const sentAt = performance.now();
     link.inFlight = call(
       { type: 'process', shard: link.shard, chunks, endClock: now, now: Date.now() },
       transfer,
     ).then((res) => {
       if (res.type !== 'output')
         throw new InternalError(`shard ${link.shard} answered ${res.type} to process`);
+      opts.metrics?.shardProcessed(link.shard, n, (performance.now() - sentAt) / 1000);
       writeRows(res.rows);
       writeLate(res.late);
       for (const b of covered) release(b);
@@ -311,6 +317,16 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   };
 
   const checkpoint = async (done: boolean) => {
+    const t0 = performance.now();
+    try {
+      await checkpointOnce(done);
+    } catch (err) {
+      opts.metrics?.checkpoint((performance.now() - t0) / 1000, false);
+      throw err;
+    }
+    opts.metrics?.checkpoint((performance.now() - t0) / 1000, true);
+  };
+  const checkpointOnce = async (done: boolean) => {
     await drain();
     if (opts.drift !== undefined) {
       const step = opts.drift.advance(done ? Number.POSITIVE_INFINITY : clock.current);

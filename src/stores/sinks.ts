@@ -203,6 +203,11 @@ class OfflineSink implements RowSink {
     return this.store.writeLateEvents(entries);
   }
 
+  /** Store operations retried after a lost connection (read by the run's metrics). */
+  get retries(): number {
+    return this.store.retries;
+  }
+
   /** Every `write*` is a committed transaction when it resolves: nothing is pending here. */
   async flush(): Promise<void> {}
 

@@ -91,9 +91,10 @@ export function registerKafkaOptions(cmd: Command): Command {
         .default(64),
     )
     .addOption(
-      new Option('--metrics-port <port>', 'with --kafka: serve /metrics, /healthz and /readyz').argParser(
-        nonNegative('--metrics-port'),
-      ),
+      new Option(
+        '--metrics-port <port>',
+        'serve /metrics, /healthz and /readyz (file runs: while the run lasts)',
+      ).argParser(nonNegative('--metrics-port')),
     );
 }
 
