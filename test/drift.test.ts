@@ -3,16 +3,18 @@
  * feature of one entity; the built CLI must flag exactly that one (and exit 1 only with
  * --fail-on-drift).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../operators/operator.js';
 import type { FeatureDrift } from '../src/drift/assess.js';
 import type { DriftReport } from '../src/drift/report.js';
 import { OfflineStore } from '../src/stores/offline-postgres.js';
 import { dropSchema, lcg, offlineUrl, PG_URL, uniqueName } from './stores-support.js';
-import { runCli, tempDir } from './support.js';
+import { ROOT, runCli, tempDir } from './support.js';
 
 const W = 300_000;
 const DAY = 86_400_000;
@@ -150,5 +152,43 @@ describe('featurestream drift over the offline store', () => {
     const bad = await runCli([...args.slice(0, -2), '--current', '2026-01-13/2026-01-12']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--current');
+  });
+
+  it('the HTML report renders in headless Chromium: one histogram per feature, no console errors, no network', async () => {
+    const out = join(dir, 'drift.html');
+    const r = await runCli([...args, '--format', 'html', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('request', (q) => requests.push(q.url()));
+      await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
+      const features = MODELS.length * Object.keys(BASE).length;
+      expect(await page.locator('section.feature').count()).toBe(features);
+      expect(await page.locator('section.feature svg.histogram').count()).toBe(features);
+      // Drifted first, with bars drawn for both periods.
+      const first = page.locator('section.feature').first();
+      expect(await first.locator('h2').innerText()).toMatch(
+        /drift · (medium|high|critical)\s+latency_p95_5min\s+claude/,
+      );
+      expect(await first.locator('rect.ref').count()).toBe(20);
+      expect(await first.locator('rect.cur').count()).toBe(20);
+      const box = await first.locator('svg.histogram').boundingBox();
+      expect(box!.width).toBeGreaterThan(300);
+      expect(box!.height).toBeGreaterThan(100);
+      expect(errors).toEqual([]);
+      expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
+      const artefacts = join(ROOT, 'test-artifacts');
+      mkdirSync(artefacts, { recursive: true });
+      await page.screenshot({ path: join(artefacts, 'drift-report.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -98,7 +98,7 @@ export function histogramSvg(h: DriftHistogram, title: string): string {
     `<text x="${pad.l}" y="${H - pad.b + 14}" font-size="10">${esc(num(lo ?? null, 4))}</text>` +
     `<text x="${W - pad.r}" y="${H - pad.b + 14}" font-size="10" text-anchor="end">${esc(num(hi ?? null, 4))}</text>` +
     `<text x="2" y="${pad.t + 8}" font-size="10">${(100 * max).toFixed(0)}%</text>` +
-    `<text x="${W / 2}" y="${H - 4}" font-size="10" text-anchor="middle">■ reference <tspan fill="#ef6c00">■ current</tspan></text>`;
+    `<text x="${W / 2}" y="${H - 4}" font-size="10" text-anchor="middle"><tspan fill="#1565c0">■</tspan> reference <tspan fill="#ef6c00">■</tspan> current</text>`;
   return `<svg class="histogram" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">${bars.join('')}${axis}</svg>`;
 }
 
