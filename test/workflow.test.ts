@@ -8,13 +8,16 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeLine } from '../src/events/decode.js';
 import { writeApiEvents } from '../src/generate/api-stream.js';
+import Fastify from 'fastify';
+import { ServeMetrics } from '../src/serve/metrics.js';
+import { registerWorkflowRoute } from '../src/serve/workflow-route.js';
 import { openOnlineStore } from '../src/stores/online-store.js';
 import { DEFAULT_WORKFLOW_CONFIG, WorkflowModel } from '../src/workflow/model.js';
 import { builtinSpec } from '../src/workflow/openapi.js';
 import { PathNormalizer } from '../src/workflow/paths.js';
 import { sessionFromRow } from '../src/workflow/session.js';
 import { TRANSITION_VALUE_NAMES } from '../src/workflow/stats.js';
-import { API_WORKFLOW_PARAMS } from '../topology/api-workflow.js';
+import { API_WORKFLOW_PARAMS } from '../src/workflow/params.js';
 import { lines, runCli, sleep, startCli, summaryOf, tempDir } from './support.js';
 
 const dir = tempDir('fs-workflow-');
@@ -144,6 +147,136 @@ describe('api-workflow topology', () => {
       model.popularityCounts.counts.size;
     expect(checked).toBe(expected);
   }, 120_000);
+
+  it("POST /workflow/rank-features serves the model's vectors from the online store; cached = fresh; invalidated when the session moves; cold start; 400 naming the field", async () => {
+    const model = new WorkflowModel(
+      { ...DEFAULT_WORKFLOW_CONFIG, halfLifeMs: API_WORKFLOW_PARAMS.halfLife },
+      new PathNormalizer(builtinSpec().endpoints.map((e) => e.path)),
+    );
+    const tenants = new Map<string, string>();
+    for (const l of lines(input)) {
+      const d = decodeLine(l);
+      if (!d.ok) continue;
+      const b = d.event.body as Record<string, string>;
+      tenants.set(b.session_id!, b.tenant!);
+      model.observe({
+        session: b.session_id!,
+        ts: d.event.ts,
+        method: b.method!,
+        path: b.path!,
+        tenant: b.tenant ?? null,
+      });
+    }
+    const store = await openOnlineStore(`embedded:${join(dir, 'clean-online')}`);
+    let bump = 0;
+    const reader = {
+      readMany: async (keys: Parameters<typeof store.readMany>[0]) => {
+        const out = await store.readMany(keys);
+        return out.map((v, i) =>
+          v !== null && keys[i]!.group === 'wf_session' && bump > 0
+            ? { ...v, values: { ...v.values, state_version: (v.values.state_version ?? 0) + bump } }
+            : v,
+        );
+      },
+    };
+    const app = Fastify();
+    const metrics = new ServeMetrics();
+    let ranker: ReturnType<typeof registerWorkflowRoute> = null;
+    await app.register(async (scope) => {
+      ranker = registerWorkflowRoute(scope, {
+        store: reader,
+        metrics,
+        embedder: null,
+        spec: builtinSpec(),
+        halfLifeMs: API_WORKFLOW_PARAMS.halfLife,
+        popularityHalfLifeMs: API_WORKFLOW_PARAMS.popularityHalfLife,
+      });
+    });
+    try {
+      const candidates = builtinSpec()
+        .endpoints.slice(0, 20)
+        .map((e) => ({ method: e.method, path: e.path }))
+        .reverse();
+      const sessions = [...model.sessions.keys()].filter((_, i) => i % 37 === 0).slice(0, 12);
+      let compared = 0;
+      for (const sid of sessions) {
+        const tenant = tenants.get(sid)!;
+        const res = await app.inject({
+          method: 'POST',
+          url: '/workflow/rank-features',
+          payload: { session_id: sid, tenant, candidates },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+        const body = res.json();
+        expect(body.candidates.map((c: { path: string }) => c.path)).toEqual(candidates.map((c) => c.path));
+        expect(body.cache).toEqual({ hits: 0, misses: 20 });
+        const want = model.rank(sid, candidates, { tenant });
+        expect(body.pattern.name).toBe(want.pattern.name);
+        body.candidates.forEach(
+          (c: { features: Record<string, number | null>; score: number }, i: number) => {
+            for (const [name, v] of Object.entries(want.vectors[i]!)) {
+              const got = c.features[name];
+              if (v === null) expect(got, name).toBeNull();
+              else
+                expect(
+                  Math.abs(got! - v) / Math.max(Math.abs(v), 1e-12),
+                  `${sid} ${name}: ${got} vs ${v}`,
+                ).toBeLessThan(0.01);
+              compared++;
+            }
+            expect(c.score).toBeGreaterThan(0);
+          },
+        );
+        // Again: every vector from the cache, equal to the fresh ones.
+        const again = await app.inject({
+          method: 'POST',
+          url: '/workflow/rank-features',
+          payload: { session_id: sid, tenant, candidates },
+        });
+        expect(again.json().cache).toEqual({ hits: 20, misses: 0 });
+        expect(again.json().candidates).toEqual(body.candidates);
+      }
+      expect(compared).toBe(12 * 20 * 11);
+      // The session moves (a new state version): its cached vectors are dropped.
+      bump = 1;
+      const moved = await app.inject({
+        method: 'POST',
+        url: '/workflow/rank-features',
+        payload: { session_id: sessions[0], tenant: tenants.get(sessions[0]!), candidates },
+      });
+      expect(moved.json().cache).toEqual({ hits: 0, misses: 20 });
+      expect(ranker!.stats.invalidations).toBe(1);
+      // Cold start: not an error.
+      const cold = await app.inject({
+        method: 'POST',
+        url: '/workflow/rank-features',
+        payload: { session_id: 'nobody', candidates: candidates.slice(0, 2) },
+      });
+      expect(cold.statusCode).toBe(200);
+      expect(cold.json().pattern).toEqual({ name: 'none', confidence: 0 });
+      expect(cold.json().candidates[0].features.cold_start).toBe(1);
+      // Bad requests name the field.
+      const badPath = await app.inject({
+        method: 'POST',
+        url: '/workflow/rank-features',
+        payload: { session_id: 's', candidates: [{ method: 'GET', path: 'v1/x' }] },
+      });
+      expect(badPath.statusCode).toBe(400);
+      expect(badPath.body).toContain('candidates[0].path');
+      const noSession = await app.inject({
+        method: 'POST',
+        url: '/workflow/rank-features',
+        payload: { candidates },
+      });
+      expect(noSession.statusCode).toBe(400);
+      expect(noSession.body).toContain('session_id');
+      const m = await metrics.registry.getSingleMetricAsString('workflow_vector_cache_total');
+      expect(m).toContain('result="hit"} 240');
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  }, 60_000);
 
   it('SIGKILLed ≥ 3 times and restarted: the same online store and rows as the uninterrupted run', async () => {
     const cleanRows = join(dir, 'clean-rows.ndjson');

@@ -18,21 +18,13 @@
  * renderTopology(apiWorkflowTopology(), 'mermaid');
  */
 import { MAPS } from '../operators/registry.js';
+import { API_WORKFLOW_PARAMS } from '../src/workflow/params.js';
 import { SESSION_VALUE_NAMES } from '../src/workflow/session.js';
 import { TRANSITION_VALUE_NAMES } from '../src/workflow/stats.js';
 import { topology } from './builder.js';
 import type { JsonValue, Topology } from './nodes.js';
 
-const MINUTE = 60_000;
-/** Parameters of the shipped topology, exported for the model and serving to use the same. */
-export const API_WORKFLOW_PARAMS = Object.freeze({
-  halfLife: 24 * 60 * MINUTE,
-  /** τ·ln 2 with τ = 1 h, rounded to the ms (as PopularityCounts does). */
-  popularityHalfLife: Math.round(60 * MINUTE * Math.LN2),
-  gap: 30 * MINUTE,
-  lateness: 5 * MINUTE,
-  outOfOrderness: 2 * MINUTE,
-});
+export { API_WORKFLOW_PARAMS };
 
 /** Builds (and validates) the `api-workflow` topology. */
 export function apiWorkflowTopology(spec = 'builtin'): Topology {

@@ -43,7 +43,12 @@ import {
 } from './invalidation.js';
 import { ServeMetrics } from './metrics.js';
 import { OfflineReader, type SqlClient } from './offline-reader.js';
+import { API_WORKFLOW_PARAMS } from '../workflow/params.js';
+import { builtinSpec } from '../workflow/openapi.js';
+import type { RowReader } from '../workflow/store-ranker.js';
+import { sharedEmbedder } from '../features/embeddings/embedder.js';
 import { registerQualityRoute } from './quality-route.js';
+import { registerWorkflowRoute } from './workflow-route.js';
 import { type FeaturePlan, FeatureResolver } from './resolve.js';
 import { batchBody, batchResponse, featuresParams, featuresQuery, featuresResponse } from './schemas.js';
 import { type Lookup, type OnlineReader, type Outcome, TieredReader } from './tiers.js';
@@ -55,6 +60,8 @@ export type { SqlClient } from './offline-reader.js';
 export interface ServeOptions {
   /** L2: the online store (a `RedisOnlineStore`), or null to serve without it. */
   readonly online: (OnlineReader & { ping?(): Promise<unknown> }) | null;
+  /** Embedding cache of `/workflow/rank-features` prompts; null turns WF_001 off. Default `.featurestream/embeddings`. */
+  readonly workflowEmbeddingsDir?: string | null;
   /** L3: a `pg.Pool`-like client of the offline store, or null. Needed for `at=` reads. */
   readonly offline: SqlClient | null;
   /** Schema of `feature_values` in the offline store; unset = the connection's search_path. */
@@ -394,6 +401,20 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
       offline: opts.offline,
       metrics,
       ...(opts.offlineSchema === undefined ? {} : { schema: opts.offlineSchema }),
+    });
+
+    // Next-call ranking over the api-workflow rows (issue 11).
+    const online = opts.online as (OnlineReader & Partial<RowReader>) | null;
+    registerWorkflowRoute(scope, {
+      store: online !== null && typeof online.readMany === 'function' ? (online as RowReader) : null,
+      metrics,
+      embedder:
+        opts.workflowEmbeddingsDir === null
+          ? null
+          : () => sharedEmbedder(opts.workflowEmbeddingsDir ?? '.featurestream/embeddings'),
+      spec: builtinSpec(),
+      halfLifeMs: API_WORKFLOW_PARAMS.halfLife,
+      popularityHalfLifeMs: API_WORKFLOW_PARAMS.popularityHalfLife,
     });
   });
 
