@@ -1,5 +1,6 @@
 import { ConfigError } from '../src/errors.js';
-import type { AggSpec, FeatureSpec } from '../topology/nodes.js';
+import type { AggSpec, FeatureSpec, JsonValue } from '../topology/nodes.js';
+import { AGGREGATIONS, type AggregationInstance } from './aggregation-registry.js';
 
 /**
  * Mergeable aggregation of a window's records into feature values.
@@ -20,18 +21,20 @@ import type { AggSpec, FeatureSpec } from '../topology/nodes.js';
  * plan.add(acc, [120, 0.01], ts);
  * plan.results(acc); // [p50, …]
  */
-export type SlotKind = 'count' | 'sum' | 'n' | 'min' | 'max' | 'values' | 'latest';
+export type SlotKind = 'count' | 'sum' | 'n' | 'min' | 'max' | 'values' | 'latest' | 'fn';
 
 interface Slot {
   readonly kind: SlotKind;
   /** Field index, −1 for count. */
   readonly field: number;
+  /** A user aggregation's instance (kind `fn`; one slot per feature). */
+  readonly fn?: AggregationInstance;
 }
 
 /** Latest slot value: [event time, arrival sequence, value]. */
 type Latest = [number, number, number];
 /** One accumulator: one entry per slot. */
-export type Accumulator = Array<number | number[] | Latest | null>;
+export type Accumulator = Array<number | number[] | Latest | null | JsonValue>;
 
 export interface AggregationPlan {
   readonly slots: readonly Slot[];
@@ -136,7 +139,7 @@ export function compileAggregation(
 ): AggregationPlan {
   const slots: Slot[] = [];
   const slotIndex = new Map<string, number>();
-  const slot = (kind: SlotKind, fieldName: string | null): number => {
+  const slot = (kind: SlotKind, fieldName: string | null, fn?: AggregationInstance): number => {
     let field = -1;
     if (fieldName !== null) {
       field = fields.indexOf(fieldName);
@@ -145,11 +148,11 @@ export function compileAggregation(
           field: fieldName,
         });
     }
-    const k = `${kind}:${field}`;
+    const k = kind === 'fn' ? `fn#${slots.length}` : `${kind}:${field}`;
     let i = slotIndex.get(k);
     if (i === undefined) {
       i = slots.length;
-      slots.push({ kind, field });
+      slots.push(fn === undefined ? { kind, field } : { kind, field, fn });
       slotIndex.set(k, i);
     }
     return i;
@@ -212,6 +215,9 @@ export function compileAggregation(
             if (cur === null || ts > cur[0] || (ts === cur[0] && seq >= cur[1])) acc[i] = [ts, seq, v];
             break;
           }
+          case 'fn':
+            acc[i] = s.fn!.add(acc[i] === null ? s.fn!.init() : acc[i], v, ts) as JsonValue;
+            break;
         }
       }
     },
@@ -244,6 +250,11 @@ export function compileAggregation(
             if (x === null || y[0] > x[0] || (y[0] === x[0] && y[1] >= x[1])) into[i] = [y[0], y[1], y[2]];
             break;
           }
+          case 'fn': {
+            const fn = frozenSlots[i]!.fn!;
+            into[i] = (a === null ? structuredClone(b) : fn.merge(a, b)) as JsonValue;
+            break;
+          }
         }
       }
     },
@@ -271,7 +282,10 @@ export function compileAggregation(
 
 type Final = (acc: Accumulator, sorted: ReadonlyArray<Float64Array | undefined>) => number | null;
 
-function compileFeature(agg: AggSpec, slot: (kind: SlotKind, field: string | null) => number): Final {
+function compileFeature(
+  agg: AggSpec,
+  slot: (kind: SlotKind, field: string | null, fn?: AggregationInstance) => number,
+): Final {
   const scale = agg.scale ?? 1;
   const scaled =
     (f: Final): Final =>
@@ -320,6 +334,17 @@ function compileFeature(agg: AggSpec, slot: (kind: SlotKind, field: string | nul
         if (a === null || b === null || b === 0) return null;
         return a / b;
       });
+    }
+    case 'fn': {
+      const def = AGGREGATIONS.get(agg.fn);
+      if (def === undefined) {
+        throw new ConfigError(`aggregation function \`${agg.fn}\` is not registered (load its plugin)`, {
+          field: 'fn',
+        });
+      }
+      const fn = def.create(agg.params);
+      const s = slot('fn', agg.field, fn);
+      return scaled((acc) => (acc[s] === null ? null : fn.result(acc[s])));
     }
     case 'quantile': {
       if (!(agg.q > 0 && agg.q <= 1)) {

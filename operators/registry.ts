@@ -1,3 +1,4 @@
+import { ConfigError } from '../src/errors.js';
 import type { DecodedEvent } from '../src/events/types.js';
 import type { JsonValue, ProcessNode } from '../topology/nodes.js';
 import { API_ATTRIBUTES, API_FIELDS, apiExtract } from './api-extract.js';
@@ -72,7 +73,7 @@ const positiveInts = (params: JsonValue | undefined, names: readonly string[]): 
   }
 };
 
-/** Predicates by name. */
+/** Predicates by name (built-in, then those of loaded plugins). */
 export const FILTERS: ReadonlyMap<string, FilterDef> = new Map<string, FilterDef>([
   [
     'event-type',
@@ -101,7 +102,7 @@ export const FILTERS: ReadonlyMap<string, FilterDef> = new Map<string, FilterDef
   ],
 ]);
 
-/** Extractors by name (see operators/extractors.ts). */
+/** Extractors by name (see operators/extractors.ts; then those of loaded plugins). */
 export const MAPS: ReadonlyMap<string, MapDef> = new Map<string, MapDef>([
   [
     'perf-extract',
@@ -168,7 +169,7 @@ export const MAPS: ReadonlyMap<string, MapDef> = new Map<string, MapDef>([
   ],
 ]);
 
-/** Keyed processors by name. */
+/** Keyed processors by name (built-in, then those of loaded plugins). */
 export const PROCESSORS: ReadonlyMap<string, ProcessorDef> = new Map<string, ProcessorDef>([
   [
     'request-row',
@@ -258,3 +259,28 @@ export const PROCESSORS: ReadonlyMap<string, ProcessorDef> = new Map<string, Pro
 
 /** Decoding schemas by name. */
 export const SCHEMAS: ReadonlySet<string> = new Set(['llm-events']);
+
+/** Which registry a plugin function goes into. */
+export type FunctionKind = 'filter' | 'map' | 'processor';
+
+/**
+ * Adds a function to a registry (see `plugins.ts`); a name already taken is a ConfigError naming
+ * `source` (the plugin) and the name.
+ */
+export function registerFunction(
+  kind: FunctionKind,
+  name: string,
+  def: FilterDef | MapDef | ProcessorDef,
+  source: string,
+): void {
+  const map = (kind === 'filter' ? FILTERS : kind === 'map' ? MAPS : PROCESSORS) as Map<string, unknown>;
+  if (map.has(name)) {
+    throw new ConfigError(
+      `${source}: ${kind} \`${name}\` is already registered (a built-in or another plugin)`,
+      {
+        field: '--plugin',
+      },
+    );
+  }
+  map.set(name, def);
+}

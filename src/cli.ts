@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { renderTopology } from '../topology/render.js';
 import { withFeatureVersion } from '../topology/versioned.js';
-import { loadTopology, serializeTopology, TOPOLOGIES } from '../topology/index.js';
+import { loadTopology, openTopology, serializeTopology, TOPOLOGIES } from '../topology/index.js';
 import { ConfigError } from './errors.js';
 import {
   checkInputFile,
@@ -38,6 +38,20 @@ const program = new Command();
 function topologyByName(spec: string) {
   return loadTopology(spec, '--topology');
 }
+
+/** `--plugin ./module.js`, repeatable: user functions for topology files (docs/topology-files.md). */
+const pluginOption = () =>
+  new Option(
+    '--plugin <module>',
+    'an ES module of user filters, maps, aggregations and processors (repeatable)',
+  ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+
+/** The `--topology` of a command, with its `--plugin`s loaded. */
+const topologyOf = (o: { topology?: unknown; plugin?: unknown }) =>
+  openTopology(
+    (o.topology as string | undefined) ?? 'llm-features',
+    (o.plugin as string[] | undefined) ?? [],
+  );
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const detail = (r: Record<string, number>) => {
@@ -117,6 +131,7 @@ const runCommand = program
     'topology to run: a shipped name (featurestream topology list) or a .json/.yaml/.yml file',
     'llm-features',
   )
+  .addOption(pluginOption())
   .option('--input <file>', 'NDJSON events, plain or .gz')
   .option(
     '--out <file>',
@@ -228,7 +243,7 @@ const runCommand = program
     checkOutputFile(out, '--out');
     checkOutputFile(deadLetters, '--dead-letters');
     checkOutputFile(lateEvents, '--late-events');
-    const base = topologyByName(o.topology as string);
+    const base = await topologyOf(o);
     const topology =
       o.featureVersion === undefined ? base : withFeatureVersion(base, o.featureVersion as number);
     // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
@@ -302,6 +317,7 @@ topologyCmd
       'dot graph or a Mermaid flowchart',
   )
   .option('--topology <name|file>', 'a shipped name or a .json/.yaml/.yml file', 'llm-features')
+  .addOption(pluginOption())
   .addOption(
     new Option('--format <format>', 'output format')
       .choices(['json', 'yaml', 'dot', 'mermaid'])
@@ -313,8 +329,8 @@ topologyCmd
       '  featurestream topology show --topology llm-perf --format yaml > perf.yaml\n' +
       '  featurestream run --topology perf.yaml --input events.ndjson --out rows.ndjson',
   )
-  .action((o) => {
-    const t = topologyByName(o.topology as string);
+  .action(async (o) => {
+    const t = await topologyOf(o);
     const format = o.format as 'json' | 'yaml' | 'dot' | 'mermaid';
     process.stdout.write(
       format === 'json' || format === 'yaml'
@@ -384,10 +400,11 @@ featuresCmd
   .command('list')
   .description('List every feature: id, name, category, entity, group, window, version, validation rule')
   .option('--topology <name|file>', 'a shipped name or a .json/.yaml/.yml file', 'llm-features')
+  .addOption(pluginOption())
   .option('--json', 'print a JSON array of registry entries', false)
   .option('--group <group>', 'only this group')
-  .action((o) => {
-    const set = featureSet(topologyByName(o.topology as string));
+  .action(async (o) => {
+    const set = featureSet(await topologyOf(o));
     const list = set.features.filter((f) => o.group === undefined || f.group === o.group);
     if (o.json) {
       process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);

@@ -19,7 +19,7 @@
  * const t = await loadTopology('examples/endpoint-errors/topology.yaml');
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { extname } from 'node:path';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, TopologyError } from '../src/errors.js';
@@ -54,6 +54,13 @@ const aggSpec = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ratio'), num: z.string(), den: z.string().optional(), scale }),
   z.strictObject({ type: z.literal('latest'), field: z.string(), scale }),
   z.strictObject({ type: z.literal('quantile'), field: z.string(), q: z.number(), scale }),
+  z.strictObject({
+    type: z.literal('fn'),
+    fn: z.string(),
+    field: z.string(),
+    params: z.json().optional(),
+    scale,
+  }),
 ]);
 
 const validation = z
@@ -117,6 +124,7 @@ const fileSchema = z.strictObject({
   schemaVersion: z.literal(TOPOLOGY_SCHEMA_VERSION),
   name: z.string(),
   description: z.string().optional(),
+  plugins: z.array(z.string()).optional(),
   nodes: z.array(node),
 });
 
@@ -125,6 +133,7 @@ export interface TopologyDocument {
   readonly schemaVersion: number;
   readonly name: string;
   readonly description?: string;
+  readonly plugins?: readonly string[];
   readonly nodes: readonly Record<string, unknown>[];
 }
 
@@ -144,6 +153,7 @@ export function topologyDocument(t: Topology): TopologyDocument {
     schemaVersion: TOPOLOGY_SCHEMA_VERSION,
     name: t.name,
     ...(t.description === undefined ? {} : { description: t.description }),
+    ...(t.plugins === undefined || t.plugins.length === 0 ? {} : { plugins: [...t.plugins] }),
     nodes: t.nodes.map(nodeDocument),
   };
 }
@@ -184,6 +194,14 @@ function issueText(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
+/** Options of {@link parseTopology}. */
+export interface ParseOptions {
+  /** Check every topology rule (needs the plugins' functions registered). Default true. */
+  readonly validate?: boolean;
+  /** Directory that relative `plugins` paths are resolved against. Default: left as written. */
+  readonly baseDir?: string;
+}
+
 /**
  * Reads the text of a topology file. The shape is checked first (unknown or mistyped fields),
  * then every topology rule (`validateTopology`); both errors name the field, with nodes named
@@ -192,7 +210,12 @@ function issueText(issue: z.core.$ZodIssue): string {
  * @param source the file name, for messages.
  * @throws TopologyError naming `source` and the field.
  */
-export function parseTopology(text: string, format: TopologyFileFormat, source: string): Topology {
+export function parseTopology(
+  text: string,
+  format: TopologyFileFormat,
+  source: string,
+  opts: ParseOptions = {},
+): Topology {
   let raw: unknown;
   try {
     raw = format === 'json' ? JSON.parse(text) : parseYaml(text);
@@ -220,7 +243,21 @@ export function parseTopology(text: string, format: TopologyFileFormat, source: 
   }
   // The checked document as written (zod's output would reorder keys): a direct read of the node data.
   const { schemaVersion: _v, ...data } = raw as TopologyDocument;
-  const t = freezeTopology(data as unknown as Topology);
+  const base = opts.baseDir;
+  const plugins =
+    data.plugins === undefined || base === undefined
+      ? data.plugins
+      : data.plugins.map((p) => (isAbsolute(p) ? p : resolve(base, p)));
+  const t = freezeTopology({ ...data, ...(plugins === undefined ? {} : { plugins }) } as unknown as Topology);
+  if (opts.validate ?? true) validateFileTopology(t, source);
+  return t;
+}
+
+/**
+ * `validateTopology` for a topology read from `source`: the error names the file as well.
+ * @throws TopologyError naming `source` and the field.
+ */
+export function validateFileTopology(t: Topology, source: string): void {
   try {
     validateTopology(t);
   } catch (e) {
@@ -233,7 +270,6 @@ export function parseTopology(text: string, format: TopologyFileFormat, source: 
     }
     throw e;
   }
-  return t;
 }
 
 /** The format of a topology file by its extension, or undefined. */
@@ -247,7 +283,7 @@ export function topologyFileFormat(path: string): TopologyFileFormat | undefined
  * @throws ConfigError naming `flag` when the file is missing or has another extension;
  *   TopologyError naming the field when its content is not a valid topology.
  */
-export function readTopologyFile(path: string, flag = '--topology'): Topology {
+export function readTopologyFile(path: string, flag = '--topology', validate = true): Topology {
   const format = topologyFileFormat(path);
   if (format === undefined) {
     throw new ConfigError(`${flag}: a topology file must end in .json, .yaml or .yml, got "${path}"`, {
@@ -255,5 +291,8 @@ export function readTopologyFile(path: string, flag = '--topology'): Topology {
     });
   }
   if (!existsSync(path)) throw new ConfigError(`${flag}: no such file: ${path}`, { field: flag });
-  return parseTopology(readFileSync(path, 'utf8'), format, path);
+  return parseTopology(readFileSync(path, 'utf8'), format, path, {
+    validate,
+    baseDir: dirname(resolve(path)),
+  });
 }

@@ -9,9 +9,10 @@
 import { apiWorkflowTopology } from './api-workflow.js';
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../src/errors.js';
-import { readTopologyFile, topologyFileFormat } from './file.js';
+import { loadPlugins, resolvePluginPath } from '../operators/plugins.js';
+import { readTopologyFile, topologyFileFormat, validateFileTopology } from './file.js';
 import { llmFeaturesTopology, llmPerfTopology } from './llm-features.js';
-import type { Topology } from './nodes.js';
+import { freezeTopology, type Topology } from './nodes.js';
 
 export * from './api-workflow.js';
 export * from './builder.js';
@@ -47,4 +48,27 @@ export function loadTopology(spec: string, flag = '--topology'): Topology {
     `${flag}: unknown topology "${spec}" (known: ${[...TOPOLOGIES.keys()].join(', ')}; or a .json, .yaml or .yml file)`,
     { field: flag },
   );
+}
+
+/**
+ * {@link loadTopology} with plugins: loads the `--plugin` modules (paths relative to the working
+ * directory) and those a topology file lists (relative to the file), then validates the topology
+ * and returns it with every plugin path, absolute, in `plugins` — the workers load them from there.
+ *
+ * @example
+ * const t = await openTopology('examples/endpoint-errors/topology.yaml', ['examples/endpoint-errors/plugin.js']);
+ */
+export async function openTopology(
+  spec: string,
+  plugins: readonly string[] = [],
+  flag = '--topology',
+): Promise<Topology> {
+  const fromFlags = plugins.map((p) => resolvePluginPath(p));
+  const isFile = !TOPOLOGIES.has(spec) && (topologyFileFormat(spec) !== undefined || existsSync(spec));
+  const t = isFile ? readTopologyFile(spec, flag, false) : loadTopology(spec, flag);
+  const all = [...new Set([...(t.plugins ?? []), ...fromFlags])];
+  await loadPlugins(all);
+  const out = all.length === 0 ? t : freezeTopology({ ...t, plugins: all });
+  if (isFile) validateFileTopology(out, spec);
+  return out;
 }

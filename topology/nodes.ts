@@ -39,7 +39,15 @@ export type AggSpec =
   /** The value of the record with the greatest event time (ties: the one that arrived last). */
   | { readonly type: 'latest'; readonly field: string; readonly scale?: number }
   /** Nearest-rank quantile, q in (0, 1]: the value at 1-based rank ceil(q·n) of the sorted values. */
-  | { readonly type: 'quantile'; readonly field: string; readonly q: number; readonly scale?: number };
+  | { readonly type: 'quantile'; readonly field: string; readonly q: number; readonly scale?: number }
+  /** A user aggregation registered by a plugin (operators/aggregation-registry.ts) over `field`. */
+  | {
+      readonly type: 'fn';
+      readonly fn: string;
+      readonly field: string;
+      readonly params?: JsonValue;
+      readonly scale?: number;
+    };
 
 /**
  * The validation rule of a feature's values: inclusive bounds (default unbounded) and whether
@@ -201,6 +209,11 @@ export type NodeKind = TopologyNode['kind'];
 export interface Topology {
   readonly name: string;
   readonly description?: string;
+  /**
+   * Plugin modules whose functions the nodes use (`--plugin`; in a file, relative to the file).
+   * Every worker imports them by path before it builds the topology's operators.
+   */
+  readonly plugins?: readonly string[];
   readonly nodes: readonly TopologyNode[];
 }
 

@@ -11,6 +11,7 @@
  * // ConfigError: sliding window `slide` must be > 0 and ≤ `size`, got 0  (field nodes.perf_1hr.window.slide)
  */
 import { ConfigError, TopologyError } from '../src/errors.js';
+import { AGGREGATIONS } from '../operators/aggregation-registry.js';
 import { FILTERS, MAPS, PROCESSORS, SCHEMAS } from '../operators/registry.js';
 import type {
   AggSpec,
@@ -136,6 +137,7 @@ const AGG_FIELD_PROPS: Readonly<Record<AggSpec['type'], readonly ('field' | 'num
   ratio: ['num', 'den'],
   latest: ['field'],
   quantile: ['field'],
+  fn: ['field'],
 };
 
 /**
@@ -159,6 +161,12 @@ export function validateTopology(t: Topology): void {
     fail(undefined, 'name', `topology \`name\` must be a non-empty string, got ${show(t.name)}`);
   if (!Array.isArray(t.nodes) || t.nodes.length === 0) {
     fail(undefined, 'nodes', 'empty topology: `nodes` must list at least one node');
+  }
+  if (
+    t.plugins !== undefined &&
+    !(Array.isArray(t.plugins) && t.plugins.every((p) => typeof p === 'string' && p.length > 0))
+  ) {
+    fail(undefined, 'plugins', `\`plugins\` must list module paths, got ${show(t.plugins)}`);
   }
   const nodes = t.nodes as readonly TopologyNode[];
 
@@ -497,6 +505,17 @@ function checkAgg(n: WindowNode, map: MapNode, agg: AggSpec, path: string, featu
         `unknown field: feature \`${feature}\` reads ${show(v)}, which map \`${map.id}\` does not produce (fields: ${map.fields.join(', ')})`,
       );
     }
+  }
+  if (agg.type === 'fn') {
+    const def = AGGREGATIONS.get(agg.fn);
+    if (def === undefined) {
+      fail(
+        n.id,
+        `${path}.fn`,
+        `unknown operator: aggregation function ${show(agg.fn)} of feature \`${feature}\` is not registered (known: ${[...AGGREGATIONS.keys()].join(', ') || 'none; load a plugin with --plugin'})`,
+      );
+    }
+    checkParams(n.id, 'aggregation', agg.fn, () => def.validate?.(agg.params));
   }
   if (agg.type === 'quantile' && !(typeof agg.q === 'number' && agg.q > 0 && agg.q <= 1)) {
     fail(n.id, `${path}.q`, `quantile \`q\` must be in (0, 1], got ${show(agg.q)}`);

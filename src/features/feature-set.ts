@@ -132,6 +132,8 @@ function describeAgg(a: AggSpec): string {
       return scaled(a.den === undefined ? `sum(${a.num}) / count` : `sum(${a.num}) / sum(${a.den})`);
     case 'quantile':
       return scaled(`quantile ${a.q} of ${a.field}`);
+    case 'fn':
+      return scaled(`${a.fn}(${a.field})`);
     default:
       return scaled(`${a.type}(${a.field})`);
   }

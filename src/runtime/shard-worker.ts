@@ -1,5 +1,6 @@
 import { sharedEmbedder } from '../features/embeddings/embedder.js';
 import { project } from '../features/embeddings/projection.js';
+import { loadPlugins } from '../../operators/plugins.js';
 import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
@@ -23,6 +24,8 @@ function actor(shard: number): ShardActor {
 export default async function handle(req: ShardRequest): Promise<ShardResponse> {
   switch (req.type) {
     case 'open': {
+      // User functions: this thread imports the topology's plugin modules (once) before use.
+      await loadPlugins(req.topology.plugins ?? []);
       await actors.get(req.shard)?.close();
       const a = new ShardActor(req.shard, req.topology);
       actors.set(req.shard, a);
@@ -32,6 +35,7 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
     case 'decode': {
       let chains = chainsByRun.get(req.runId);
       if (chains === undefined) {
+        await loadPlugins(req.topology.plugins ?? []);
         chains = compileChains(req.topology);
         chainsByRun.set(req.runId, chains);
       }

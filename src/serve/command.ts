@@ -311,6 +311,11 @@ export function registerServeCommand(program: Command): Command {
       'llm-features',
     )
     .addOption(
+      new Option('--plugin <module>', 'plugin module the --topology file uses (repeatable)').argParser(
+        (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+      ),
+    )
+    .addOption(
       new Option('--log-level <level>', 'log level (JSON logs on stderr)')
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
@@ -330,11 +335,11 @@ export function registerServeCommand(program: Command): Command {
         '\nSIGTERM/SIGINT drain in-flight requests and exit 0. Exit codes: 0 stopped, 2 bad arguments, 1 failure.',
     )
     .action(async (flags: ServeFlags) => {
-      const { loadTopology } = await import('../../topology/index.js');
+      const { openTopology } = await import('../../topology/index.js');
       const { featureSet } = await import('../features/feature-set.js');
       const config = {
         ...resolveServeConfig(flags),
-        featureSet: featureSet(loadTopology(flags.topology ?? 'llm-features', '--topology')),
+        featureSet: featureSet(await openTopology(flags.topology ?? 'llm-features', flags.plugin ?? [])),
       };
       const logger = pino({ name: 'featurestream-serve', level: flags.logLevel }, pino.destination(2));
       const running = await startServe(config, logger);

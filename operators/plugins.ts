@@ -1,0 +1,201 @@
+/**
+ * User functions: a plugin is an ES module whose default export names filters, maps,
+ * aggregations and keyed processors; once loaded (`--plugin ./module.js`) they are used by name
+ * in a topology file like the built-in ones. The CLI loads plugins on the main thread, and every
+ * piscina worker loads the same modules by path before it builds a topology's operators (the
+ * paths travel in `Topology.plugins`).
+ *
+ * @example
+ * // plugin.js
+ * export default {
+ *   name: 'endpoint-errors',
+ *   filters: { 'api-calls': { create: () => (e) => e.type === 'api_call' } },
+ *   maps: {
+ *     'endpoint-extract': {
+ *       fields: ['is_error'],
+ *       attributes: ['endpoint'],
+ *       create: () => (e) => ({ attrs: { endpoint: e.body.path }, values: { is_error: e.body.status >= 500 ? 1 : 0 } }),
+ *     },
+ *   },
+ * };
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../src/errors.js';
+import type { DecodedEvent } from '../src/events/types.js';
+import type { JsonValue } from '../topology/nodes.js';
+import { AGGREGATIONS, type AggregationDef } from './aggregation-registry.js';
+import { type PluginProcessorDef, PluginProcessorOperator } from './plugin-processor.js';
+import { type FunctionKind, type MapFn, registerFunction } from './registry.js';
+
+export type { AggregationDef, AggregationInstance } from './aggregation-registry.js';
+export type { PluginProcessorDef, ProcessorInstance, ProcessorRecord } from './plugin-processor.js';
+
+/** The event a plugin's filter or map receives: its type, event time (ms) and validated body. */
+export type PluginEvent = DecodedEvent;
+
+/** A named predicate over decoded events, instantiated with the filter node's `params`. */
+export interface PluginFilterDef {
+  readonly description?: string;
+  /** Throws (a message naming the parameter) when `params` are not valid. */
+  create(params: JsonValue | undefined): (event: PluginEvent) => boolean;
+}
+
+/** What a plugin map returns for one event (or null: no record). */
+export interface PluginRecord {
+  /** Event time, ms; default the event's. */
+  readonly ts?: number;
+  /** String attributes, at least those the map declares (candidate keys). */
+  readonly attrs: Readonly<Record<string, string>>;
+  /** Numeric fields by name (missing, null or NaN = SQL NULL), or all of them in declared order. */
+  readonly values: Readonly<Record<string, number | boolean | null | undefined>> | readonly number[];
+}
+
+/** A named extractor: the numeric fields and string attributes it produces, and its factory. */
+export interface PluginMapDef {
+  readonly description?: string;
+  readonly fields: readonly string[];
+  readonly attributes: readonly string[];
+  create(params: JsonValue | undefined): (event: PluginEvent) => PluginRecord | null;
+}
+
+/** A plugin module's default export. */
+export interface Plugin {
+  /** For messages. */
+  readonly name: string;
+  readonly filters?: Readonly<Record<string, PluginFilterDef>>;
+  readonly maps?: Readonly<Record<string, PluginMapDef>>;
+  readonly aggregations?: Readonly<Record<string, AggregationDef>>;
+  readonly processors?: Readonly<Record<string, PluginProcessorDef>>;
+}
+
+/** Identity, for type checking a plugin written in TypeScript. */
+export function definePlugin(plugin: Plugin): Plugin {
+  return plugin;
+}
+
+const loaded = new Map<string, Promise<void>>();
+
+/** The absolute path of a `--plugin` value (relative paths from `base`, default the working directory). */
+export function resolvePluginPath(path: string, base = process.cwd()): string {
+  return isAbsolute(path) ? path : resolve(base, path);
+}
+
+/**
+ * Imports plugin modules (absolute paths) and registers their functions; a module already
+ * loaded in this thread is not loaded again.
+ *
+ * @throws ConfigError naming `--plugin` when a module cannot be imported, has no plugin as its
+ *   default export, or registers a name that is taken.
+ */
+export async function loadPlugins(paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    let done = loaded.get(path);
+    if (done === undefined) {
+      done = loadOne(path);
+      loaded.set(path, done);
+    }
+    await done;
+  }
+}
+
+async function loadOne(path: string): Promise<void> {
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (e) {
+    throw new ConfigError(`--plugin ${path}: cannot load: ${(e as Error).message}`, {
+      field: '--plugin',
+      cause: e,
+    });
+  }
+  const p = mod.default as Plugin | undefined;
+  if (p === null || typeof p !== 'object' || typeof p.name !== 'string') {
+    throw new ConfigError(
+      `--plugin ${path}: the module's default export must be a plugin object with a \`name\` (see docs/topology-files.md)`,
+      { field: '--plugin' },
+    );
+  }
+  registerPlugin(p, `--plugin ${path} (${p.name})`);
+}
+
+/** Registers a plugin object's functions (what {@link loadPlugins} does for each module). */
+export function registerPlugin(p: Plugin, source = `plugin ${p.name}`): void {
+  const each = <T>(kind: FunctionKind | 'aggregation', defs: Readonly<Record<string, T>> | undefined) =>
+    Object.entries(defs ?? {}).map(([name, def]) => {
+      if (
+        def === null ||
+        typeof def !== 'object' ||
+        typeof (def as { create?: unknown }).create !== 'function'
+      ) {
+        throw new ConfigError(`${source}: ${kind} \`${name}\` needs a \`create\` function`, {
+          field: '--plugin',
+        });
+      }
+      return [name, def] as const;
+    });
+  for (const [name, def] of each('filter', p.filters)) {
+    registerFunction(
+      'filter',
+      name,
+      {
+        description: def.description ?? `${p.name}: ${name}`,
+        create: (params: JsonValue | undefined) => def.create(params),
+      },
+      source,
+    );
+  }
+  for (const [name, def] of each('map', p.maps)) {
+    registerFunction(
+      'map',
+      name,
+      {
+        description: def.description ?? `${p.name}: ${name}`,
+        fields: [...def.fields],
+        attributes: [...def.attributes],
+        create: (params: JsonValue | undefined) => adaptMap(def, def.create(params)),
+      },
+      source,
+    );
+  }
+  for (const [name, def] of each('processor', p.processors)) {
+    registerFunction(
+      'processor',
+      name,
+      {
+        description: def.description ?? `${p.name}: ${name}`,
+        requiresFields: [...(def.requiresFields ?? [])],
+        requiresAttributes: [...(def.requiresAttributes ?? [])],
+        validate: (params) => def.validate?.(params),
+        create: (node, fields, attrs) => new PluginProcessorOperator(node, fields, attrs, def),
+      },
+      source,
+    );
+  }
+  for (const [name, def] of each('aggregation', p.aggregations)) {
+    if (AGGREGATIONS.has(name)) {
+      throw new ConfigError(`${source}: aggregation \`${name}\` is already registered`, {
+        field: '--plugin',
+      });
+    }
+    (AGGREGATIONS as Map<string, AggregationDef>).set(name, def);
+  }
+}
+
+const toNumber = (v: number | boolean | null | undefined): number =>
+  typeof v === 'number' ? v : v === true ? 1 : v === false ? 0 : Number.NaN;
+
+/** A plugin map as the engine's {@link MapFn}: values by name into the declared order. */
+function adaptMap(def: PluginMapDef, fn: (e: PluginEvent) => PluginRecord | null): MapFn {
+  const fields = def.fields;
+  return (e) => {
+    const r = fn(e);
+    if (r === null || r === undefined) return null;
+    const values = Array.isArray(r.values)
+      ? (r.values as readonly number[]).map((v) => toNumber(v))
+      : fields.map((f) => toNumber((r.values as Record<string, number | boolean | null | undefined>)[f]));
+    const attrs: Record<string, string> = {};
+    for (const a of def.attributes) attrs[a] = String(r.attrs[a] ?? '');
+    return { ts: r.ts ?? e.ts, attrs, values };
+  };
+}
