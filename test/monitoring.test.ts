@@ -93,6 +93,17 @@ describe('monitoring', () => {
     expect(out).toMatch(/SUCCESS: 13 rules found/);
   });
 
+  it('promtool test rules: the SLA alerts fire on synthetic series (and not before their time)', () => {
+    const out = execFileSync(
+      'promtool',
+      ['test', 'rules', join(ROOT, 'monitoring/prometheus-rules.test.yml')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(out).toMatch(/SUCCESS/);
+  });
+
   it('the dashboard and the rules query only registered metrics, and cover the spec’s', async () => {
     const names = await registeredNames();
     const known = (n: string) => names.has(n) || names.has(n.replace(/_(bucket|sum|count)$/, ''));
