@@ -171,6 +171,16 @@ export function registerStoreCommands(program: Command): void {
     )
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('csv'))
     .option('--out <file>', 'output file (default stdout)')
+    .option(
+      '--topology <name|file>',
+      'the topology whose features and groups --features names (a shipped name or a topology file)',
+      'llm-features',
+    )
+    .addOption(
+      new Option('--plugin <module>', 'plugin module the --topology file uses (repeatable)').argParser(
+        (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+      ),
+    )
     .action(
       async (o: {
         entities: string;
@@ -180,7 +190,12 @@ export function registerStoreCommands(program: Command): void {
         version?: number;
         format: OutputFormat;
         out?: string;
+        topology: string;
+        plugin?: string[];
       }) => {
+        const { openTopology } = await import('../../topology/index.js');
+        const { featureSet } = await import('../features/feature-set.js');
+        const set = featureSet(await openTopology(o.topology, o.plugin ?? []));
         const features = o.features
           .split(',')
           .map((f) => f.trim())
@@ -191,6 +206,7 @@ export function registerStoreCommands(program: Command): void {
             format: o.format,
             out: o.out ?? null,
             progress: true,
+            featureSet: set,
             ...(o.version === undefined ? {} : { version: o.version }),
           });
           process.stderr.write(
