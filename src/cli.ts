@@ -18,6 +18,7 @@ import {
   withoutDebug,
 } from './guard.js';
 import { nonNegativeInt, positiveInt } from './flags.js';
+import { registerWorkflowCommand } from './workflow/command.js';
 import { writeLlmEvents } from './generate/llm-stream.js';
 import { writePerfEvents } from './generate/perf-stream.js';
 import { featureSet } from './features/feature-set.js';
@@ -421,6 +422,7 @@ featuresCmd
   });
 
 registerServeCommand(program);
+registerWorkflowCommand(program);
 registerStoreCommands(program);
 // Drift reports and quality scores (issue 12).
 (await import('./drift/command.js')).registerDriftCommand(program);

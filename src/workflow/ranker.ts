@@ -5,8 +5,9 @@
  * call of a session is a positive for the endpoint that came and a negative for the other
  * endpoints — by {@link fitRanker} (plain batch gradient descent with L2, deterministic);
  * `featurestream workflow eval` fits it on the training sessions and reports it on held-out
- * ones. {@link DEFAULT_RANKER} is that fit on a generated stream (`generate --kind api --seed 1`),
- * shipped so serving ranks sensibly before any refit.
+ * ones. {@link DEFAULT_RANKER} is that fit on a generated stream (`workflow eval --seed 1 --events 8000`
+ * (8,000 events, rounded), shipped so serving ranks sensibly before any refit; WF_001's weight is
+ * set by hand (the evaluation runs without embeddings).
  */
 import { WF_FEATURE_NAMES, type WfVector } from './features.js';
 
@@ -16,19 +17,20 @@ export interface RankerWeights {
 }
 
 export const DEFAULT_RANKER: RankerWeights = Object.freeze({
-  bias: -4,
+  bias: -1.83,
   weights: Object.freeze({
+    // Not fitted: `workflow eval` runs without embeddings; a fixed, modest weight.
     semantic_similarity: 1,
-    bigram_prob: 4,
-    trigram_prob: 4,
-    transition_prob: 2,
-    pattern_confidence: 0,
-    resource_continuity: 0.5,
-    method_prior: 1,
-    candidate_popularity: 2,
-    recency: -0.5,
-    session_position: 0,
-    cold_start: 0,
+    bigram_prob: 3.384,
+    trigram_prob: 3.814,
+    transition_prob: 0.795,
+    pattern_confidence: -0.489,
+    resource_continuity: 1.89,
+    method_prior: 0.251,
+    candidate_popularity: 0.11,
+    recency: 0.559,
+    session_position: -0.415,
+    cold_start: 0.166,
   }),
 });
 
