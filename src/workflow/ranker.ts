@@ -5,8 +5,8 @@
  * call of a session is a positive for the endpoint that came and a negative for the other
  * endpoints — by {@link fitRanker} (plain batch gradient descent with L2, deterministic);
  * `featurestream workflow eval` fits it on the training sessions and reports it on held-out
- * ones. {@link DEFAULT_RANKER} is that fit on a generated stream (`workflow eval --seed 1 --events 8000`
- * (8,000 events, rounded), shipped so serving ranks sensibly before any refit; WF_001's weight is
+ * ones. {@link DEFAULT_RANKER} is that fit on a generated stream (`workflow eval --seed 1 --events 8000`,
+ * weights rounded), shipped so serving ranks sensibly before any refit; WF_001's weight is
  * set by hand (the evaluation runs without embeddings).
  */
 import { WF_FEATURE_NAMES, type WfVector } from './features.js';
