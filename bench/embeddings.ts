@@ -1,5 +1,6 @@
 /**
- * Prompt-embedding throughput and cache hit rate. Baseline, measured in the same run on the same
+ * USE-lite prompt-embedding throughput and cache hit rate (the cached model; `bench/embedders.ts`
+ * compares it with the default static model). Baseline, measured in the same run on the same
  * prompts: embedding one prompt per model call, uncached.
  *
  *   npm run build && node dist/bench/embeddings.js
@@ -122,7 +123,7 @@ export async function benchEmbeddings(opts: EmbeddingsBenchOptions): Promise<Emb
   const prompts = [...new Set(opts.prompts)];
   const requests = opts.requests ?? 5000;
   const callSize = opts.callSize ?? 32;
-  const cold = () => Embedder.open({ cacheDir: null, lruBytes: 0 });
+  const cold = () => Embedder.open({ cacheDir: null, lruBytes: 0, model: 'use-lite' });
 
   // Load the model and warm the JIT on text outside the measured set.
   const warm = await cold();
@@ -148,11 +149,11 @@ export async function benchEmbeddings(opts: EmbeddingsBenchOptions): Promise<Emb
   const workload = zipfWorkload(prompts, requests, opts.zipf ?? 1.1, opts.seed ?? 1);
   const dir = mkdtempSync(join(tmpdir(), 'featurestream-bench-embeddings-'));
   try {
-    const first = await Embedder.open({ cacheDir: dir });
+    const first = await Embedder.open({ cacheDir: dir, model: 'use-lite' });
     const [, workSec] = await timed(() => inCalls(first, workload, callSize));
     const workloadStats = first.stats();
     await first.close();
-    const restarted = await Embedder.open({ cacheDir: dir });
+    const restarted = await Embedder.open({ cacheDir: dir, model: 'use-lite' });
     const [, restartSec] = await timed(() => inCalls(restarted, workload, callSize));
     const restartStats = restarted.stats();
     await restarted.close();

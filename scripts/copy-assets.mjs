@@ -1,5 +1,5 @@
 // Copies the non-TypeScript files the build needs beside the compiled modules:
-// SQL migrations and the embedding projection/corpus.
+// SQL migrations and the embedding projections/corpus/word vectors.
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 
 const copies = [['src/stores/migrations', 'dist/src/stores/migrations']];
@@ -12,6 +12,7 @@ const emb = 'src/features/embeddings';
 if (existsSync(emb)) {
   mkdirSync(`dist/${emb}`, { recursive: true });
   for (const f of readdirSync(emb)) {
-    if (f.endsWith('.json') || f.endsWith('.txt')) cpSync(`${emb}/${f}`, `dist/${emb}/${f}`);
+    if (f.endsWith('.json') || f.endsWith('.txt') || f.endsWith('.bin'))
+      cpSync(`${emb}/${f}`, `dist/${emb}/${f}`);
   }
 }

@@ -21,6 +21,7 @@ import { nonNegativeInt, positiveInt } from './flags.js';
 import { registerWorkflowCommand } from './workflow/command.js';
 import { writeLlmEvents } from './generate/llm-stream.js';
 import { writePerfEvents } from './generate/perf-stream.js';
+import { type EmbedderName, withEmbedderVersion } from './features/embeddings/models.js';
 import { featureSet } from './features/feature-set.js';
 import { registerKafkaOptions, runKafkaCommand } from './runtime/kafka/command.js';
 import { openSinks } from './runtime/open-sinks.js';
@@ -159,6 +160,16 @@ const runCommand = program
     '.featurestream/embeddings',
   )
   .addOption(
+    new Option(
+      '--embedder <name>',
+      'prompt embedder: static (SIF word vectors, fast, the default) or use-lite (Universal Sentence ' +
+        'Encoder Lite, cached); the derived group is written as version 2 (static) or 1 (use-lite) ' +
+        'unless --feature-version is given',
+    )
+      .choices(['static', 'use-lite'])
+      .default('static'),
+  )
+  .addOption(
     new Option('--workers <n>', 'worker threads')
       .argParser(positiveInt('--workers'))
       .default(Math.min(4, availableParallelism())),
@@ -245,8 +256,11 @@ const runCommand = program
     checkOutputFile(deadLetters, '--dead-letters');
     checkOutputFile(lateEvents, '--late-events');
     const base = await topologyOf(o);
+    const embedder = o.embedder as EmbedderName;
     const topology =
-      o.featureVersion === undefined ? base : withFeatureVersion(base, o.featureVersion as number);
+      o.featureVersion === undefined
+        ? withEmbedderVersion(base, embedder)
+        : withFeatureVersion(base, o.featureVersion as number);
     // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
     const sinks = await openSinks(online, offline, topology.name, logger, featureSet(base));
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
@@ -267,6 +281,7 @@ const runCommand = program
         sinks: served === null ? sinks : served.metrics.instrumentSinks(sinks),
         ...(served === null ? {} : { metrics: served.metrics }),
         embeddingCache: o.embeddingCache as string,
+        embedder,
         topology,
         input: input!,
         out: out ?? null,

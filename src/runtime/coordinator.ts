@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
 import { PartitionClock } from '../../operators/watermark.js';
 import type { Topology } from '../../topology/nodes.js';
+import type { EmbedderName } from '../features/embeddings/models.js';
 import { planTopology } from '../../topology/plan.js';
 import { CommittedFile } from '../connectors/committed-file.js';
 import { type FilePosition, type LineBatch, readLines } from '../connectors/file-source.js';
@@ -61,6 +62,8 @@ export interface RunOptions {
   readonly driftAlerts?: string | null;
   /** Prometheus metrics of the run (src/monitoring/run-metrics.ts). */
   readonly metrics?: RunObserver;
+  /** The prompt embedder (default: the static word-vector model). */
+  readonly embedder?: EmbedderName;
 }
 
 /** What a run did. Counters are totals over the whole job, across restarts. */
@@ -466,6 +469,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
           lines: batch.lines,
           firstLine: batch.firstLine,
           embeddingCache: opts.embeddingCache ?? null,
+          ...(opts.embedder === undefined ? {} : { embedder: opts.embedder }),
         }),
       });
       while (decoding.length >= maxDecoding) await forwardNext();

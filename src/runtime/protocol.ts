@@ -1,5 +1,6 @@
 import type { FeatureRow } from '../../operators/operator.js';
 import type { Topology } from '../../topology/nodes.js';
+import type { EmbedderName } from '../features/embeddings/models.js';
 
 /**
  * The typed message protocol between the coordinator (main thread) and shard actors (piscina
@@ -43,6 +44,8 @@ export type ShardRequest =
       readonly firstLine: number;
       /** Persistent prompt-embedding cache directory (null: memory only). */
       readonly embeddingCache: string | null;
+      /** The prompt embedder (absent: the default). */
+      readonly embedder?: EmbedderName;
     }
   | {
       readonly type: 'process';

@@ -1,4 +1,5 @@
 import { sharedEmbedder } from '../features/embeddings/embedder.js';
+import { DEFAULT_EMBEDDER } from '../features/embeddings/models.js';
 import { project } from '../features/embeddings/projection.js';
 import { loadPlugins } from '../../operators/plugins.js';
 import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
@@ -42,16 +43,17 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
       let prompts = 0;
       let cacheHits = 0;
       const cacheDir = req.embeddingCache;
+      const model = req.embedder ?? DEFAULT_EMBEDDER;
       const embeddings: EmbeddingProvider = {
         embed(texts) {
           const run = async () => {
-            const embedder = await sharedEmbedder(cacheDir);
+            const embedder = await sharedEmbedder(cacheDir, { model });
             const before = embedder.stats();
             const vectors = await embedder.embed(texts);
             const after = embedder.stats();
             prompts += texts.length;
             cacheHits += after.memoryHits + after.diskHits - before.memoryHits - before.diskHits;
-            return vectors.map(project);
+            return vectors.map((v) => project(v, model));
           };
           const result = embedQueue.then(run, run);
           embedQueue = result.catch(() => {});

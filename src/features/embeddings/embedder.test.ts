@@ -19,8 +19,9 @@ let dirs = 0;
 const freshDir = () => join(root, `cache-${dirs++}`);
 
 const opened: Embedder[] = [];
+/** The cached model (USE-lite) unless a test names another. */
 async function open(opts: Parameters<typeof Embedder.open>[0]): Promise<Embedder> {
-  const e = await Embedder.open(opts);
+  const e = await Embedder.open({ model: 'use-lite', ...opts });
   opened.push(e);
   return e;
 }
@@ -45,7 +46,7 @@ const UNIQUE = new Set(TEXTS).size;
 const total = (s: EmbedderStats) => s.deduped + s.memoryHits + s.diskHits + s.computed;
 const values = (vs: readonly Float32Array[]) => vs.map((v) => Array.from(v));
 
-describe('Embedder', () => {
+describe('Embedder (use-lite, cached)', () => {
   it('returns one 512-d float32 vector per text, unit length, distinct texts distinct', async () => {
     const e = await open({ cacheDir: null });
     const vs = await e.embed(TEXTS);
@@ -169,7 +170,7 @@ describe('Embedder', () => {
       field: 'lruBytes',
     });
     await expect(Embedder.open({ cacheDir: '' })).rejects.toMatchObject({ field: 'cacheDir' });
-    const e = await Embedder.open({ cacheDir: null });
+    const e = await Embedder.open({ cacheDir: null, model: 'use-lite' });
     await expect(e.embed(['ok', 3 as unknown as string])).rejects.toMatchObject({ field: 'texts[1]' });
     await e.close();
     await expect(e.embed(['late'])).rejects.toThrow(InternalError);
@@ -221,11 +222,13 @@ describe('several Embedders on one cacheDir', () => {
 describe('sharedEmbedder', () => {
   it('returns one instance per cacheDir in a thread, and a new one after close', async () => {
     const dir = freshDir();
-    const [x, y] = await Promise.all([sharedEmbedder(dir), sharedEmbedder(join(dir, '.'))]);
+    const use = { model: 'use-lite' } as const;
+    const [x, y] = await Promise.all([sharedEmbedder(dir, use), sharedEmbedder(join(dir, '.'), use)]);
     expect(x).toBe(y);
-    expect(await sharedEmbedder(null)).not.toBe(x);
+    expect(await sharedEmbedder(null, use)).not.toBe(x);
+    expect(await sharedEmbedder(dir)).not.toBe(x); // the default (static) model
     await x.close();
-    const z = await sharedEmbedder(dir);
+    const z = await sharedEmbedder(dir, use);
     expect(z).not.toBe(x);
     expect(z.location).toBe(join(dir, 'slot-0'));
   });

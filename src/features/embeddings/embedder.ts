@@ -8,10 +8,13 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { ConfigError, InternalError } from '../../errors.js';
-import { EMBEDDING_DIMS, type EmbeddingModel, loadEmbeddingModel, MODEL_VERSION } from './model.js';
+import { type EmbeddingModel, MODEL_VERSION } from './model.js';
+import { DEFAULT_EMBEDDER, type EmbedderInfo, type EmbedderName, embedderInfo, loadModel } from './models.js';
 import { DEFAULT_MAX_SLOTS, SlotCache } from './slot-cache.js';
 
+/** USE-lite's model version and dimensions (see {@link EMBEDDERS} for every model). */
 export { EMBEDDING_DIMS, MODEL_VERSION } from './model.js';
+export { DEFAULT_EMBEDDER, EMBEDDERS, type EmbedderName } from './models.js';
 
 /** Default bound of the memory LRU: 32 MiB, about 15,000 vectors. */
 export const DEFAULT_LRU_BYTES = 32 * 1024 * 1024;
@@ -20,6 +23,8 @@ export const DEFAULT_BATCH_SIZE = 32;
 
 /** Options of {@link Embedder.open}. */
 export interface EmbedderOptions {
+  /** The model (default {@link DEFAULT_EMBEDDER}, the static word-vector model). */
+  readonly model?: EmbedderName;
   /** Directory of the persistent cache (created if needed); null for memory only. */
   readonly cacheDir: string | null;
   /** Bound of the memory LRU in bytes (vectors + keys); 0 turns it off. Default 32 MiB. */
@@ -49,26 +54,24 @@ export interface EmbedderStats {
   readonly diskErrors: number;
 }
 
-/** The cache key of a text: model version + SHA-256 of its UTF-8 bytes. */
-export function embeddingCacheKey(text: string): string {
-  return `${MODEL_VERSION}:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
+/** The cache key of a text: model version (USE-lite's by default) + SHA-256 of its UTF-8 bytes. */
+export function embeddingCacheKey(text: string, modelVersion: string = MODEL_VERSION): string {
+  return `${modelVersion}:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
 }
-
-const VECTOR_BYTES = EMBEDDING_DIMS * 4;
 
 /** Float32 little-endian, whatever the host's byte order. */
 function encodeVector(v: Float32Array): Uint8Array {
-  const out = new Uint8Array(VECTOR_BYTES);
+  const out = new Uint8Array(v.length * 4);
   const view = new DataView(out.buffer);
-  for (let i = 0; i < EMBEDDING_DIMS; i++) view.setFloat32(i * 4, v[i]!, true);
+  for (let i = 0; i < v.length; i++) view.setFloat32(i * 4, v[i]!, true);
   return out;
 }
 
-function decodeVector(bytes: Uint8Array): Float32Array | undefined {
-  if (bytes.byteLength !== VECTOR_BYTES) return undefined;
+function decodeVector(bytes: Uint8Array, dims: number): Float32Array | undefined {
+  if (bytes.byteLength !== dims * 4) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(EMBEDDING_DIMS);
-  for (let i = 0; i < EMBEDDING_DIMS; i++) out[i] = view.getFloat32(i * 4, true);
+  const out = new Float32Array(dims);
+  for (let i = 0; i < dims; i++) out[i] = view.getFloat32(i * 4, true);
   return out;
 }
 
@@ -102,8 +105,10 @@ function positiveInt(value: number | undefined, fallback: number, field: string,
 }
 
 /**
- * Embeds texts into 512-d vectors (Universal Sentence Encoder Lite), deduplicating within a
- * call and across concurrent calls, caching in memory and on disk.
+ * Embeds texts with one model ({@link EmbedderName}: the static word-vector model by default, or
+ * Universal Sentence Encoder Lite), deduplicating within a call. For USE-lite it also dedupes
+ * across concurrent calls and caches in memory and on disk; the static model is cheaper than a
+ * cache lookup, so its vectors are always computed (no slot is claimed).
  *
  * Several Embedders may use one `cacheDir` at once, in one process (piscina workers) or several:
  * each claims its own LevelDB slot. If every slot is taken it runs with the memory cache only
@@ -119,6 +124,8 @@ function positiveInt(value: number | undefined, fallback: number, field: string,
 export class Embedder {
   /** The claimed persistent cache directory, or null when running from memory only. */
   readonly location: string | null;
+  /** The model's name, version and dimensions. */
+  readonly info: EmbedderInfo;
   readonly #model: EmbeddingModel;
   readonly #slot: SlotCache | null;
   readonly #lru: LRUCache<string, Float32Array> | null;
@@ -133,7 +140,14 @@ export class Embedder {
   #computed = 0;
   #diskErrors = 0;
 
-  private constructor(model: EmbeddingModel, slot: SlotCache | null, lruBytes: number, batchSize: number) {
+  private constructor(
+    info: EmbedderInfo,
+    model: EmbeddingModel,
+    slot: SlotCache | null,
+    lruBytes: number,
+    batchSize: number,
+  ) {
+    this.info = info;
     this.#model = model;
     this.#slot = slot;
     this.location = slot?.location ?? null;
@@ -161,13 +175,14 @@ export class Embedder {
     const lruBytes = positiveInt(opts.lruBytes, DEFAULT_LRU_BYTES, 'lruBytes', 0);
     const batchSize = positiveInt(opts.batchSize, DEFAULT_BATCH_SIZE, 'batchSize', 1);
     const maxSlots = positiveInt(opts.maxSlots, DEFAULT_MAX_SLOTS, 'maxSlots', 1);
-    const model = await loadEmbeddingModel();
-    const slot = cacheDir === null ? null : await SlotCache.claim(cacheDir, maxSlots);
-    return new Embedder(model, slot, lruBytes, batchSize);
+    const info = embedderInfo(opts.model ?? DEFAULT_EMBEDDER);
+    const model = await loadModel(info.name);
+    const slot = cacheDir === null || !info.cached ? null : await SlotCache.claim(cacheDir, maxSlots);
+    return new Embedder(info, model, slot, info.cached ? lruBytes : 0, batchSize);
   }
 
   /**
-   * One 512-d vector per text, in order (a fresh copy each: callers may modify them). The same
+   * One vector per text (`info.dims` values), in order (a fresh copy each: callers may modify them). The same
    * text always gets the same bits, whether computed alone, in a batch, or read from a cache.
    *
    * Rejects with InternalError if the Embedder is closed, a text is not a string, or the model
@@ -194,8 +209,9 @@ export class Embedder {
   }
 
   async #embed(texts: readonly string[]): Promise<Float32Array[]> {
+    if (!this.info.cached) return this.#compute(texts);
     this.#requests += texts.length;
-    const keys = texts.map(embeddingCacheKey);
+    const keys = texts.map((t) => embeddingCacheKey(t, this.info.version));
     const textOf = new Map<string, string>();
     keys.forEach((k, i) => {
       if (!textOf.has(k)) textOf.set(k, texts[i]!);
@@ -251,6 +267,19 @@ export class Embedder {
     return keys.map((k) => found.get(k)!.slice());
   }
 
+  /** Uncached: each distinct text computed once per call. */
+  async #compute(texts: readonly string[]): Promise<Float32Array[]> {
+    this.#requests += texts.length;
+    const distinct = [...new Set(texts)];
+    this.#deduped += texts.length - distinct.length;
+    const vectors = await this.#model.embedBatch(distinct, this.#batchSize);
+    this.#computed += distinct.length;
+    if (distinct.length === texts.length) return vectors;
+    const byText = new Map<string, Float32Array>();
+    for (let i = 0; i < distinct.length; i++) byText.set(distinct[i]!, vectors[i]!);
+    return texts.map((t) => byText.get(t)!.slice());
+  }
+
   /** Looks the keys up on disk; resolves the hits and returns the misses, in order. */
   async #readDisk(
     keys: readonly string[],
@@ -268,7 +297,7 @@ export class Embedder {
     const misses: string[] = [];
     keys.forEach((key, i) => {
       const bytes = stored[i];
-      const v = bytes === undefined ? undefined : decodeVector(bytes);
+      const v = bytes === undefined ? undefined : decodeVector(bytes, this.info.dims);
       if (bytes !== undefined && v === undefined) this.#diskErrors++;
       if (v === undefined) {
         misses.push(key);
@@ -339,7 +368,7 @@ export function sharedEmbedder(
   cacheDir: string | null,
   opts: Omit<EmbedderOptions, 'cacheDir'> = {},
 ): Promise<Embedder> {
-  const id = cacheDir === null ? '' : resolve(cacheDir);
+  const id = `${opts.model ?? DEFAULT_EMBEDDER}:${cacheDir === null ? '' : resolve(cacheDir)}`;
   let entry = shared.get(id);
   if (entry === undefined) {
     entry = Embedder.open({ ...opts, cacheDir }).then(

@@ -1,14 +1,17 @@
 /**
  * Refits the committed prompt-embedding projection:
  *
- *   npm run build && node dist/src/features/embeddings/fit-projection.js [corpus.txt] [out.json]
+ *   npm run build && node dist/src/features/embeddings/fit-projection.js [--embedder NAME] [corpus.txt] [out.json]
  *
- * Defaults: `src/features/embeddings/corpus.txt` → `src/features/embeddings/projection-v1.json`
- * in the source tree (also when run from `dist/`), so the result is what gets committed.
+ * Defaults: the default embedder, `src/features/embeddings/corpus.txt` → that model's projection
+ * file (`projection-static-v1.json`, `projection-v1.json` for use-lite) in the source tree (also
+ * when run from `dist/`), so the result is what gets committed.
  */
 import { join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fitProjection, PROJECTION_VERSION } from './projection.js';
+import { Embedder } from './embedder.js';
+import { DEFAULT_EMBEDDER, EMBEDDERS, embedderInfo } from './models.js';
+import { fitProjection } from './projection.js';
 
 /** The source folder of this module, also when running the compiled copy under `dist/`. */
 function sourceDir(): string {
@@ -18,11 +21,19 @@ function sourceDir(): string {
     : here;
 }
 
-async function main(argv: readonly string[]): Promise<void> {
+async function main(args: readonly string[]): Promise<void> {
+  const argv = [...args];
+  let name = DEFAULT_EMBEDDER;
+  const flag = argv.indexOf('--embedder');
+  if (flag !== -1) {
+    name = embedderInfo(argv[flag + 1] ?? '').name;
+    argv.splice(flag, 2);
+  }
   const corpus = argv[0] ?? join(sourceDir(), 'corpus.txt');
-  const out = argv[1] ?? join(sourceDir(), `projection-v${PROJECTION_VERSION}.json`);
+  const out = argv[1] ?? join(sourceDir(), EMBEDDERS[name].projectionFile);
   const t0 = performance.now();
-  const p = await fitProjection(corpus, out);
+  const embedder = await Embedder.open({ cacheDir: null, model: name });
+  const p = await fitProjection(corpus, out, { embedder }).finally(() => embedder.close());
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const ratios = p.explainedVarianceRatio;
   console.log(`fitted ${out} from ${p.corpusSize} prompts (corpus sha256 ${p.corpusSha256.slice(0, 12)}…)`);

