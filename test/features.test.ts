@@ -340,7 +340,11 @@ describe('llm-features end to end (hand-written stream)', () => {
 
   it('model_static: MDL_002/MDL_003 over the catalog maxima, MDL_005 at the row time', () => {
     const a = one('model_static', 'model-a');
-    const b = one('model_static', 'model-b');
+    // Fed in event-time order, model-b is re-emitted when model-a's announcement raises the
+    // maxima at the same instant: the latest row holds the catalog maxima.
+    const b = ofGroup('model_static')
+      .filter((r) => r.entity_id === 'model-b')
+      .at(-1)!.values;
     expect([a.model_cost_per_1k_input, a.model_cost_per_1k_output]).toEqual([0.01 / 0.01, 0.03 / 0.03]);
     expect(b.model_cost_per_1k_input).toBeCloseTo(0.002 / 0.01, 12);
     expect(b.model_cost_per_1k_output).toBeCloseTo(0.006 / 0.03, 12);
@@ -454,13 +458,14 @@ describe('llm-features end to end (hand-written stream)', () => {
     // r1 (10:01), r2 (10:03:30), r4 (clock 10:05:30): no perf_5min window has fired yet
     for (const id of ['r1', 'r2', 'r4']) for (const n of perfBased) expect(d(id)[n], `${id} ${n}`).toBeNull();
 
-    // r5 (model-b, clock 10:08 ≥ 10:05 + 2 min): [10:00, 10:05) fired for both models.
-    // b: p95 60, success 1, avg cost (0.001 + 0.003) / 2; a: p95 1000, success 0.8, avg cost 0.03
-    expect(d('r5').quality_cost_ratio).toBeCloseTo(1 / ((0.001 + 0.003) / 2), 9); // DRV_003
+    // r5 (model-b, 10:12; processors see their records in event-time order, so the join's clock
+    // is the request's own time: watermark 10:12 − 2 min ≥ 10:10): [10:05, 10:10) fired for both.
+    // b: p95 80, success 1, avg cost 0.002; a: p95 700, success 0.5, avg cost 0.03
+    expect(d('r5').quality_cost_ratio).toBeCloseTo(1 / 0.002, 9); // DRV_003
     expect(d('r5').cost_latency_score).toBe(0); // DRV_002: b is the cheapest and fastest
     expect(d('r5').pareto_efficiency_score).toBe(0); // DRV_010: b dominates a
-    // DRV_008 with the 10:06 report (queue 0): 60 × (1 + 0)
-    expect(d('r5').load_adjusted_latency).toBe(60 * (1 + queueNorm(0)));
+    // DRV_008 with the 10:06 report (queue 0): 80 × (1 + 0)
+    expect(d('r5').load_adjusted_latency).toBe(80 * (1 + queueNorm(0)));
 
     // r3 (model-a, clock 10:20): [10:05, 10:10) fired; a: {500 ok 0.02, 700 error 0.04}
     expect(d('r3').quality_cost_ratio).toBeCloseTo(1 / 2 / ((0.02 + 0.04) / 2), 9);

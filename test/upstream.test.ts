@@ -175,11 +175,13 @@ describe('the upstream collector fixture through llm-features', () => {
   it('joins the collector’s performance_metrics into the derived features of a later llm_request', async () => {
     const dir = tempDir('fs-upstream-');
     const input = join(dir, 'events.ndjson');
-    // an llm_request for gpt-4 once the 10:30 window has fired (clock ≥ 10:35 + 2 min)
+    // an llm_request for gpt-4 after the fixture's last event (the experiment_result at
+    // 11:00−05:00 = 16:00Z; an earlier one would be behind the watermark, late for the
+    // processors), so the 10:30 window has fired
     const request = {
       type: 'llm_request',
       id: '0f8fad5b-d9cb-469f-a165-70867728950e',
-      timestamp: '2025-01-15T10:40:00Z',
+      timestamp: '2025-01-15T16:10:00Z',
       request_id: 'req-after',
       session_id: 'session123',
       user_id: 'user456',
@@ -188,7 +190,7 @@ describe('the upstream collector fixture through llm-features', () => {
     };
     writeFileSync(
       input,
-      `${readFileSync(FIXTURE, 'utf8')}${JSON.stringify(request)}\n${JSON.stringify({ ...request, id: 'x', timestamp: '2025-01-15T10:41:00Z', request_id: 'req-last' })}\n`,
+      `${readFileSync(FIXTURE, 'utf8')}${JSON.stringify(request)}\n${JSON.stringify({ ...request, id: 'x', timestamp: '2025-01-15T16:11:00Z', request_id: 'req-last' })}\n`,
     );
     const r = await run(input, dir);
     expect(r.summary.deadLetters).toBe(0);

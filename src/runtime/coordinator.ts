@@ -250,7 +250,12 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       if (sinks.length > 0) sinkRows.push(r);
     }
   };
-  const windowGroup = new Map(plan.keyed.flatMap((k) => k.windows.map((w) => [w.id, w.group] as const)));
+  const windowGroup = new Map(
+    plan.keyed.flatMap((k) => [
+      ...k.windows.map((w) => [w.id, w.group] as const),
+      ...k.processes.map((p) => [p.id, p.group] as const),
+    ]),
+  );
   const writeLate = (late: readonly LateRef[]) => {
     for (const [line, op, ts] of late) {
       counters.lateByWindow[op] = (counters.lateByWindow[op] ?? 0) + 1;

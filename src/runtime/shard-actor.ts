@@ -1,4 +1,5 @@
 import type { Emitter, FeatureRow, Operator, RecordBatch } from '../../operators/operator.js';
+import { EventTimeSortedOperator } from '../../operators/event-time-sort.js';
 import { PROCESSORS } from '../../operators/registry.js';
 import { SessionWindowOperator } from '../../operators/session-window.js';
 import { SlidingWindowOperator } from '../../operators/sliding-window.js';
@@ -28,6 +29,11 @@ export class ShardActor {
     topology: Topology,
   ) {
     const plan = planTopology(topology);
+    // The largest disorder the topology allows anywhere: records within it reach every processor in order.
+    let sortBound = 0;
+    for (const n of topology.nodes)
+      if ((n.kind === 'window' || n.kind === 'process') && n.outOfOrderness > sortBound)
+        sortBound = n.outOfOrderness;
     this.branches = plan.keyed.map((stage) => [
       ...stage.windows.map((w) =>
         w.window.type === 'session'
@@ -37,7 +43,8 @@ export class ShardActor {
       ...stage.processes.map((p) => {
         const def = PROCESSORS.get(p.fn);
         if (def === undefined) throw new InternalError(`processor ${p.fn} is not registered`);
-        return def.create(p, stage.map.fields, stage.map.attributes);
+        // Processors depend on record order: they see their records in event-time order.
+        return new EventTimeSortedOperator(def.create(p, stage.map.fields, stage.map.attributes), sortBound);
       }),
     ]);
     this.attrWidths = plan.keyed.map((stage) => stage.map.attributes.length);

@@ -107,6 +107,17 @@ export interface KafkaRunSummary {
   readonly lateByWindow: Record<string, number>;
   /** Prompt embeddings looked up by this process, and how many the cache had. */
   readonly embeddings: { readonly prompts: number; readonly cacheHits: number };
+  /**
+   * Job totals (across processes and restarts) of the shards this member held when it stopped:
+   * after a bounded run that one member finished alone, the whole job's counts.
+   */
+  readonly heldTotals: {
+    readonly shards: number[];
+    readonly deadLettersByReason: Record<string, number>;
+    readonly lateByWindow: Record<string, number>;
+    readonly rowsByGroup: Record<string, number>;
+    readonly invalidValues: Record<string, number>;
+  };
   readonly checkpoints: number;
   /** Shards restored (from local state and/or the changelog) by this process. */
   readonly restoredShards: number;
@@ -227,6 +238,13 @@ export class KafkaJob {
   private readonly counters = { events: 0, checkpoints: 0, restored: 0, rebalances: 0 };
   private committed = new Map<string, string>();
   private readonly retiredCounters: ShardTask['counters'][] = [];
+  private held: KafkaRunSummary['heldTotals'] = {
+    shards: [],
+    deadLettersByReason: {},
+    lateByWindow: {},
+    rowsByGroup: {},
+    invalidValues: {},
+  };
 
   constructor(private readonly opts: KafkaJobOptions) {
     this.log = opts.logger;
@@ -318,6 +336,7 @@ export class KafkaJob {
       lateEvents: sum(late),
       lateByWindow: late,
       embeddings: { ...this.embedded },
+      heldTotals: this.held,
       checkpoints: this.counters.checkpoints,
       restoredShards: this.counters.restored,
       rebalances: this.counters.rebalances,
@@ -1096,6 +1115,7 @@ export class KafkaJob {
       clearTimeout(timer);
     };
     await bounded('consumer disconnect', this.consumer?.disconnect());
+    this.held = heldTotals([...this.shards.values()].flatMap((s) => (s.task === null ? [] : [s.task])));
     for (const slot of this.shards.values()) this.retireSlot(slot);
     await bounded('shard operations', Promise.all([...this.shardOps.values()]));
     await bounded('changelog reader stop', this.reader?.stop());
@@ -1105,6 +1125,27 @@ export class KafkaJob {
     await bounded('admin disconnect', this.admin?.disconnect());
     if (this.tempStateDir !== null) rmSync(this.tempStateDir, { recursive: true, force: true });
   }
+}
+
+/** The job totals of some shards (their counters restore with their state). */
+function heldTotals(tasks: readonly ShardTask[]): KafkaRunSummary['heldTotals'] {
+  const add = (into: Record<string, number>, from: Record<string, number> | undefined) => {
+    for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v;
+  };
+  const out = {
+    shards: tasks.map((t) => t.shard).sort((a, b) => a - b),
+    deadLettersByReason: {},
+    lateByWindow: {},
+    rowsByGroup: {},
+    invalidValues: {},
+  };
+  for (const t of tasks) {
+    add(out.deadLettersByReason, t.counters.deadLettersByReason);
+    add(out.lateByWindow, t.counters.lateByWindow);
+    add(out.rowsByGroup, t.counters.rowsByGroup);
+    add(out.invalidValues, t.counters.invalidValues);
+  }
+  return out;
 }
 
 /** Whether a promise has resolved (false while pending or rejected), without waiting. */

@@ -219,7 +219,8 @@ export class ShardTask {
     const meta = opened.meta;
     const parsed = meta.kafka === undefined ? null : (JSON.parse(meta.kafka) as ShardMeta);
     const windowGroup = new Map<string, string>();
-    for (const n of ctx.topology.nodes) if (n.kind === 'window') windowGroup.set(n.id, n.group);
+    for (const n of ctx.topology.nodes)
+      if (n.kind === 'window' || n.kind === 'process') windowGroup.set(n.id, n.group);
     return new ShardTask(shard, ctx, committedId, epoch, claim + 1, parsed, repairs, windowGroup);
   }
 

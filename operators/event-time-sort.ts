@@ -1,0 +1,198 @@
+import {
+  decodeTime,
+  type Emitter,
+  encodeTime,
+  type Operator,
+  type RecordBatch,
+  type StateTableSpec,
+} from './operator.js';
+import { watermarkFor } from './watermark.js';
+
+interface Buffered {
+  readonly seq: number;
+  readonly key: string;
+  readonly ts: number;
+  readonly values: number[];
+  readonly attrs: string[];
+}
+
+const num = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
+const unnum = (x: number | string): number => (typeof x === 'number' ? x : Number(x));
+
+/** Event-time order, ties broken by content, so the order does not depend on arrival. */
+function compare(a: Buffered, b: Buffered): number {
+  if (a.ts !== b.ts) return a.ts - b.ts;
+  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
+  for (let i = 0; i < a.values.length; i++) {
+    const x = a.values[i]!;
+    const y = b.values[i]!;
+    if (x === y || (Number.isNaN(x) && Number.isNaN(y))) continue;
+    if (Number.isNaN(x)) return -1;
+    if (Number.isNaN(y)) return 1;
+    return x - y;
+  }
+  for (let i = 0; i < a.attrs.length; i++) {
+    const x = a.attrs[i]!;
+    const y = b.attrs[i]!;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * Feeds an order-dependent keyed processor (sessions counted in order, stream–table joins,
+ * running centroids) its records in **event-time order**, whatever order they arrived in: records
+ * wait in a buffer until the watermark (`clock − outOfOrderness − 1`) passes them, then go to the
+ * processor sorted by (event time, key, values, attributes), each with the clock of that sorted
+ * stream (the greatest event time up to and including it). A file read in line order and Kafka partitions
+ * interleaved in any order then give the processor the same sequence, so its rows are identical.
+ * A record already behind the watermark when it arrives is late: it goes to the late-data side
+ * output (as a window's late record does), not to the processor. The bound should cover the
+ * stream's real disorder (the runtime uses the largest out-of-orderness of the topology).
+ *
+ * The buffer is operator state: checkpointed record by record under `sort/b/<seq>`, with the
+ * sorted stream's clock under `sort/meta`; the wrapped processor's own entries are unchanged.
+ *
+ * @example
+ * const op = new EventTimeSortedOperator(new RequestRowOperator(node, fields, attrs), node.outOfOrderness);
+ */
+export class EventTimeSortedOperator implements Operator {
+  readonly id: string;
+  readonly tables: readonly StateTableSpec[];
+  private buffer: Buffered[] = [];
+  /** Greatest event time handed to the processor (its in-order clock). */
+  private clock = Number.NEGATIVE_INFINITY;
+  /** Records at or before this event time have been released. */
+  private released = Number.NEGATIVE_INFINITY;
+  private seq = 0;
+  private readonly added = new Map<number, Buffered>();
+  private readonly removed = new Set<number>();
+  private metaDirty = false;
+
+  constructor(
+    private readonly inner: Operator,
+    private readonly outOfOrderness: number,
+  ) {
+    this.id = inner.id;
+    this.tables = [...inner.tables, { name: 'sort-buffer', access: 'time-keyed-map' }];
+  }
+
+  processBatch(batch: RecordBatch, out: Emitter): void {
+    const { width, attrWidth } = batch;
+    for (let r = 0; r < batch.count; r++) {
+      this.release(watermarkFor(batch.clock[r]!, this.outOfOrderness), out);
+      const rec: Buffered = {
+        seq: this.seq,
+        key: batch.keys[r]!,
+        ts: batch.ts[r]!,
+        values: Array.from(batch.values.subarray(r * width, r * width + width)),
+        attrs: batch.attrs.slice(r * attrWidth, r * attrWidth + attrWidth) as string[],
+      };
+      this.metaDirty = true;
+      if (rec.ts <= this.released) {
+        // Behind the watermark: processing it now would depend on when it arrived. Late, as for windows.
+        out.late(batch.refs[r]!, this.id, rec.ts);
+      } else {
+        this.seq++;
+        this.buffer.push(rec);
+        this.added.set(rec.seq, rec);
+      }
+    }
+  }
+
+  onWatermark(clock: number, out: Emitter): void {
+    this.release(watermarkFor(clock, this.outOfOrderness), out);
+    // The processor's clock is the sorted stream's; only the end of the input goes through as is.
+    if (clock === Number.POSITIVE_INFINITY) this.inner.onWatermark?.(clock, out);
+  }
+
+  onTick(nowMs: number, out: Emitter): void {
+    this.inner.onTick?.(nowMs, out);
+  }
+
+  private release(wm: number, out: Emitter): void {
+    if (wm <= this.released) return;
+    this.released = wm;
+    this.metaDirty = true;
+    if (this.buffer.length === 0) return;
+    const ready: Buffered[] = [];
+    const rest: Buffered[] = [];
+    for (const b of this.buffer) (b.ts <= wm ? ready : rest).push(b);
+    if (ready.length === 0) return;
+    this.buffer = rest;
+    ready.sort(compare);
+    for (const b of ready) {
+      if (!this.added.delete(b.seq)) this.removed.add(b.seq);
+    }
+    const width = ready[0]!.values.length;
+    const attrWidth = ready[0]!.attrs.length;
+    this.feed(ready, width, attrWidth, out);
+  }
+
+  /** Hands records to the processor in the given order, each with the sorted stream's clock. */
+  private feed(recs: readonly Buffered[], width: number, attrWidth: number, out: Emitter): void {
+    const n = recs.length;
+    const ts = new Float64Array(n);
+    const clock = new Float64Array(n);
+    const values = new Float64Array(n * width);
+    const attrs: string[] = [];
+    const keys: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const b = recs[i]!;
+      keys.push(b.key);
+      ts[i] = b.ts;
+      // Sorted, everything up to this record's time has been seen: the clock is its own time.
+      if (b.ts > this.clock) this.clock = b.ts;
+      clock[i] = this.clock;
+      values.set(b.values, i * width);
+      for (const a of b.attrs) attrs.push(a);
+    }
+    // Late records of a processor are not reported (its windows report them): positions are unused.
+    const refs = new Int32Array(n).fill(-1);
+    this.inner.processBatch({ count: n, width, keys, attrs, attrWidth, ts, clock, values, refs }, out);
+  }
+
+  onStart(entries: ReadonlyMap<string, string>): void {
+    const own = new Map<string, string>();
+    this.buffer = [];
+    this.added.clear();
+    this.removed.clear();
+    for (const [k, v] of entries) {
+      if (k === 'sort/meta') {
+        const m = JSON.parse(v) as { clock: number | string; released: number | string; seq: number };
+        this.clock = decodeTime(m.clock);
+        this.released = decodeTime(m.released);
+        this.seq = m.seq;
+      } else if (k.startsWith('sort/b/')) {
+        const [key, t, vals, attrs] = JSON.parse(v) as [string, number, Array<number | string>, string[]];
+        const seq = Number(k.slice('sort/b/'.length));
+        this.buffer.push({ seq, key, ts: t, values: vals.map(unnum), attrs });
+      } else {
+        own.set(k, v);
+      }
+    }
+    this.inner.onStart?.(own);
+  }
+
+  onCheckpoint(): Map<string, string | null> {
+    const changes = this.inner.onCheckpoint?.() ?? new Map<string, string | null>();
+    for (const [seq, b] of this.added) {
+      changes.set(`sort/b/${seq}`, JSON.stringify([b.key, b.ts, b.values.map(num), b.attrs]));
+    }
+    for (const seq of this.removed) changes.set(`sort/b/${seq}`, null);
+    this.added.clear();
+    this.removed.clear();
+    if (this.metaDirty) {
+      changes.set(
+        'sort/meta',
+        JSON.stringify({ clock: encodeTime(this.clock), released: encodeTime(this.released), seq: this.seq }),
+      );
+      this.metaDirty = false;
+    }
+    return changes;
+  }
+
+  onClose(): void {
+    this.inner.onClose?.();
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The one-runtime acceptance test: the full `llm-features` catalog over the generated all-type
+ * stream (`featurestream generate --kind llm`: every event type, out-of-order events within the
+ * topology's bounds, invalid values, malformed lines) through Kafka — two members of one group on
+ * the test broker of /work/shared/kafka, one SIGKILLed mid-run — equals the single-process file
+ * run exactly: feature rows of all nine groups, dead letters (with raw), late events (with raw),
+ * invalid-value counts and the offline store (PostgreSQL).
+ *
+ * Records far behind the watermark (the generator's `lateFraction`) are left out: whether such a
+ * record is late depends on the watermark when it arrives, and a group's watermark over several
+ * partitions (the minimum of their clocks) trails a file's (the greatest time so far) by however
+ * far the partitions are apart — a record near a window's lateness bound can be late in one run
+ * and a revision in the other. See README "Kafka".
+ *
+ * `FEATURESTREAM_KAFKA_SOAK=N` repeats the failover N times (alternating the killed member, at a
+ * random moment each time) against the same reference; see README "Kafka".
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPOLOGIES } from '../../topology/index.js';
+import { generateLlmLines } from '../../src/generate/llm-stream.js';
+import { type RunSummary, runJob } from '../../src/runtime/coordinator.js';
+import { OfflineStore } from '../../src/stores/offline-postgres.js';
+import { createStoreSinks } from '../../src/stores/sinks.js';
+import { dropSchema, offlineUrl, PG_URL, readOfflineTables, uniqueName } from '../stores-support.js';
+import { tempDir } from '../support.js';
+import {
+  collectorMessage,
+  folderLines,
+  kafkaArgs,
+  produce,
+  runnerSummary,
+  startBroker,
+  startRunner,
+  type TestBroker,
+  within,
+} from './broker.js';
+
+const SOAK = Number(process.env.FEATURESTREAM_KAFKA_SOAK ?? 0);
+let broker: TestBroker;
+const dir = tempDir('fs-kafka-exact-');
+const lines = [...generateLlmLines({ events: 8000, seed: 7, lateFraction: 0, badFraction: 0.004 })]
+  // A record over 1 MiB does not fit a Kafka message.
+  .filter((l) => l.kind !== 'oversize')
+  .map((l) => l.line);
+const pool = new pg.Pool({ connectionString: PG_URL });
+const refSchema = uniqueName('fs_exact_ref');
+const schemas: string[] = [refSchema];
+
+interface Reference {
+  rows: string[];
+  deadLetters: string[];
+  late: string[];
+  summary: RunSummary;
+}
+let reference: Reference;
+
+const read = (p: string) =>
+  readFileSync(p, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
+/** Dead letters and late events compared by what identifies them whatever the source: reason/window and raw. */
+const dlKey = (l: string) => {
+  const o = JSON.parse(l) as { reason: string; raw: string };
+  return `${o.reason}\t${o.raw}`;
+};
+const lateKey = (l: string) => {
+  const o = JSON.parse(l) as { window: string; group: string; event_time: string; raw: string | null };
+  return `${o.window}\t${o.group}\t${o.event_time}\t${o.raw}`;
+};
+const sorted = (xs: string[]) => [...xs].sort();
+
+beforeAll(async () => {
+  broker = await startBroker(3, ['events:8']);
+  await produce(
+    broker,
+    'events',
+    lines.map((l, i) => collectorMessage(l, `line-${i}`)),
+  );
+  const store = await OfflineStore.open(offlineUrl(refSchema));
+  await store.migrate();
+  await store.close();
+  const input = join(dir, 'input.ndjson');
+  writeFileSync(input, `${lines.join('\n')}\n`);
+  const logger = pino({ level: 'silent' });
+  const sinks = await createStoreSinks({
+    offline: offlineUrl(refSchema),
+    topologyName: 'llm-features',
+    logger,
+  });
+  const summary = await runJob({
+    sinks,
+    topology: TOPOLOGIES.get('llm-features')!(),
+    input,
+    out: join(dir, 'ref-rows.ndjson'),
+    deadLetters: join(dir, 'ref-dl.ndjson'),
+    lateEvents: join(dir, 'ref-late.ndjson'),
+    stateDir: null,
+    workers: 1,
+    shards: 4,
+    checkpointIntervalMs: 60_000,
+    embeddingCache: join(dir, 'embeddings'),
+    logger,
+  });
+  reference = {
+    rows: read(join(dir, 'ref-rows.ndjson')),
+    deadLetters: read(join(dir, 'ref-dl.ndjson')),
+    late: read(join(dir, 'ref-late.ndjson')),
+    summary,
+  };
+}, 180_000);
+
+afterAll(async () => {
+  await broker?.stop();
+  for (const s of schemas) await dropSchema(pool, s);
+  await pool.end();
+});
+
+/** One failover run: members a and b; `victim` is SIGKILLed `delayMs` after its first checkpoint. */
+async function failover(run: number, victim: 'a' | 'b', delayMs: number): Promise<string[]> {
+  const schema = uniqueName(`fs_exact_k${run}`);
+  schemas.push(schema);
+  const store = await OfflineStore.open(offlineUrl(schema));
+  await store.migrate();
+  await store.close();
+  const runDir = join(dir, `run-${run}`);
+  const args = (tag: string) =>
+    kafkaArgs({
+      broker,
+      topic: 'events',
+      group: `exact-${run}`,
+      dir: runDir,
+      tag,
+      extra: [
+        '--offline',
+        offlineUrl(schema),
+        '--workers',
+        '2',
+        '--embedding-cache',
+        join(dir, 'embeddings'),
+        '--fetch-max-bytes',
+        '32768',
+        '--log-level',
+        'debug',
+      ],
+    });
+  const a = startRunner(args('a'));
+  const b = startRunner(args('b'));
+  const runners = { a, b };
+  const killed = victim === 'a' ? a : b;
+  const survivor = victim === 'a' ? b : a;
+  await within(
+    killed.waitForLog((e) => e.msg === 'shard checkpoint committed'),
+    90_000,
+    `a checkpoint of ${victim}`,
+    runners,
+    runDir,
+  );
+  await new Promise((r) => setTimeout(r, delayMs));
+  killed.child.kill('SIGKILL');
+  await killed.result;
+  const r = await within(survivor.result, 150_000, 'the survivor to finish', runners, runDir);
+  expect(r.code, r.stderr.slice(-3000)).toBe(0);
+  const s = runnerSummary(r.stdout) as ReturnType<typeof runnerSummary> & {
+    heldTotals: {
+      shards: number[];
+      invalidValues: Record<string, number>;
+      lateByWindow: Record<string, number>;
+    };
+  };
+  expect(s.stoppedBy).toBe('end');
+
+  const diffs: string[] = [];
+  const note = (what: string, d: readonly string[]) => {
+    for (const x of d.slice(0, 20)) diffs.push(`${what}: ${x}`);
+  };
+  note('rows', multisetDifferences(folderLines(join(runDir, 'rows')), reference.rows));
+  const same = (what: string, actual: string[], expected: string[]) => {
+    if (JSON.stringify(sorted(actual)) !== JSON.stringify(sorted(expected)))
+      diffs.push(`${what}: ${actual.length} vs ${expected.length} (or different content)`);
+  };
+  same('dead letters', folderLines(join(runDir, 'dl')).map(dlKey), reference.deadLetters.map(dlKey));
+  same('late events', folderLines(join(runDir, 'late')).map(lateKey), reference.late.map(lateKey));
+  if (s.heldTotals.shards.length === (s.shards as number)) {
+    if (
+      JSON.stringify(sortKeys(s.heldTotals.invalidValues)) !==
+      JSON.stringify(sortKeys(reference.summary.invalidValues))
+    )
+      diffs.push(
+        `invalid values: ${JSON.stringify(s.heldTotals.invalidValues)} vs ${JSON.stringify(reference.summary.invalidValues)}`,
+      );
+    if (
+      JSON.stringify(sortKeys(s.heldTotals.lateByWindow)) !==
+      JSON.stringify(sortKeys(reference.summary.lateByWindow))
+    )
+      diffs.push('late counts differ');
+  } else {
+    diffs.push(`the survivor held shards ${s.heldTotals.shards.join(',')} at the end, not all ${s.shards}`);
+  }
+  const kafkaTables = await readOfflineTables(pool, schema);
+  const refTables = await readOfflineTables(pool, refSchema);
+  if (JSON.stringify(kafkaTables.features) !== JSON.stringify(refTables.features))
+    diffs.push(
+      `offline store: ${kafkaTables.features.length} vs ${refTables.features.length} rows, or values differ`,
+    );
+  if (diffs.length === 0) rmSync(runDir, { recursive: true, force: true });
+  return diffs;
+}
+
+/** Lines in one multiset and not the other (rows without a window repeat their identity: compare whole lines). */
+function multisetDifferences(actual: readonly string[], expected: readonly string[]): string[] {
+  const count = new Map<string, number>();
+  for (const l of actual) count.set(l, (count.get(l) ?? 0) + 1);
+  for (const l of expected) count.set(l, (count.get(l) ?? 0) - 1);
+  const out: string[] = [];
+  for (const [l, n] of count) if (n !== 0) out.push(`${n > 0 ? 'extra' : 'missing'} ×${Math.abs(n)}: ${l}`);
+  return out.sort();
+}
+
+function sortKeys(r: Record<string, number>): Array<[string, number]> {
+  return Object.entries(r).sort(([a], [b]) => a.localeCompare(b));
+}
+
+describe('kafka: one runtime, exact', () => {
+  it('the reference holds every kind of output', () => {
+    expect(reference.rows.length).toBeGreaterThan(1000);
+    expect(reference.deadLetters.length).toBeGreaterThan(5);
+    for (const g of ['request', 'derived', 'feedback_session', 'perf_5min', 'context'])
+      expect(reference.summary.rowsByGroup[g] ?? 0, g).toBeGreaterThan(0);
+  });
+
+  it('two members, one SIGKILLed mid-run: rows, dead letters, late events, invalid values and the offline store equal the file run', async () => {
+    expect(await failover(0, 'a', 500)).toEqual([]);
+  }, 300_000);
+
+  it.runIf(SOAK > 0)(
+    `failover soak: ${SOAK} random kill moments, alternating members`,
+    async () => {
+      const found: string[] = [];
+      for (let i = 1; i <= SOAK; i++) {
+        const delay = Math.floor(Math.random() * 4000);
+        const d = await failover(i, i % 2 === 0 ? 'a' : 'b', delay);
+        process.stderr.write(
+          `soak run ${i}: kill ${i % 2 === 0 ? 'a' : 'b'} +${delay} ms: ${d.length} differences\n`,
+        );
+        found.push(...d.map((x) => `run ${i}: ${x}`));
+      }
+      expect(found).toEqual([]);
+    },
+    SOAK * 300_000,
+  );
+});
