@@ -191,6 +191,12 @@ const runCommand = program
   )
   .option('--summary-json', 'print the summary as one JSON line', false)
   .addOption(
+    new Option(
+      '--ui-port <port>',
+      'serve the live topology page on this port while the job runs (see `ui`)',
+    ).argParser(nonNegativeInt('--ui-port')),
+  )
+  .addOption(
     new Option('--log-level <level>', 'log level (logs go to stderr)')
       .choices(['debug', 'info', 'warn', 'error'])
       .default('warn'),
@@ -275,9 +281,16 @@ const runCommand = program
             stateDir ?? null,
             drift,
           );
+    // The live topology page (issue 13), fed by the coordinator.
+    const ui =
+      o.uiPort === undefined
+        ? undefined
+        : await (await import('./ui/server.js')).startUiServer(topology, o.uiPort as number);
+    if (ui !== undefined) process.stderr.write(`topology page: http://127.0.0.1:${ui.port}/\n`);
     let summary: RunSummary;
     try {
       summary = await runJob({
+        ...(ui === undefined ? {} : { observer: ui.metrics }),
         sinks: served === null ? sinks : served.metrics.instrumentSinks(sinks),
         ...(served === null ? {} : { metrics: served.metrics }),
         embeddingCache: o.embeddingCache as string,
@@ -299,6 +312,7 @@ const runCommand = program
       });
     } finally {
       await served?.close();
+      await ui?.close();
     }
     bar?.done();
     printSummary(topology.name, summary, o.summaryJson as boolean);
@@ -330,13 +344,13 @@ topologyCmd
   .command('show')
   .description(
     'Print a topology as a topology file (json, yaml: run --topology FILE reads it back), a Graphviz\n' +
-      'dot graph or a Mermaid flowchart',
+      'dot graph, a Mermaid flowchart, an SVG drawing or a self-contained HTML page',
   )
   .option('--topology <name|file>', 'a shipped name or a .json/.yaml/.yml file', 'llm-features')
   .addOption(pluginOption())
   .addOption(
     new Option('--format <format>', 'output format')
-      .choices(['json', 'yaml', 'dot', 'mermaid'])
+      .choices(['json', 'yaml', 'dot', 'mermaid', 'svg', 'html'])
       .default('json'),
   )
   .addHelpText(
@@ -347,6 +361,11 @@ topologyCmd
   )
   .action(async (o) => {
     const t = await topologyOf(o);
+    if (o.format === 'svg' || o.format === 'html') {
+      const ui = await import('./ui/server.js');
+      process.stdout.write(o.format === 'svg' ? `${await ui.topologySvg(t)}\n` : ui.topologyHtml(t));
+      return;
+    }
     const format = o.format as 'json' | 'yaml' | 'dot' | 'mermaid';
     process.stdout.write(
       format === 'json' || format === 'yaml'
@@ -442,8 +461,9 @@ registerStoreCommands(program);
 // Drift reports and quality scores (issue 12).
 (await import('./drift/command.js')).registerDriftCommand(program);
 (await import('./quality/command.js')).registerQualityCommand(program);
-// Replay into a new feature version, and version diffs (issue 13).
+// Replay into a new feature version, version diffs, and the topology page (issue 13).
 (await import('./replay/command.js')).registerReplayCommands(program, topologyByName);
+(await import('./ui/command.js')).registerUiCommand(program, topologyByName);
 
 async function main(): Promise<void> {
   // Our handlers, not a library's (see src/guard.ts): errors end here, as one line.

@@ -15,6 +15,7 @@ import { type CheckpointRecord, readCheckpoint, writeCheckpoint } from './checkp
 import type { LateRef, ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
+import type { RunObserver } from './observer.js';
 import { validateRow } from './validate-row.js';
 import { type DriftMonitor, openDriftAlerts } from '../drift/monitor.js';
 import { featureSet } from '../features/feature-set.js';
@@ -45,6 +46,8 @@ export interface RunOptions {
    * windows that end inside its range. Rows left out are neither counted nor written.
    */
   readonly rowFilter?: (row: FeatureRow) => boolean;
+  /** A live view of the job (the web UI's metrics), or none. */
+  readonly observer?: RunObserver;
   /**
    * External sinks (online/offline stores, Kafka). Rows, dead letters and late records are
    * handed to them in batches and flushed before each checkpoint commits (exactly-once with
@@ -324,6 +327,18 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     }
   };
 
+  const recordsByKeyBy: Record<string, number> | null = opts.observer === undefined ? null : {};
+  if (recordsByKeyBy !== null) {
+    opts.observer!.attach({
+      workers: opts.workers,
+      shards: opts.shards,
+      stateDir: opts.stateDir,
+      counters,
+      recordsByKeyBy,
+      clock: () => clock.current,
+    });
+  }
+
   const checkpoint = async (done: boolean) => {
     const t0 = performance.now();
     try {
@@ -335,6 +350,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     opts.metrics?.checkpoint((performance.now() - t0) / 1000, true);
   };
   const checkpointOnce = async (done: boolean) => {
+    const checkpointStarted = performance.now();
     await drain();
     if (opts.drift !== undefined) {
       const step = opts.drift.advance(done ? Number.POSITIVE_INFINITY : clock.current);
@@ -366,6 +382,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     await Promise.all(links.map((l) => call({ type: 'commit', shard: l.shard, id })));
     checkpointId = id;
     checkpoints++;
+    opts.observer?.checkpoint({ id, ms: performance.now() - checkpointStarted, done });
     log.debug({ checkpoint: id, line: position.line, done }, 'checkpoint committed');
   };
 
@@ -435,7 +452,14 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
         if (branches === null) return;
         const link = links[s]!;
         let n = 0;
-        for (const b of branches) n += b?.count ?? 0;
+        for (let c = 0; c < branches.length; c++) {
+          const count = branches[c]?.count ?? 0;
+          n += count;
+          if (recordsByKeyBy !== null && count > 0) {
+            const k = plan.keyed[c]!.keyBy.id;
+            recordsByKeyBy[k] = (recordsByKeyBy[k] ?? 0) + count;
+          }
+        }
         link.chunks.push({ branches, baseClock });
         link.pending += n;
         pendingRecords += n;

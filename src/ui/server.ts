@@ -1,0 +1,122 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Topology } from '../../topology/nodes.js';
+import { renderTopology } from '../../topology/render.js';
+import { ConfigError } from '../errors.js';
+import type { TopologyJson } from './graph.js';
+import { RunMetrics } from './metrics.js';
+import { clientBundle, pageHtml } from './page.js';
+
+/** A running UI server. */
+export interface UiServer {
+  readonly port: number;
+  readonly metrics: RunMetrics;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the topology page on `port` (0: any free port):
+ *
+ * - `GET /` the page, `GET /app.js` its bundled script;
+ * - `GET /api/topology` exactly what `topology show --format json` prints;
+ * - `GET /api/metrics` a {@link MetricsSnapshot} as JSON;
+ * - `GET /api/events` Server-Sent Events: a `metrics` event every `intervalMs` (default 1 s, or
+ *   the env `FEATURESTREAM_UI_INTERVAL_MS`).
+ *
+ * The metrics come from the returned {@link RunMetrics}: pass it to `runJob` as its observer
+ * (`run --ui-port`); without a job (`featurestream ui`) the figures stay at zero (`idle`).
+ *
+ * @example
+ * const ui = await startUiServer(llmFeaturesTopology(), 8081);
+ * await runJob({ ...opts, observer: ui.metrics });
+ */
+export async function startUiServer(
+  topology: Topology,
+  port: number,
+  opts: { host?: string; intervalMs?: number } = {},
+): Promise<UiServer> {
+  const json = `${renderTopology(topology, 'json')}\n`;
+  const metrics = new RunMetrics(JSON.parse(json) as TopologyJson);
+  const script = clientBundle();
+  const page = pageHtml({ title: `featurestream — ${topology.name}` });
+  const streams = new Set<import('node:http').ServerResponse>();
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, 'text/plain', 'only GET\n');
+    switch (path) {
+      case '/':
+      case '/index.html':
+        return send(200, 'text/html; charset=utf-8', page);
+      case '/app.js':
+        return send(200, 'text/javascript; charset=utf-8', script);
+      case '/api/topology':
+        return send(200, 'application/json', json);
+      case '/api/metrics':
+        return send(200, 'application/json', `${JSON.stringify(metrics.snapshot())}\n`);
+      case '/api/events': {
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+        });
+        res.write(`retry: 1000\nevent: metrics\ndata: ${JSON.stringify(metrics.snapshot())}\n\n`);
+        streams.add(res);
+        req.on('close', () => streams.delete(res));
+        return;
+      }
+      default:
+        return send(404, 'application/json', `${JSON.stringify({ error: `no such path: ${path}` })}\n`);
+    }
+  });
+  const timer = setInterval(
+    () => {
+      if (streams.size === 0) return;
+      const data = `event: metrics\ndata: ${JSON.stringify(metrics.snapshot())}\n\n`;
+      for (const s of streams) s.write(data);
+    },
+    opts.intervalMs ?? (Number(process.env.FEATURESTREAM_UI_INTERVAL_MS) || 1000),
+  );
+  timer.unref();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new ConfigError(`--ui-port: port ${port} is in use`, { field: '--ui-port', cause: err })
+          : err,
+      ),
+    );
+    server.listen(port, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    metrics,
+    async close() {
+      clearInterval(timer);
+      // A last update, so an open page shows the final figures.
+      const data = `event: metrics\ndata: ${JSON.stringify(metrics.snapshot())}\n\n`;
+      for (const s of streams) s.end(data);
+      streams.clear();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+    },
+  };
+}
+
+/** `topology show --format svg`: the graph as one SVG document. */
+export async function topologySvg(topology: Topology): Promise<string> {
+  const { graphOf, layoutGraph, renderGraphSvg } = await import('./graph.js');
+  return renderGraphSvg(layoutGraph(graphOf(JSON.parse(renderTopology(topology, 'json')) as TopologyJson)));
+}
+
+/** `topology show --format html`: the page with the topology and the script inline (no network). */
+export function topologyHtml(topology: Topology): string {
+  return pageHtml({
+    title: `featurestream — ${topology.name}`,
+    topologyJson: renderTopology(topology, 'json'),
+    inlineScript: clientBundle(),
+  });
+}
