@@ -15,7 +15,7 @@ import { type CheckpointRecord, readCheckpoint, writeCheckpoint } from './checkp
 import type { LateRef, ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
-import type { RunObserver } from './observer.js';
+import type { LiveObserver } from './observer.js';
 import { validateRow } from './validate-row.js';
 import { type DriftMonitor, openDriftAlerts } from '../drift/monitor.js';
 import { featureSet } from '../features/feature-set.js';
@@ -47,7 +47,7 @@ export interface RunOptions {
    */
   readonly rowFilter?: (row: FeatureRow) => boolean;
   /** A live view of the job (the web UI's metrics), or none. */
-  readonly observer?: RunObserver;
+  readonly observer?: LiveObserver;
   /**
    * External sinks (online/offline stores, Kafka). Rows, dead letters and late records are
    * handed to them in batches and flushed before each checkpoint commits (exactly-once with

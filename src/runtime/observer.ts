@@ -6,13 +6,13 @@
  * @example
  * runJob({ ...opts, observer: metrics });   // src/ui/metrics.ts `RunMetrics`
  */
-export interface RunObserver {
-  attach(view: RunView): void;
+export interface LiveObserver {
+  attach(view: LiveView): void;
   checkpoint(c: { readonly id: number; readonly ms: number; readonly done: boolean }): void;
 }
 
 /** What an observer may read while the job runs (live objects: read, never write). */
-export interface RunView {
+export interface LiveView {
   readonly workers: number;
   readonly shards: number;
   readonly stateDir: string | null;

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunObserver, RunView } from '../runtime/observer.js';
+import type { LiveObserver, LiveView } from '../runtime/observer.js';
 import type { TopologyJson, TopologyNodeJson } from './graph.js';
 
 /** Live figures of one topology node. Rates are per second over the last snapshot interval. */
@@ -66,7 +66,7 @@ function dirBytes(dir: string): number {
 }
 
 /**
- * The web UI's metrics: a {@link RunObserver} the coordinator feeds, turned into per-node
+ * The web UI's metrics: a {@link LiveObserver} the coordinator feeds, turned into per-node
  * figures of the topology (records in/out and their rates, dead letters, late records,
  * watermarks and lag), shards with their worker and state size, and the checkpoint history.
  *
@@ -75,8 +75,8 @@ function dirBytes(dir: string): number {
  * await runJob({ ...opts, observer: metrics });
  * metrics.snapshot();
  */
-export class RunMetrics implements RunObserver {
-  private view: RunView | null = null;
+export class RunMetrics implements LiveObserver {
+  private view: LiveView | null = null;
   private finished = false;
   private readonly checkpoints: {
     id: number;
@@ -97,7 +97,7 @@ export class RunMetrics implements RunObserver {
     for (const n of topology.nodes) for (const i of n.inputs) this.downstream.get(i)?.push(n.id);
   }
 
-  attach(view: RunView): void {
+  attach(view: LiveView): void {
     this.view = view;
   }
 

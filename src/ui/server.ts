@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Topology } from '../../topology/nodes.js';
-import { renderTopology } from '../../topology/render.js';
+import { serializeTopology } from '../../topology/index.js';
 import { ConfigError } from '../errors.js';
 import type { TopologyJson } from './graph.js';
 import { RunMetrics } from './metrics.js';
@@ -18,7 +18,7 @@ export interface UiServer {
  * Serves the topology page on `port` (0: any free port):
  *
  * - `GET /` the page, `GET /app.js` its bundled script;
- * - `GET /api/topology` exactly what `topology show --format json` prints;
+ * - `GET /api/topology` exactly what `topology show --format json` prints (the topology file);
  * - `GET /api/metrics` a {@link MetricsSnapshot} as JSON;
  * - `GET /api/events` Server-Sent Events: a `metrics` event every `intervalMs` (default 1 s, or
  *   the env `FEATURESTREAM_UI_INTERVAL_MS`).
@@ -35,7 +35,7 @@ export async function startUiServer(
   port: number,
   opts: { host?: string; intervalMs?: number } = {},
 ): Promise<UiServer> {
-  const json = `${renderTopology(topology, 'json')}\n`;
+  const json = serializeTopology(topology, 'json');
   const metrics = new RunMetrics(JSON.parse(json) as TopologyJson);
   const script = clientBundle();
   const page = pageHtml({ title: `featurestream — ${topology.name}` });
@@ -109,14 +109,16 @@ export async function startUiServer(
 /** `topology show --format svg`: the graph as one SVG document. */
 export async function topologySvg(topology: Topology): Promise<string> {
   const { graphOf, layoutGraph, renderGraphSvg } = await import('./graph.js');
-  return renderGraphSvg(layoutGraph(graphOf(JSON.parse(renderTopology(topology, 'json')) as TopologyJson)));
+  return renderGraphSvg(
+    layoutGraph(graphOf(JSON.parse(serializeTopology(topology, 'json')) as TopologyJson)),
+  );
 }
 
 /** `topology show --format html`: the page with the topology and the script inline (no network). */
 export function topologyHtml(topology: Topology): string {
   return pageHtml({
     title: `featurestream — ${topology.name}`,
-    topologyJson: renderTopology(topology, 'json'),
+    topologyJson: serializeTopology(topology, 'json'),
     inlineScript: clientBundle(),
   });
 }
