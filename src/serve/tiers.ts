@@ -150,6 +150,16 @@ export class TieredReader {
   }
 
   /**
+   * The L1 entry of one (entity, group, version) when L1 is active and holds it, else undefined;
+   * the lookup is not counted (the caller counts it with `metrics.cacheLookup('l1', true)` once it
+   * answers from L1, so a fall-back to {@link get} counts it once). Used by the fast path.
+   */
+  peekL1(entityType: string, entityId: string, group: string, version: number): Lookup | undefined {
+    if (this.l1 === null || !this.l1Active) return undefined;
+    return this.l1.get(`${this.keyPrefix}feature:${entityType}:${entityId}:${group}:v${version}`);
+  }
+
+  /**
    * The value as of `atMs` from L3 (latest `event_time ≤ at`, within the group's TTL); not
    * cached. Rejects with 400 `point_in_time_unavailable` without an offline store.
    */
