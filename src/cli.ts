@@ -415,6 +415,7 @@ program
       badFraction: frac('--bad-fraction', o.badFraction as string),
       lateFraction: frac('--late-fraction', o.lateFraction as string),
     };
+    checkOutputFile(o.out as string, '--out');
     if (o.kind === 'api') {
       const { writeApiEvents } = await import('./generate/api-stream.js');
       const r = await writeApiEvents(o.out as string, { ...common, noise: 0.1 });
@@ -440,6 +441,10 @@ featuresCmd
   .option('--group <group>', 'only this group')
   .action(async (o) => {
     const set = featureSet(await topologyOf(o));
+    if (o.group !== undefined && !set.features.some((f) => f.group === o.group)) {
+      const groups = [...new Set(set.features.map((f) => f.group))].join(', ');
+      throw new ConfigError(`--group: unknown group "${o.group}" (known: ${groups})`, { field: '--group' });
+    }
     const list = set.features.filter((f) => o.group === undefined || f.group === o.group);
     if (o.json) {
       process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);

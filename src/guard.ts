@@ -58,6 +58,18 @@ export function installProcessGuards(): void {
   ours.add(fatal);
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
+  // Libraries loaded later (the embedding runtime installs its handlers when it initialises)
+  // do not get to add theirs: an error must end here, as one line.
+  for (const method of ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const) {
+    const original = process[method].bind(process) as (
+      event: string,
+      l: (...a: never[]) => void,
+    ) => NodeJS.Process;
+    (process as unknown as Record<string, unknown>)[method] = (event: string, l: (...a: never[]) => void) => {
+      if ((event === 'uncaughtException' || event === 'unhandledRejection') && !ours.has(l)) return process;
+      return original(event, l);
+    };
+  }
 }
 
 /** Errors that only say the worker pool was shut down around a task. */
@@ -95,7 +107,7 @@ export function describeForeign(err: unknown): string {
   const where = e.path === undefined ? '' : ` ${e.path}`;
   switch (e.code) {
     case 'ENOSPC':
-      return `no space left on the device${where}: free space (or choose another directory) and run the same command again; a run resumes from its last checkpoint`;
+      return `no space left on the device writing${where}: free space (or choose another directory) and run the same command again; a run resumes from its last checkpoint`;
     case 'EDQUOT':
       return `disk quota exceeded${where}: free space and run the same command again`;
     case 'EISDIR':
@@ -238,15 +250,17 @@ export function lockStateDir(dir: string, fresh: boolean): DirLock {
  * releasing the state dir's lock). A run's state stays at its last checkpoint; the same command
  * resumes it. Returns a function that removes the handlers.
  */
-export function exitOnSignals(what: string, cleanup: () => void): () => void {
+export function exitOnSignals(
+  what: string,
+  cleanup: () => void,
+  state = 'state stays at the last checkpoint: run the same command again to resume',
+): () => void {
   const handler = (signal: NodeJS.Signals) => {
     reporting = true;
     try {
       cleanup();
     } finally {
-      process.stderr.write(
-        `featurestream: ${what} interrupted by ${signal}; state stays at the last checkpoint: run the same command again to resume\n`,
-      );
+      process.stderr.write(`featurestream: ${what} interrupted by ${signal}; ${state}\n`);
       process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
     }
   };

@@ -48,7 +48,14 @@ export class CommittedFile {
     this.pending = [];
     this.pendingBytes = 0;
     let done = 0;
-    while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done, this.position + done);
+    try {
+      while (done < buf.length)
+        done += writeSync(this.fd, buf, done, buf.length - done, this.position + done);
+    } catch (err) {
+      // A full disk names the file (the error from writeSync does not).
+      (err as NodeJS.ErrnoException).path ??= this.path;
+      throw err;
+    }
     this.position += buf.length;
   }
 

@@ -13,12 +13,13 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { type Logger, pino } from 'pino';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InUseError } from '../errors.js';
 import { type FeatureSet, llmFeatureSet } from '../features/feature-set.js';
 import type { RolloutArm } from '../registry/rollout.js';
 import { RedisOnlineStore } from '../stores/online-redis.js';
 import { openOnlineStore } from '../stores/online-store.js';
 import { asQueryable, openSqlClient } from '../stores/sql-client.js';
+import { exitOnSignals } from '../guard.js';
 import { createServer } from './server.js';
 
 /** The resolved configuration of one `serve` process. */
@@ -230,6 +231,12 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
   } catch (err) {
     await app.close();
     await closeStores();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new InUseError(
+        `--port ${config.port}: ${config.host}:${config.port} is in use by another process: stop it or choose another --port`,
+        { field: '--port', cause: err },
+      );
+    }
     throw new ConfigError(
       `--port/--host: cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`,
       { field: '--port', cause: err },
@@ -342,7 +349,10 @@ export function registerServeCommand(program: Command): Command {
         featureSet: featureSet(await openTopology(flags.topology ?? 'llm-features', flags.plugin ?? [])),
       };
       const logger = pino({ name: 'featurestream-serve', level: flags.logLevel }, pino.destination(2));
-      const running = await startServe(config, logger);
+      // Until it listens, a signal ends start-up with one line (exit 130/143; store locks are
+      // released on exit); from then on it drains and exits 0.
+      const startup = exitOnSignals('serve start-up', () => {}, 'nothing was served');
+      const running = await startServe(config, logger).finally(startup);
       logger.info(
         {
           address: running.address,

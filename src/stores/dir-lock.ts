@@ -5,6 +5,9 @@ import { ExternalError, InUseError } from '../errors.js';
 
 /** Directories this process holds, so a second opener in the same process is refused too. */
 const HELD = new Set<string>();
+/** Release functions of the held locks, run when the process exits (also on process.exit()). */
+const RELEASE = new Map<string, () => void>();
+let exitHook = false;
 
 /** The name of the lock file inside a locked directory. */
 export const LOCK_FILE = 'featurestream.lock';
@@ -73,16 +76,22 @@ export function lockDir(dir: string, what: string): DirLock {
   }
   HELD.add(abs);
   let released = false;
-  return {
-    dir: abs,
-    release() {
-      if (released) return;
-      released = true;
-      HELD.delete(abs);
-      // Only our own stamp: never remove a lock another process took over meanwhile.
-      if (parseStamp(readFileSafe(file))?.pid === process.pid) rmSync(file, { force: true });
-    },
+  const release = () => {
+    if (released) return;
+    released = true;
+    HELD.delete(abs);
+    RELEASE.delete(abs);
+    // Only our own stamp: never remove a lock another process took over meanwhile.
+    if (parseStamp(readFileSafe(file))?.pid === process.pid) rmSync(file, { force: true });
   };
+  RELEASE.set(abs, release);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const r of [...RELEASE.values()]) r();
+    });
+  }
+  return { dir: abs, release };
 }
 
 /** Reads the stamp of a directory's lock, or null when it has none (or an unreadable one). */
