@@ -331,9 +331,10 @@ const runCommand = program
  * and holds it until the process ends; SIGINT/SIGTERM end the run with one line and 130/143.
  */
 function lockRun(stateDir: string, fresh: boolean): void {
-  const lock = lockStateDir(stateDir, fresh);
-  process.once('exit', () => lock.release());
-  exitOnSignals('run', () => lock.release());
+  // Signals first: one arriving right after the lock is taken still releases it (so does exit).
+  let lock: { release(): void } | null = null;
+  exitOnSignals('run', () => lock?.release());
+  lock = lockStateDir(stateDir, fresh);
 }
 
 registerKafkaOptions(runCommand);

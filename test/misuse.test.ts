@@ -9,22 +9,13 @@
  * Exit codes: 0 done, 1 failure, 2 bad arguments or configuration, 3 in use, 130/143 signals.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, tempDir } from './support.js';
+import { BIN, tempDir } from './support.js';
 
 interface Result {
   code: number | null;
@@ -37,8 +28,6 @@ interface Options {
   cwd?: string;
   uid?: number;
   env?: Record<string, string>;
-  /** Send this signal once stderr/stdout matched `when` (or after `afterMs`). */
-  signal?: { name: NodeJS.Signals; afterMs: number };
 }
 
 function cli(args: readonly string[], o: Options = {}): Promise<Result> {
@@ -56,10 +45,6 @@ function cli(args: readonly string[], o: Options = {}): Promise<Result> {
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
   });
-  if (o.signal !== undefined) {
-    const s = o.signal;
-    setTimeout(() => child.kill(s.name), s.afterMs);
-  }
   return new Promise((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
@@ -269,5 +254,395 @@ describe.concurrent('misuse table', () => {
       '10 wrong_type',
       '12 oversize',
     ]);
+  });
+
+  // --- run: flags, files, state dir, stores, signals, disk --------------------------------------
+  it('run with a wrong flag value → 2 naming the flag', async () => {
+    const base = ['--input', events, '--out', join(dir, 'flags.ndjson')];
+    usage(await cli(['run', ...base, '--workers', '0']), /--workers must be a positive integer, got "0"/);
+    usage(await cli(['run', ...base, '--shards', 'x']), /--shards must be a positive integer, got "x"/);
+    usage(
+      await cli(['run', ...base, '--checkpoint-interval', '-5']),
+      /--checkpoint-interval must be an integer ≥ 0, got "-5"/,
+    );
+    usage(await cli(['run', ...base, '--log-level', 'loud']), /argument 'loud' is invalid/);
+    const t = await cli(['run', ...base, '--topology', 'nope']);
+    expect(t.code).toBe(2);
+    oneLine(t, /^featurestream: --topology: unknown topology "nope" \(known: /);
+    const o = await cli(['run', '--input', events]);
+    expect(o.code).toBe(2);
+    oneLine(o, /^featurestream: --out is required with --input$/);
+  });
+
+  it('run --out a directory, or in a missing directory; --state-dir a file → 2', async () => {
+    const d = sub('outs');
+    const a = await cli(run('--input', events, '--out', d));
+    expect(a.code).toBe(2);
+    oneLine(a, /^featurestream: --out \S+outs is a directory: give a file name$/);
+    const b = await cli(run('--input', events, '--out', join(d, 'no', 'such', 'rows.ndjson')));
+    expect(b.code).toBe(2);
+    oneLine(b, /^featurestream: --out \S+rows\.ndjson: its directory \S+ does not exist: create it first$/);
+    const file = join(d, 'state-file');
+    writeFileSync(file, 'x');
+    const c = await cli(run('--input', events, '--out', join(d, 'rows.ndjson'), '--state-dir', file));
+    expect(c.code).toBe(2);
+    oneLine(c, /^featurestream: --state-dir \S+state-file is a file, not a directory: give a directory$/);
+  });
+
+  it('a second run on a busy state dir → 3 before touching it; a stale lock is taken over → 0', async () => {
+    const d = sub('busy');
+    const state = join(d, 'state');
+    mkdirSync(state);
+    writeFileSync(join(state, 'featurestream.lock'), stamp(livePid));
+    const args = run(
+      '--input',
+      events,
+      '--out',
+      join(d, 'rows.ndjson'),
+      '--state-dir',
+      state,
+      '--summary-json',
+    );
+    const r = await cli(args);
+    expect(r.code).toBe(3);
+    oneLine(
+      r,
+      new RegExp(
+        `^featurestream: state dir ${state} is in use by featurestream pid ${livePid} \\(started \\S+\\); one opener at a time: wait for it to finish or stop it`,
+      ),
+    );
+    expect(existsSync(join(d, 'rows.ndjson'))).toBe(false);
+    expect(existsSync(join(state, 'shard-0'))).toBe(false);
+    writeFileSync(join(state, 'featurestream.lock'), stamp(deadPid()));
+    const r2 = await cli(args);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(JSON.parse(r2.stdout.trim()).eventsRead).toBe(400);
+    expect(existsSync(join(state, 'featurestream.lock'))).toBe(false);
+  });
+
+  it('run --fresh on a busy state dir → 3 and deletes nothing', async () => {
+    const d = sub('busy-fresh');
+    const state = join(d, 'state');
+    mkdirSync(join(state, 'shard-0'), { recursive: true });
+    writeFileSync(join(state, 'featurestream.lock'), stamp(livePid));
+    const r = await cli(
+      run('--input', events, '--out', join(d, 'rows.ndjson'), '--state-dir', state, '--fresh'),
+    );
+    expect(r.code).toBe(3);
+    oneLine(r, /is in use by featurestream pid/);
+    expect(existsSync(join(state, 'shard-0'))).toBe(true);
+  });
+
+  it('run --shards other than the state dir’s → 2', async () => {
+    const d = sub('shards');
+    const args = ['--input', events, '--out', join(d, 'rows.ndjson'), '--state-dir', join(d, 'state')];
+    const first = await cli(['run', '--workers', '1', '--shards', '2', ...args]);
+    expect(first.code, first.stderr).toBe(0);
+    const r = await cli(['run', '--workers', '1', '--shards', '3', ...args]);
+    expect(r.code).toBe(2);
+    oneLine(r, /^featurestream: --shards must stay 2 for the state in --state-dir \(got 3\)/);
+  });
+
+  it('run with a bad store URL → 2; an unreachable Redis or PostgreSQL → 1', async () => {
+    const base = run('--input', events, '--out', join(dir, 'stores.ndjson'));
+    const a = await cli([...base, '--online', 'ftp://x']);
+    expect(a.code).toBe(2);
+    oneLine(
+      a,
+      /^featurestream: --online: expected redis:\/\/HOST:PORT\[\/DB\], embedded or embedded:DIR, got "ftp:\/\/x"$/,
+    );
+    const [b, c] = await Promise.all([
+      cli([...base, '--online', 'redis://127.0.0.1:1'], { env: { FEATURESTREAM_RETRY_DEADLINE_MS: '1500' } }),
+      cli([...base, '--offline', 'postgres://postgres@127.0.0.1:1/test'], {
+        env: { FEATURESTREAM_RETRY_DEADLINE_MS: '1500' },
+      }),
+    ]);
+    expect(b.code).toBe(1);
+    oneLine(b, /^featurestream: --online: Redis not reachable within \d+ ms/);
+    expect(c.code).toBe(1);
+    oneLine(
+      c,
+      /^featurestream: --offline: PostgreSQL offline store \(postgres:\/\/postgres@127\.0\.0\.1:1\/test\): \w+ failed, connection lost for \d+ ms: connect ECONNREFUSED/,
+    );
+  }, 60_000);
+
+  it('run --offline embedded:DIR held by another process → 3', async () => {
+    const d = sub('store-busy');
+    const store = join(d, 'offline');
+    mkdirSync(store);
+    writeFileSync(join(store, 'featurestream.lock'), stamp(livePid));
+    const r = await cli(
+      run('--input', events, '--out', join(d, 'rows.ndjson'), '--offline', `embedded:${store}`),
+    );
+    expect(r.code).toBe(3);
+    oneLine(
+      r,
+      new RegExp(`^featurestream: --offline: store dir ${store} is in use by featurestream pid ${livePid}`),
+    );
+  });
+
+  it('SIGTERM / SIGINT during a run’s start-up → 143 / 130, lock released; rerun → 0', async () => {
+    for (const [signal, code] of [
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+    ] as const) {
+      const d = sub(`signal-${signal}`);
+      const state = join(d, 'state');
+      const args = run(
+        '--input',
+        eventsGz,
+        '--out',
+        join(d, 'rows.ndjson'),
+        '--state-dir',
+        state,
+        '--summary-json',
+      );
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      let stdout = '';
+      child.stderr.setEncoding('utf8').on('data', (x: string) => {
+        stderr += x;
+      });
+      child.stdout.setEncoding('utf8').on('data', (x: string) => {
+        stdout += x;
+      });
+      const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+      // Once it holds the state dir, i.e. started: before LevelDB and the workers are up.
+      while (!existsSync(join(state, 'featurestream.lock'))) await new Promise((res) => setTimeout(res, 5));
+      child.kill(signal);
+      const c = await closed;
+      const r = { code: c, signal: null, stdout, stderr };
+      if (c === 0) continue; // finished before the signal arrived: nothing to check
+      expect(c, stderr).toBe(code);
+      oneLine(
+        r,
+        new RegExp(
+          `^featurestream: run interrupted by ${signal}; state stays at the last checkpoint: run the same command again to resume$`,
+        ),
+      );
+      expect(existsSync(join(state, 'featurestream.lock'))).toBe(false);
+      const again = await cli(args);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout.trim()).eventsRead).toBe(400);
+    }
+  });
+
+  it('disk full under --dead-letters → 1 naming the file; rerun after freeing space → 0, every record once', async (ctx) => {
+    const d = sub('diskfull');
+    const mnt = join(d, 'mnt');
+    mkdirSync(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // needs root and a kernel that lets this container mount tmpfs
+      return;
+    }
+    try {
+      const input = join(d, 'events.ndjson');
+      // Every other line malformed: ~500 KB of dead letters into 64 KiB.
+      const lines = Array.from({ length: 2000 }, (_, i) =>
+        i % 2 === 0 ? good(i) : good(i, { latency_ms: 'slow' }),
+      );
+      writeFileSync(input, `${lines.join('\n')}\n`);
+      const args = run(
+        '--input',
+        input,
+        '--out',
+        join(mnt, 'rows.ndjson'),
+        '--dead-letters',
+        join(mnt, 'dl.ndjson'),
+        '--state-dir',
+        join(d, 'state'),
+        '--summary-json',
+      );
+      const r = await cli(args);
+      expect(r.code, r.stderr).toBe(1);
+      oneLine(
+        r,
+        /^featurestream: no space left on the device writing \S+(rows|dl)\.ndjson: free space \(or choose another directory\) and run the same command again; a run resumes from its last checkpoint/,
+      );
+      execFileSync('mount', ['-o', 'remount,size=16m', mnt]);
+      const again = await cli(args);
+      expect(again.code, again.stderr).toBe(0);
+      const summary = JSON.parse(again.stdout.trim());
+      const rows = readFileSync(join(mnt, 'rows.ndjson'), 'utf8').trim().split('\n');
+      expect(new Set(rows).size).toBe(rows.length);
+      expect(rows.length).toBe(summary.rowsWritten);
+      const dls = readFileSync(join(mnt, 'dl.ndjson'), 'utf8').trim().split('\n');
+      expect(dls.map((l) => JSON.parse(l).line)).toEqual(Array.from({ length: 1000 }, (_, i) => 2 * i + 2));
+      expect(summary.deadLetters).toBe(1000);
+      // generate onto a full disk too
+      execFileSync('umount', [mnt]);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
+      const g = await cli(['generate', '--events', '5000', '--out', join(mnt, 'g.ndjson')]);
+      expect(g.code).toBe(1);
+      oneLine(g, /^featurestream: no space left on the device/);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
+
+  it('--debug adds the stack trace', async () => {
+    const d = sub('debug');
+    const r = await cli(['generate', '--events', '3', '--out', d, '--debug']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^featurestream: --out \S+debug is a directory: give a file name\n/);
+    expect(r.stderr).toMatch(/\n\s+at .+:\d+:\d+/);
+  });
+
+  // --- serve ------------------------------------------------------------------------------------
+  it('serve with a wrong flag value → 2', async () => {
+    usage(await cli(['serve', '--port', 'abc']), /--port must be an integer ≥ 0, got "abc"/);
+    const a = await cli(['serve', '--port', '70000', '--online', 'none', '--offline', 'none']);
+    expect(a.code).toBe(2);
+    oneLine(a, /^featurestream: --port\/--host: cannot listen on 127\.0\.0\.1:70000/);
+    const b = await cli(['serve', '--online', 'ftp://x']);
+    expect(b.code).toBe(2);
+    oneLine(b, /^featurestream: --online: expected redis:\/\/HOST… or none, got "ftp:\/\/x"$/);
+  });
+
+  it('serve on a port in use → 3', async () => {
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await cli(['serve', '--port', String(port), '--online', 'none', '--offline', 'none']);
+      expect(r.code).toBe(3);
+      oneLine(
+        r,
+        new RegExp(
+          `^featurestream: --port ${port}: 127\\.0\\.0\\.1:${port} is in use by another process: stop it or choose another --port$`,
+        ),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('serve on embedded stores held by a run → 3; SIGTERM while it starts → 143, locks released; SIGTERM serving → 0', async () => {
+    const d = sub('serve-embedded');
+    const store = join(d, 'offline');
+    mkdirSync(store);
+    writeFileSync(join(store, 'featurestream.lock'), stamp(livePid));
+    const args = ['serve', '--port', '0', '--online', 'none', '--offline', `embedded:${store}`];
+    const r = await cli(args);
+    expect(r.code).toBe(3);
+    oneLine(
+      r,
+      new RegExp(`^featurestream: --offline: store dir ${store} is in use by featurestream pid ${livePid}`),
+    );
+    rmSync(join(store, 'featurestream.lock'));
+    // PGlite takes a while to start: signal it then.
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (x: string) => {
+      stderr += x;
+    });
+    const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    while (!existsSync(join(store, 'featurestream.lock'))) await new Promise((res) => setTimeout(res, 5));
+    child.kill('SIGTERM');
+    const code = await closed;
+    expect(code, stderr).toBe(143);
+    oneLine(
+      { code, signal: null, stdout: '', stderr },
+      /^featurestream: serve start-up interrupted by SIGTERM; nothing was served$/,
+    );
+    expect(existsSync(join(store, 'featurestream.lock'))).toBe(false);
+  }, 60_000);
+
+  // --- generate, export, training-set, db, features, topology -----------------------------------
+  it('generate with wrong values or outputs → 2', async () => {
+    usage(
+      await cli(['generate', '--events', '0', '--out', 'x']),
+      /--events must be a positive integer, got "0"/,
+    );
+    const a = await cli(['generate', '--events', '3', '--out', join(dir, 'g.ndjson'), '--bad-fraction', '2']);
+    expect(a.code).toBe(2);
+    oneLine(a, /^featurestream: --bad-fraction must be a number in \[0, 1\), got "2"$/);
+    const b = await cli(['generate', '--events', '3', '--out', join(dir, 'missing', 'g.ndjson')]);
+    expect(b.code).toBe(2);
+    oneLine(
+      b,
+      /^featurestream: --out \S+g\.ndjson: its directory \S+missing does not exist: create it first$/,
+    );
+  });
+
+  it('export / training-set / db with wrong values → 2; unreachable PostgreSQL → 1; a busy store dir → 3', async () => {
+    const d = sub('stores-cmds');
+    const off = join(d, 'offline');
+    usage(
+      await cli(['export', '--offline', `embedded:${off}`, '--group', 'perf_5min', '--format', 'xml']),
+      /argument 'xml' is invalid/,
+    );
+    const a = await cli(['db', 'migrate', '--offline', 'nope://x']);
+    expect(a.code).toBe(2);
+    oneLine(
+      a,
+      /^featurestream: --offline: expected postgres:\/\/USER@HOST:PORT\/DB\[\?schema=NAME\], embedded or embedded:DIR, got "nope:\/\/x"$/,
+    );
+    usage(
+      await cli(['db', 'retention', '--offline', `embedded:${off}`, '--days', '-1']),
+      /--days must be a number ≥ 0, got "-1"/,
+    );
+    const b = await cli(['export', '--offline', `embedded:${off}`, '--group', 'perf_5min']);
+    expect(b.code).toBe(2);
+    oneLine(
+      b,
+      /^featurestream: --offline: no feature store in embedded:\S+ \(schema public\): run `featurestream db migrate` or a run with --offline first$/,
+    );
+    const c = await cli([
+      'training-set',
+      '--entities',
+      join(d, 'none.csv'),
+      '--features',
+      'PERF_001',
+      '--offline',
+      `embedded:${off}`,
+    ]);
+    expect(c.code).toBe(2);
+    oneLine(c, /^featurestream: --entities: cannot read \S+none\.csv/);
+    const bin = join(d, 'ents.bin');
+    writeFileSync(bin, Buffer.from([1, 2, 0, 0xff, 10]));
+    const e = await cli([
+      'training-set',
+      '--entities',
+      bin,
+      '--features',
+      'PERF_001',
+      '--offline',
+      `embedded:${off}`,
+    ]);
+    expect(e.code).toBe(2);
+    oneLine(e, /^featurestream: --entities: line 1 has \d+ fields?, needs 3$/);
+    const f = await cli(
+      ['export', '--offline', 'postgres://postgres@127.0.0.1:1/test', '--group', 'perf_5min'],
+      {
+        env: { FEATURESTREAM_RETRY_DEADLINE_MS: '1000' },
+      },
+    );
+    expect(f.code).toBe(1);
+    oneLine(
+      f,
+      /^featurestream: PostgreSQL offline store \(postgres:\/\/postgres@127\.0\.0\.1:1\/test\): \w+ failed, connection lost for 1000 ms: connect ECONNREFUSED/,
+    );
+    mkdirSync(off, { recursive: true });
+    writeFileSync(join(off, 'featurestream.lock'), stamp(livePid));
+    const g = await cli(['db', 'migrate', '--offline', `embedded:${off}`]);
+    expect(g.code).toBe(3);
+    oneLine(
+      g,
+      new RegExp(`^featurestream: --offline: store dir ${off} is in use by featurestream pid ${livePid}`),
+    );
+  }, 60_000);
+
+  it('features / topology / an unknown command with wrong values → 2', async () => {
+    const a = await cli(['features', 'list', '--group', 'nope']);
+    expect(a.code).toBe(2);
+    oneLine(a, /^featurestream: --group: unknown group "nope" \(known: /);
+    const b = await cli(['topology', 'show', '--topology', 'nope']);
+    expect(b.code).toBe(2);
+    oneLine(b, /^featurestream: --topology: unknown topology "nope"/);
+    usage(await cli(['topology', 'show', '--format', 'png']), /argument 'png' is invalid/);
+    usage(await cli(['frobnicate']), /^error: unknown command 'frobnicate'/);
   });
 });

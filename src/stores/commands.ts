@@ -31,7 +31,8 @@ export async function withStore<T>(
 ): Promise<T> {
   const store = await OfflineStore.open(o.offline, {
     flag: '--offline',
-    retryDeadlineMs: 30_000,
+    // How long an unreachable store is retried before the command fails (default 30 s).
+    retryDeadlineMs: Number(process.env.FEATURESTREAM_RETRY_DEADLINE_MS ?? 30_000) || 30_000,
     ...(o.schema === undefined ? {} : { schema: o.schema }),
   });
   try {

@@ -69,7 +69,8 @@ export async function createStoreSinks(opts: StoreSinkOptions): Promise<RowSink[
   const onlineSpec = opts.online === undefined ? undefined : parseOnlineSpec(opts.online, '--online');
   const offlineSpec = opts.offline === undefined ? undefined : parseOfflineSpec(opts.offline, '--offline');
   const deadline = opts.retryDeadlineMs ?? Number.POSITIVE_INFINITY;
-  const startTimeout = opts.startTimeoutMs ?? 15_000;
+  // FEATURESTREAM_RETRY_DEADLINE_MS: how long an unreachable store is waited for (default 15 s).
+  const startTimeout = opts.startTimeoutMs ?? (Number(process.env.FEATURESTREAM_RETRY_DEADLINE_MS) || 15_000);
   const sinks: RowSink[] = [];
   const set = opts.featureSet ?? llmFeatureSet();
   try {
