@@ -364,7 +364,7 @@ describe.concurrent('misuse table', () => {
       c,
       /^featurestream: --offline: PostgreSQL offline store \(postgres:\/\/postgres@127\.0\.0\.1:1\/test\): \w+ failed, connection lost for \d+ ms: connect ECONNREFUSED/,
     );
-  }, 60_000);
+  });
 
   it('run --offline embedded:DIR held by another process → 3', async () => {
     const d = sub('store-busy');
@@ -548,7 +548,7 @@ describe.concurrent('misuse table', () => {
       /^featurestream: serve start-up interrupted by SIGTERM; nothing was served$/,
     );
     expect(existsSync(join(store, 'featurestream.lock'))).toBe(false);
-  }, 60_000);
+  });
 
   // --- generate, export, training-set, db, features, topology -----------------------------------
   it('generate with wrong values or outputs → 2', async () => {
@@ -567,7 +567,7 @@ describe.concurrent('misuse table', () => {
     );
   });
 
-  it('export / training-set / db with wrong values → 2; unreachable PostgreSQL → 1; a busy store dir → 3', async () => {
+  it('export / db with wrong values, or no store yet → 2', async () => {
     const d = sub('stores-cmds');
     const off = join(d, 'offline');
     usage(
@@ -590,6 +590,11 @@ describe.concurrent('misuse table', () => {
       b,
       /^featurestream: --offline: no feature store in embedded:\S+ \(schema public\): run `featurestream db migrate` or a run with --offline first$/,
     );
+  });
+
+  it('training-set with a missing or binary --entities → 2', async () => {
+    const d = sub('stores-cmds-ts');
+    const off = join(d, 'offline');
     const c = await cli([
       'training-set',
       '--entities',
@@ -614,6 +619,10 @@ describe.concurrent('misuse table', () => {
     ]);
     expect(e.code).toBe(2);
     oneLine(e, /^featurestream: --entities: line 1 has \d+ fields?, needs 3$/);
+  });
+
+  it('export from an unreachable PostgreSQL → 1; db migrate on a busy store dir → 3', async () => {
+    const off = join(sub('stores-cmds-busy'), 'offline');
     const f = await cli(
       ['export', '--offline', 'postgres://postgres@127.0.0.1:1/test', '--group', 'perf_5min'],
       {
@@ -633,7 +642,7 @@ describe.concurrent('misuse table', () => {
       g,
       new RegExp(`^featurestream: --offline: store dir ${off} is in use by featurestream pid ${livePid}`),
     );
-  }, 60_000);
+  });
 
   it('features / topology / an unknown command with wrong values → 2', async () => {
     const a = await cli(['features', 'list', '--group', 'nope']);

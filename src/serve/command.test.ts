@@ -151,13 +151,17 @@ describe('startServe', () => {
     await expect(fetch(`${running.address}/healthz`)).rejects.toThrow();
   });
 
-  it('fails with a ConfigError when the port is taken', async () => {
+  it('fails with an InUseError (exit 3) when the port is taken', async () => {
     const first = await startServe(resolveServeConfig(flags({ online: 'none' })), pino({ level: 'silent' }));
     try {
       const port = Number(new URL(first.address).port);
       await expect(
         startServe(resolveServeConfig(flags({ online: 'none', port })), pino({ level: 'silent' })),
-      ).rejects.toThrow(/--port\/--host: cannot listen on 127\.0\.0\.1:\d+/);
+      ).rejects.toThrow(
+        new RegExp(
+          `^--port ${port}: 127\\.0\\.0\\.1:${port} is in use by another process: stop it or choose another --port$`,
+        ),
+      );
     } finally {
       await first.close();
     }
