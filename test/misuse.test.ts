@@ -519,7 +519,7 @@ describe.concurrent('misuse table', () => {
     }
   });
 
-  it('serve on embedded stores held by a run → 3; SIGTERM while it starts → 143, locks released; SIGTERM serving → 0', async () => {
+  it('serve on embedded stores held by a run → 3; SIGTERM while it starts → 143, locks released', async () => {
     const d = sub('serve-embedded');
     const store = join(d, 'offline');
     mkdirSync(store);
