@@ -271,7 +271,10 @@ describe.concurrent('misuse table', () => {
     oneLine(t, /^featurestream: --topology: unknown topology "nope" \(known: /);
     const o = await cli(['run', '--input', events]);
     expect(o.code).toBe(2);
-    oneLine(o, /^featurestream: --out is required with --input$/);
+    oneLine(
+      o,
+      /^featurestream: --out, --online or --offline is required with --input \(where do the rows go\?\)$/,
+    );
   });
 
   it('run --out a directory, or in a missing directory; --state-dir a file → 2', async () => {
