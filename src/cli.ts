@@ -2,7 +2,6 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
 import { renderTopology } from '../topology/render.js';
 import { withFeatureVersion } from '../topology/versioned.js';
 import { loadTopology, openTopology, serializeTopology, TOPOLOGIES } from '../topology/index.js';
@@ -19,16 +18,13 @@ import {
 } from './guard.js';
 import { nonNegativeInt, positiveInt } from './flags.js';
 import { registerWorkflowCommand } from './workflow/command.js';
-import { writeLlmEvents } from './generate/llm-stream.js';
-import { writePerfEvents } from './generate/perf-stream.js';
 import { type EmbedderName, withEmbedderVersion } from './features/embeddings/models.js';
 import { featureSet } from './features/feature-set.js';
-import { registerKafkaOptions, runKafkaCommand } from './runtime/kafka/command.js';
-import { openSinks } from './runtime/open-sinks.js';
+import { registerKafkaOptions } from './runtime/kafka/command.js';
 import { registerServeCommand } from './serve/command.js';
 import { registerStoreCommands } from './stores/commands.js';
 import { progressBar } from './progress.js';
-import { type RunSummary, runJob } from './runtime/coordinator.js';
+import type { RunSummary } from './runtime/coordinator.js';
 
 /**
  * The `featurestream` command line. Exit codes: 0 done; 2 bad arguments or configuration (the
@@ -211,10 +207,12 @@ const runCommand = program
       'completes the same output. Exit codes: 0 done, 2 bad arguments, 1 failure.',
   )
   .action(async (o) => {
+    // Loaded here, not at start-up: a command loads only what it uses (issue 10).
+    const { pino } = await import('pino');
     const logger = pino({ level: o.logLevel as string }, pino.destination(2));
     if (o.kafka !== undefined) {
       // A Kafka consumer-group member (issue 5): see src/runtime/kafka/.
-      await runKafkaCommand(o, logger);
+      await (await import('./runtime/kafka/command.js')).runKafkaCommand(o, logger);
       // The run is complete and checkpointed; a Kafka client socket left open by a broker that
       // just came back must not keep the process from exiting.
       setTimeout(() => process.exit(process.exitCode ?? 0), 5_000).unref();
@@ -238,6 +236,7 @@ const runCommand = program
       // First of all: a second default run is refused before it touches the first one's files.
       lockRun(stateDir, true);
       process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
+      const { writeLlmEvents } = await import('./generate/llm-stream.js');
       const g = await writeLlmEvents(input, { events: 20_000, seed: 42 });
       process.stdout.write(`  ${fmt(g.lines)} events${detail(g.byType)}\n`);
       deadLetters ??= join(dir, 'dead-letters.ndjson');
@@ -268,6 +267,8 @@ const runCommand = program
         ? withEmbedderVersion(base, embedder)
         : withFeatureVersion(base, o.featureVersion as number);
     // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
+    const { openSinks } = await import('./runtime/open-sinks.js');
+    const { runJob } = await import('./runtime/coordinator.js');
     const sinks = await openSinks(online, offline, topology.name, logger, featureSet(base));
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     // Continuous drift (issue 12), when --drift names groups.
@@ -424,10 +425,12 @@ program
       return;
     }
     if (o.kind === 'perf') {
+      const { writePerfEvents } = await import('./generate/perf-stream.js');
       const r = await writePerfEvents(o.out as string, common);
       process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}\n`);
       return;
     }
+    const { writeLlmEvents } = await import('./generate/llm-stream.js');
     const r = await writeLlmEvents(o.out as string, common);
     process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}${detail(r.byType)}\n`);
   });
