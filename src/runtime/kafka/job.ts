@@ -12,7 +12,6 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-import { encodeTime, decodeTime } from '../../../operators/operator.js';
 import type { Topology } from '../../../topology/nodes.js';
 import { planTopology } from '../../../topology/plan.js';
 import { ChangelogReader } from '../../connectors/kafka/changelog.js';
@@ -26,6 +25,7 @@ import { createShardPool, type ShardPool } from '../shard-pool.js';
 import type { RowSink } from '../sink.js';
 import { createKafkaMetrics, type KafkaMetrics, serveMetrics } from './metrics.js';
 import { restoreShards, type ShardContext, type ShardTask } from './shard-task.js';
+import { decodeShardMeta, decodeSourceMeta, encodeShardMeta, encodeSourceMeta } from './offset-metadata.js';
 import { type DecodeStage, SourceTask } from './source-task.js';
 
 /** What a Kafka job reads, writes and how it runs. */
@@ -723,18 +723,9 @@ export class KafkaJob {
       if (t === undefined) continue;
       const c = byPartition.get(p);
       const offset = c === undefined ? -1 : Number(c.offset);
-      let base = Number.NEGATIVE_INFINITY;
-      let eof = false;
-      if (c?.metadata) {
-        try {
-          const m = JSON.parse(c.metadata) as { b?: number | string; eof?: boolean };
-          if (m.b !== undefined) base = decodeTime(m.b);
-          eof = m.eof === true;
-        } catch {
-          // Metadata written by something else: start with an unknown clock.
-        }
-      }
-      t.init(offset >= 0 ? offset : null, base, eof);
+      // No metadata, or someone else's: start with an unknown clock.
+      const m = decodeSourceMeta(c?.metadata);
+      t.init(offset >= 0 ? offset : null, m?.clock ?? Number.NEGATIVE_INFINITY, m?.eof ?? false);
       this.rememberCommit(this.sourceTopic, p, offset, c?.metadata ?? null);
     }
   }
@@ -968,7 +959,7 @@ export class KafkaJob {
         topic: this.shardTopic,
         partition: s,
         offset: String(task.position),
-        metadata: JSON.stringify({ done: task.done, checkpoint: task.committedId }),
+        metadata: encodeShardMeta({ done: task.done, checkpoint: task.committedId }),
       });
     }
     if (this.mode === 'repartition') {
@@ -978,7 +969,7 @@ export class KafkaJob {
           topic: this.sourceTopic,
           partition: p,
           offset: String(t.next),
-          metadata: JSON.stringify({ b: encodeTime(t.base), eof: t.eof && t.eofSent }),
+          metadata: encodeSourceMeta({ clock: t.base, eof: t.eof && t.eofSent }),
         });
       }
     }
@@ -1078,13 +1069,10 @@ export class KafkaJob {
       const expected = t.topic === this.sourceTopic ? this.partitionsN : this.shardsP;
       if (t.partitions.length < expected) return false;
       for (const x of t.partitions) {
-        let m: { done?: boolean; eof?: boolean } = {};
-        try {
-          m = JSON.parse(x.metadata ?? '{}') as typeof m;
-        } catch {
-          return false;
-        }
-        const ok = t.topic === this.shardTopic ? m.done === true : m.eof === true;
+        const ok =
+          t.topic === this.shardTopic
+            ? decodeShardMeta(x.metadata)?.done === true
+            : decodeSourceMeta(x.metadata)?.eof === true;
         if (!ok) return false;
       }
     }
