@@ -86,15 +86,10 @@ export function ksTwoSample(reference: readonly number[], current: readonly numb
   const n = a.length;
   const m = b.length;
   if (n === 0 || m === 0) return null;
-  let i = 0;
-  let j = 0;
   let d = 0;
-  while (i < n || j < m) {
-    const x = j >= m || (i < n && a[i]! <= b[j]!) ? a[i]! : b[j]!;
-    while (i < n && a[i] === x) i++;
-    while (j < m && b[j] === x) j++;
-    d = Math.max(d, Math.abs(i / n - j / m));
-  }
+  walkEcdfs(a, b, (_x, fa, fb) => {
+    d = Math.max(d, Math.abs(fa - fb));
+  });
   if (d === 0)
     return { statistic: 0, p_value: 1, method: n * m <= KS_EXACT_MAX_CELLS ? 'exact' : 'asymptotic' };
   if (n * m <= KS_EXACT_MAX_CELLS) {
@@ -234,22 +229,37 @@ export function wasserstein(reference: readonly number[], current: readonly numb
   const n = a.length;
   const m = b.length;
   if (n === 0 || m === 0) return null;
-  let i = 0;
-  let j = 0;
   let sum = 0;
   let prev: number | null = null;
-  let fa = 0;
-  let fb = 0;
+  let before = 0;
+  walkEcdfs(a, b, (x, fa, fb) => {
+    if (prev !== null) sum += before * (x - prev);
+    before = Math.abs(fa - fb);
+    prev = x;
+  });
+  return sum;
+}
+
+/**
+ * Visits each distinct value x of two sorted samples in increasing order with both empirical
+ * CDFs just after it (F_a(x), F_b(x)), ties in either sample taken together: the one walk behind
+ * the KS statistic and the Wasserstein distance.
+ */
+function walkEcdfs(
+  a: readonly number[],
+  b: readonly number[],
+  visit: (x: number, fa: number, fb: number) => void,
+): void {
+  const n = a.length;
+  const m = b.length;
+  let i = 0;
+  let j = 0;
   while (i < n || j < m) {
     const x = j >= m || (i < n && a[i]! <= b[j]!) ? a[i]! : b[j]!;
-    if (prev !== null) sum += Math.abs(fa - fb) * (x - prev);
     while (i < n && a[i] === x) i++;
     while (j < m && b[j] === x) j++;
-    fa = i / n;
-    fb = j / m;
-    prev = x;
+    visit(x, i / n, j / m);
   }
-  return sum;
 }
 
 /**
