@@ -485,7 +485,8 @@ describe('versions and rollout', () => {
     expect(dflt.body.metadata.version).toBe(1);
 
     const seen = new Set<number>();
-    for (let i = 0; i < 40; i++) {
+    // Users are random per run: take at least 40 and go on until both versions were assigned.
+    for (let i = 0; i < 400 && (i < 40 || seen.size < 2); i++) {
       const user = `user-${RUN}-${i}`;
       const expected = assignVersion(user, rollout.perf_5min);
       const res = await get(app, url(id, `features=PERF_002&user_id=${user}`));
