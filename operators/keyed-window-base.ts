@@ -70,10 +70,12 @@ export abstract class KeyedWindowBase<S> implements Operator {
   onStart(entries: ReadonlyMap<string, string>): void {
     this.states.clear();
     this.timers.clear();
+    // The watermark first: which timers a restored key state re-registers depends on it, and
+    // snapshot entries come in key order ('k/…' before 'wm').
+    const wm = entries.get('wm');
+    this.wm = wm === undefined ? Number.NEGATIVE_INFINITY : decodeTime(JSON.parse(wm) as number | string);
     for (const [k, v] of entries) {
-      if (k === 'wm') {
-        this.wm = decodeTime(JSON.parse(v) as number | string);
-      } else if (k.startsWith('k/')) {
+      if (k.startsWith('k/')) {
         const key = k.slice(2);
         const state = this.deserialize(JSON.parse(v));
         this.states.set(key, state);

@@ -97,3 +97,42 @@ export function show(rows: readonly FeatureRow[]): string[] {
         .join(' '),
   );
 }
+
+/**
+ * Runs `records` through one operator straight, and for every cut through two: the first up to
+ * the cut, checkpointed, then a fresh operator restored from that checkpoint for the rest. The
+ * restored entries come in key order, as the LevelDB checkpoint store returns them. Returns the
+ * straight rows and, per cut, the rows before plus after the restore (which must be equal).
+ */
+export function runAcrossRestores(
+  newOp: () => Operator,
+  records: ReadonlyArray<Omit<TestRecord, 'clock'>>,
+): { straight: string[]; restored: Array<{ cut: number; rows: string[] }> } {
+  const withClock: TestRecord[] = [];
+  let clock = Number.NEGATIVE_INFINITY;
+  for (const r of records) {
+    withClock.push({ ...r, clock });
+    clock = Math.max(clock, r.ts);
+  }
+  const straightOut = collector();
+  const straightOp = newOp();
+  straightOp.processBatch(batchOf(withClock), straightOut.out);
+  straightOp.onWatermark?.(Number.POSITIVE_INFINITY, straightOut.out);
+  const restored: Array<{ cut: number; rows: string[] }> = [];
+  for (let cut = 1; cut < withClock.length; cut++) {
+    const c = collector();
+    const first = newOp();
+    first.processBatch(batchOf(withClock.slice(0, cut)), c.out);
+    const store = new Map<string, string>();
+    for (const [k, v] of first.onCheckpoint?.() ?? []) {
+      if (v === null) store.delete(k);
+      else store.set(k, v);
+    }
+    const second = newOp();
+    second.onStart?.(new Map([...store].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    second.processBatch(batchOf(withClock.slice(cut)), c.out);
+    second.onWatermark?.(Number.POSITIVE_INFINITY, c.out);
+    restored.push({ cut, rows: show(c.rows) });
+  }
+  return { straight: show(straightOut.rows), restored };
+}
