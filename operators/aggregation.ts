@@ -1,6 +1,6 @@
 import { ConfigError } from '../src/errors.js';
 import type { AggSpec, FeatureSpec, JsonValue } from '../topology/nodes.js';
-import { AGGREGATIONS, type AggregationInstance } from './aggregation-registry.js';
+import { AGGREGATIONS, type AggregationInstance } from './aggregation-functions.js';
 
 /**
  * Mergeable aggregation of a window's records into feature values.

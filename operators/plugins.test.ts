@@ -6,9 +6,9 @@ import { ConfigError } from '../src/errors.js';
 import type { DecodedEvent } from '../src/events/types.js';
 import { openTopology, serializeTopology } from '../topology/index.js';
 import { compileAggregation } from './aggregation.js';
-import { AGGREGATIONS } from './aggregation-registry.js';
+import { AGGREGATIONS } from './aggregation-functions.js';
 import { loadPlugins, registerPlugin } from './plugins.js';
-import { FILTERS, MAPS } from './registry.js';
+import { FILTERS, MAPS } from './functions.js';
 
 const event = (body: Record<string, unknown>): DecodedEvent =>
   ({ type: 'api_call', ts: 1_000, body }) as unknown as DecodedEvent;

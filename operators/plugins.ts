@@ -24,11 +24,11 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../src/errors.js';
 import type { DecodedEvent } from '../src/events/types.js';
 import type { JsonValue } from '../topology/nodes.js';
-import { AGGREGATIONS, type AggregationDef } from './aggregation-registry.js';
+import { AGGREGATIONS, type AggregationDef } from './aggregation-functions.js';
 import { type PluginProcessorDef, PluginProcessorOperator } from './plugin-processor.js';
-import { type FunctionKind, type MapFn, registerFunction } from './registry.js';
+import { type FunctionKind, type MapFn, registerFunction } from './functions.js';
 
-export type { AggregationDef, AggregationInstance } from './aggregation-registry.js';
+export type { AggregationDef, AggregationInstance } from './aggregation-functions.js';
 export type { PluginProcessorDef, ProcessorInstance, ProcessorRecord } from './plugin-processor.js';
 
 /** The event a plugin's filter or map receives: its type, event time (ms) and validated body. */

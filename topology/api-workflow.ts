@@ -17,7 +17,7 @@
  * @example
  * renderTopology(apiWorkflowTopology(), 'mermaid');
  */
-import { MAPS } from '../operators/registry.js';
+import { MAPS } from '../operators/functions.js';
 import { API_WORKFLOW_PARAMS } from '../src/workflow/params.js';
 import { SESSION_VALUE_NAMES } from '../src/workflow/session.js';
 import { TRANSITION_VALUE_NAMES } from '../src/workflow/stats.js';
@@ -29,7 +29,7 @@ export { API_WORKFLOW_PARAMS };
 /** Builds (and validates) the `api-workflow` topology. */
 export function apiWorkflowTopology(spec = 'builtin'): Topology {
   const def = MAPS.get('api-extract');
-  if (def === undefined) throw new Error('operator registry has no `api-extract` map');
+  if (def === undefined) throw new Error('function table has no `api-extract` map');
   const { halfLife, popularityHalfLife, gap, lateness, outOfOrderness } = API_WORKFLOW_PARAMS;
   const counts = { halfLife, gap, lateness } as unknown as JsonValue;
   return topology('api-workflow')

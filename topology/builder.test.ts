@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAPS } from '../operators/registry.js';
+import { MAPS } from '../operators/functions.js';
 import { TopologyError } from '../src/errors.js';
 import { type TopologyBuilder, topology, type WindowProps } from './builder.js';
 import { SourceNode, type Topology } from './nodes.js';

@@ -38,7 +38,7 @@ export interface NodeOptions {
 
 /** What a map node declares besides its function: the extractor's fields and attributes, and params. */
 export interface MapOptions extends NodeOptions {
-  /** The numeric fields the extractor produces, in its order (see `MAPS` in operators/registry.ts). */
+  /** The numeric fields the extractor produces, in its order (see `MAPS` in operators/functions.ts, the function table). */
   readonly fields: readonly string[];
   /** The string attributes the extractor produces (candidate keys). */
   readonly attributes: readonly string[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAPS, PROCESSORS } from '../operators/registry.js';
+import { MAPS, PROCESSORS } from '../operators/functions.js';
 import { llmFeatureSet } from '../src/features/feature-set.js';
 import { TOPOLOGIES } from './index.js';
 import { llmFeaturesTopology, llmPerfTopology } from './llm-features.js';
@@ -203,7 +203,7 @@ describe('llm-features topology', () => {
     });
   });
 
-  it('declares each map with its registry fields and attributes, and keys by one of them', () => {
+  it('declares each map with its function-table fields and attributes, and keys by one of them', () => {
     const keys: Record<string, readonly [string, string, string]> = {
       // keyBy → [its map, the map fn, the key]
       by_model: ['perf_extract', 'perf-extract', 'model'],

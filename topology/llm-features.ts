@@ -23,7 +23,7 @@
  * renderTopology(t, 'mermaid');
  */
 import { featuresOfGroup } from '../src/features/catalog.js';
-import { MAPS } from '../operators/registry.js';
+import { MAPS } from '../operators/functions.js';
 import { topology } from './builder.js';
 import type { AggSpec, FeatureSpec, ProcessFeature, Topology, WindowNode } from './nodes.js';
 
@@ -57,7 +57,7 @@ const PERF_1HR: readonly FeatureSpec[] = [
 /** Builds (and validates) the `llm-perf` topology: the performance windows alone (A3). */
 export function llmPerfTopology(): Topology {
   const extract = MAPS.get('perf-extract');
-  if (extract === undefined) throw new Error('operator registry has no `perf-extract` map');
+  if (extract === undefined) throw new Error('function table has no `perf-extract` map');
   return topology('llm-perf')
     .describe('Performance features per model (catalog A3) from performance_metrics events')
     .source('events')
@@ -142,7 +142,7 @@ const PERF_5MIN_WINDOW: Omit<WindowNode, 'kind' | 'id' | 'inputs'> = {
 export function llmFeaturesTopology(): Topology {
   const map = (fn: string) => {
     const def = MAPS.get(fn);
-    if (def === undefined) throw new Error(`operator registry has no \`${fn}\` map`);
+    if (def === undefined) throw new Error(`function table has no \`${fn}\` map`);
     return { fields: def.fields, attributes: def.attributes };
   };
   return topology('llm-features')

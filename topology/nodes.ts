@@ -40,7 +40,7 @@ export type AggSpec =
   | { readonly type: 'latest'; readonly field: string; readonly scale?: number }
   /** Nearest-rank quantile, q in (0, 1]: the value at 1-based rank ceil(q·n) of the sorted values. */
   | { readonly type: 'quantile'; readonly field: string; readonly q: number; readonly scale?: number }
-  /** A user aggregation registered by a plugin (operators/aggregation-registry.ts) over `field`. */
+  /** A user aggregation registered by a plugin (operators/aggregation-functions.ts) over `field`. */
   | {
       readonly type: 'fn';
       readonly fn: string;
@@ -178,7 +178,7 @@ export interface ProcessNode extends NodeBase, GroupOptions {
   readonly kind: 'process';
   /** The key attribute this processor expects its input to be keyed by. */
   readonly key: string;
-  /** Registered processor name (operators/registry.ts `PROCESSORS`). */
+  /** Registered processor name (operators/functions.ts `PROCESSORS`). */
   readonly fn: string;
   readonly params?: JsonValue;
   /** Bounded out-of-orderness of the watermark (ms) the processor uses to expire keyed state. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAPS } from '../operators/registry.js';
+import { MAPS } from '../operators/functions.js';
 import { TopologyError } from '../src/errors.js';
 import { topology, type WindowProps } from './builder.js';
 import { llmPerfTopology } from './llm-features.js';

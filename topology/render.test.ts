@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAPS } from '../operators/registry.js';
+import { MAPS } from '../operators/functions.js';
 import { topology } from './builder.js';
 import { llmPerfTopology } from './llm-features.js';
 import type { Topology } from './nodes.js';

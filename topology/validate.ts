@@ -11,8 +11,8 @@
  * // ConfigError: sliding window `slide` must be > 0 and ≤ `size`, got 0  (field nodes.perf_1hr.window.slide)
  */
 import { ConfigError, TopologyError } from '../src/errors.js';
-import { AGGREGATIONS } from '../operators/aggregation-registry.js';
-import { FILTERS, MAPS, PROCESSORS, SCHEMAS } from '../operators/registry.js';
+import { AGGREGATIONS } from '../operators/aggregation-functions.js';
+import { FILTERS, MAPS, PROCESSORS, SCHEMAS } from '../operators/functions.js';
 import type {
   AggSpec,
   FeatureMeta,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InternalError } from '../errors.js';
 import {
   DEFAULT_FIT_WEIGHTS,
-  catalogNorm,
+  modelTableNorm,
   cosine,
   costLatencyScore,
   loadAdjustedLatency,
@@ -14,14 +14,14 @@ import {
   timePressure,
 } from './derived.js';
 
-describe('catalogNorm and costLatencyScore (DRV_002)', () => {
+describe('modelTableNorm and costLatencyScore (DRV_002)', () => {
   it('min–max normalises over the catalog', () => {
-    expect(catalogNorm(0.02, [0.01, 0.02, 0.03])).toBeCloseTo((0.02 - 0.01) / (0.03 - 0.01), 15);
-    expect(catalogNorm(0.01, [0.01, null, 0.03])).toBe(0);
-    expect(catalogNorm(5, [5, 5])).toBe(0);
-    expect(catalogNorm(0.05, [0.01, 0.03])).toBe(1);
-    expect(catalogNorm(null, [1, 2])).toBeNull();
-    expect(catalogNorm(1, [null])).toBeNull();
+    expect(modelTableNorm(0.02, [0.01, 0.02, 0.03])).toBeCloseTo((0.02 - 0.01) / (0.03 - 0.01), 15);
+    expect(modelTableNorm(0.01, [0.01, null, 0.03])).toBe(0);
+    expect(modelTableNorm(5, [5, 5])).toBe(0);
+    expect(modelTableNorm(0.05, [0.01, 0.03])).toBe(1);
+    expect(modelTableNorm(null, [1, 2])).toBeNull();
+    expect(modelTableNorm(1, [null])).toBeNull();
   });
   it('averages the two norms', () => {
     expect(costLatencyScore(0.5, 0.25)).toBeCloseTo((0.5 + 0.25) / 2, 15);

@@ -19,9 +19,9 @@ export type { DecayedCounterState, OnlineKMeansState, RunningCentroidState } fro
  * finite value. Null entries of `all` are skipped. The norms of DRV_002.
  *
  * @example
- * catalogNorm(0.02, [0.01, 0.02, 0.03]); // (0.02 - 0.01) / (0.03 - 0.01) = 0.5
+ * modelTableNorm(0.02, [0.01, 0.02, 0.03]); // (0.02 - 0.01) / (0.03 - 0.01) = 0.5
  */
-export function catalogNorm(value: number | null, all: Iterable<number | null>): number | null {
+export function modelTableNorm(value: number | null, all: Iterable<number | null>): number | null {
   if (value === null || !Number.isFinite(value)) return null;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
@@ -37,7 +37,7 @@ export function catalogNorm(value: number | null, all: Iterable<number | null>):
 
 /**
  * DRV_002 cost_latency_score: (cost_norm + latency_norm) / 2, both normalised over the model
- * catalog with {@link catalogNorm}. The join uses as cost the model's
+ * catalog with {@link modelTableNorm}. The join uses as cost the model's
  * avg_cost_per_request_5min (PERF_009) and as latency its latency_p95_5min (PERF_002).
  *
  * @example

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeLine } from '../events/decode.js';
 import { checkValue, featuresOfGroup } from './catalog.js';
 import { stableHash01 } from './hash.js';
-import { catalogMaxOf, modelStaticFeatures } from './model.js';
+import { modelTableMaxOf, modelStaticFeatures } from './model.js';
 
 const entry = readFileSync(new URL('../events/fixtures/extended.ndjson', import.meta.url), 'utf8')
   .split('\n')
@@ -36,13 +36,13 @@ describe('modelStaticFeatures', () => {
 
   it('derives the catalog maxima, and is null for a zero maximum', () => {
     const other = { ...entry, cost_per_1k_input: 0.005, cost_per_1k_output: 0.0075 };
-    const max = catalogMaxOf([entry, other]);
+    const max = modelTableMaxOf([entry, other]);
     expect(max).toEqual({ costIn: 0.005, costOut: 0.01 });
     const v = modelStaticFeatures(entry, max, AT);
     expect(v.model_cost_per_1k_input).toBeCloseTo(0.0025 / 0.005, 15);
     expect(v.model_cost_per_1k_output).toBe(1);
     const free = { ...entry, cost_per_1k_input: 0, cost_per_1k_output: 0 };
-    const z = modelStaticFeatures(free, catalogMaxOf([free]), AT);
+    const z = modelStaticFeatures(free, modelTableMaxOf([free]), AT);
     expect([z.model_cost_per_1k_input, z.model_cost_per_1k_output]).toEqual([null, null]);
   });
 

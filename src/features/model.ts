@@ -22,7 +22,7 @@ export type ModelStaticFeatureValues = {
 };
 
 /** The largest USD prices per 1k tokens over the current model catalog (MDL_002, MDL_003). */
-export interface CatalogMax {
+export interface ModelTableMax {
   readonly costIn: number;
   readonly costOut: number;
 }
@@ -39,9 +39,9 @@ function flag(v: boolean | null): number | null {
  * 0 when none has one).
  *
  * @example
- * catalogMaxOf([{ cost_per_1k_input: 0.0025, cost_per_1k_output: 0.01 }]); // { costIn: 0.0025, costOut: 0.01 }
+ * modelTableMaxOf([{ cost_per_1k_input: 0.0025, cost_per_1k_output: 0.01 }]); // { costIn: 0.0025, costOut: 0.01 }
  */
-export function catalogMaxOf(entries: Iterable<Body>): CatalogMax {
+export function modelTableMaxOf(entries: Iterable<Body>): ModelTableMax {
   let costIn = 0;
   let costOut = 0;
   for (const e of entries) {
@@ -69,7 +69,7 @@ export function catalogMaxOf(entries: Iterable<Body>): CatalogMax {
  */
 export function modelStaticFeatures(
   entry: Body,
-  catalogMax: CatalogMax,
+  maxima: ModelTableMax,
   ts: number,
 ): ModelStaticFeatureValues {
   const contextLength = numField(entry, 'context_length');
@@ -83,8 +83,8 @@ export function modelStaticFeatures(
       contextLength === null || contextLength <= 0
         ? null
         : clamp(Math.log(contextLength) / Math.log(200_000), 0, 1),
-    model_cost_per_1k_input: clamp(ratio(numField(entry, 'cost_per_1k_input'), catalogMax.costIn), 0, 1),
-    model_cost_per_1k_output: clamp(ratio(numField(entry, 'cost_per_1k_output'), catalogMax.costOut), 0, 1),
+    model_cost_per_1k_input: clamp(ratio(numField(entry, 'cost_per_1k_input'), maxima.costIn), 0, 1),
+    model_cost_per_1k_output: clamp(ratio(numField(entry, 'cost_per_1k_output'), maxima.costOut), 0, 1),
     model_capability_score: clamp(capability, 0, 1),
     model_training_cutoff_age: cutoff === null ? null : Math.max(0, (ts - cutoff) / MS_PER_DAY / 365),
     model_supports_functions: flag(boolField(entry, 'supports_functions')),

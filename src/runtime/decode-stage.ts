@@ -1,4 +1,4 @@
-import { FILTERS, type MapContext, type MapFn, MAPS } from '../../operators/registry.js';
+import { FILTERS, type MapContext, type MapFn, MAPS } from '../../operators/functions.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
 import { decodeLine } from '../events/decode.js';

@@ -1,6 +1,6 @@
 import type { Emitter, FeatureRow, Operator, RecordBatch } from '../../operators/operator.js';
 import { EventTimeSortedOperator } from '../../operators/event-time-sort.js';
-import { PROCESSORS } from '../../operators/registry.js';
+import { PROCESSORS } from '../../operators/functions.js';
 import { SessionWindowOperator } from '../../operators/session-window.js';
 import { SlidingWindowOperator } from '../../operators/sliding-window.js';
 import { CheckpointStore } from '../../state/checkpoint-store.js';

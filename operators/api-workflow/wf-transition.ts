@@ -1,13 +1,13 @@
-import { DEFAULT_WORKFLOW_CONFIG } from '../src/workflow/model.js';
-import type { PatternTemplate } from '../src/workflow/patterns.js';
-import { emptySession, lastCall, pushCall, sessionPattern } from '../src/workflow/session.js';
+import { DEFAULT_WORKFLOW_CONFIG } from '../../src/workflow/model.js';
+import type { PatternTemplate } from '../../src/workflow/patterns.js';
+import { emptySession, lastCall, pushCall, sessionPattern } from '../../src/workflow/session.js';
 import {
   countTransition,
   TRANSITION_VALUE_NAMES,
   TRANSITION_WIDTH,
   transitionKey,
-} from '../src/workflow/stats.js';
-import type { Emitter } from './operator.js';
+} from '../../src/workflow/stats.js';
+import type { Emitter } from '../operator.js';
 import { WfCountsBase } from './wf-counts-base.js';
 
 /**

@@ -1,8 +1,8 @@
-import { addDecayed } from '../src/workflow/counts.js';
-import { idHex } from '../src/workflow/ids.js';
-import { context2, emptySession, pushCall } from '../src/workflow/session.js';
-import { contextKey, ngramKey, VOCAB_KEY } from '../src/workflow/stats.js';
-import type { Emitter } from './operator.js';
+import { addDecayed } from '../../src/workflow/counts.js';
+import { idHex } from '../../src/workflow/ids.js';
+import { context2, emptySession, pushCall } from '../../src/workflow/session.js';
+import { contextKey, ngramKey, VOCAB_KEY } from '../../src/workflow/stats.js';
+import type { Emitter } from '../operator.js';
 import { WfCountsBase } from './wf-counts-base.js';
 
 /**

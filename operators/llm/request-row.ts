@@ -1,7 +1,7 @@
-import { sessionDepth } from '../src/features/request.js';
-import type { ProcessNode } from '../topology/nodes.js';
-import { KeyedProcessBase } from './keyed-process-base.js';
-import type { Emitter } from './operator.js';
+import { sessionDepth } from '../../src/features/request.js';
+import type { ProcessNode } from '../../topology/nodes.js';
+import { KeyedProcessBase } from '../keyed-process-base.js';
+import type { Emitter } from '../operator.js';
 
 /** Parameters of the `request-row` processor. */
 export interface RequestRowParams {

@@ -1,12 +1,19 @@
+/**
+ * The function table: the filters, maps (extractors) and keyed processors that topology nodes
+ * name in their `fn` (built-in ones first, then those a `--plugin` module adds through
+ * `registerFunction`). Aggregations a plugin adds live in `aggregation-functions.ts`. Not to be
+ * confused with the feature registry (`src/registry/`) or Confluent's schema registry (see
+ * docs/glossary.md).
+ */
 import { ConfigError } from '../src/errors.js';
 import type { DecodedEvent } from '../src/events/types.js';
 import type { JsonValue, ProcessNode } from '../topology/nodes.js';
-import { API_ATTRIBUTES, API_FIELDS, apiExtract } from './api-extract.js';
-import { ContextRowOperator } from './context-row.js';
-import { DerivedJoinOperator } from './derived-join.js';
+import { API_ATTRIBUTES, API_FIELDS, apiExtract } from './api-workflow/api-extract.js';
+import { ContextRowOperator } from './llm/context-row.js';
+import { DerivedJoinOperator } from './llm/derived-join.js';
 import {
-  CATALOG_FIELDS,
-  catalogExtract,
+  MODEL_FIELDS,
+  modelExtract,
   DERIVED_FIELDS,
   derivedExtract,
   HEALTH_FIELDS,
@@ -16,16 +23,16 @@ import {
   perfValues,
   SESSION_FIELDS,
   sessionExtract,
-} from './extractors.js';
-import { ModelCatalogOperator } from './model-catalog.js';
+} from './llm/extractors.js';
+import { ModelTableOperator } from './llm/model-table.js';
 import type { Operator } from './operator.js';
-import { RequestRowOperator } from './request-row.js';
-import { WfNgramOperator } from './wf-ngram.js';
-import { WfPopularityOperator } from './wf-popularity.js';
-import { validateWorkflowParams, WfSessionOperator } from './wf-session.js';
-import { WfTransitionOperator } from './wf-transition.js';
+import { RequestRowOperator } from './llm/request-row.js';
+import { WfNgramOperator } from './api-workflow/wf-ngram.js';
+import { WfPopularityOperator } from './api-workflow/wf-popularity.js';
+import { validateWorkflowParams, WfSessionOperator } from './api-workflow/wf-session.js';
+import { WfTransitionOperator } from './api-workflow/wf-transition.js';
 
-export type { MapContext, MapFn } from './extractors.js';
+export type { MapContext, MapFn } from './llm/extractors.js';
 
 /**
  * A record after the map stage: event time, string attributes (candidate keys) and numeric
@@ -131,9 +138,9 @@ export const MAPS: ReadonlyMap<string, MapDef> = new Map<string, MapDef>([
     {
       description:
         'model_catalog → MDL_001–010 at the announcement, raw prices (cost_in, cost_out) and cutoff_ms',
-      fields: CATALOG_FIELDS,
+      fields: MODEL_FIELDS,
       attributes: ['catalog', 'model'],
-      create: () => catalogExtract,
+      create: () => modelExtract,
     },
   ],
   [
@@ -189,7 +196,7 @@ export const PROCESSORS: ReadonlyMap<string, ProcessorDef> = new Map<string, Pro
       requiresFields: ['cost_in', 'cost_out', 'cutoff_ms'],
       requiresAttributes: ['model'],
       validate: () => {},
-      create: (node, fields, attrs) => new ModelCatalogOperator(node, fields, attrs),
+      create: (node, fields, attrs) => new ModelTableOperator(node, fields, attrs),
     },
   ],
   [
@@ -260,11 +267,11 @@ export const PROCESSORS: ReadonlyMap<string, ProcessorDef> = new Map<string, Pro
 /** Decoding schemas by name. */
 export const SCHEMAS: ReadonlySet<string> = new Set(['llm-events']);
 
-/** Which registry a plugin function goes into. */
+/** Which function table a plugin function goes into. */
 export type FunctionKind = 'filter' | 'map' | 'processor';
 
 /**
- * Adds a function to a registry (see `plugins.ts`); a name already taken is a ConfigError naming
+ * Adds a function to its function table (see `plugins.ts`); a name already taken is a ConfigError naming
  * `source` (the plugin) and the name.
  */
 export function registerFunction(

@@ -4,15 +4,15 @@
  * `builtin` for the shipped surface, a file path, or absent for the id heuristic alone), workflow
  * state, resource and method, keyed by session, tenant (`''` when none), endpoint and `all`.
  */
-import type { DecodedEvent } from '../src/events/types.js';
-import { ConfigError } from '../src/errors.js';
-import { idHex } from '../src/workflow/ids.js';
-import { resolveEndpoint } from '../src/workflow/model.js';
-import { resolveSpec } from '../src/workflow/openapi.js';
-import { PathNormalizer } from '../src/workflow/paths.js';
-import { PRIOR_METHODS } from '../src/workflow/states.js';
-import type { JsonValue } from '../topology/nodes.js';
-import type { MapFn } from './extractors.js';
+import type { DecodedEvent } from '../../src/events/types.js';
+import { ConfigError } from '../../src/errors.js';
+import { idHex } from '../../src/workflow/ids.js';
+import { resolveEndpoint } from '../../src/workflow/model.js';
+import { resolveSpec } from '../../src/workflow/openapi.js';
+import { PathNormalizer } from '../../src/workflow/paths.js';
+import { PRIOR_METHODS } from '../../src/workflow/states.js';
+import type { JsonValue } from '../../topology/nodes.js';
+import type { MapFn } from '../llm/extractors.js';
 
 /** Numeric fields: endpoint id, state index, resource id, method index (PRIOR_METHODS). */
 export const API_FIELDS = ['endpoint', 'state', 'resource', 'method'] as const;

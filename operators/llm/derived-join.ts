@@ -1,5 +1,5 @@
 import {
-  catalogNorm,
+  modelTableNorm,
   costLatencyScore,
   DecayedCounter,
   loadAdjustedLatency,
@@ -12,13 +12,13 @@ import {
   RunningCentroid,
   requestFitVector,
   timePressure,
-} from '../src/features/derived.js';
-import type { ProcessNode, WindowNode } from '../topology/nodes.js';
+} from '../../src/features/derived.js';
+import type { ProcessNode, WindowNode } from '../../topology/nodes.js';
 import { DERIVED_KIND, EMBEDDING_DIMS, MODEL_VALUES, REQUEST_VALUES } from './extractors.js';
-import type { Emitter, FeatureRow, Operator, RecordBatch, StateTableSpec } from './operator.js';
-import { decodeTime, encodeTime } from './operator.js';
-import { SlidingWindowOperator } from './sliding-window.js';
-import { watermarkFor } from './watermark.js';
+import type { Emitter, FeatureRow, Operator, RecordBatch, StateTableSpec } from '../operator.js';
+import { decodeTime, encodeTime } from '../operator.js';
+import { SlidingWindowOperator } from '../sliding-window.js';
+import { watermarkFor } from '../watermark.js';
 
 /** Parameters of the `derived-join` processor. */
 export interface DerivedJoinParams {
@@ -84,7 +84,7 @@ export class DerivedJoinOperator implements Operator {
   private readonly valueNames: readonly string[];
 
   // Tables (keyed state of the one key, checkpointed per entry).
-  private readonly catalog = new Map<string, number[]>();
+  private readonly models = new Map<string, number[]>();
   private readonly perf = new Map<string, PerfSide>();
   private context: { ts: number; queue: number; budget: number } | null = null;
   private centroid: RunningCentroid;
@@ -137,7 +137,7 @@ export class DerivedJoinOperator implements Operator {
       const v = (name: string) => values[base + this.f[name]!]!;
       const a = (i: number) => attrs[r * attrWidth + i]!;
       const ts = batch.ts[r]!;
-      if (kind === DERIVED_KIND.catalog) this.onCatalog(a(this.modelAttr), ts, v);
+      if (kind === DERIVED_KIND.model) this.onModel(a(this.modelAttr), ts, v);
       else if (kind === DERIVED_KIND.health) this.onHealth(ts, v);
       else if (kind === DERIVED_KIND.request) out.row(this.onRequest(a, ts, v));
     }
@@ -200,10 +200,10 @@ export class DerivedJoinOperator implements Operator {
     );
   }
 
-  private onCatalog(model: string, ts: number, v: (name: string) => number): void {
-    const prev = this.catalog.get(model);
+  private onModel(model: string, ts: number, v: (name: string) => number): void {
+    const prev = this.models.get(model);
     if (prev !== undefined && prev[0]! > ts) return;
-    this.catalog.set(model, [ts, ...MODEL_VALUES.map((n) => v(n)), v('cost_in'), v('cost_out')]);
+    this.models.set(model, [ts, ...MODEL_VALUES.map((n) => v(n)), v('cost_in'), v('cost_out')]);
     this.dirty.add(`cat/${model}`);
   }
 
@@ -215,7 +215,7 @@ export class DerivedJoinOperator implements Operator {
 
   /** The catalog entry of a model as named values, or null when the catalog does not know it. */
   private modelEntry(model: string): Record<string, number> | null {
-    const e = this.catalog.get(model);
+    const e = this.models.get(model);
     if (e === undefined) return null;
     const out: Record<string, number> = {};
     MODEL_VALUES.forEach((n, i) => {
@@ -226,7 +226,7 @@ export class DerivedJoinOperator implements Operator {
     // MDL_002/003 are table-wide: the price over the catalog's maximum (as model_static emits them).
     let maxIn = Number.NaN;
     let maxOut = Number.NaN;
-    for (const other of this.catalog.values()) {
+    for (const other of this.models.values()) {
       const i = other[MODEL_VALUES.length + 1]!;
       const o = other[MODEL_VALUES.length + 2]!;
       if (Number.isFinite(i) && !(i <= maxIn)) maxIn = i;
@@ -266,11 +266,11 @@ export class DerivedJoinOperator implements Operator {
       // DRV_002: avg cost (PERF_009) and p95 latency (PERF_002), min–max over the models with a fired window.
       const sides = [...this.perf.values()];
       values.cost_latency_score = costLatencyScore(
-        catalogNorm(
+        modelTableNorm(
           perf.avgCost,
           sides.map((p) => p.avgCost),
         ),
-        catalogNorm(
+        modelTableNorm(
           perf.p95,
           sides.map((p) => p.p95),
         ),
@@ -345,7 +345,7 @@ export class DerivedJoinOperator implements Operator {
       else if (k === 'ctx') this.context = v as { ts: number; queue: number; budget: number };
       else if (k === 'centroid') this.centroid = RunningCentroid.fromJSON(v as never);
       else if (k === 'kmeans') this.kmeans = OnlineKMeans.fromJSON(v as never);
-      else if (k.startsWith('cat/')) this.catalog.set(k.slice(4), (v as Array<number | null>).map(nanOf));
+      else if (k.startsWith('cat/')) this.models.set(k.slice(4), (v as Array<number | null>).map(nanOf));
       else if (k.startsWith('perf/')) this.perf.set(k.slice(5), v as PerfSide);
       else if (k.startsWith('user/')) this.users.set(k.slice(5), v as UserState);
       else if (k.startsWith('fatigue/')) this.fatigue.set(k.slice(8), DecayedCounter.fromJSON(v as never));
@@ -368,7 +368,7 @@ export class DerivedJoinOperator implements Operator {
       else if (k === 'ctx') v = this.context;
       else if (k === 'centroid') v = this.centroid.toJSON();
       else if (k === 'kmeans') v = this.kmeans.toJSON();
-      else if (k.startsWith('cat/')) v = this.catalog.get(k.slice(4))?.map(nullOf);
+      else if (k.startsWith('cat/')) v = this.models.get(k.slice(4))?.map(nullOf);
       else if (k.startsWith('perf/')) v = this.perf.get(k.slice(5));
       else if (k.startsWith('user/')) v = this.users.get(k.slice(5));
       else if (k.startsWith('fatigue/')) v = this.fatigue.get(k.slice(8))?.toJSON();

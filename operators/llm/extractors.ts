@@ -1,18 +1,18 @@
 /**
  * The extractors (map functions) of the shipped `llm-features` topology, beside `perf-extract`
- * in the registry. Each turns a decoded event into a record: event time, string attributes
+ * in the function table (`operators/functions.ts`). Each turns a decoded event into a record: event time, string attributes
  * (candidate keys and entity ids) and numeric fields in a declared order. A missing input is
  * NaN (SQL NULL), never 0.
  *
  * Per-event feature values are computed here, in the stateless stage that runs in parallel on
  * any worker: the keyed operators only add what needs state.
  */
-import { featuresOfGroup } from '../src/features/catalog.js';
-import { contextFeatures } from '../src/features/context.js';
-import { modelStaticFeatures } from '../src/features/model.js';
-import { requestFeatures } from '../src/features/request.js';
-import type { DecodedEvent } from '../src/events/types.js';
-import { parseDateOrTimestamp } from '../src/events/timestamp.js';
+import { featuresOfGroup } from '../../src/features/catalog.js';
+import { contextFeatures } from '../../src/features/context.js';
+import { modelStaticFeatures } from '../../src/features/model.js';
+import { requestFeatures } from '../../src/features/request.js';
+import type { DecodedEvent } from '../../src/events/types.js';
+import { parseDateOrTimestamp } from '../../src/events/timestamp.js';
 
 /** What a map function may ask the stage for beyond the event (prompt embeddings, projected). */
 export interface MapContext {
@@ -145,7 +145,7 @@ export function sessionExtract(e: DecodedEvent): ReturnType<MapFn> {
 }
 
 /** Fields of `catalog-extract`: the MDL values at the announcement's time plus raw prices and cutoff. */
-export const CATALOG_FIELDS: readonly string[] = [...MODEL_VALUES, 'cost_in', 'cost_out', 'cutoff_ms'];
+export const MODEL_FIELDS: readonly string[] = [...MODEL_VALUES, 'cost_in', 'cost_out', 'cutoff_ms'];
 
 function cutoffMs(v: unknown): number {
   if (typeof v !== 'string') return Number.NaN;
@@ -154,7 +154,7 @@ function cutoffMs(v: unknown): number {
 }
 
 /** `model_catalog` → MDL values, raw prices and training cutoff; attributes `catalog` (constant) and `model`. */
-export function catalogExtract(e: DecodedEvent): ReturnType<MapFn> {
+export function modelExtract(e: DecodedEvent): ReturnType<MapFn> {
   if (e.type !== 'model_catalog') return null;
   const b = e.body;
   const costIn = num(b.cost_per_1k_input);
@@ -179,13 +179,13 @@ export function healthExtract(e: DecodedEvent): ReturnType<MapFn> {
 }
 
 /** Record kinds in the derived join's input. */
-export const DERIVED_KIND = { request: 0, catalog: 1, health: 2, perf: 3 } as const;
+export const DERIVED_KIND = { request: 0, model: 1, health: 2, perf: 3 } as const;
 
 /** Fields of `derived-extract`. */
 export const DERIVED_FIELDS: readonly string[] = [
   'kind',
   ...PERF_FIELDS,
-  ...CATALOG_FIELDS,
+  ...MODEL_FIELDS,
   'queue_depth_requests',
   'available_budget_ratio',
   ...REQUEST_VALUES,
@@ -215,9 +215,9 @@ export function derivedExtract(e: DecodedEvent, ctx: MapContext): ReturnType<Map
       break;
     }
     case 'model_catalog': {
-      const rec = catalogExtract(e)!;
-      v[AT.kind!] = DERIVED_KIND.catalog;
-      CATALOG_FIELDS.forEach((f, i) => {
+      const rec = modelExtract(e)!;
+      v[AT.kind!] = DERIVED_KIND.model;
+      MODEL_FIELDS.forEach((f, i) => {
         v[AT[f]!] = rec.values[i]!;
       });
       break;

@@ -1,5 +1,5 @@
-import { DEFAULT_WORKFLOW_CONFIG } from '../src/workflow/model.js';
-import { type PatternTemplate, validatePatterns } from '../src/workflow/patterns.js';
+import { DEFAULT_WORKFLOW_CONFIG } from '../../src/workflow/model.js';
+import { type PatternTemplate, validatePatterns } from '../../src/workflow/patterns.js';
 import {
   deserializeSession,
   emptySession,
@@ -7,10 +7,10 @@ import {
   type SessionHistory,
   serializeSession,
   sessionRowValues,
-} from '../src/workflow/session.js';
-import type { JsonValue, ProcessNode } from '../topology/nodes.js';
-import { KeyedProcessBase } from './keyed-process-base.js';
-import type { Emitter } from './operator.js';
+} from '../../src/workflow/session.js';
+import type { JsonValue, ProcessNode } from '../../topology/nodes.js';
+import { KeyedProcessBase } from '../keyed-process-base.js';
+import type { Emitter } from '../operator.js';
 
 /** Parameters of `wf-session`. */
 export interface WfSessionParams {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { DecodedEvent } from '../src/events/types.js';
-import { llmFeaturesTopology } from '../topology/llm-features.js';
-import type { ProcessNode } from '../topology/nodes.js';
-import { catalogExtract, MODEL_VALUES } from './extractors.js';
-import { ModelCatalogOperator } from './model-catalog.js';
-import type { FeatureRow, RecordBatch } from './operator.js';
-import { MAPS } from './registry.js';
-import { collector } from './test-support.js';
+import type { DecodedEvent } from '../../src/events/types.js';
+import { llmFeaturesTopology } from '../../topology/llm-features.js';
+import type { ProcessNode } from '../../topology/nodes.js';
+import { modelExtract, MODEL_VALUES } from './extractors.js';
+import { ModelTableOperator } from './model-table.js';
+import type { FeatureRow, RecordBatch } from '../operator.js';
+import { MAPS } from '../functions.js';
+import { collector } from '../test-support.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 15, 10);
@@ -18,7 +18,7 @@ const MAP = MAPS.get('catalog-extract')!;
 const FIELDS = MAP.fields;
 const ATTRS = MAP.attributes;
 
-const newOp = () => new ModelCatalogOperator(NODE, FIELDS, ATTRS);
+const newOp = () => new ModelTableOperator(NODE, FIELDS, ATTRS);
 
 /** A `model_catalog` announcement of `model` at `ts` with the given prices (USD per 1k tokens). */
 function announce(
@@ -57,7 +57,7 @@ class Stream {
     const attrs: string[] = [];
     const clocks: number[] = [];
     events.forEach((e, i) => {
-      const r = catalogExtract(e)!;
+      const r = modelExtract(e)!;
       expect(r.values).toHaveLength(width);
       values.set(r.values, i * width);
       for (const name of ATTRS) attrs.push(r.attrs[name]!);
@@ -78,7 +78,7 @@ class Stream {
   }
 }
 
-function run(op: ModelCatalogOperator, events: readonly DecodedEvent[], stream = new Stream()): FeatureRow[] {
+function run(op: ModelTableOperator, events: readonly DecodedEvent[], stream = new Stream()): FeatureRow[] {
   const c = collector();
   op.processBatch(stream.batch(events), c.out);
   return c.rows;
@@ -181,7 +181,7 @@ describe('model-catalog operator (model_static, MDL_002/MDL_003 over the catalog
     });
     const v = rows[0]!.values;
     expect(Object.keys(v)).toEqual([...MODEL_VALUES]);
-    const mapped = catalogExtract(e)!.values;
+    const mapped = modelExtract(e)!.values;
     for (const name of MODEL_VALUES) {
       if (['model_cost_per_1k_input', 'model_cost_per_1k_output', 'model_training_cutoff_age'].includes(name))
         continue;

@@ -1,9 +1,9 @@
-import type { Decayed } from '../src/workflow/counts.js';
-import { deserializeDecayed, serializeDecayed } from '../src/workflow/stats.js';
-import { deserializeSession, type SessionHistory, serializeSession } from '../src/workflow/session.js';
-import type { ProcessNode } from '../topology/nodes.js';
-import { KeyedProcessBase } from './keyed-process-base.js';
-import type { Emitter } from './operator.js';
+import type { Decayed } from '../../src/workflow/counts.js';
+import { deserializeDecayed, serializeDecayed } from '../../src/workflow/stats.js';
+import { deserializeSession, type SessionHistory, serializeSession } from '../../src/workflow/session.js';
+import type { ProcessNode } from '../../topology/nodes.js';
+import { KeyedProcessBase } from '../keyed-process-base.js';
+import type { Emitter } from '../operator.js';
 
 /** A state entry of the count processors: a session's recent calls, or a decayed count vector. */
 export type CountEntry =

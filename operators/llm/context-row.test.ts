@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { llmFeaturesTopology } from '../topology/llm-features.js';
-import type { ProcessNode } from '../topology/nodes.js';
+import { llmFeaturesTopology } from '../../topology/llm-features.js';
+import type { ProcessNode } from '../../topology/nodes.js';
 import { ContextRowOperator } from './context-row.js';
 import { CONTEXT_VALUES } from './extractors.js';
-import type { FeatureRow, RecordBatch } from './operator.js';
-import { MAPS } from './registry.js';
-import { collector } from './test-support.js';
+import type { FeatureRow, RecordBatch } from '../operator.js';
+import { MAPS } from '../functions.js';
+import { collector } from '../test-support.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2025, 0, 15, 10);

@@ -1,6 +1,6 @@
-import type { ProcessNode } from '../topology/nodes.js';
-import { KeyedProcessBase } from './keyed-process-base.js';
-import type { Emitter } from './operator.js';
+import type { ProcessNode } from '../../topology/nodes.js';
+import { KeyedProcessBase } from '../keyed-process-base.js';
+import type { Emitter } from '../operator.js';
 
 const YEAR_MS = 365 * 86_400_000;
 
@@ -14,7 +14,7 @@ interface Entry {
 }
 
 /** The whole catalog (the processor is keyed by a constant, so one state holds every model). */
-type Catalog = Record<string, Entry>;
+type ModelTable = Record<string, Entry>;
 
 /**
  * The `model_static` group (catalog A2): entity `model`, no window, from `model_catalog` events.
@@ -27,7 +27,7 @@ type Catalog = Record<string, Entry>;
  * Keyed by a constant (`catalog`): one shard holds the table, as Flink would hold a
  * parallelism-1 table or Kafka Streams a global KTable.
  */
-export class ModelCatalogOperator extends KeyedProcessBase<Catalog> {
+export class ModelTableOperator extends KeyedProcessBase<ModelTable> {
   private readonly costIn: number;
   private readonly costOut: number;
   private readonly cutoff: number;
@@ -96,7 +96,7 @@ export class ModelCatalogOperator extends KeyedProcessBase<Catalog> {
     return this.row(model, ts, values);
   }
 
-  protected serialize(s: Catalog): unknown {
+  protected serialize(s: ModelTable): unknown {
     return Object.fromEntries(
       Object.entries(s).map(([m, e]) => [
         m,
@@ -105,8 +105,8 @@ export class ModelCatalogOperator extends KeyedProcessBase<Catalog> {
     );
   }
 
-  protected deserialize(data: unknown): Catalog {
-    const out: Catalog = {};
+  protected deserialize(data: unknown): ModelTable {
+    const out: ModelTable = {};
     type Stored = [number, Array<number | null>, number | null | undefined, number | undefined];
     for (const [m, [ts, vals, rowTs, rowRev]] of Object.entries(data as Record<string, Stored>)) {
       const e: Entry = { ts, values: vals.map((x) => (x === null ? Number.NaN : x)) };
@@ -121,7 +121,7 @@ export class ModelCatalogOperator extends KeyedProcessBase<Catalog> {
 }
 
 /** The catalog's maximum input and output prices (NaN entries ignored; NaN when none). */
-function maxima(catalog: Catalog, costIn: number, costOut: number): [number, number] {
+function maxima(catalog: ModelTable, costIn: number, costOut: number): [number, number] {
   let a = Number.NaN;
   let b = Number.NaN;
   for (const e of Object.values(catalog)) {

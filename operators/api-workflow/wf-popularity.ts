@@ -1,7 +1,7 @@
-import { addDecayed } from '../src/workflow/counts.js';
-import { idHex } from '../src/workflow/ids.js';
-import { POPULARITY_ALL } from '../src/workflow/stats.js';
-import type { Emitter } from './operator.js';
+import { addDecayed } from '../../src/workflow/counts.js';
+import { idHex } from '../../src/workflow/ids.js';
+import { POPULARITY_ALL } from '../../src/workflow/stats.js';
+import type { Emitter } from '../operator.js';
 import { WfCountsBase } from './wf-counts-base.js';
 
 /**

@@ -1,6 +1,6 @@
-import type { ProcessNode } from '../topology/nodes.js';
-import { KeyedProcessBase } from './keyed-process-base.js';
-import type { Emitter } from './operator.js';
+import type { ProcessNode } from '../../topology/nodes.js';
+import { KeyedProcessBase } from '../keyed-process-base.js';
+import type { Emitter } from '../operator.js';
 
 /** Parameters of the `context-row` processor. */
 export interface ContextRowParams {

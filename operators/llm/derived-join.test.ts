@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { DecodedEvent } from '../src/events/types.js';
-import { llmFeaturesTopology } from '../topology/llm-features.js';
-import type { ProcessNode, WindowNode } from '../topology/nodes.js';
+import type { DecodedEvent } from '../../src/events/types.js';
+import { llmFeaturesTopology } from '../../topology/llm-features.js';
+import type { ProcessNode, WindowNode } from '../../topology/nodes.js';
 import { DerivedJoinOperator } from './derived-join.js';
-import { catalogExtract, derivedExtract, type MapContext } from './extractors.js';
-import { ModelCatalogOperator } from './model-catalog.js';
-import type { FeatureRow, Operator, RecordBatch } from './operator.js';
-import { MAPS } from './registry.js';
-import { SlidingWindowOperator } from './sliding-window.js';
-import { collector } from './test-support.js';
+import { modelExtract, derivedExtract, type MapContext } from './extractors.js';
+import { ModelTableOperator } from './model-table.js';
+import type { FeatureRow, Operator, RecordBatch } from '../operator.js';
+import { MAPS } from '../functions.js';
+import { SlidingWindowOperator } from '../sliding-window.js';
+import { collector } from '../test-support.js';
 
 const SEC = 1000;
 const MIN = 60_000;
@@ -398,9 +398,9 @@ describe('derived-join operator (derived group, DRV_001–DRV_010)', () => {
     expect(v.get('anon')!.user_behavior_cluster).toBeNull();
   });
 
-  // BUG (operators/derived-join.ts, onCatalog / onRequest): the join stores the MDL values of the
+  // BUG (operators/derived-join.ts, onModel / onRequest): the join stores the MDL values of the
   // `derived-extract` record, where catalog-extract computed MDL_002/MDL_003 with the model's own
-  // prices as the "catalog maximum" (extractors.ts catalogExtract: modelStaticFeatures(b,
+  // prices as the "catalog maximum" (extractors.ts modelExtract: modelStaticFeatures(b,
   // { costIn, costOut }, …)), so every priced model reads 1. The raw prices it also stores
   // (cost_in, cost_out) are never used. DRV_005 therefore sees 1 − 1 = 0 for the two price
   // components of every model instead of 1 − (price / catalog max) as in the model_static row.
@@ -412,14 +412,14 @@ describe('derived-join operator (derived group, DRV_001–DRV_010)', () => {
       catalog('b', T0 - MIN, 0.002, 0.006, 'small'),
     ];
     // the model_static group's rows for the same announcements
-    const staticOp = new ModelCatalogOperator(
+    const staticOp = new ModelTableOperator(
       topo.nodes.find((n): n is ProcessNode => n.kind === 'process' && n.id === 'model_static')!,
       MAPS.get('catalog-extract')!.fields,
       MAPS.get('catalog-extract')!.attributes,
     );
     const c = collector();
     const width = MAPS.get('catalog-extract')!.fields.length;
-    const recs = catalogEvents.map((e) => catalogExtract(e)!);
+    const recs = catalogEvents.map((e) => modelExtract(e)!);
     staticOp.processBatch(
       {
         count: recs.length,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { llmFeaturesTopology } from '../topology/llm-features.js';
-import type { ProcessNode, WindowNode } from '../topology/nodes.js';
+import { llmFeaturesTopology } from '../../topology/llm-features.js';
+import type { ProcessNode, WindowNode } from '../../topology/nodes.js';
 import { REQUEST_VALUES } from './extractors.js';
-import type { FeatureRow, RecordBatch } from './operator.js';
-import { MAPS } from './registry.js';
+import type { FeatureRow, RecordBatch } from '../operator.js';
+import { MAPS } from '../functions.js';
 import { RequestRowOperator } from './request-row.js';
-import { SessionWindowOperator } from './session-window.js';
-import { collector } from './test-support.js';
+import { SessionWindowOperator } from '../session-window.js';
+import { collector } from '../test-support.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
