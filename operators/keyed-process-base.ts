@@ -1,11 +1,12 @@
+import { KeyedStateTable } from '../state/keyed-state-table.js';
 import type { ProcessNode } from '../topology/nodes.js';
 import type { Emitter, FeatureRow, Operator, RecordBatch, StateTableSpec } from './operator.js';
 import { decodeTime, encodeTime } from './operator.js';
 import { watermarkFor } from './watermark.js';
 
 /**
- * What the keyed processors share: per-key state in memory with dirty tracking for incremental
- * checkpoints (`k/<key>` → JSON), an event-time watermark derived from the clock that travels with
+ * What the keyed processors share: per-key state in a {@link KeyedStateTable} (table `k`:
+ * incremental, versioned checkpoints, `k/<key>` → JSON), an event-time watermark derived from the clock that travels with
  * the records (`clock − outOfOrderness − 1`, as for windows), periodic expiry of key state the
  * watermark has passed, and field/attribute lookup by name.
  *
@@ -17,9 +18,9 @@ export abstract class KeyedProcessBase<S> implements Operator {
     { name: 'keys', access: 'keyed-map' },
     { name: 'watermark', access: 'value' },
   ];
-  protected readonly states = new Map<string, S>();
+  /** Per-key state (the table is `k`: entries `k/<key>`). */
+  protected readonly states: KeyedStateTable<S>;
   protected wm = Number.NEGATIVE_INFINITY;
-  private readonly dirty = new Set<string>();
   private wmDirty = false;
   private lastSweep = Number.NEGATIVE_INFINITY;
   private readonly fieldIndex: ReadonlyMap<string, number>;
@@ -38,6 +39,12 @@ export abstract class KeyedProcessBase<S> implements Operator {
     this.fieldIndex = new Map(fields.map((f, i) => [f, i]));
     this.attrIndex = new Map(attributes.map((a, i) => [a, i]));
     this.valueNames = node.features.flatMap((f) => f.values ?? [f.name]);
+    this.states = new KeyedStateTable<S>({
+      name: 'k',
+      version: 1,
+      encode: (s) => JSON.stringify(this.serialize(s)),
+      decode: (stored) => this.deserialize(JSON.parse(stored)),
+    });
   }
 
   /** The position of field `name` in a record's values (throws for an unknown field: a wiring bug). */
@@ -74,11 +81,10 @@ export abstract class KeyedProcessBase<S> implements Operator {
 
   protected setState(key: string, state: S): void {
     this.states.set(key, state);
-    this.dirty.add(key);
   }
 
   protected deleteState(key: string): void {
-    if (this.states.delete(key)) this.dirty.add(key);
+    if (this.states.has(key)) this.states.delete(key);
   }
 
   /** A row of this processor's group for `entityId` at event time `ts`, with no window. */
@@ -132,21 +138,14 @@ export abstract class KeyedProcessBase<S> implements Operator {
   protected abstract deserialize(data: unknown): S;
 
   onStart(entries: ReadonlyMap<string, string>): void {
-    this.states.clear();
-    for (const [k, v] of entries) {
-      if (k === 'wm') this.wm = decodeTime(JSON.parse(v) as number | string);
-      else if (k.startsWith('k/')) this.states.set(k.slice(2), this.deserialize(JSON.parse(v)));
-    }
+    const wm = entries.get('wm');
+    this.wm = wm === undefined ? Number.NEGATIVE_INFINITY : decodeTime(JSON.parse(wm) as number | string);
+    this.states.load(entries);
     this.lastSweep = this.wm;
   }
 
   onCheckpoint(): Map<string, string | null> {
-    const changes = new Map<string, string | null>();
-    for (const key of this.dirty) {
-      const s = this.states.get(key);
-      changes.set(`k/${key}`, s === undefined ? null : JSON.stringify(this.serialize(s)));
-    }
-    this.dirty.clear();
+    const changes = this.states.takeChanges();
     if (this.wmDirty) changes.set('wm', JSON.stringify(encodeTime(this.wm)));
     this.wmDirty = false;
     return changes;

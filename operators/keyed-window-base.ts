@@ -1,3 +1,4 @@
+import { KeyedStateTable } from '../state/keyed-state-table.js';
 import type { FeatureSpec, WindowNode } from '../topology/nodes.js';
 import { type Accumulator, type AggregationPlan, compileAggregation } from './aggregation.js';
 import {
@@ -13,8 +14,9 @@ import { watermarkFor } from './watermark.js';
 
 /**
  * What sliding and session window operators share: the event-time watermark derived from the
- * clock that travels with the records, an event-time timer heap, per-key state with dirty
- * tracking for incremental checkpoints, and the construction of feature rows.
+ * clock that travels with the records, an event-time timer heap, per-key state in a
+ * {@link KeyedStateTable} (table `k`: incremental, versioned checkpoints), and the construction
+ * of feature rows.
  *
  * Watermark rule (windows.md): `watermark = clock - outOfOrderness - 1`, where the clock a record
  * carries is the event-time frontier *before* that record. Timers with `time <= watermark` fire.
@@ -28,10 +30,10 @@ export abstract class KeyedWindowBase<S> implements Operator {
   protected readonly plan: AggregationPlan;
   protected readonly lateness: number;
   protected readonly bound: number;
-  protected readonly states = new Map<string, S>();
+  /** Per-key window state (the table is `k`: entries `k/<key>`). */
+  protected readonly states: KeyedStateTable<S>;
   protected readonly timers = new TimerHeap();
   protected wm = Number.NEGATIVE_INFINITY;
-  private readonly dirty = new Set<string>();
   private wmDirty = false;
   private readonly featureNames: readonly string[];
   private lastEarly = Number.NEGATIVE_INFINITY;
@@ -45,6 +47,12 @@ export abstract class KeyedWindowBase<S> implements Operator {
     this.lateness = node.lateness;
     this.bound = node.outOfOrderness;
     this.featureNames = node.features.map((f: FeatureSpec) => f.name);
+    this.states = new KeyedStateTable<S>({
+      name: 'k',
+      version: 1,
+      encode: (s) => JSON.stringify(this.serialize(s)),
+      decode: (stored) => this.deserialize(JSON.parse(stored)),
+    });
   }
 
   /** Adds one record for `key` at event time `ts`; the watermark is already current. */
@@ -74,14 +82,8 @@ export abstract class KeyedWindowBase<S> implements Operator {
     // snapshot entries come in key order ('k/…' before 'wm').
     const wm = entries.get('wm');
     this.wm = wm === undefined ? Number.NEGATIVE_INFINITY : decodeTime(JSON.parse(wm) as number | string);
-    for (const [k, v] of entries) {
-      if (k.startsWith('k/')) {
-        const key = k.slice(2);
-        const state = this.deserialize(JSON.parse(v));
-        this.states.set(key, state);
-        for (const t of this.timersOf(key, state)) this.timers.push(t);
-      }
-    }
+    this.states.load(entries);
+    for (const [key, state] of this.states) for (const t of this.timersOf(key, state)) this.timers.push(t);
   }
 
   processBatch(batch: RecordBatch, out: Emitter): void {
@@ -108,12 +110,7 @@ export abstract class KeyedWindowBase<S> implements Operator {
   }
 
   onCheckpoint(): Map<string, string | null> {
-    const changes = new Map<string, string | null>();
-    for (const key of this.dirty) {
-      const s = this.states.get(key);
-      changes.set(`k/${key}`, s === undefined ? null : JSON.stringify(this.serialize(s)));
-    }
-    this.dirty.clear();
+    const changes = this.states.takeChanges();
     if (this.wmDirty) {
       changes.set('wm', JSON.stringify(encodeTime(this.wm)));
       this.wmDirty = false;
@@ -132,13 +129,13 @@ export abstract class KeyedWindowBase<S> implements Operator {
   }
 
   protected markDirty(key: string): void {
-    this.dirty.add(key);
+    this.states.touch(key);
   }
 
   /** Drops a key whose state became empty. */
   protected dropIfEmpty(key: string, state: S): void {
     if (this.isEmpty(state)) this.states.delete(key);
-    this.dirty.add(key);
+    else this.states.touch(key);
   }
 
   protected makeRow(

@@ -5,7 +5,7 @@ import { KeyedStateTable } from './keyed-state-table.js';
 import { MemoryBackend } from './memory-backend.js';
 
 describe('KeyedStateTable', () => {
-  it('records changed keys; takeChanges returns them once, namespaced and versioned', () => {
+  it('records changed keys; takeChanges returns them once, namespaced, with the format version once', () => {
     const t = new KeyedStateTable({ name: 'counts', version: 1 });
     t.set('a', '1');
     t.set('b', '2');
@@ -13,8 +13,9 @@ describe('KeyedStateTable', () => {
     expect(t.get('a')).toBe('3');
     expect(t.takeChanges()).toEqual(
       new Map([
-        ['counts/a', '1:3'],
-        ['counts/b', '1:2'],
+        ['counts/a', '3'],
+        ['counts/b', '2'],
+        ['@version/counts', '1'],
       ]),
     );
     expect(t.takeChanges().size).toBe(0);
@@ -22,6 +23,34 @@ describe('KeyedStateTable', () => {
     expect(t.has('b')).toBe(false);
     expect(t.takeChanges()).toEqual(new Map([['counts/b', null]]));
     expect(t.size).toBe(1);
+  });
+
+  it('keeps values decoded and encodes only the changed ones at a checkpoint', () => {
+    let encoded = 0;
+    const t = new KeyedStateTable<{ n: number }>({
+      name: 'k',
+      version: 1,
+      encode: (v) => {
+        encoded++;
+        return JSON.stringify(v);
+      },
+      decode: (s) => JSON.parse(s) as { n: number },
+    });
+    t.set('a', { n: 0 });
+    for (let i = 0; i < 1000; i++) {
+      t.get('a')!.n++;
+      t.touch('a');
+    }
+    t.set('b', { n: 1 });
+    expect(t.takeChanges()).toEqual(
+      new Map([
+        ['k/a', '{"n":1000}'],
+        ['k/b', '{"n":1}'],
+        ['@version/k', '1'],
+      ]),
+    );
+    expect(encoded).toBe(2);
+    expect([...t].map(([k]) => k)).toEqual(['a', 'b']);
   });
 
   it('round-trips through a CheckpointStore, keeping other tables apart', async () => {
@@ -44,29 +73,42 @@ describe('KeyedStateTable', () => {
     expect(a2.takeChanges().size).toBe(0);
   });
 
-  it('migrates older versions on load and writes them back at the next checkpoint', () => {
+  it('reads a snapshot without a version entry as format version 1', () => {
+    const t = new KeyedStateTable({ name: 'k', version: 1 });
+    t.load(new Map([['k/a', '{"v":1}']]));
+    expect(t.get('a')).toBe('{"v":1}');
+    // the version entry is written once, nothing else changed
+    expect(t.takeChanges()).toEqual(new Map([['@version/k', '1']]));
+  });
+
+  it('migrates older versions step by step on load and writes them back at the next checkpoint', () => {
     const t = new KeyedStateTable({
       name: 'counts',
-      version: 2,
-      migrate: (from, value) => (from === 1 ? JSON.stringify({ n: Number(value) }) : value),
+      version: 3,
+      migrate: (from, value) => (from === 1 ? JSON.stringify({ n: Number(value) }) : `[${value}]`),
     });
     t.load(
       new Map([
-        ['counts/a', '1:5'],
-        ['counts/b', '2:{"n":7}'],
-        ['other/a', '9:x'],
+        ['counts/a', '5'],
+        ['counts/b', '7'],
+        ['other/a', 'x'],
       ]),
     );
-    expect(t.get('a')).toBe('{"n":5}');
-    expect(t.get('b')).toBe('{"n":7}');
-    expect(t.takeChanges()).toEqual(new Map([['counts/a', '2:{"n":5}']]));
+    expect(t.get('a')).toBe('[{"n":5}]');
+    expect(t.takeChanges()).toEqual(
+      new Map([
+        ['counts/a', '[{"n":5}]'],
+        ['counts/b', '[{"n":7}]'],
+        ['@version/counts', '3'],
+      ]),
+    );
   });
 
   it('refuses a newer version, or an older one without migrate, with a ConfigError', () => {
     const t = new KeyedStateTable({ name: 'counts', version: 1 });
-    expect(() => t.load(new Map([['counts/a', '2:x']]))).toThrow(ConfigError);
+    expect(() => t.load(new Map([['@version/counts', '2']]))).toThrow(ConfigError);
     const u = new KeyedStateTable({ name: 'counts', version: 3 });
-    expect(() => u.load(new Map([['counts/a', '2:x']]))).toThrow(/declares no migrate/);
+    expect(() => u.load(new Map([['@version/counts', '2']]))).toThrow(/declares no migrate/);
   });
 
   it('validates its options', () => {

@@ -1,36 +1,55 @@
 import { ConfigError, InternalError } from '../src/errors.js';
 
-export interface KeyedStateTableOptions {
-  /** Names the table; its entries are stored as `<name>/<key>`, so tables can share one shard snapshot. */
+/** Options of a {@link KeyedStateTable}. */
+export interface KeyedStateTableOptions<V> {
+  /** Names the table; its entries are stored as `<name>/<key>`, so tables can share one snapshot. */
   readonly name: string;
-  /** The version of the value format this code writes (an integer ≥ 1). */
+  /** The version of the stored format this code writes (an integer ≥ 1). */
   readonly version: number;
-  /** Turns a value written by an older format version `from` into the current format. */
-  readonly migrate?: (from: number, value: string) => string;
+  /** A value as stored (default: the value itself, for string tables). Called at checkpoints only. */
+  readonly encode?: (value: V) => string;
+  /** A stored value back (default: the stored string itself). */
+  readonly decode?: (stored: string) => V;
+  /** Turns a value stored by the older format version `from` into the format of `from + 1`. */
+  readonly migrate?: (from: number, stored: string) => string;
 }
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 
 /**
- * A keyed state table: an in-memory map from key to a value the caller has already
- * serialized, which remembers which keys changed since the last checkpoint. Stored values
- * carry the format version (`<v>:<value>`); loading an older version runs `migrate`, and the
- * migrated entries are written back at the next checkpoint.
+ * A keyed state table: the in-memory map from key to value of one operator's keyed state, which
+ * remembers which keys changed since the last checkpoint and writes only those. Values live
+ * decoded (a window's panes, a session list); they are encoded when a checkpoint takes them, so
+ * a key updated a thousand times between two checkpoints is encoded once. A value changed in
+ * place is marked with {@link touch}.
+ *
+ * Snapshot layout: `<name>/<key>` → the encoded value, and `@version/<name>` → the table's
+ * format version. A snapshot without a version entry (written before tables carried one) is
+ * format version 1. Loading an older version runs `migrate` step by step up to the current one
+ * and writes the migrated entries back at the next checkpoint; a newer version is refused.
  *
  * @example
- * const counts = new KeyedStateTable({ name: 'counts', version: 2, migrate: (from, v) => (from === 1 ? `{"n":${v}}` : v) });
- * counts.load(snapshot.entries);
- * counts.set('gpt-4', JSON.stringify({ n: 3 }));
- * await store.prepare(id, counts.takeChanges(), meta); // { 'counts/gpt-4' => '2:{"n":3}' }
+ * const sessions = new KeyedStateTable<Session[]>({
+ *   name: 'k', version: 2,
+ *   encode: (s) => JSON.stringify(s), decode: (s) => JSON.parse(s),
+ *   migrate: (from, s) => (from === 1 ? JSON.stringify(JSON.parse(s).s) : s),
+ * });
+ * sessions.load(snapshot.entries);
+ * sessions.get('user-1')?.push(next);
+ * sessions.touch('user-1');
+ * await store.prepare(id, sessions.takeChanges(), meta); // { 'k/user-1' => '[…]', '@version/k' => '2' }
  */
-export class KeyedStateTable {
+export class KeyedStateTable<V = string> {
   readonly name: string;
   readonly version: number;
-  readonly #migrate: ((from: number, value: string) => string) | undefined;
-  readonly #values = new Map<string, string>();
+  readonly #encode: (value: V) => string;
+  readonly #decode: (stored: string) => V;
+  readonly #migrate: ((from: number, stored: string) => string) | undefined;
+  readonly #values = new Map<string, V>();
   readonly #dirty = new Set<string>();
+  #versionWritten = false;
 
-  constructor(options: KeyedStateTableOptions) {
+  constructor(options: KeyedStateTableOptions<V>) {
     if (!NAME.test(options.name)) {
       throw new ConfigError(`state table \`name\` must match ${NAME}, got ${JSON.stringify(options.name)}`, {
         field: 'name',
@@ -43,14 +62,21 @@ export class KeyedStateTable {
     }
     this.name = options.name;
     this.version = options.version;
+    this.#encode = options.encode ?? ((v) => v as unknown as string);
+    this.#decode = options.decode ?? ((s) => s as unknown as V);
     this.#migrate = options.migrate;
+  }
+
+  /** The snapshot key of this table's format version. */
+  get versionKey(): string {
+    return `@version/${this.name}`;
   }
 
   get size(): number {
     return this.#values.size;
   }
 
-  get(key: string): string | undefined {
+  get(key: string): V | undefined {
     return this.#values.get(key);
   }
 
@@ -58,9 +84,14 @@ export class KeyedStateTable {
     return this.#values.has(key);
   }
 
-  /** Sets a value; values are strings, serialized by the caller. */
-  set(key: string, value: string): void {
+  /** Sets a key's value (written at the next checkpoint). */
+  set(key: string, value: V): void {
     this.#values.set(key, value);
+    this.#dirty.add(key);
+  }
+
+  /** Marks a key whose value was changed in place (or deleted) as changed. */
+  touch(key: string): void {
     this.#dirty.add(key);
   }
 
@@ -69,55 +100,75 @@ export class KeyedStateTable {
     return this.#values.delete(key);
   }
 
-  entries(): IterableIterator<[string, string]> {
+  keys(): IterableIterator<string> {
+    return this.#values.keys();
+  }
+
+  values(): IterableIterator<V> {
+    return this.#values.values();
+  }
+
+  entries(): IterableIterator<[string, V]> {
     return this.#values.entries();
   }
 
-  /** The changes since the last call, keyed `<name>/<key>` and versioned, ready for `CheckpointStore.prepare`. */
-  takeChanges(): Map<string, string | null> {
-    const changes = new Map<string, string | null>();
-    for (const key of this.#dirty) {
-      const value = this.#values.get(key);
-      changes.set(`${this.name}/${key}`, value === undefined ? null : `${this.version}:${value}`);
-    }
-    this.#dirty.clear();
-    return changes;
+  [Symbol.iterator](): IterableIterator<[string, V]> {
+    return this.#values.entries();
   }
 
-  /** Replaces the contents with this table's entries of a restored snapshot, migrating old versions. */
+  /** The changes since the last call, keyed `<name>/<key>` (null for a delete), ready for `CheckpointStore.prepare`. */
+  takeChanges(into = new Map<string, string | null>()): Map<string, string | null> {
+    for (const key of this.#dirty) {
+      const value = this.#values.get(key);
+      into.set(`${this.name}/${key}`, value === undefined ? null : this.#encode(value));
+    }
+    this.#dirty.clear();
+    if (!this.#versionWritten) {
+      into.set(this.versionKey, String(this.version));
+      this.#versionWritten = true;
+    }
+    return into;
+  }
+
+  /** Replaces the contents with this table's entries of a restored snapshot, migrating older formats. */
   load(snapshotEntries: ReadonlyMap<string, string>): void {
     this.#values.clear();
     this.#dirty.clear();
+    const storedVersion = snapshotEntries.get(this.versionKey);
+    const from = storedVersion === undefined ? 1 : Number(storedVersion);
+    if (!Number.isSafeInteger(from) || from < 1) {
+      throw new InternalError(
+        `state table ${this.name}: bad format version ${JSON.stringify(storedVersion)}`,
+      );
+    }
+    if (from > this.version) {
+      throw new ConfigError(
+        `state table ${this.name} holds format version ${from}, newer than this build's ${this.version}`,
+        { field: 'version' },
+      );
+    }
+    const migrate = this.#migrate;
+    if (from < this.version && migrate === undefined) {
+      throw new ConfigError(
+        `state table ${this.name} holds format version ${from} and declares no migrate() to version ${this.version}`,
+        { field: 'migrate' },
+      );
+    }
+    this.#versionWritten = storedVersion !== undefined && from === this.version;
     const prefix = `${this.name}/`;
     for (const [storedKey, stored] of snapshotEntries) {
       if (!storedKey.startsWith(prefix)) continue;
       const key = storedKey.slice(prefix.length);
-      const colon = stored.indexOf(':');
-      const from = Number(stored.slice(0, colon));
-      if (colon < 1 || !Number.isSafeInteger(from) || from < 1) {
-        throw new InternalError(
-          `state table ${this.name}: entry ${JSON.stringify(key)} has no format version`,
-        );
-      }
-      const value = stored.slice(colon + 1);
-      if (from === this.version) {
-        this.#values.set(key, value);
-        continue;
-      }
-      if (from > this.version) {
-        throw new ConfigError(
-          `state table ${this.name} holds format version ${from}, newer than this build's ${this.version}`,
-          { field: 'version' },
-        );
-      }
-      if (this.#migrate === undefined) {
-        throw new ConfigError(
-          `state table ${this.name} holds format version ${from} and declares no migrate() to version ${this.version}`,
-          { field: 'migrate' },
-        );
-      }
-      this.#values.set(key, this.#migrate(from, value));
-      this.#dirty.add(key);
+      let value = stored;
+      for (let v = from; v < this.version; v++) value = migrate!(v, value);
+      this.#values.set(key, this.#decode(value));
+      if (from < this.version) this.#dirty.add(key);
     }
+  }
+
+  /** Empties the table (nothing is written for it: for a fresh start). */
+  clear(): void {
+    this.#values.clear();
+    this.#dirty.clear();
   }
 }

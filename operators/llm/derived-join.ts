@@ -13,6 +13,7 @@ import {
   requestFitVector,
   timePressure,
 } from '../../src/features/derived.js';
+import { KeyedStateTable } from '../../state/keyed-state-table.js';
 import type { ProcessNode, WindowNode } from '../../topology/nodes.js';
 import { DERIVED_KIND, EMBEDDING_DIMS, MODEL_VALUES, REQUEST_VALUES } from './extractors.js';
 import type { Emitter, FeatureRow, Operator, RecordBatch, StateTableSpec } from '../operator.js';
@@ -83,16 +84,38 @@ export class DerivedJoinOperator implements Operator {
   private readonly requestAttr: number;
   private readonly valueNames: readonly string[];
 
-  // Tables (keyed state of the one key, checkpointed per entry).
-  private readonly models = new Map<string, number[]>();
-  private readonly perf = new Map<string, PerfSide>();
+  // Tables (keyed state of the one key, checkpointed per entry): the model table by model
+  // (`cat/<model>`), the latest fired perf_5min window by model, users' running means, fatigue.
+  private readonly models = new KeyedStateTable<number[]>({
+    name: 'cat',
+    version: 1,
+    encode: (v) => stateJson(v),
+    decode: (s) => (JSON.parse(s) as Array<number | null>).map(nanOf),
+  });
+  private readonly perf = new KeyedStateTable<PerfSide>({
+    name: 'perf',
+    version: 1,
+    encode: (v) => stateJson(v),
+    decode: (s) => JSON.parse(s) as PerfSide,
+  });
+  private readonly users = new KeyedStateTable<UserState>({
+    name: 'user',
+    version: 1,
+    encode: (v) => stateJson(v),
+    decode: (s) => JSON.parse(s) as UserState,
+  });
+  private readonly fatigue = new KeyedStateTable<DecayedCounter>({
+    name: 'fatigue',
+    version: 1,
+    encode: (v) => stateJson(v.toJSON()),
+    decode: (s) => DecayedCounter.fromJSON(JSON.parse(s) as never),
+  });
+  // Single values, checkpointed when changed.
   private context: { ts: number; queue: number; budget: number } | null = null;
   private centroid: RunningCentroid;
   private kmeans: OnlineKMeans;
-  private readonly users = new Map<string, UserState>();
-  private readonly fatigue = new Map<string, DecayedCounter>();
   private wm = Number.NEGATIVE_INFINITY;
-  private readonly dirty = new Set<string>();
+  private readonly dirty = new Set<'wm' | 'ctx' | 'centroid' | 'kmeans'>();
 
   constructor(
     private readonly node: ProcessNode,
@@ -174,7 +197,6 @@ export class DerivedJoinOperator implements Operator {
         success: row.values.success_rate_5min ?? null,
         avgCost: row.values.avg_cost_per_request_5min ?? null,
       });
-      this.dirty.add(`perf/${row.entityId}`);
     },
     // Late records are reported by the perf_5min group itself.
     late: () => {},
@@ -204,7 +226,6 @@ export class DerivedJoinOperator implements Operator {
     const prev = this.models.get(model);
     if (prev !== undefined && prev[0]! > ts) return;
     this.models.set(model, [ts, ...MODEL_VALUES.map((n) => v(n)), v('cost_in'), v('cost_out')]);
-    this.dirty.add(`cat/${model}`);
   }
 
   private onHealth(ts: number, v: (name: string) => number): void {
@@ -302,7 +323,6 @@ export class DerivedJoinOperator implements Operator {
         u.n++;
         u.mean = u.mean.map((m, i) => m + (x[i]! - m) / u.n);
         this.users.set(user, u);
-        this.dirty.add(`user/${user}`);
         const cluster = this.kmeans.assign(u.mean);
         this.dirty.add('kmeans');
         values.user_behavior_cluster = cluster / this.params.clusters;
@@ -317,7 +337,6 @@ export class DerivedJoinOperator implements Operator {
       const c = this.fatigue.get(model) ?? new DecayedCounter(this.params.fatigueHalfLife);
       c.add(ts);
       this.fatigue.set(model, c);
-      this.dirty.add(`fatigue/${model}`);
       values.model_fatigue_score = num(c.score(ts));
     }
     return {
@@ -340,16 +359,12 @@ export class DerivedJoinOperator implements Operator {
         windowEntries.set(k.slice(2), raw);
         continue;
       }
-      const v = JSON.parse(raw) as unknown;
-      if (k === 'wm') this.wm = decodeTime(v as number | string);
-      else if (k === 'ctx') this.context = v as { ts: number; queue: number; budget: number };
-      else if (k === 'centroid') this.centroid = RunningCentroid.fromJSON(v as never);
-      else if (k === 'kmeans') this.kmeans = OnlineKMeans.fromJSON(v as never);
-      else if (k.startsWith('cat/')) this.models.set(k.slice(4), (v as Array<number | null>).map(nanOf));
-      else if (k.startsWith('perf/')) this.perf.set(k.slice(5), v as PerfSide);
-      else if (k.startsWith('user/')) this.users.set(k.slice(5), v as UserState);
-      else if (k.startsWith('fatigue/')) this.fatigue.set(k.slice(8), DecayedCounter.fromJSON(v as never));
+      if (k === 'wm') this.wm = decodeTime(JSON.parse(raw) as number | string);
+      else if (k === 'ctx') this.context = JSON.parse(raw) as { ts: number; queue: number; budget: number };
+      else if (k === 'centroid') this.centroid = RunningCentroid.fromJSON(JSON.parse(raw) as never);
+      else if (k === 'kmeans') this.kmeans = OnlineKMeans.fromJSON(JSON.parse(raw) as never);
     }
+    for (const table of [this.models, this.perf, this.users, this.fatigue]) table.load(entries);
     this.perfWindow.onStart(windowEntries);
     if (this.context !== null) {
       this.context = {
@@ -367,21 +382,20 @@ export class DerivedJoinOperator implements Operator {
       if (k === 'wm') v = encodeTime(this.wm);
       else if (k === 'ctx') v = this.context;
       else if (k === 'centroid') v = this.centroid.toJSON();
-      else if (k === 'kmeans') v = this.kmeans.toJSON();
-      else if (k.startsWith('cat/')) v = this.models.get(k.slice(4))?.map(nullOf);
-      else if (k.startsWith('perf/')) v = this.perf.get(k.slice(5));
-      else if (k.startsWith('user/')) v = this.users.get(k.slice(5));
-      else if (k.startsWith('fatigue/')) v = this.fatigue.get(k.slice(8))?.toJSON();
-      changes.set(
-        k,
-        v === undefined ? null : JSON.stringify(v, (_key, x) => (typeof x === 'number' ? nullOf(x) : x)),
-      );
+      else v = this.kmeans.toJSON();
+      changes.set(k, stateJson(v));
     }
     this.dirty.clear();
+    for (const table of [this.models, this.perf, this.users, this.fatigue]) table.takeChanges(changes);
     const w = this.perfWindow.onCheckpoint?.();
     if (w !== undefined) for (const [k, v] of w) changes.set(`w/${k}`, v);
     return changes;
   }
+}
+
+/** JSON of a state value, non-finite numbers (NaN: a missing input) as null. */
+function stateJson(v: unknown): string {
+  return JSON.stringify(v, (_key, x) => (typeof x === 'number' ? nullOf(x) : x));
 }
 
 function nanOf(x: number | null): number {
