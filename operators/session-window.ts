@@ -3,7 +3,7 @@ import type { Accumulator } from './aggregation.js';
 import { KeyedWindowBase } from './keyed-window-base.js';
 import type { Emitter } from './operator.js';
 import type { Timer } from './timer-heap.js';
-import { type SessionAssigner, sessionAssigner, windowsTouch } from './window-assigner.js';
+import { assignerFor, type SessionAssigner, windowsTouch } from './window-assigner.js';
 
 interface Session {
   start: number;
@@ -37,9 +37,9 @@ export class SessionWindowOperator extends KeyedWindowBase<SessionState> {
 
   constructor(node: WindowNode, fields: readonly string[]) {
     super(node, fields);
-    const spec = node.window;
-    if (spec.type !== 'session') throw new TypeError(`window ${node.id} is not a session window`);
-    this.assigner = sessionAssigner(spec.gap, spec.maxDuration ?? Number.POSITIVE_INFINITY);
+    const assigner = assignerFor(node.window);
+    if (assigner.kind !== 'session') throw new TypeError(`window ${node.id} is not a session window`);
+    this.assigner = assigner;
   }
 
   protected addRecord(
@@ -50,10 +50,10 @@ export class SessionWindowOperator extends KeyedWindowBase<SessionState> {
     ref: number,
     out: Emitter,
   ): void {
-    const { gap, maxDuration } = this.assigner;
+    const { maxDuration } = this.assigner;
     const wm = this.wm;
     const state = this.states.get(key) ?? { sessions: [], seq: 0 };
-    const own = { start: ts, end: ts + gap };
+    const own = this.assigner.assign(ts)[0]!;
     const touching = state.sessions.filter((s) => windowsTouch(s, own));
     let merging = touching;
     const span = (ss: readonly Session[]) => {

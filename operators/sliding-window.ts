@@ -3,7 +3,7 @@ import type { Accumulator } from './aggregation.js';
 import { KeyedWindowBase } from './keyed-window-base.js';
 import type { Emitter } from './operator.js';
 import type { Timer } from './timer-heap.js';
-import { type SlidingAssigner, tumblingAssigner, slidingAssigner, windowStart } from './window-assigner.js';
+import { assignerFor, type SlidingAssigner } from './window-assigner.js';
 
 interface PaneState {
   /** Pane start → accumulator. A record updates exactly one pane. */
@@ -34,20 +34,15 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
   private readonly size: number;
   private readonly slide: number;
   private readonly pane: number;
-  private readonly offset: number;
 
   constructor(node: WindowNode, fields: readonly string[]) {
     super(node, fields);
-    const spec = node.window;
-    if (spec.type === 'session') throw new TypeError(`window ${node.id} is a session window`);
-    this.assigner =
-      spec.type === 'tumbling'
-        ? tumblingAssigner(spec.size, spec.offset ?? 0)
-        : slidingAssigner(spec.size, spec.slide, spec.offset ?? 0);
+    const assigner = assignerFor(node.window);
+    if (assigner.kind !== 'sliding') throw new TypeError(`window ${node.id} is a session window`);
+    this.assigner = assigner;
     this.size = this.assigner.size;
     this.slide = this.assigner.slide;
     this.pane = this.assigner.pane;
-    this.offset = this.assigner.offset;
   }
 
   protected addRecord(
@@ -58,11 +53,10 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
     ref: number,
     out: Emitter,
   ): void {
-    const { size, slide, lateness } = this;
+    const { lateness } = this;
     const wm = this.wm;
-    const last = windowStart(ts, this.offset, slide);
     // The latest window holding ts is the last to close: if it is past its lateness, all are.
-    if (last + size - 1 + lateness <= wm) {
+    if (this.assigner.latestEnd(ts) - 1 + lateness <= wm) {
       out.late(ref, this.id, ts);
       return;
     }
@@ -83,14 +77,15 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
     // Only a new pane needs timers, and only an element at or behind the watermark can touch
     // a window that already fired: otherwise the element costs one pane update.
     if (!newPane && ts > wm) return;
-    for (let w = last; w > ts - size && w + size - 1 + lateness > wm; w -= slide) {
+    // Latest first: the first window past its lateness ends the walk (all earlier ones are too).
+    for (const { start: w, end } of this.assigner.assign(ts)) {
+      if (end - 1 + lateness <= wm) break;
       if (!state.registered.has(w)) {
         state.registered.add(w);
-        this.timers.push({ time: w + size - 1 + lateness, kind: 1, key, start: w, end: w + size });
-        if (w + size - 1 > wm)
-          this.timers.push({ time: w + size - 1, kind: 0, key, start: w, end: w + size });
+        this.timers.push({ time: end - 1 + lateness, kind: 1, key, start: w, end });
+        if (end - 1 > wm) this.timers.push({ time: end - 1, kind: 0, key, start: w, end });
       }
-      if (w + size - 1 <= wm) this.fire(key, state, w, out);
+      if (end - 1 <= wm) this.fire(key, state, w, out);
     }
   }
 

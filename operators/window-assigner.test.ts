@@ -93,3 +93,25 @@ describe('session assigner', () => {
     expect(() => sessionAssigner(30, 10)).toThrow(/`maxDuration` must be an integer ≥ `gap`/);
   });
 });
+
+describe('every assigner', () => {
+  const assigners = [
+    ['tumbling 300', tumblingAssigner(300)],
+    ['tumbling 300 offset -40', tumblingAssigner(300, -40)],
+    ['sliding 3600/300', slidingAssigner(3600, 300)],
+    ['sliding 100/40 offset 7', slidingAssigner(100, 40, 7)],
+    ['session 50', sessionAssigner(50)],
+  ] as const;
+  it.each(assigners)(
+    '%s: latestEnd(ts) is the end of the first window assign(ts) returns, which holds ts',
+    (_n, a) => {
+      for (const ts of [-1001, -300, -1, 0, 1, 7, 299, 300, 12_345]) {
+        const ws = a.assign(ts);
+        expect(ws.length).toBeGreaterThan(0);
+        expect(a.latestEnd(ts)).toBe(ws[0]!.end);
+        for (const w of ws) expect(w.start <= ts && ts < w.end).toBe(true);
+        expect(a.merging).toBe(a.kind === 'session');
+      }
+    },
+  );
+});

@@ -18,11 +18,21 @@ export function windowStart(ts: number, offset: number, size: number): number {
   return r < 0 ? ts - (r + size) : ts - r;
 }
 
-/** A pure window assigner: no I/O, no state. Tumbling is sliding with slide = size. */
+/**
+ * A pure window assigner: no I/O, no state. Tumbling is sliding with slide = size. The window
+ * operators compute windows only through it.
+ */
 export interface WindowAssigner {
   readonly kind: 'sliding' | 'session';
+  /** True when the windows of different elements merge (sessions). */
+  readonly merging: boolean;
   /** The windows an element with timestamp `ts` belongs to, latest start first. */
   assign(ts: number): TimeWindow[];
+  /**
+   * The end of the last window `assign(ts)` returns the latest-closing one of (its first), without
+   * building the list: an element whose latest window is past the allowed lateness is late.
+   */
+  latestEnd(ts: number): number;
 }
 
 /** Sliding (and, with slide = size, tumbling) windows. */
@@ -82,11 +92,13 @@ export function slidingAssigner(size: number, slide: number, offset = 0): Slidin
   const pane = gcd(size, slide);
   return Object.freeze({
     kind: 'sliding' as const,
+    merging: false,
     size,
     slide,
     offset,
     pane,
     paneStart: (ts: number) => windowStart(ts, offset, pane),
+    latestEnd: (ts: number) => windowStart(ts, offset, slide) + size,
     assign(ts: number): TimeWindow[] {
       const out: TimeWindow[] = [];
       for (let w = windowStart(ts, offset, slide); w > ts - size; w -= slide)
@@ -120,9 +132,11 @@ export function sessionAssigner(gap: number, maxDuration = Number.POSITIVE_INFIN
   }
   return Object.freeze({
     kind: 'session' as const,
+    merging: true,
     gap,
     maxDuration,
     assign: (ts: number): TimeWindow[] => [{ start: ts, end: ts + gap }],
+    latestEnd: (ts: number) => ts + gap,
   });
 }
 

@@ -1,8 +1,7 @@
 import type { Emitter, FeatureRow, Operator, RecordBatch } from '../../operators/operator.js';
 import { EventTimeSortedOperator } from '../../operators/event-time-sort.js';
 import { PROCESSORS } from '../../operators/functions.js';
-import { SessionWindowOperator } from '../../operators/session-window.js';
-import { SlidingWindowOperator } from '../../operators/sliding-window.js';
+import { createWindowOperator } from '../../operators/window-operator.js';
 import { CheckpointStore } from '../../state/checkpoint-store.js';
 import { createBackend } from '../../state/create-backend.js';
 import type { Topology } from '../../topology/nodes.js';
@@ -35,11 +34,7 @@ export class ShardActor {
       if ((n.kind === 'window' || n.kind === 'process') && n.outOfOrderness > sortBound)
         sortBound = n.outOfOrderness;
     this.branches = plan.keyed.map((stage) => [
-      ...stage.windows.map((w) =>
-        w.window.type === 'session'
-          ? new SessionWindowOperator(w, stage.map.fields)
-          : new SlidingWindowOperator(w, stage.map.fields),
-      ),
+      ...stage.windows.map((w) => createWindowOperator(w, stage.map.fields)),
       ...stage.processes.map((p) => {
         const def = PROCESSORS.get(p.fn);
         if (def === undefined) throw new InternalError(`processor ${p.fn} is not registered`);
