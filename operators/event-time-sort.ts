@@ -1,3 +1,4 @@
+import { KeyedStateTable } from '../state/keyed-state-table.js';
 import {
   decodeTime,
   type Emitter,
@@ -65,8 +66,21 @@ export class EventTimeSortedOperator implements Operator {
   /** Records at or before this event time have been released. */
   private released = Number.NEGATIVE_INFINITY;
   private seq = 0;
-  private readonly added = new Map<number, Buffered>();
-  private readonly removed = new Set<number>();
+  /** The buffer as checkpointed state: `sort/b/<seq>` → [key, ts, values, attrs]. */
+  private readonly stored = new KeyedStateTable<Buffered>({
+    name: 'sort/b',
+    version: 1,
+    encode: (b) => JSON.stringify([b.key, b.ts, b.values.map(num), b.attrs]),
+    decode: (stored, seq) => {
+      const [key, ts, values, attrs] = JSON.parse(stored) as [
+        string,
+        number,
+        Array<number | string>,
+        string[],
+      ];
+      return { seq: Number(seq), key, ts, values: values.map(unnum), attrs };
+    },
+  });
   private metaDirty = false;
 
   constructor(
@@ -95,7 +109,7 @@ export class EventTimeSortedOperator implements Operator {
       } else {
         this.seq++;
         this.buffer.push(rec);
-        this.added.set(rec.seq, rec);
+        this.stored.set(String(rec.seq), rec);
       }
     }
   }
@@ -121,9 +135,7 @@ export class EventTimeSortedOperator implements Operator {
     if (ready.length === 0) return;
     this.buffer = rest;
     ready.sort(compare);
-    for (const b of ready) {
-      if (!this.added.delete(b.seq)) this.removed.add(b.seq);
-    }
+    for (const b of ready) this.stored.delete(String(b.seq));
     const width = ready[0]!.values.length;
     const attrWidth = ready[0]!.attrs.length;
     this.feed(ready, width, attrWidth, out);
@@ -154,34 +166,23 @@ export class EventTimeSortedOperator implements Operator {
 
   onStart(entries: ReadonlyMap<string, string>): void {
     const own = new Map<string, string>();
-    this.buffer = [];
-    this.added.clear();
-    this.removed.clear();
     for (const [k, v] of entries) {
       if (k === 'sort/meta') {
         const m = JSON.parse(v) as { clock: number | string; released: number | string; seq: number };
         this.clock = decodeTime(m.clock);
         this.released = decodeTime(m.released);
         this.seq = m.seq;
-      } else if (k.startsWith('sort/b/')) {
-        const [key, t, vals, attrs] = JSON.parse(v) as [string, number, Array<number | string>, string[]];
-        const seq = Number(k.slice('sort/b/'.length));
-        this.buffer.push({ seq, key, ts: t, values: vals.map(unnum), attrs });
-      } else {
+      } else if (!k.startsWith('sort/b/') && k !== this.stored.versionKey) {
         own.set(k, v);
       }
     }
+    this.stored.load(entries);
+    this.buffer = [...this.stored.values()];
     this.inner.onStart?.(own);
   }
 
   onCheckpoint(): Map<string, string | null> {
-    const changes = this.inner.onCheckpoint?.() ?? new Map<string, string | null>();
-    for (const [seq, b] of this.added) {
-      changes.set(`sort/b/${seq}`, JSON.stringify([b.key, b.ts, b.values.map(num), b.attrs]));
-    }
-    for (const seq of this.removed) changes.set(`sort/b/${seq}`, null);
-    this.added.clear();
-    this.removed.clear();
+    const changes = this.stored.takeChanges(this.inner.onCheckpoint?.());
     if (this.metaDirty) {
       changes.set(
         'sort/meta',

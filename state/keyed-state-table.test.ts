@@ -53,6 +53,20 @@ describe('KeyedStateTable', () => {
     expect([...t].map(([k]) => k)).toEqual(['a', 'b']);
   });
 
+  it('writes nothing for a key added and deleted between two checkpoints', () => {
+    const t = new KeyedStateTable({ name: 'sort/b', version: 1 });
+    t.set('1', 'a');
+    t.takeChanges();
+    t.set('2', 'b');
+    t.set('2', 'c');
+    expect(t.delete('2')).toBe(true);
+    expect(t.delete('1')).toBe(true);
+    t.set('1', 'again'); // deleted since the checkpoint, then set: its value is written
+    expect(t.takeChanges()).toEqual(new Map([['sort/b/1', 'again']]));
+    expect(t.delete('1')).toBe(true);
+    expect(t.takeChanges()).toEqual(new Map([['sort/b/1', null]]));
+  });
+
   it('round-trips through a CheckpointStore, keeping other tables apart', async () => {
     const data = new Map<string, string>();
     const store = new CheckpointStore(new MemoryBackend(data));
@@ -112,7 +126,8 @@ describe('KeyedStateTable', () => {
   });
 
   it('validates its options', () => {
-    expect(() => new KeyedStateTable({ name: 'a/b', version: 1 })).toThrow(ConfigError);
+    expect(() => new KeyedStateTable({ name: 'a//b', version: 1 })).toThrow(ConfigError);
+    expect(() => new KeyedStateTable({ name: '@version', version: 1 })).toThrow(ConfigError);
     expect(() => new KeyedStateTable({ name: 'a', version: 0 })).toThrow(/`version` must be an integer ≥ 1/);
   });
 });

@@ -2,19 +2,19 @@ import { ConfigError, InternalError } from '../src/errors.js';
 
 /** Options of a {@link KeyedStateTable}. */
 export interface KeyedStateTableOptions<V> {
-  /** Names the table; its entries are stored as `<name>/<key>`, so tables can share one snapshot. */
+  /** Names the table (segments joined by `/`); its entries are stored as `<name>/<key>`, so tables can share one snapshot. */
   readonly name: string;
   /** The version of the stored format this code writes (an integer ≥ 1). */
   readonly version: number;
   /** A value as stored (default: the value itself, for string tables). Called at checkpoints only. */
   readonly encode?: (value: V) => string;
-  /** A stored value back (default: the stored string itself). */
-  readonly decode?: (stored: string) => V;
+  /** A stored value back (default: the stored string itself); `key` is the entry's key. */
+  readonly decode?: (stored: string, key: string) => V;
   /** Turns a value stored by the older format version `from` into the format of `from + 1`. */
   readonly migrate?: (from: number, stored: string) => string;
 }
 
-const NAME = /^[A-Za-z0-9_.-]+$/;
+const NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
 /**
  * A keyed state table: the in-memory map from key to value of one operator's keyed state, which
@@ -43,10 +43,12 @@ export class KeyedStateTable<V = string> {
   readonly name: string;
   readonly version: number;
   readonly #encode: (value: V) => string;
-  readonly #decode: (stored: string) => V;
+  readonly #decode: (stored: string, key: string) => V;
   readonly #migrate: ((from: number, stored: string) => string) | undefined;
   readonly #values = new Map<string, V>();
   readonly #dirty = new Set<string>();
+  /** Keys added since the last checkpoint that no snapshot holds: deleting one writes nothing. */
+  readonly #fresh = new Set<string>();
   #versionWritten = false;
 
   constructor(options: KeyedStateTableOptions<V>) {
@@ -86,6 +88,7 @@ export class KeyedStateTable<V = string> {
 
   /** Sets a key's value (written at the next checkpoint). */
   set(key: string, value: V): void {
+    if (!this.#values.has(key) && !this.#dirty.has(key)) this.#fresh.add(key);
     this.#values.set(key, value);
     this.#dirty.add(key);
   }
@@ -96,7 +99,8 @@ export class KeyedStateTable<V = string> {
   }
 
   delete(key: string): boolean {
-    this.#dirty.add(key);
+    if (this.#fresh.delete(key)) this.#dirty.delete(key);
+    else this.#dirty.add(key);
     return this.#values.delete(key);
   }
 
@@ -123,6 +127,7 @@ export class KeyedStateTable<V = string> {
       into.set(`${this.name}/${key}`, value === undefined ? null : this.#encode(value));
     }
     this.#dirty.clear();
+    this.#fresh.clear();
     if (!this.#versionWritten) {
       into.set(this.versionKey, String(this.version));
       this.#versionWritten = true;
@@ -134,6 +139,7 @@ export class KeyedStateTable<V = string> {
   load(snapshotEntries: ReadonlyMap<string, string>): void {
     this.#values.clear();
     this.#dirty.clear();
+    this.#fresh.clear();
     const storedVersion = snapshotEntries.get(this.versionKey);
     const from = storedVersion === undefined ? 1 : Number(storedVersion);
     if (!Number.isSafeInteger(from) || from < 1) {
@@ -161,7 +167,7 @@ export class KeyedStateTable<V = string> {
       const key = storedKey.slice(prefix.length);
       let value = stored;
       for (let v = from; v < this.version; v++) value = migrate!(v, value);
-      this.#values.set(key, this.#decode(value));
+      this.#values.set(key, this.#decode(value, key));
       if (from < this.version) this.#dirty.add(key);
     }
   }
@@ -170,5 +176,6 @@ export class KeyedStateTable<V = string> {
   clear(): void {
     this.#values.clear();
     this.#dirty.clear();
+    this.#fresh.clear();
   }
 }
