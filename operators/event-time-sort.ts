@@ -88,7 +88,11 @@ export class EventTimeSortedOperator implements Operator {
     private readonly outOfOrderness: number,
   ) {
     this.id = inner.id;
-    this.tables = [...inner.tables, { name: 'sort-buffer', access: 'time-keyed-map' }];
+    this.tables = [
+      ...inner.tables,
+      { name: 'sort/b', access: 'time-keyed-map' },
+      { name: 'sort/meta', access: 'value' },
+    ];
   }
 
   processBatch(batch: RecordBatch, out: Emitter): void {

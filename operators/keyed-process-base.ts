@@ -15,8 +15,9 @@ import { watermarkFor } from './watermark.js';
 export abstract class KeyedProcessBase<S> implements Operator {
   readonly id: string;
   readonly tables: readonly StateTableSpec[] = [
-    { name: 'keys', access: 'keyed-map' },
-    { name: 'watermark', access: 'value' },
+    // state by key (`k/<key>`, a KeyedStateTable) and the watermark (`wm`)
+    { name: 'k', access: 'keyed-map' },
+    { name: 'wm', access: 'value' },
   ];
   /** Per-key state (the table is `k`: entries `k/<key>`). */
   protected readonly states: KeyedStateTable<S>;

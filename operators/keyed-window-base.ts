@@ -24,8 +24,9 @@ import { watermarkFor } from './watermark.js';
 export abstract class KeyedWindowBase<S> implements Operator {
   readonly id: string;
   readonly tables: readonly StateTableSpec[] = [
-    { name: 'windows', access: 'keyed-map' },
-    { name: 'watermark', access: 'value' },
+    // window state by key (`k/<key>`, a KeyedStateTable) and the watermark (`wm`)
+    { name: 'k', access: 'keyed-map' },
+    { name: 'wm', access: 'value' },
   ];
   protected readonly plan: AggregationPlan;
   protected readonly lateness: number;

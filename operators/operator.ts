@@ -54,7 +54,11 @@ export interface Emitter {
   late(ref: number, operatorId: string, ts: number): void;
 }
 
-/** A named state table and how it is accessed. */
+/**
+ * A named state table and how it is accessed. The name is how its entries are stored: a value
+ * table is the entry `<name>`, a keyed one the entries `<name>/<key>` (with `@version/<name>`,
+ * its format version, see `state/keyed-state-table.ts`).
+ */
 export interface StateTableSpec {
   readonly name: string;
   readonly access: 'keyed-map' | 'time-keyed-map' | 'value';

@@ -124,7 +124,12 @@ export function runAcrossRestores(
     const first = newOp();
     first.processBatch(batchOf(withClock.slice(0, cut)), c.out);
     const store = new Map<string, string>();
-    for (const [k, v] of first.onCheckpoint?.() ?? []) {
+    const changes = first.onCheckpoint?.() ?? new Map<string, string | null>();
+    for (const k of changes.keys()) {
+      if (undeclared(first, k))
+        throw new Error(`${first.id} wrote ${k}, outside the state tables it declares`);
+    }
+    for (const [k, v] of changes) {
       if (v === null) store.delete(k);
       else store.set(k, v);
     }
@@ -135,4 +140,11 @@ export function runAcrossRestores(
     restored.push({ cut, rows: show(c.rows) });
   }
   return { straight: show(straightOut.rows), restored };
+}
+
+/** True when checkpoint entry `key` belongs to none of the operator's declared state tables. */
+export function undeclared(op: Operator, key: string): boolean {
+  return !op.tables.some((t) =>
+    t.access === 'value' ? key === t.name : key.startsWith(`${t.name}/`) || key === `@version/${t.name}`,
+  );
 }

@@ -73,8 +73,16 @@ interface UserState {
 export class DerivedJoinOperator implements Operator {
   readonly id: string;
   readonly tables: readonly StateTableSpec[] = [
-    { name: 'tables', access: 'keyed-map' },
-    { name: 'perf-window', access: 'keyed-map' },
+    { name: 'cat', access: 'keyed-map' },
+    { name: 'perf', access: 'keyed-map' },
+    { name: 'user', access: 'keyed-map' },
+    { name: 'fatigue', access: 'keyed-map' },
+    { name: 'wm', access: 'value' },
+    { name: 'ctx', access: 'value' },
+    { name: 'centroid', access: 'value' },
+    { name: 'kmeans', access: 'value' },
+    // the private perf_5min window's own tables, under `w/`
+    { name: 'w', access: 'keyed-map' },
   ];
   private readonly params: DerivedJoinParams;
   private readonly perfWindow: SlidingWindowOperator;
