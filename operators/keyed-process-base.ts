@@ -1,28 +1,17 @@
-import { KeyedStateTable } from '../state/keyed-state-table.js';
 import type { ProcessNode } from '../topology/nodes.js';
-import type { Emitter, FeatureRow, Operator, RecordBatch, StateTableSpec } from './operator.js';
-import { decodeTime, encodeTime } from './operator.js';
+import { KeyedOperatorBase } from './keyed-operator-base.js';
+import type { Emitter, FeatureRow, RecordBatch } from './operator.js';
 import { watermarkFor } from './watermark.js';
 
 /**
- * What the keyed processors share: per-key state in a {@link KeyedStateTable} (table `k`:
- * incremental, versioned checkpoints, `k/<key>` → JSON), an event-time watermark derived from the clock that travels with
- * the records (`clock − outOfOrderness − 1`, as for windows), periodic expiry of key state the
+ * What the keyed processors share: per-key state in the keyed-state core
+ * ({@link KeyedOperatorBase}: table `k`, incremental, versioned checkpoints, `k/<key>` → JSON),
+ * an event-time watermark derived from the clock that travels with the records (`clock − outOfOrderness − 1`, as for windows), periodic expiry of key state the
  * watermark has passed, and field/attribute lookup by name.
  *
  * Subclasses implement {@link onRecord} (and optionally {@link expired}).
  */
-export abstract class KeyedProcessBase<S> implements Operator {
-  readonly id: string;
-  readonly tables: readonly StateTableSpec[] = [
-    // state by key (`k/<key>`, a KeyedStateTable) and the watermark (`wm`)
-    { name: 'k', access: 'keyed-map' },
-    { name: 'wm', access: 'value' },
-  ];
-  /** Per-key state (the table is `k`: entries `k/<key>`). */
-  protected readonly states: KeyedStateTable<S>;
-  protected wm = Number.NEGATIVE_INFINITY;
-  private wmDirty = false;
+export abstract class KeyedProcessBase<S> extends KeyedOperatorBase<S> {
   private lastSweep = Number.NEGATIVE_INFINITY;
   private readonly fieldIndex: ReadonlyMap<string, number>;
   private readonly attrIndex: ReadonlyMap<string, number>;
@@ -36,16 +25,10 @@ export abstract class KeyedProcessBase<S> implements Operator {
     /** Expire state at most once per this much watermark progress (ms). */
     private readonly sweepEveryMs = 60_000,
   ) {
-    this.id = node.id;
+    super(node.id);
     this.fieldIndex = new Map(fields.map((f, i) => [f, i]));
     this.attrIndex = new Map(attributes.map((a, i) => [a, i]));
     this.valueNames = node.features.flatMap((f) => f.values ?? [f.name]);
-    this.states = new KeyedStateTable<S>({
-      name: 'k',
-      version: 1,
-      encode: (s) => JSON.stringify(this.serialize(s)),
-      decode: (stored) => this.deserialize(JSON.parse(stored)),
-    });
   }
 
   /** The position of field `name` in a record's values (throws for an unknown field: a wiring bug). */
@@ -127,28 +110,13 @@ export abstract class KeyedProcessBase<S> implements Operator {
   }
 
   private advance(wm: number): void {
-    if (wm <= this.wm) return;
-    this.wm = wm;
-    this.wmDirty = true;
+    if (!this.raiseWatermark(wm)) return;
     if (wm - this.lastSweep < this.sweepEveryMs) return;
     this.lastSweep = wm;
     for (const [key, state] of this.states) if (this.expired(state, wm)) this.deleteState(key);
   }
 
-  protected abstract serialize(state: S): unknown;
-  protected abstract deserialize(data: unknown): S;
-
-  onStart(entries: ReadonlyMap<string, string>): void {
-    const wm = entries.get('wm');
-    this.wm = wm === undefined ? Number.NEGATIVE_INFINITY : decodeTime(JSON.parse(wm) as number | string);
-    this.states.load(entries);
+  protected override onRestored(): void {
     this.lastSweep = this.wm;
-  }
-
-  onCheckpoint(): Map<string, string | null> {
-    const changes = this.states.takeChanges();
-    if (this.wmDirty) changes.set('wm', JSON.stringify(encodeTime(this.wm)));
-    this.wmDirty = false;
-    return changes;
   }
 }

@@ -1,41 +1,24 @@
-import { KeyedStateTable } from '../state/keyed-state-table.js';
 import type { FeatureSpec, WindowNode } from '../topology/nodes.js';
 import { type Accumulator, type AggregationPlan, compileAggregation } from './aggregation.js';
-import {
-  decodeTime,
-  type Emitter,
-  encodeTime,
-  type Operator,
-  type RecordBatch,
-  type StateTableSpec,
-} from './operator.js';
+import { KeyedOperatorBase } from './keyed-operator-base.js';
+import type { Emitter, RecordBatch } from './operator.js';
 import { type Timer, TimerHeap } from './timer-heap.js';
 import { watermarkFor } from './watermark.js';
 
 /**
  * What sliding and session window operators share: the event-time watermark derived from the
- * clock that travels with the records, an event-time timer heap, per-key state in a
- * {@link KeyedStateTable} (table `k`: incremental, versioned checkpoints), and the construction
- * of feature rows.
+ * clock that travels with the records, an event-time timer heap, per-key window state in the
+ * keyed-state core ({@link KeyedOperatorBase}: table `k`, incremental, versioned checkpoints),
+ * and the construction of feature rows.
  *
  * Watermark rule (windows.md): `watermark = clock - outOfOrderness - 1`, where the clock a record
  * carries is the event-time frontier *before* that record. Timers with `time <= watermark` fire.
  */
-export abstract class KeyedWindowBase<S> implements Operator {
-  readonly id: string;
-  readonly tables: readonly StateTableSpec[] = [
-    // window state by key (`k/<key>`, a KeyedStateTable) and the watermark (`wm`)
-    { name: 'k', access: 'keyed-map' },
-    { name: 'wm', access: 'value' },
-  ];
+export abstract class KeyedWindowBase<S> extends KeyedOperatorBase<S> {
   protected readonly plan: AggregationPlan;
   protected readonly lateness: number;
   protected readonly bound: number;
-  /** Per-key window state (the table is `k`: entries `k/<key>`). */
-  protected readonly states: KeyedStateTable<S>;
   protected readonly timers = new TimerHeap();
-  protected wm = Number.NEGATIVE_INFINITY;
-  private wmDirty = false;
   private readonly featureNames: readonly string[];
   private lastEarly = Number.NEGATIVE_INFINITY;
 
@@ -43,17 +26,11 @@ export abstract class KeyedWindowBase<S> implements Operator {
     protected readonly node: WindowNode,
     fields: readonly string[],
   ) {
-    this.id = node.id;
+    super(node.id);
     this.plan = compileAggregation(node.features, fields);
     this.lateness = node.lateness;
     this.bound = node.outOfOrderness;
     this.featureNames = node.features.map((f: FeatureSpec) => f.name);
-    this.states = new KeyedStateTable<S>({
-      name: 'k',
-      version: 1,
-      encode: (s) => JSON.stringify(this.serialize(s)),
-      decode: (stored) => this.deserialize(JSON.parse(stored)),
-    });
   }
 
   /** Adds one record for `key` at event time `ts`; the watermark is already current. */
@@ -71,19 +48,12 @@ export abstract class KeyedWindowBase<S> implements Operator {
   protected abstract timersOf(key: string, state: S): Timer[];
   /** Windows of this key state still open, for early firing: [start, end, accumulator]. */
   protected abstract openWindows(state: S): Array<[number, number, Accumulator, number]>;
-  protected abstract serialize(state: S): unknown;
-  protected abstract deserialize(data: unknown): S;
   /** True when a key state holds nothing and can be deleted. */
   protected abstract isEmpty(state: S): boolean;
 
-  onStart(entries: ReadonlyMap<string, string>): void {
-    this.states.clear();
+  /** Re-arms the timers of the restored keys (which ones depends on the restored watermark). */
+  protected override onRestored(): void {
     this.timers.clear();
-    // The watermark first: which timers a restored key state re-registers depends on it, and
-    // snapshot entries come in key order ('k/…' before 'wm').
-    const wm = entries.get('wm');
-    this.wm = wm === undefined ? Number.NEGATIVE_INFINITY : decodeTime(JSON.parse(wm) as number | string);
-    this.states.load(entries);
     for (const [key, state] of this.states) for (const t of this.timersOf(key, state)) this.timers.push(t);
   }
 
@@ -108,25 +78,6 @@ export abstract class KeyedWindowBase<S> implements Operator {
         out.row(this.makeRow(key, start, end, acc, revision, true));
       }
     }
-  }
-
-  onCheckpoint(): Map<string, string | null> {
-    const changes = this.states.takeChanges();
-    if (this.wmDirty) {
-      changes.set('wm', JSON.stringify(encodeTime(this.wm)));
-      this.wmDirty = false;
-    }
-    return changes;
-  }
-
-  /** The current watermark (for tests and metrics). */
-  get watermark(): number {
-    return this.wm;
-  }
-
-  /** Number of keys with state (for tests and metrics). */
-  get keyCount(): number {
-    return this.states.size;
   }
 
   protected markDirty(key: string): void {
@@ -166,9 +117,7 @@ export abstract class KeyedWindowBase<S> implements Operator {
 
   private advance(clock: number, out: Emitter): void {
     const wm = watermarkFor(clock, this.bound);
-    if (!(wm > this.wm)) return;
-    this.wm = wm;
-    this.wmDirty = true;
+    if (!this.raiseWatermark(wm)) return;
     for (let t = this.timers.peek(); t !== undefined && t.time <= wm; t = this.timers.peek()) {
       this.timers.pop();
       this.onTimer(t, out);
