@@ -1,6 +1,7 @@
 import { ConfigError } from '../src/errors.js';
-import type { AggSpec, FeatureSpec, JsonValue } from '../topology/nodes.js';
+import type { AggSpec, FeatureSpec, JsonValue, QuantileStorage } from '../topology/nodes.js';
 import { AGGREGATIONS, type AggregationInstance } from './aggregation-functions.js';
+import { QuantileSketch } from './quantile-sketch.js';
 
 /**
  * Mergeable aggregation of a window's records into feature values.
@@ -33,8 +34,8 @@ interface Slot {
 
 /** Latest slot value: [event time, arrival sequence, value]. */
 type Latest = [number, number, number];
-/** One accumulator: one entry per slot. */
-export type Accumulator = Array<number | number[] | Latest | null | JsonValue>;
+/** One accumulator: one entry per slot (a value slot past its exact limit holds a sketch). */
+export type Accumulator = Array<number | number[] | Latest | null | JsonValue | QuantileSketch>;
 
 export interface AggregationPlan {
   readonly slots: readonly Slot[];
@@ -45,6 +46,10 @@ export interface AggregationPlan {
   merge(into: Accumulator, from: Accumulator): void;
   /** The feature values, in feature order (null where inputs are missing). */
   results(acc: Accumulator): Array<number | null>;
+  /** A deep copy of an accumulator. */
+  clone(acc: Accumulator): Accumulator;
+  /** Approximate heap bytes of an accumulator (values and sketch bins at 8 bytes each). */
+  bytes(acc: Accumulator): number;
 }
 
 /**
@@ -136,7 +141,25 @@ export function selectInPlace(a: Float64Array, k: number, lo = 0, hi = a.length 
 export function compileAggregation(
   features: readonly FeatureSpec[],
   fields: readonly string[],
+  storage?: QuantileStorage,
 ): AggregationPlan {
+  const limit = storage?.exactUpTo ?? Number.POSITIVE_INFINITY;
+  const alpha = storage?.relativeAccuracy ?? 0.01;
+  /** The value slot `i` of `acc` as a list or a sketch (revived from its checkpoint form). */
+  const valuesAt = (acc: Accumulator, i: number): number[] | QuantileSketch => {
+    const v = acc[i];
+    if (Array.isArray(v) || v instanceof QuantileSketch) return v as number[] | QuantileSketch;
+    const s = QuantileSketch.fromJSON(v as never);
+    acc[i] = s;
+    return s;
+  };
+  /** Turns an exact list past the limit into a sketch. */
+  const bound = (acc: Accumulator, i: number, list: number[]): void => {
+    if (list.length <= limit) return;
+    const s = new QuantileSketch(alpha);
+    s.addAll(list);
+    acc[i] = s;
+  };
   const slots: Slot[] = [];
   const slotIndex = new Map<string, number>();
   const slot = (kind: SlotKind, fieldName: string | null, fn?: AggregationInstance): number => {
@@ -158,8 +181,7 @@ export function compileAggregation(
     return i;
   };
 
-  const finals: Array<(acc: Accumulator, sorted: ReadonlyArray<Float64Array | undefined>) => number | null> =
-    features.map((f) => compileFeature(f.agg, slot));
+  const finals: Final[] = features.map((f) => compileFeature(f.agg, slot));
   // The quantiles each value slot must answer, so results() selects just those ranks.
   const quantilesOf = new Map<number, number[]>();
   for (const f of features) {
@@ -207,9 +229,14 @@ export function compileAggregation(
           case 'max':
             if (acc[i] === null || v > (acc[i] as number)) acc[i] = v;
             break;
-          case 'values':
-            (acc[i] as number[]).push(v);
+          case 'values': {
+            const vs = valuesAt(acc, i);
+            if (Array.isArray(vs)) {
+              vs.push(v);
+              if (vs.length > limit) bound(acc, i, vs);
+            } else vs.add(v);
             break;
+          }
           case 'latest': {
             const cur = acc[i] as Latest | null;
             if (cur === null || ts > cur[0] || (ts === cur[0] && seq >= cur[1])) acc[i] = [ts, seq, v];
@@ -241,9 +268,22 @@ export function compileAggregation(
           case 'max':
             if (a === null || (b as number) > (a as number)) into[i] = b;
             break;
-          case 'values':
-            for (const v of b as number[]) (a as number[]).push(v);
+          case 'values': {
+            const x = valuesAt(into, i);
+            const y = valuesAt(from, i);
+            if (Array.isArray(x)) {
+              if (Array.isArray(y)) {
+                for (const v of y) x.push(v);
+                bound(into, i, x);
+              } else {
+                const s = y.clone();
+                s.addAll(x);
+                into[i] = s;
+              }
+            } else if (Array.isArray(y)) x.addAll(y);
+            else x.merge(y);
             break;
+          }
           case 'latest': {
             const x = a as Latest | null;
             const y = b as Latest;
@@ -261,9 +301,14 @@ export function compileAggregation(
     results(acc: Accumulator): Array<number | null> {
       // Place the needed order statistics of each value list (highest rank first, each
       // selection narrowing the range of the next); quantile features read them by rank.
-      const sorted: Array<Float64Array | undefined> = [];
+      const sorted: Array<Float64Array | QuantileSketch | undefined> = [];
       for (const [i, qs] of quantilesOf) {
-        const arr = Float64Array.from(acc[i] as number[]);
+        const vs = valuesAt(acc, i);
+        if (!Array.isArray(vs)) {
+          sorted[i] = vs;
+          continue;
+        }
+        const arr = Float64Array.from(vs);
         const ranks = [...new Set(qs.map((q) => nearestRankIndex(arr.length, q)))].sort((x, y) => y - x);
         let hi = arr.length - 1;
         for (const k of ranks) {
@@ -277,10 +322,31 @@ export function compileAggregation(
         return r === null || !Number.isFinite(r) ? null : r;
       });
     },
+    clone(acc: Accumulator): Accumulator {
+      return acc.map((v, i) => {
+        if (frozenSlots[i]!.kind !== 'values') return structuredClone(v);
+        const vs = valuesAt(acc, i);
+        return Array.isArray(vs) ? vs.slice() : vs.clone();
+      });
+    },
+    bytes(acc: Accumulator): number {
+      let n = 16 + 8 * acc.length;
+      for (let i = 0; i < acc.length; i++) {
+        const v = acc[i];
+        if (frozenSlots[i]!.kind === 'values') {
+          const vs = valuesAt(acc, i);
+          n += Array.isArray(vs) ? 16 + 8 * vs.length : vs.bytes();
+        } else if (Array.isArray(v)) n += 16 + 8 * v.length;
+      }
+      return n;
+    },
   });
 }
 
-type Final = (acc: Accumulator, sorted: ReadonlyArray<Float64Array | undefined>) => number | null;
+type Final = (
+  acc: Accumulator,
+  sorted: ReadonlyArray<Float64Array | QuantileSketch | undefined>,
+) => number | null;
 
 function compileFeature(
   agg: AggSpec,
@@ -354,6 +420,7 @@ function compileFeature(
       const q = agg.q;
       return scaled((_acc, sorted) => {
         const vs = sorted[s]!;
+        if (vs instanceof QuantileSketch) return vs.quantile(q);
         return vs.length === 0 ? null : vs[nearestRankIndex(vs.length, q)]!;
       });
     }

@@ -27,7 +27,7 @@ export abstract class KeyedWindowBase<S> extends KeyedOperatorBase<S> {
     fields: readonly string[],
   ) {
     super(node.id);
-    this.plan = compileAggregation(node.features, fields);
+    this.plan = compileAggregation(node.features, fields, node.quantiles);
     this.lateness = node.lateness;
     this.bound = node.outOfOrderness;
     this.featureNames = node.features.map((f: FeatureSpec) => f.name);
@@ -50,6 +50,8 @@ export abstract class KeyedWindowBase<S> extends KeyedOperatorBase<S> {
   protected abstract openWindows(state: S): Array<[number, number, Accumulator, number]>;
   /** True when a key state holds nothing and can be deleted. */
   protected abstract isEmpty(state: S): boolean;
+  /** Approximate heap bytes of one key state. */
+  protected abstract bytesOf(state: S): number;
 
   /** Re-arms the timers of the restored keys (which ones depends on the restored watermark). */
   protected override onRestored(): void {
@@ -78,6 +80,16 @@ export abstract class KeyedWindowBase<S> extends KeyedOperatorBase<S> {
         out.row(this.makeRow(key, start, end, acc, revision, true));
       }
     }
+  }
+
+  /**
+   * Approximate heap bytes of this window's state: kept quantile values and sketch bins at
+   * 8 bytes each, plus a fixed overhead per accumulator and key (for metrics and bench:memory).
+   */
+  stateBytes(): number {
+    let n = 0;
+    for (const [key, s] of this.states) n += 64 + 2 * key.length + this.bytesOf(s);
+    return n;
   }
 
   protected markDirty(key: string): void {

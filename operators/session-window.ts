@@ -142,7 +142,7 @@ export class SessionWindowOperator extends KeyedWindowBase<SessionState> {
   protected openWindows(state: SessionState): Array<[number, number, Accumulator, number]> {
     return state.sessions
       .filter((s) => s.end - 1 > this.wm)
-      .map((s) => [s.start, s.end, structuredClone(s.acc), s.fired] as [number, number, Accumulator, number]);
+      .map((s) => [s.start, s.end, this.plan.clone(s.acc), s.fired] as [number, number, Accumulator, number]);
   }
 
   protected serialize(s: SessionState): unknown {
@@ -152,6 +152,12 @@ export class SessionWindowOperator extends KeyedWindowBase<SessionState> {
   protected deserialize(data: unknown): SessionState {
     const d = data as { v: number; s: Array<[number, number, number, Accumulator]>; q: number };
     return { sessions: d.s.map(([start, end, fired, acc]) => ({ start, end, fired, acc })), seq: d.q };
+  }
+
+  protected bytesOf(s: SessionState): number {
+    let n = 0;
+    for (const x of s.sessions) n += 64 + this.plan.bytes(x.acc);
+    return n;
   }
 
   protected isEmpty(s: SessionState): boolean {

@@ -209,3 +209,83 @@ describe('window operators across checkpoint → restore', () => {
     for (const r of restored) expect(r.rows, `cut at ${r.cut}`).toEqual(straight);
   });
 });
+
+describe('sliding window with bounded quantile memory', () => {
+  const QUANTILES = [
+    { id: 'Q_1', name: 'n', agg: { type: 'count' } },
+    { id: 'Q_2', name: 'p50', agg: { type: 'quantile', field: 'x', q: 0.5 } },
+    { id: 'Q_3', name: 'p99', agg: { type: 'quantile', field: 'x', q: 0.99 } },
+  ] as const;
+  const op = (exactUpTo?: number) => {
+    const node = windowNode({ type: 'sliding', size: 1000, slide: 100 }, { features: QUANTILES });
+    return new SlidingWindowOperator(
+      exactUpTo === undefined ? node : { ...node, quantiles: { exactUpTo, relativeAccuracy: 0.01 } },
+      ['x'],
+    );
+  };
+  // Irregular but deterministic values; keys a and b, 3000 records over 3 s.
+  const input = Array.from({ length: 3000 }, (_, i) => ({
+    key: i % 4 === 0 ? 'a' : 'b',
+    ts: i,
+    x: ((i * 7919) % 1000) + 1 + (i % 13) / 7,
+  }));
+  const rowsOf = (c: { rows: ReturnType<typeof runInOrder>['rows'] }) =>
+    new Map(c.rows.map((r) => [`${r.entityId} ${r.windowStart}`, r.values]));
+
+  it('is exact while a window holds at most exactUpTo values', () => {
+    expect(show(runInOrder(op(100_000), input).rows)).toEqual(show(runInOrder(op(), input).rows));
+  });
+
+  it('switches to a sketch past the limit: every quantile within 1 % of the exact one, smaller state', () => {
+    const exact = op();
+    const sketched = op(50);
+    const e = rowsOf(runInOrder(exact, input));
+    const s = rowsOf(runInOrder(sketched, input));
+    expect([...s.keys()]).toEqual([...e.keys()]);
+    let differing = 0;
+    for (const [k, ev] of e) {
+      const sv = s.get(k)!;
+      expect(sv.n).toBe(ev.n);
+      for (const name of ['p50', 'p99']) {
+        const want = ev[name]!;
+        expect(Math.abs(sv[name]! - want)).toBeLessThanOrEqual(0.01 * Math.abs(want));
+        if (sv[name] !== want) differing++;
+      }
+    }
+    expect(differing).toBeGreaterThan(0); // the sketch was used
+
+    // 1000 values per pane: a pane's sketch (a few hundred bins) is smaller than its values.
+    const dense = Array.from({ length: 20_000 }, (_, i) => ({
+      key: 'a',
+      ts: Math.floor(i / 10),
+      x: (i % 997) + 1,
+    }));
+    const a = op();
+    const b = op(50);
+    runInOrder(a, dense, false);
+    runInOrder(b, dense, false);
+    expect(b.stateBytes()).toBeLessThan(a.stateBytes() / 2);
+  });
+
+  it('restores sketches from a checkpoint and continues identically', () => {
+    const straight = runInOrder(op(50), input);
+    const first = op(50);
+    const cut = 1700;
+    const c1 = runInOrder(first, input.slice(0, cut), false);
+    const entries = new Map<string, string>();
+    for (const [k, v] of first.onCheckpoint()) if (v !== null) entries.set(k, v);
+    expect([...entries.values()].some((v) => v.includes('"dd":1'))).toBe(true);
+    const second = op(50);
+    second.onStart(entries);
+    const c = collector();
+    let clock = input[cut - 1]!.ts;
+    const rest = input.slice(cut).map((r) => {
+      const rec = { ...r, clock };
+      clock = Math.max(clock, r.ts);
+      return rec;
+    });
+    second.processBatch(batchOf(rest), c.out);
+    second.onWatermark(Number.POSITIVE_INFINITY, c.out);
+    expect(show([...c1.rows, ...c.rows]).sort()).toEqual(show(straight.rows).sort());
+  });
+});

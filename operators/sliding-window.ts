@@ -139,7 +139,7 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
     for (const w of [...state.registered].sort((a, b) => a - b)) {
       if (state.fired.has(w) || w + this.size - 1 <= this.wm) continue;
       const acc = this.windowAccumulator(state, w);
-      if (acc !== undefined) out.push([w, w + this.size, structuredClone(acc), 0]);
+      if (acc !== undefined) out.push([w, w + this.size, this.plan.clone(acc), 0]);
     }
     return out;
   }
@@ -157,6 +157,12 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
       s: number;
     };
     return { panes: new Map(d.p), fired: new Map(d.f), registered: new Set(d.r), seq: d.s };
+  }
+
+  protected bytesOf(s: PaneState): number {
+    let n = 48 * (s.fired.size + s.registered.size);
+    for (const acc of s.panes.values()) n += 48 + this.plan.bytes(acc);
+    return n;
   }
 
   protected isEmpty(s: PaneState): boolean {

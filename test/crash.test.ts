@@ -1,8 +1,10 @@
 /**
  * Crash test: a run killed with SIGKILL at random moments (at least 5 times) and restarted each
  * time with the same --state-dir produces the same rows, dead letters and late events as an
- * uninterrupted run — as sets, with no duplicate line.
+ * uninterrupted run — as sets, with no duplicate line. Run on `llm-perf` as shipped (exact
+ * quantiles) and with its windows' quantiles bounded (sketches restored from checkpoints).
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writePerfEvents } from '../src/generate/perf-stream.js';
@@ -11,11 +13,11 @@ import { lines, runCli, sleep, startCli, summaryOf, tempDir } from './support.js
 const dir = tempDir('fs-crash-');
 const input = join(dir, 'events.ndjson.gz');
 
-function args(tag: string, workers: string): string[] {
+function args(tag: string, workers: string, topology: string): string[] {
   return [
     'run',
     '--topology',
-    'llm-perf',
+    topology,
     '--input',
     input,
     '--out',
@@ -54,8 +56,31 @@ describe('crash and restore', () => {
   });
 
   it('SIGKILLed at random moments ≥ 5 times, then restarted, equals an uninterrupted run', async () => {
+    await crashEqualsClean('exact', 'llm-perf');
+  });
+
+  it('the same with quantile sketches (exact up to 64 values per pane/window, then DDSketch)', async () => {
+    const shown = await runCli(['topology', 'show', '--topology', 'llm-perf', '--format', 'json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    const t = JSON.parse(shown.stdout) as { nodes: Array<{ kind: string; quantiles?: unknown }> };
+    for (const n of t.nodes) if (n.kind === 'window') n.quantiles = { exactUpTo: 64 };
+    const file = join(dir, 'llm-perf-sketch.json');
+    writeFileSync(file, JSON.stringify(t));
+    await crashEqualsClean('sketch', file);
+    // The sketch path was taken: some quantile differs from the exact run's (same rows otherwise).
+    const exactRows = join(dir, 'exact-clean-rows.ndjson');
+    if (!existsSync(exactRows)) expect((await runCli(args('exact-clean', '2', 'llm-perf'))).code).toBe(0);
+    const exact = lines(exactRows);
+    const sketch = lines(join(dir, 'sketch-clean-rows.ndjson'));
+    expect(sketch.length).toBe(exact.length);
+    expect(new Set(sketch)).not.toEqual(new Set(exact));
+  });
+});
+
+async function crashEqualsClean(tag: string, topology: string): Promise<void> {
+  {
     const t0 = performance.now();
-    const clean = await runCli(args('clean', '2'));
+    const clean = await runCli(args(`${tag}-clean`, '2', topology));
     const cleanMs = performance.now() - t0;
     expect(clean.code, clean.stderr).toBe(0);
 
@@ -69,7 +94,7 @@ describe('crash and restore', () => {
     let kills = 0;
     let final = null as Awaited<ReturnType<typeof runCli>> | null;
     for (let attempt = 0; attempt < 40 && final === null; attempt++) {
-      const child = startCli(args('crash', attempt % 2 === 0 ? '2' : '1'));
+      const child = startCli(args(`${tag}-crash`, attempt % 2 === 0 ? '2' : '1', topology));
       const delay = kills < 5 ? 300 + (rand() * Math.max(100, cleanMs - 300)) / 7 : 120_000;
       const done = await Promise.race([child.result, sleep(delay).then(() => null)]);
       if (done !== null) {
@@ -85,18 +110,15 @@ describe('crash and restore', () => {
     expect(kills).toBeGreaterThanOrEqual(5);
     expect(final).not.toBeNull();
 
-    expectSameSet(lines(join(dir, 'crash-rows.ndjson')), lines(join(dir, 'clean-rows.ndjson')), 'rows');
-    expectSameSet(lines(join(dir, 'crash-dl.ndjson')), lines(join(dir, 'clean-dl.ndjson')), 'dead letters');
-    expectSameSet(
-      lines(join(dir, 'crash-late.ndjson')),
-      lines(join(dir, 'clean-late.ndjson')),
-      'late events',
-    );
+    const file = (name: string) => lines(join(dir, `${tag}-${name}.ndjson`));
+    expectSameSet(file('crash-rows'), file('clean-rows'), 'rows');
+    expectSameSet(file('crash-dl'), file('clean-dl'), 'dead letters');
+    expectSameSet(file('crash-late'), file('clean-late'), 'late events');
     const a = summaryOf(clean);
     const b = summaryOf(final!);
     expect(b.eventsRead).toBe(a.eventsRead);
     expect(b.rowsWritten).toBe(a.rowsWritten);
     expect(b.deadLetters).toBe(a.deadLetters);
     expect(b.lateEvents).toBe(a.lateEvents);
-  });
-});
+  }
+}

@@ -98,6 +98,7 @@ const node = z.discriminatedUnion('kind', [
     outOfOrderness: int,
     idleTimeoutMs: int.optional(),
     earlyFiring: z.strictObject({ intervalMs: int }).optional(),
+    quantiles: z.strictObject({ exactUpTo: int, relativeAccuracy: z.number().optional() }).optional(),
     features: z.array(z.strictObject({ id: z.string(), name: z.string(), agg: aggSpec, ...featureMeta })),
   }),
   z.strictObject({

@@ -139,6 +139,17 @@ export interface EarlyFiring {
   readonly intervalMs: number;
 }
 
+/**
+ * How a window keeps the values its quantiles need: exactly while a pane, window or session
+ * holds at most `exactUpTo` values, then as a mergeable DDSketch whose quantiles are within
+ * `relativeAccuracy` (default 0.01) of the exact ones. Absent: always exact (every value kept,
+ * memory grows with the window's record count).
+ */
+export interface QuantileStorage {
+  readonly exactUpTo: number;
+  readonly relativeAccuracy?: number;
+}
+
 /** A keyed event-time window that aggregates its input into one feature row per window and key. */
 export interface WindowNode extends NodeBase, GroupOptions {
   readonly kind: 'window';
@@ -152,6 +163,8 @@ export interface WindowNode extends NodeBase, GroupOptions {
   /** A source partition silent this long (processing time, ms) is left out of the watermark minimum. */
   readonly idleTimeoutMs?: number;
   readonly earlyFiring?: EarlyFiring;
+  /** Bounded quantile memory (exact up to a size, then a sketch); default: exact. */
+  readonly quantiles?: QuantileStorage;
   /** Output row group, e.g. `perf_5min`. */
   readonly group: string;
   /** Entity type of the rows, e.g. `model`. */

@@ -148,6 +148,7 @@ describe('window labels', () => {
         outOfOrderness: 600_000,
         idleTimeoutMs: 30_000,
         earlyFiring: { intervalMs: 10_000 },
+        quantiles: { exactUpTo: 5000 },
         group: 'sessions',
         entityType: 'model',
         version: 2,
@@ -157,7 +158,7 @@ describe('window labels', () => {
       .build();
     const dot = renderTopology(s, 'dot');
     expect(dot).toContain(
-      'session gap 30m max 4h by model\\nlateness 10m, ooo 10m, idle 30s, early every 10s',
+      'session gap 30m max 4h by model\\nlateness 10m, ooo 10m, idle 30s, early every 10s, quantiles exact ≤ 5000, then sketch ±1%',
     );
     expect(dot).toContain('group sessions v2, model, 1 feature"');
   });

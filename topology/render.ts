@@ -68,6 +68,10 @@ function labelLines(n: TopologyNode): string[] {
       const timing = [`lateness ${formatDuration(n.lateness)}`, `ooo ${formatDuration(n.outOfOrderness)}`];
       if (n.idleTimeoutMs !== undefined) timing.push(`idle ${formatDuration(n.idleTimeoutMs)}`);
       if (n.earlyFiring !== undefined) timing.push(`early every ${formatDuration(n.earlyFiring.intervalMs)}`);
+      if (n.quantiles !== undefined) {
+        const pct = (n.quantiles.relativeAccuracy ?? 0.01) * 100;
+        timing.push(`quantiles exact ≤ ${n.quantiles.exactUpTo}, then sketch ±${pct}%`);
+      }
       const count = n.features.length;
       return [
         ...head,

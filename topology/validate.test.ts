@@ -351,6 +351,16 @@ describe('validateTopology', () => {
         { earlyFiring: { intervalMs: 0 } },
         'window `earlyFiring.intervalMs` must be a positive integer (ms), got 0',
       ],
+      [
+        'quantiles.exactUpTo',
+        { quantiles: { exactUpTo: -1 } },
+        'window `quantiles.exactUpTo` must be an integer ≥ 0 (values kept exactly), got -1',
+      ],
+      [
+        'quantiles.relativeAccuracy',
+        { quantiles: { exactUpTo: 1000, relativeAccuracy: 0.5 } },
+        'window `quantiles.relativeAccuracy` must be a number in (0, 0.1], got 0.5',
+      ],
     ])('rejects a bad %s', (prop, patch, message) => {
       expectError(edit('perf_5min', patch), {
         field: `nodes.perf_5min.${prop}`,
@@ -365,6 +375,7 @@ describe('validateTopology', () => {
         outOfOrderness: 0,
         idleTimeoutMs: 30_000,
         earlyFiring: { intervalMs: 10_000 },
+        quantiles: { exactUpTo: 10_000, relativeAccuracy: 0.01 },
       });
       expect(() => validateTopology(t)).not.toThrow();
     });

@@ -416,6 +416,23 @@ function checkWindow(n: WindowNode, map: MapNode): void {
       `window \`earlyFiring.intervalMs\` must be a positive integer (ms), got ${show(n.earlyFiring?.intervalMs)}`,
     );
   }
+  if (n.quantiles !== undefined) {
+    if (!isNonNegativeInt(n.quantiles?.exactUpTo)) {
+      fail(
+        n.id,
+        at('quantiles.exactUpTo'),
+        `window \`quantiles.exactUpTo\` must be an integer ≥ 0 (values kept exactly), got ${show(n.quantiles?.exactUpTo)}`,
+      );
+    }
+    const ra = n.quantiles?.relativeAccuracy;
+    if (ra !== undefined && !(typeof ra === 'number' && ra > 0 && ra <= 0.1)) {
+      fail(
+        n.id,
+        at('quantiles.relativeAccuracy'),
+        `window \`quantiles.relativeAccuracy\` must be a number in (0, 0.1], got ${show(ra)}`,
+      );
+    }
+  }
   if (!isPositiveInt(n.version)) {
     fail(n.id, at('version'), `window \`version\` must be a positive integer, got ${show(n.version)}`);
   }
