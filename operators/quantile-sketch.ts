@@ -87,7 +87,7 @@ export class QuantileSketch {
     else v = sk.mapping.value(sk.store.keyAtRank(r - neg - sk.zeroCount));
     // The true value lies in [min, max]: clamping only brings the estimate closer (and makes
     // the extremes exact).
-    return v < sk.min ? sk.min : v > sk.max ? sk.max : v;
+    return Math.min(sk.max, Math.max(sk.min, v));
   }
 
   /** Approximate heap bytes (bins and outliers at 8 bytes, plus fixed overhead). */
