@@ -4,7 +4,8 @@
  * outside the range is written as v2 and v1 is untouched; a replay SIGKILLed after a checkpoint
  * and run again ends with the same rows as the uninterrupted one; `diff` summarises the two.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,7 +157,8 @@ describe('replay', () => {
 
   it('a replay killed after a checkpoint resumes to the same rows', async () => {
     const state = join(dir, 'state-v3');
-    const child = startCli(replayArgs(3, state, ['--checkpoint-interval', '0']));
+    // Small batches, a checkpoint after each: the kill lands with most of the run still to do.
+    const child = startCli(replayArgs(3, state, ['--checkpoint-interval', '0', '--batch-lines', '25']));
     await waitFor('a replay checkpoint', () =>
       existsSync(join(state, 'run', 'checkpoint.json')) ? true : undefined,
     );
@@ -166,7 +168,10 @@ describe('replay', () => {
     const again = await runCli(replayArgs(3, state));
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/scan reused/);
-    expect(again.stdout).toMatch(/resumed from checkpoint \d+|already complete/);
+    // A resume from a checkpoint, not a finished run found again (that would prove nothing).
+    expect(killed.stdout).not.toMatch(/featurestream replay/);
+    expect(again.stdout).toMatch(/resumed from checkpoint \d+/);
+    expect(again.stdout).not.toMatch(/already complete/);
     expect(strip(await rowsOf(3))).toEqual(strip(await rowsOf(2)));
   }, 120_000);
 
@@ -243,6 +248,21 @@ describe('replay', () => {
     )!;
     expect(p50).toMatchObject({ paired: 72, changed: 1 });
     expect(p50.meanAbsChange).toBeCloseTo(12.5 / 72, 9);
+  });
+
+  it('two replays cannot share a state dir', async () => {
+    // The lock of a live holder (this test process) in the state dir: the replay must refuse it.
+    const state = join(dir, 'state-locked');
+    mkdirSync(state, { recursive: true });
+    const stamp = { pid: process.pid, started: new Date().toISOString(), host: hostname() };
+    writeFileSync(join(state, 'featurestream.lock'), `${JSON.stringify(stamp)}\n`);
+    const r = await runCli(replayArgs(5, state));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      new RegExp(`replay state dir .*state-locked is in use by featurestream pid ${process.pid}`),
+    );
+    expect(existsSync(join(state, 'replay.json'))).toBe(false);
+    expect(await rowsOf(5)).toEqual([]);
   });
 
   it('--dry-run prints the plan and writes nothing', async () => {

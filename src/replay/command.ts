@@ -5,6 +5,8 @@ import type { Topology } from '../../topology/nodes.js';
 import { ConfigError } from '../errors.js';
 import { parseDateOrTimestamp } from '../events/timestamp.js';
 import { nonNegativeInt, positiveInt } from '../flags.js';
+import type { PayloadFormat } from '../connectors/kafka/payload.js';
+import type { KafkaReplaySource } from './kafka-scan.js';
 
 const instant = (flag: string) => (v: string) => {
   const t = /^-?\d+$/.test(v) ? Number(v) : parseDateOrTimestamp(v);
@@ -21,6 +23,41 @@ const versionPair = (v: string): [number, number] => {
     throw new InvalidArgumentError(`--versions must be two positive integers A,B, got "${v}"`);
   return [parts[0]!, parts[1]!];
 };
+
+/** `--input FILE|DIR`, or `--kafka B --topic T` (exactly one). */
+function replaySource(o: Record<string, unknown>): string | KafkaReplaySource {
+  const input = o.input as string | undefined;
+  const kafka = o.kafka as string | undefined;
+  if ((input === undefined) === (kafka === undefined)) {
+    throw new ConfigError('replay reads from exactly one of --input FILE|DIR or --kafka BROKERS --topic T', {
+      field: '--input',
+    });
+  }
+  if (input !== undefined) {
+    for (const f of ['topic', 'schemaRegistry'] as const) {
+      if (o[f] !== undefined)
+        throw new ConfigError(`--${f === 'topic' ? 'topic' : 'schema-registry'} needs --kafka`, {
+          field: '--kafka',
+        });
+    }
+    return input;
+  }
+  const brokers = kafka!
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
+  if (brokers.length === 0 || brokers.some((b) => !/^[^:\s]+:\d+$/.test(b)))
+    throw new ConfigError(`--kafka must be HOST:PORT[,HOST:PORT…], got "${kafka}"`, { field: '--kafka' });
+  const topic = (o.topic as string | undefined)?.trim();
+  if (topic === undefined || topic === '')
+    throw new ConfigError('--topic is required with --kafka', { field: '--topic' });
+  return {
+    brokers,
+    topic,
+    format: o.format as PayloadFormat,
+    schemaRegistry: (o.schemaRegistry as string | undefined) ?? null,
+  };
+}
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
@@ -47,10 +84,18 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
         'same command with the same --state-dir.',
     )
     .option('--topology <name>', 'topology to run', 'llm-features')
-    .requiredOption(
-      '--input <file|dir>',
-      'NDJSON events (plain or .gz), or a directory of them read in name order',
+    .option('--input <file|dir>', 'NDJSON events (plain or .gz), or a directory of them read in name order')
+    .option('--kafka <brokers>', 'read from Kafka instead: bootstrap servers (HOST:PORT,…)')
+    .option('--topic <topic>', 'with --kafka: the source topic')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'with --kafka: payload format (auto: schema-registry framed if byte 0 is 0)',
+      )
+        .choices(['auto', 'json', 'registry'])
+        .default('auto'),
     )
+    .option('--schema-registry <url>', 'with --kafka: Confluent schema registry for framed payloads')
     .addOption(
       new Option('--from <time>', 'range start, inclusive (RFC 3339, date or ms)')
         .argParser(instant('--from'))
@@ -89,6 +134,9 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
         .argParser(nonNegativeInt('--checkpoint-interval'))
         .default(2000),
     )
+    .addOption(
+      new Option('--batch-lines <n>', 'events per batch of the run').argParser(positiveInt('--batch-lines')),
+    )
     .option('--summary-json', 'print the summary as one JSON line', false)
     .addOption(
       new Option('--log-level <level>', 'log level (logs go to stderr)')
@@ -108,9 +156,18 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
       const topology = topologyByName(o.topology as string);
       const { describeReplay, runReplay } = await import('./replay.js');
       if (o.to <= o.from) throw new ConfigError('--to must be after --from', { field: '--to' });
+      const input = replaySource(o);
       if (o.dryRun) {
+        let described: Parameters<typeof describeReplay>[1];
+        if (typeof input === 'string') described = input;
+        else {
+          const { kafkaScanPlan } = await import('./kafka-scan.js');
+          const { replayPlan } = await import('./plan.js');
+          const seekAt = replayPlan(topology, o.from, o.to).seekAt;
+          described = { source: input, partitions: await kafkaScanPlan(input, seekAt) };
+        }
         process.stdout.write(
-          describeReplay(topology, o.input, o.from, o.to, o.featureVersion, {
+          describeReplay(topology, described, o.from, o.to, o.featureVersion, {
             online: o.online,
             offline: o.offline,
             out: o.out ?? null,
@@ -128,7 +185,7 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
       const tty = process.stderr.isTTY === true;
       const s = await runReplay({
         topology,
-        input: o.input,
+        input,
         from: o.from,
         to: o.to,
         featureVersion: o.featureVersion,
@@ -140,6 +197,7 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
         workers: o.workers,
         shards: o.shards,
         checkpointIntervalMs: o.checkpointInterval,
+        ...(o.batchLines === undefined ? {} : { batchLines: o.batchLines }),
         embeddingCache: o.embeddingCache,
         logger,
         progress: (phase) => eventProgress(phase === 'scan' ? 'replay: scan' : 'replay: run', tty),
@@ -159,6 +217,13 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
           `featurestream replay — topology ${topology.name} → version ${s.version}${r.alreadyComplete ? ' (already complete: nothing to do)' : ''}`,
           `  range          [${new Date(s.plan.from).toISOString()}, ${new Date(s.plan.to).toISOString()})`,
           `  read from      ${new Date(s.plan.readFrom).toISOString()} (largest window + lateness before the range)`,
+          ...(s.kafka === undefined
+            ? []
+            : [
+                `  kafka          group ${s.kafka.group} (no offsets committed); ${s.kafka.partitions
+                  .map((p) => `p${p.partition} [${p.start}, ${p.end})`)
+                  .join(', ')}`,
+              ]),
           `  scanned        ${fmt(s.scan.linesRead)} lines, kept ${fmt(s.scan.linesKept)}${s.scan.stoppedEarly ? ' (stopped once the range was settled)' : ''}${s.scan.resumed ? ' (scan reused)' : ''}`,
           `  events         ${fmt(r.eventsRead)}`,
           `  late events    ${fmt(r.lateEvents)}`,

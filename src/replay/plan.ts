@@ -14,6 +14,10 @@ import { ConfigError } from '../errors.js';
  *   `e − 1`, so exactly the windows with `from < e ≤ to` (they hold time of the range and none
  *   after it); for per-event rows of keyed processors, the events in the range.
  *
+ * - From Kafka it seeks each partition to the first message with a timestamp ≥ `seekAt` =
+ *   `readFrom − max(out-of-orderness)`: a producer's timestamp may run ahead of the event time by
+ *   as much as events are out of order, and the scan drops what is older than `readFrom` anyway.
+ *
  * Between the first kept event and the stop, the event-time clock equals the live run's (the
  * events left out are older than every event kept and cannot raise the clock), so lateness and
  * firing decisions — and therefore the rows of those windows — are the live run's.
@@ -29,6 +33,8 @@ export interface ReplayPlan {
   readonly margin: number;
   readonly readFrom: number;
   readonly stopAt: number;
+  /** Where a Kafka replay seeks by timestamp (see above). */
+  readonly seekAt: number;
   /** Per window or processor: the extent that set the margin and its timing. */
   readonly nodes: readonly {
     readonly id: string;
@@ -81,5 +87,7 @@ export function replayPlan(topology: Topology, from: number, to: number): Replay
   }
   const margin = Math.max(0, ...nodes.map((x) => x.extent + x.lateness));
   const settle = Math.max(0, ...nodes.map((x) => x.outOfOrderness + x.lateness));
-  return { from, to, margin, readFrom: from - margin, stopAt: to + settle + 1, nodes };
+  const disorder = Math.max(0, ...nodes.map((x) => x.outOfOrderness));
+  const readFrom = from - margin;
+  return { from, to, margin, readFrom, stopAt: to + settle + 1, seekAt: readFrom - disorder, nodes };
 }

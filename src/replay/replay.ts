@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -8,6 +16,8 @@ import { ConfigError } from '../errors.js';
 import { formatTimestamp } from '../events/timestamp.js';
 import { type RunSummary, runJob } from '../runtime/coordinator.js';
 import { openSinks } from '../runtime/open-sinks.js';
+import { LOCK_FILE, lockDir } from '../stores/dir-lock.js';
+import type { KafkaReplaySource, KafkaScanPartition } from './kafka-scan.js';
 import { type ReplayPlan, replayPlan } from './plan.js';
 import type { EventProgress } from './progress.js';
 import { type ReplayInput, replayInputs, scanInputs } from './scan.js';
@@ -15,8 +25,8 @@ import { type ReplayInput, replayInputs, scanInputs } from './scan.js';
 /** What `featurestream replay` does. */
 export interface ReplayOptions {
   readonly topology: Topology;
-  /** An NDJSON file (plain or .gz) or a directory of them. */
-  readonly input: string;
+  /** An NDJSON file (plain or .gz) or a directory of them; or a Kafka topic. */
+  readonly input: string | KafkaReplaySource;
   readonly from: number;
   readonly to: number;
   readonly featureVersion: number;
@@ -30,6 +40,8 @@ export interface ReplayOptions {
   readonly workers: number;
   readonly shards: number;
   readonly checkpointIntervalMs: number;
+  /** Lines per batch of the run (default: the run's). */
+  readonly batchLines?: number;
   readonly embeddingCache?: string | null;
   readonly logger: Logger;
   /** Progress of the scan and of the run (bytes, total, events). */
@@ -42,6 +54,8 @@ export interface ReplaySummary {
   readonly version: number;
   readonly inputs: readonly ReplayInput[];
   readonly scan: { linesRead: number; linesKept: number; stoppedEarly: boolean; resumed: boolean };
+  /** From Kafka: the offsets read per partition and the replay's own consumer group. */
+  readonly kafka?: { readonly partitions: readonly KafkaScanPartition[]; readonly group: string };
   readonly run: RunSummary;
 }
 
@@ -52,7 +66,12 @@ interface Manifest {
   readonly from: number;
   readonly to: number;
   readonly inputs: readonly ReplayInput[];
-  readonly scan?: { linesRead: number; linesKept: number; stoppedEarly: boolean };
+  readonly scan?: {
+    linesRead: number;
+    linesKept: number;
+    stoppedEarly: boolean;
+    kafka?: { partitions: readonly KafkaScanPartition[]; group: string };
+  };
 }
 
 const sameJob = (a: Manifest, b: Manifest) =>
@@ -80,11 +99,38 @@ const sameJob = (a: Manifest, b: Manifest) =>
  */
 export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const plan = replayPlan(opts.topology, opts.from, opts.to);
-  const inputs = replayInputs(opts.input).map((i) => ({ ...i, path: resolve(i.path) }));
+  const kafka = typeof opts.input === 'string' ? null : opts.input;
+  const inputs =
+    kafka === null
+      ? replayInputs(opts.input as string).map((i) => ({ ...i, path: resolve(i.path) }))
+      : [{ path: kafkaInputName(kafka), bytes: 0 }];
   const temporary = opts.stateDir === null;
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'featurestream-replay-'));
-  if (opts.fresh === true) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  // One replay per state dir: a second one would interleave scans and checkpoints.
+  const lock = lockDir(dir, '--state-dir: replay state dir');
+  try {
+    if (opts.fresh === true) {
+      for (const n of readdirSync(dir))
+        if (n !== LOCK_FILE) rmSync(join(dir, n), { recursive: true, force: true });
+    }
+    return await replayLocked(opts, plan, inputs, kafka, dir);
+  } finally {
+    lock.release();
+    if (temporary) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** How a Kafka source appears in the manifest (a state dir is for one topic on one cluster). */
+const kafkaInputName = (k: KafkaReplaySource) => `kafka://${[...k.brokers].sort().join(',')}/${k.topic}`;
+
+async function replayLocked(
+  opts: ReplayOptions,
+  plan: ReplayPlan,
+  inputs: ReplayInput[],
+  kafka: KafkaReplaySource | null,
+  dir: string,
+): Promise<ReplaySummary> {
   const manifestPath = join(dir, 'replay.json');
   const eventsPath = join(dir, 'replay-events.ndjson');
   const job: Manifest = {
@@ -108,63 +154,81 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   } else {
     writeFileSync(manifestPath, `${JSON.stringify(job)}\n`);
   }
-  try {
-    let scan = manifest?.scan;
-    const resumed = scan !== undefined && existsSync(eventsPath);
-    if (!resumed) {
-      const total = inputs.reduce((n, i) => n + i.bytes, 0);
-      const bar = opts.progress?.('scan');
-      scan = await scanInputs(inputs, eventsPath, plan.readFrom, plan.stopAt, (bytes, lines) =>
-        bar?.update(bytes, total, lines),
-      );
-      bar?.update(total, total, scan.linesRead);
-      bar?.done();
-      writeFileSync(manifestPath, `${JSON.stringify({ ...job, scan })}\n`);
-    }
-    opts.logger.info({ ...scan, eventsPath }, 'replay scan');
-    const topology = withFeatureVersion(opts.topology, opts.featureVersion);
-    const sinks = await openSinks(opts.online, opts.offline, topology.name, opts.logger);
-    const bar = opts.progress?.('run');
-    const run = await runJob({
-      topology,
-      input: eventsPath,
-      out: opts.out,
-      deadLetters: null,
-      lateEvents: null,
-      stateDir: join(dir, 'run'),
-      workers: opts.workers,
-      shards: opts.shards,
-      checkpointIntervalMs: opts.checkpointIntervalMs,
+  let scan = manifest?.scan;
+  const resumed = scan !== undefined && existsSync(eventsPath);
+  if (!resumed && kafka !== null) {
+    const { scanKafka } = await import('./kafka-scan.js');
+    const bar = opts.progress?.('scan');
+    const k = await scanKafka(kafka, {
+      out: eventsPath,
+      readFrom: plan.readFrom,
+      stopAt: plan.stopAt,
+      seekAt: plan.seekAt,
+      group: `featurestream-replay-${opts.topology.name}-v${opts.featureVersion}-${process.pid}-${Date.now()}`,
       logger: opts.logger,
-      sinks,
-      embeddingCache: opts.embeddingCache ?? null,
-      rowFilter: (row) => row.eventTime >= plan.from && row.eventTime < plan.to,
-      ...(bar === undefined ? {} : { onProgress: (b, t, lines) => bar.update(b, t, lines) }),
+      ...(bar === undefined ? {} : { onProgress: (read, total) => bar.update(read, total, read) }),
     });
     bar?.done();
-    return {
-      plan,
-      version: opts.featureVersion,
-      inputs,
-      scan: { ...scan!, resumed },
-      run,
+    scan = {
+      linesRead: k.linesRead,
+      linesKept: k.linesKept,
+      stoppedEarly: k.stoppedEarly,
+      kafka: { partitions: k.partitions, group: k.group },
     };
-  } finally {
-    if (temporary) rmSync(dir, { recursive: true, force: true });
+    writeFileSync(manifestPath, `${JSON.stringify({ ...job, scan })}\n`);
+  } else if (!resumed) {
+    const total = inputs.reduce((n, i) => n + i.bytes, 0);
+    const bar = opts.progress?.('scan');
+    scan = await scanInputs(inputs, eventsPath, plan.readFrom, plan.stopAt, (bytes, lines) =>
+      bar?.update(bytes, total, lines),
+    );
+    bar?.update(total, total, scan.linesRead);
+    bar?.done();
+    writeFileSync(manifestPath, `${JSON.stringify({ ...job, scan })}\n`);
   }
+  opts.logger.info({ ...scan, eventsPath }, 'replay scan');
+  const topology = withFeatureVersion(opts.topology, opts.featureVersion);
+  const sinks = await openSinks(opts.online, opts.offline, topology.name, opts.logger);
+  const bar = opts.progress?.('run');
+  const run = await runJob({
+    topology,
+    input: eventsPath,
+    out: opts.out,
+    deadLetters: null,
+    lateEvents: null,
+    stateDir: join(dir, 'run'),
+    workers: opts.workers,
+    shards: opts.shards,
+    checkpointIntervalMs: opts.checkpointIntervalMs,
+    ...(opts.batchLines === undefined ? {} : { batchLines: opts.batchLines }),
+    logger: opts.logger,
+    sinks,
+    embeddingCache: opts.embeddingCache ?? null,
+    rowFilter: (row) => row.eventTime >= plan.from && row.eventTime < plan.to,
+    ...(bar === undefined ? {} : { onProgress: (b, t, lines) => bar.update(b, t, lines) }),
+  });
+  bar?.done();
+  const { kafka: k, ...counts } = scan!;
+  return {
+    plan,
+    version: opts.featureVersion,
+    inputs,
+    scan: { ...counts, resumed },
+    ...(k === undefined ? {} : { kafka: k }),
+    run,
+  };
 }
 
 /** The dry run's account: what a replay would read and write. */
 export function describeReplay(
   topology: Topology,
-  input: string,
+  input: string | { readonly source: KafkaReplaySource; readonly partitions: readonly KafkaScanPartition[] },
   from: number,
   to: number,
   featureVersion: number,
   targets: { online?: string; offline?: string; out?: string | null },
 ): string {
   const plan = replayPlan(topology, from, to);
-  const inputs = replayInputs(input);
   const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
   const t = formatTimestamp;
   const dur = (ms: number) => `${(ms / 60_000).toFixed(ms % 60_000 === 0 ? 0 : 2)} min`;
@@ -173,8 +237,7 @@ export function describeReplay(
     `  range         [${t(from)}, ${t(to)})`,
     `  reads         events with event time ≥ ${t(plan.readFrom)} (range start − ${dur(plan.margin)}: largest window + lateness)`,
     `  stops         at the first event with event time ≥ ${t(plan.stopAt)} (every window ending by ${t(to)} is final)`,
-    `  inputs        ${inputs.length} file${inputs.length === 1 ? '' : 's'}, ${mb(inputs.reduce((n, i) => n + i.bytes, 0))}`,
-    ...inputs.map((i) => `                ${i.path} (${mb(i.bytes)})`),
+    ...inputLines(input, plan, mb),
     `  writes        rows of version ${featureVersion} whose window ends in (${t(from)}, ${t(to)}] (event_time in the range)`,
     ...plan.nodes.map(
       (n) =>
@@ -189,4 +252,27 @@ export function describeReplay(
       .join(', ')}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function inputLines(
+  input: string | { readonly source: KafkaReplaySource; readonly partitions: readonly KafkaScanPartition[] },
+  plan: ReplayPlan,
+  mb: (n: number) => string,
+): string[] {
+  if (typeof input === 'string') {
+    const inputs = replayInputs(input);
+    return [
+      `  inputs        ${inputs.length} file${inputs.length === 1 ? '' : 's'}, ${mb(inputs.reduce((n, i) => n + i.bytes, 0))}`,
+      ...inputs.map((i) => `                ${i.path} (${mb(i.bytes)})`),
+    ];
+  }
+  const total = input.partitions.reduce((n, p) => n + (BigInt(p.end) - BigInt(p.start)), 0n);
+  return [
+    `  kafka         topic ${input.source.topic} on ${input.source.brokers.join(',')}, own consumer group (no offsets committed)`,
+    `  seeks         to the first message with timestamp ≥ ${formatTimestamp(plan.seekAt)} (read start − largest out-of-orderness), at most ${total} messages`,
+    ...input.partitions.map(
+      (p) =>
+        `                partition ${p.partition}: offsets [${p.start}, ${p.end}) — ${BigInt(p.end) - BigInt(p.start)} messages`,
+    ),
+  ];
 }
