@@ -1,41 +1,46 @@
 /**
- * The topology page (issue 13) in headless Chromium (Debian's /usr/bin/chromium over the
- * DevTools protocol, test/ui-browser.mjs): the graph renders every node of llm-features, the
- * live counters move during a run, no console errors; `GET /api/topology` is exactly
- * `topology show --format json`; the static HTML and SVG exports. Screenshots are kept in
- * test-results/ui/.
+ * The topology page (issue 13) in headless Chromium (Debian's /usr/bin/chromium driven by
+ * playwright-core): the graph renders every node of llm-features, the live counters move during
+ * a run, no console errors, exceptions or failed requests; `GET /api/topology` is exactly
+ * `topology show --format json`; the static HTML and SVG exports. Screenshots are test
+ * artefacts in test-artifacts/ui/.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePerfEvents } from '../src/generate/perf-stream.js';
 import { BIN, type CliResult, ROOT, runCli, tempDir } from './support.js';
 
-const run = promisify(execFile);
-const ARTEFACTS = join(ROOT, 'test-results', 'ui');
+const ARTEFACTS = join(ROOT, 'test-artifacts', 'ui');
 const dir = tempDir('fs-ui-');
-const haveChromium = existsSync('/usr/bin/chromium');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+let browser: Browser | undefined;
 
-interface BrowserResult {
-  samples: Record<string, string>[];
-  errors: string[];
-  nodeIds: string[];
-  metricsText: string;
-  failure?: string;
+/** A page of its own, 1600×1150, whose console errors, exceptions and failed requests are collected. */
+async function openPage(): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser!.newPage({ viewport: { width: 1600, height: 1150 } });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'assert') errors.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`exception: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // The page's event stream is cut when the server stops at the end of a run: not an error.
+    if (!r.url().endsWith('/api/events')) errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+  return { page, errors };
 }
 
-async function browse(job: Record<string, unknown>): Promise<BrowserResult> {
-  const { stdout } = await run(
-    process.execPath,
-    ['--experimental-websocket', join(ROOT, 'test/ui-browser.mjs'), JSON.stringify(job)],
-    { timeout: 90_000, maxBuffer: 1 << 24 },
-  );
-  const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as BrowserResult;
-  expect(r.failure).toBeUndefined();
-  return r;
-}
+// Browser-side expressions are strings: the tests are compiled without the DOM library.
+const dataset = (page: Page) =>
+  page.evaluate('Object.assign({}, document.body.dataset)') as Promise<Record<string, string>>;
+const drawnIds = (page: Page) =>
+  page.evaluate('[...document.querySelectorAll("svg g.node")].map((g) => g.dataset.id)') as Promise<string[]>;
+const settled = (page: Page) =>
+  page.waitForFunction('(document.body.dataset.status ?? "loading") !== "loading"');
 
 /** Starts a CLI that serves the page and resolves with its port (printed as `topology page: URL`). */
 async function serving(args: string[], env: Record<string, string> = {}) {
@@ -75,7 +80,14 @@ const topologyJson = async (name: string) =>
 beforeAll(async () => {
   mkdirSync(ARTEFACTS, { recursive: true });
   await writePerfEvents(join(dir, 'perf.ndjson'), { events: 200_000, seed: 5, models: 4 });
+  if (haveChromium) {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  }
 }, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
 
 describe.skipIf(!haveChromium)('topology page', () => {
   it('draws every node of llm-features; /api/topology is topology show --format json', async () => {
@@ -85,14 +97,20 @@ describe.skipIf(!haveChromium)('topology page', () => {
       const shown = await topologyJson('llm-features');
       expect(api).toBe(shown);
       const ids = (JSON.parse(shown) as { nodes: { id: string }[] }).nodes.map((n) => n.id);
-      const r = await browse({
-        url: `http://127.0.0.1:${port}/`,
-        until: 'status',
-        screenshot: join(ARTEFACTS, 'llm-features.png'),
-      });
-      expect(r.errors).toEqual([]);
-      expect(r.samples[0]).toMatchObject({ status: 'idle', nodes: String(ids.length) });
-      expect([...r.nodeIds].sort()).toEqual([...ids].sort());
+      const { page, errors } = await openPage();
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await settled(page);
+      expect(await dataset(page)).toMatchObject({ status: 'idle', nodes: String(ids.length) });
+      expect((await drawnIds(page)).sort()).toEqual([...ids].sort());
+      // Every node is really drawn: a box with a size, inside the page.
+      for (const id of ids) {
+        const box = await page.locator(`svg g.node[data-id="${id}"]`).boundingBox();
+        expect(box, id).not.toBeNull();
+        expect(box!.width * box!.height, id).toBeGreaterThan(0);
+      }
+      await page.screenshot({ path: join(ARTEFACTS, 'llm-features.png'), fullPage: true });
+      await page.close();
+      expect(errors).toEqual([]);
       const metrics = (await fetch(`http://127.0.0.1:${port}/api/metrics`).then((x) => x.json())) as {
         status: string;
         nodes: Record<string, unknown>;
@@ -129,19 +147,20 @@ describe.skipIf(!haveChromium)('topology page', () => {
       { FEATURESTREAM_UI_INTERVAL_MS: '200' },
     );
     try {
-      const r = await browse({
-        url: `http://127.0.0.1:${port}/`,
-        until: 'status',
-        samples: 6,
-        intervalMs: 300,
-        screenshot: join(ARTEFACTS, 'run-llm-perf.png'),
-      });
-      expect(r.errors).toEqual([]);
-      const read = r.samples.map((s) => Number(s.eventsRead));
-      // The counter moved while the page was open: at least two different positive values.
-      expect(new Set(read.filter((n) => n > 0)).size, JSON.stringify(r.samples)).toBeGreaterThanOrEqual(2);
-      expect(read.at(-1)!).toBeGreaterThan(read[0]!);
-      expect(r.metricsText).toMatch(/in {2}[1-9][\d,]* · /);
+      const { page, errors } = await openPage();
+      await page.goto(`http://127.0.0.1:${port}/`);
+      // The counter moves while the page stays open (no reload): a first positive value, then a
+      // greater one pushed over the event stream.
+      const read = 'Number(document.body.dataset.eventsRead ?? 0)';
+      const first = Number(await (await page.waitForFunction(`${read} > 0 ? ${read} : null`)).jsonValue());
+      await page.waitForFunction(`${read} > ${first}`);
+      const text = (await page.evaluate(
+        '[...document.querySelectorAll("text.metrics, text.metrics-out")].map((t) => t.textContent).join("|")',
+      )) as string;
+      expect(text).toMatch(/in {2}[1-9][\d,]* · /);
+      await page.screenshot({ path: join(ARTEFACTS, 'run-llm-perf.png'), fullPage: true });
+      await page.close();
+      expect(errors).toEqual([]);
     } finally {
       const done = await child.result;
       expect(done.code, done.stderr).toBe(0);
@@ -154,13 +173,17 @@ describe.skipIf(!haveChromium)('topology page', () => {
     expect(html.stdout).not.toMatch(/<script src=|<link rel="stylesheet"|https?:\/\/(?!www\.w3\.org)/);
     const file = join(dir, 'llm-features.html');
     writeFileSync(file, html.stdout);
-    const r = await browse({
-      url: `file://${file}`,
-      until: 'status',
-      screenshot: join(ARTEFACTS, 'static.png'),
-    });
-    expect(r.errors).toEqual([]);
-    expect(r.samples[0]).toMatchObject({ status: 'static', nodes: '30' });
+    const { page, errors } = await openPage();
+    // No network at view time: every request other than the file itself is refused.
+    await page.route('**/*', (route) =>
+      route.request().url().startsWith('file://') ? route.continue() : route.abort(),
+    );
+    await page.goto(`file://${file}`);
+    await settled(page);
+    expect(await dataset(page)).toMatchObject({ status: 'static', nodes: '30' });
+    await page.screenshot({ path: join(ARTEFACTS, 'static.png'), fullPage: true });
+    await page.close();
+    expect(errors).toEqual([]);
     const svg = await runCli(['topology', 'show', '--topology', 'llm-features', '--format', 'svg']);
     expect(svg.code).toBe(0);
     expect(svg.stdout.startsWith('<svg')).toBe(true);
