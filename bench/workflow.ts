@@ -17,7 +17,7 @@ import Fastify from 'fastify';
 import { Embedder } from '../src/features/embeddings/embedder.js';
 import { writeApiEvents } from '../src/generate/api-stream.js';
 import { ServeMetrics } from '../src/serve/metrics.js';
-import { registerWorkflowRoute } from '../src/serve/workflow-route.js';
+import { registerWorkflowRoute } from '../src/serve/routes/workflow.js';
 import { openOnlineStore } from '../src/stores/online-store.js';
 import { builtinSpec } from '../src/workflow/openapi.js';
 import { API_WORKFLOW_PARAMS } from '../src/workflow/params.js';

@@ -10,7 +10,7 @@ import { decodeLine } from '../src/events/decode.js';
 import { writeApiEvents } from '../src/generate/api-stream.js';
 import Fastify from 'fastify';
 import { ServeMetrics } from '../src/serve/metrics.js';
-import { registerWorkflowRoute } from '../src/serve/workflow-route.js';
+import { registerWorkflowRoute } from '../src/serve/routes/workflow.js';
 import { openOnlineStore } from '../src/stores/online-store.js';
 import { DEFAULT_WORKFLOW_CONFIG, WorkflowModel } from '../src/workflow/model.js';
 import { builtinSpec } from '../src/workflow/openapi.js';

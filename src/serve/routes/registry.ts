@@ -1,7 +1,7 @@
 /**
  * `/registry/features`, `/registry/features/:id_or_name` and `/registry/groups`: the feature
- * registry, serialized once at start-up; `/quality` (quality-route.ts) and
- * `/workflow/rank-features` (workflow-route.ts); behind the bearer token when one is configured.
+ * registry, serialized once at start-up; `/quality` (quality.ts) and
+ * `/workflow/rank-features` (workflow.ts); behind the bearer token when one is configured.
  *
  * @example
  * await app.register(registryRoutes(ctx));
@@ -13,9 +13,9 @@ import { sharedEmbedder } from '../../features/embeddings/embedder.js';
 import { builtinSpec } from '../../workflow/openapi.js';
 import { API_WORKFLOW_PARAMS } from '../../workflow/params.js';
 import type { RowReader } from '../../workflow/store-ranker.js';
-import { registerQualityRoute } from '../quality-route.js';
+import { registerQualityRoute } from './quality.js';
 import type { OnlineReader } from '../tiers.js';
-import { registerWorkflowRoute } from '../workflow-route.js';
+import { registerWorkflowRoute } from './workflow.js';
 import type { RouteContext } from './context.js';
 
 /** The registry routes as a fastify plugin. */

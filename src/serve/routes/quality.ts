@@ -10,11 +10,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
-import { parseDateOrTimestamp } from '../events/timestamp.js';
-import { computeQuality, type QualityReport } from '../quality/score.js';
-import { RequestError } from './errors.js';
-import type { ServeMetrics } from './metrics.js';
-import type { SqlClient } from './offline-reader.js';
+import { parseDateOrTimestamp } from '../../events/timestamp.js';
+import { computeQuality, type QualityReport } from '../../quality/score.js';
+import { RequestError } from '../errors.js';
+import type { ServeMetrics } from '../metrics.js';
+import type { SqlClient } from '../offline-reader.js';
 
 export interface QualityRouteOptions {
   readonly offline: SqlClient | null;

@@ -21,13 +21,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
-import { apiPathProblem, HTTP_METHODS } from '../events/values.js';
-import type { Embedder } from '../features/embeddings/embedder.js';
-import type { RankRequest, RowReader, StoreRanker } from '../workflow/store-ranker.js';
-import { StoreRanker as Ranker } from '../workflow/store-ranker.js';
-import type { ApiSpec } from '../workflow/openapi.js';
-import { RequestError } from './errors.js';
-import type { ServeMetrics } from './metrics.js';
+import { apiPathProblem, HTTP_METHODS } from '../../events/values.js';
+import type { Embedder } from '../../features/embeddings/embedder.js';
+import type { RankRequest, RowReader, StoreRanker } from '../../workflow/store-ranker.js';
+import { StoreRanker as Ranker } from '../../workflow/store-ranker.js';
+import type { ApiSpec } from '../../workflow/openapi.js';
+import { RequestError } from '../errors.js';
+import type { ServeMetrics } from '../metrics.js';
 
 /** Most candidates in one request. */
 export const MAX_CANDIDATES = 500;
