@@ -3,7 +3,7 @@
  * the LLM Auto-Optimizer collector's messages as it writes them (JSON, gzip, key = event id,
  * headers event_type / event_id / timestamp), Confluent schema-registry framed Avro and JSON
  * Schema payloads, and garbage. The broker has no schema registry, so this test serves the
- * registry's REST subset from a small local HTTP server (./registry-server.ts).
+ * registry's REST subset from a small local HTTP server (./schema-registry-server.ts).
  *
  * Decodable events must give the same rows as a file run over their JSON; garbage, an unknown
  * schema id and undecodable framed payloads are dead letters with a reason code (also produced
@@ -28,7 +28,7 @@ import {
   type TestBroker,
   testKafka,
 } from './broker.js';
-import { startRegistry, type TestRegistry } from './registry-server.js';
+import { startRegistry, type TestRegistry } from './schema-registry-server.js';
 
 const AVRO_SCHEMA = {
   type: 'record',
