@@ -1,12 +1,14 @@
+import { graphlib, layout as dagreLayout } from '@dagrejs/dagre';
+
 /**
  * The topology drawn as a graph: a pass over the same JSON `topology show --format json` prints
  * (and `GET /api/topology` serves), shared by the web page (bundled for the browser) and the
  * static `--format svg` / `--format html` exports. No DOM, no Node APIs: pure data in, SVG
  * text out.
  *
- * Layout is layered (Sugiyama style, as dagre does): each node's rank is its longest path from a
- * source, nodes within a rank are ordered by the barycenter of their upstream nodes (a few
- * sweeps down and up), and edges are cubic curves between ranks.
+ * Layout by dagre (`@dagrejs/dagre`, layered Sugiyama style: network-simplex ranks, crossing
+ * reduction, edge routes with room for the key labels), top to bottom. The same function runs in
+ * Node for the static exports and, bundled by esbuild, in the page: one layout everywhere.
  *
  * @example
  * const svg = renderGraphSvg(layoutGraph(graphOf(JSON.parse(renderTopology(t, 'json')))));
@@ -119,15 +121,24 @@ export function graphOf(t: TopologyJson): Graph {
 }
 
 export interface PlacedNode extends GraphNode {
+  /** Top-left corner. */
   readonly x: number;
   readonly y: number;
   readonly width: number;
   readonly height: number;
 }
 
+export interface PlacedEdge extends GraphEdge {
+  /** The route, from the upstream box's border to the downstream one's. */
+  readonly points: readonly { readonly x: number; readonly y: number }[];
+  /** Where the key label goes (its centre), when the edge has one. */
+  readonly labelAt: { readonly x: number; readonly y: number } | null;
+}
+
 export interface Layout {
   readonly graph: Graph;
   readonly nodes: readonly PlacedNode[];
+  readonly edges: readonly PlacedEdge[];
   readonly width: number;
   readonly height: number;
 }
@@ -135,71 +146,41 @@ export interface Layout {
 /** Node box size; the height leaves room for three fact lines and the live counters. */
 export const NODE_WIDTH = 210;
 const LINE = 14;
-const RANK_GAP = 70;
+const RANK_GAP = 60;
 const NODE_GAP = 24;
+/** Label box size for dagre (~6 px per character at 10 px). */
+const labelWidth = (s: string) => s.length * 6 + 8;
 
-/** Places the graph in ranks, top to bottom (see the module comment). */
+/** Places the graph with dagre, top to bottom (see the module comment). */
 export function layoutGraph(g: Graph): Layout {
-  const ups = new Map<string, string[]>(g.nodes.map((n) => [n.id, []]));
-  for (const e of g.edges) ups.get(e.to)?.push(e.from);
-  const rank = new Map<string, number>();
-  const rankOf = (id: string, seen: Set<string>): number => {
-    const known = rank.get(id);
-    if (known !== undefined) return known;
-    if (seen.has(id)) return 0; // a cycle (validation refuses them): break it
-    seen.add(id);
-    const r = Math.max(-1, ...(ups.get(id) ?? []).map((u) => rankOf(u, seen))) + 1;
-    rank.set(id, r);
-    return r;
-  };
-  for (const n of g.nodes) rankOf(n.id, new Set());
-  const ranks: string[][] = [];
-  for (const n of g.nodes) {
-    const r = rank.get(n.id)!;
-    ranks[r] ??= [];
-    ranks[r].push(n.id);
-  }
-  const downs = new Map<string, string[]>(g.nodes.map((n) => [n.id, []]));
-  for (const e of g.edges) downs.get(e.from)?.push(e.to);
-  // Barycenter ordering: sweeps down (by upstream positions) and up (by downstream positions).
-  const pos = new Map<string, number>();
-  const index = () => {
-    for (const r of ranks) {
-      for (let i = 0; i < r.length; i++) pos.set(r[i]!, i);
-    }
-  };
-  index();
-  const bary = (id: string, nbrs: Map<string, string[]>) => {
-    const ps = (nbrs.get(id) ?? []).map((x) => pos.get(x)!).filter((p) => p !== undefined);
-    return ps.length === 0 ? pos.get(id)! : ps.reduce((a, b) => a + b, 0) / ps.length;
-  };
-  for (let sweep = 0; sweep < 4; sweep++) {
-    const down = sweep % 2 === 0;
-    const order = down ? ranks.slice(1) : ranks.slice(0, -1).reverse();
-    for (const r of order) {
-      const keys = new Map(r.map((id) => [id, bary(id, down ? ups : downs)]));
-      r.sort((a, b) => keys.get(a)! - keys.get(b)!);
-      index();
-    }
-  }
-  const nodeById = new Map(g.nodes.map((n) => [n.id, n]));
+  const dg = new graphlib.Graph({ multigraph: true });
+  dg.setGraph({ rankdir: 'TB', nodesep: NODE_GAP, ranksep: RANK_GAP, edgesep: 12, marginx: 20, marginy: 20 });
   const heightOf = (n: GraphNode) => 28 + LINE * (n.lines.length + 2);
-  const widest = Math.max(...ranks.map((r) => r.length));
-  const width = widest * (NODE_WIDTH + NODE_GAP) + NODE_GAP;
-  const placed: PlacedNode[] = [];
-  let y = 20;
-  for (const r of ranks) {
-    const h = Math.max(...r.map((id) => heightOf(nodeById.get(id)!)));
-    const rowWidth = r.length * (NODE_WIDTH + NODE_GAP) - NODE_GAP;
-    let x = (width - rowWidth) / 2;
-    for (const id of r) {
-      const n = nodeById.get(id)!;
-      placed.push({ ...n, x, y, width: NODE_WIDTH, height: heightOf(n) });
-      x += NODE_WIDTH + NODE_GAP;
-    }
-    y += h + RANK_GAP;
-  }
-  return { graph: g, nodes: placed, width, height: y - RANK_GAP + 20 };
+  for (const n of g.nodes) dg.setNode(n.id, { width: NODE_WIDTH, height: heightOf(n) });
+  g.edges.forEach((e, i) => {
+    if (!dg.hasNode(e.from) || !dg.hasNode(e.to)) return;
+    dg.setEdge(
+      e.from,
+      e.to,
+      e.label === '' ? {} : { width: labelWidth(e.label), height: 14, labelpos: 'r', labeloffset: 4 },
+      String(i),
+    );
+  });
+  dagreLayout(dg);
+  const nodes: PlacedNode[] = g.nodes.map((n) => {
+    const p = dg.node(n.id);
+    return { ...n, x: p.x - p.width / 2, y: p.y - p.height / 2, width: p.width, height: p.height };
+  });
+  const edges: PlacedEdge[] = [];
+  g.edges.forEach((e, i) => {
+    const d = dg.edge({ v: e.from, w: e.to, name: String(i) });
+    if (d === undefined) return;
+    const points = (d.points ?? []).map((q: { x: number; y: number }) => ({ x: q.x, y: q.y }));
+    const labelAt = e.label === '' || d.x === undefined ? null : { x: d.x, y: d.y };
+    edges.push({ ...e, points, labelAt });
+  });
+  const box = dg.graph();
+  return { graph: g, nodes, edges, width: Math.ceil(box.width ?? 0), height: Math.ceil(box.height ?? 0) };
 }
 
 /** Fill colours by node kind (the page's legend uses the same). */
@@ -222,26 +203,17 @@ const esc = (s: string) =>
  * a `<text class="metrics" data-node=…>` line the live page fills in; edges carry their key.
  */
 export function renderGraphSvg(l: Layout): string {
-  const at = new Map(l.nodes.map((n) => [n.id, n]));
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="topology" width="${l.width}" height="${l.height}" viewBox="0 0 ${l.width} ${l.height}" font-family="system-ui, sans-serif" font-size="11">`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#64748b"/></marker></defs>',
     `<title>${esc(l.graph.name)}</title>`,
   ];
-  for (const e of l.graph.edges) {
-    const a = at.get(e.from);
-    const b = at.get(e.to);
-    if (a === undefined || b === undefined) continue;
-    const x1 = a.x + a.width / 2;
-    const y1 = a.y + a.height;
-    const x2 = b.x + b.width / 2;
-    const y2 = b.y;
-    const my = (y1 + y2) / 2;
+  for (const e of l.edges) {
     parts.push(
-      `<g class="edge" data-from="${esc(e.from)}" data-to="${esc(e.to)}"><path d="M ${x1} ${y1} C ${x1} ${my}, ${x2} ${my}, ${x2} ${y2}" fill="none" stroke="#64748b" stroke-width="1.2" marker-end="url(#arrow)"/>` +
-        (e.label === ''
+      `<g class="edge" data-from="${esc(e.from)}" data-to="${esc(e.to)}"><path d="${routePath(e.points)}" fill="none" stroke="#64748b" stroke-width="1.2" marker-end="url(#arrow)"/>` +
+        (e.labelAt === null
           ? ''
-          : `<text x="${x2 + 4}" y="${y2 - 6}" fill="#92400e" font-size="10">${esc(e.label)}</text>`) +
+          : `<text x="${e.labelAt.x}" y="${e.labelAt.y + 3}" text-anchor="middle" fill="#92400e" font-size="10">${esc(e.label)}</text>`) +
         '</g>',
     );
   }
@@ -260,4 +232,18 @@ export function renderGraphSvg(l: Layout): string {
   }
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+/** A smooth path through dagre's route: straight ends, quadratic curves through the bends. */
+function routePath(ps: readonly { x: number; y: number }[]): string {
+  if (ps.length === 0) return '';
+  const f = (n: number) => Math.round(n * 10) / 10;
+  let d = `M ${f(ps[0]!.x)} ${f(ps[0]!.y)}`;
+  for (let i = 1; i < ps.length - 1; i++) {
+    const p = ps[i]!;
+    const q = ps[i + 1]!;
+    d += ` Q ${f(p.x)} ${f(p.y)}, ${f((p.x + q.x) / 2)} ${f((p.y + q.y) / 2)}`;
+  }
+  const last = ps[ps.length - 1]!;
+  return `${d} L ${f(last.x)} ${f(last.y)}`;
 }
