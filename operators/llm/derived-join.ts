@@ -18,8 +18,8 @@ import type { ProcessNode, WindowNode } from '../../topology/nodes.js';
 import { DERIVED_KIND, EMBEDDING_DIMS, MODEL_VALUES, REQUEST_VALUES } from './extractors.js';
 import type { Emitter, FeatureRow, Operator, RecordBatch, StateTableSpec } from '../operator.js';
 import { decodeTime, encodeTime } from '../operator.js';
-import { SlidingWindowOperator } from '../sliding-window.js';
 import { watermarkFor } from '../watermark.js';
+import { createWindowOperator, type WindowOperator } from '../window-operator.js';
 
 /** Parameters of the `derived-join` processor. */
 export interface DerivedJoinParams {
@@ -85,7 +85,7 @@ export class DerivedJoinOperator implements Operator {
     { name: 'w', access: 'keyed-map' },
   ];
   private readonly params: DerivedJoinParams;
-  private readonly perfWindow: SlidingWindowOperator;
+  private readonly perfWindow: WindowOperator;
   private readonly f: Readonly<Record<string, number>>;
   private readonly modelAttr: number;
   private readonly userAttr: number;
@@ -132,7 +132,7 @@ export class DerivedJoinOperator implements Operator {
   ) {
     this.id = node.id;
     this.params = node.params as unknown as DerivedJoinParams;
-    this.perfWindow = new SlidingWindowOperator(
+    this.perfWindow = createWindowOperator(
       { ...this.params.perfWindow, kind: 'window', id: `${node.id}.perf`, inputs: [] } as WindowNode,
       fields,
     );
@@ -395,8 +395,7 @@ export class DerivedJoinOperator implements Operator {
     }
     this.dirty.clear();
     for (const table of [this.models, this.perf, this.users, this.fatigue]) table.takeChanges(changes);
-    const w = this.perfWindow.onCheckpoint?.();
-    if (w !== undefined) for (const [k, v] of w) changes.set(`w/${k}`, v);
+    for (const [k, v] of this.perfWindow.onCheckpoint()) changes.set(`w/${k}`, v);
     return changes;
   }
 }
