@@ -2,9 +2,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { renderTopology } from '../topology/render.js';
-import { withFeatureVersion } from '../topology/versioned.js';
-import { loadTopology, openTopology, serializeTopology, TOPOLOGIES } from '../topology/index.js';
+import type { Topology } from '../topology/nodes.js';
 import { ConfigError } from './errors.js';
 import {
   checkInputFile,
@@ -18,8 +16,7 @@ import {
 } from './guard.js';
 import { nonNegativeInt, positiveInt } from './flags.js';
 import { registerWorkflowCommand } from './workflow/command.js';
-import { type EmbedderName, withEmbedderVersion } from './features/embeddings/models.js';
-import { featureSet } from './features/feature-set.js';
+import type { EmbedderName } from './features/embeddings/models.js';
 import { registerKafkaOptions } from './runtime/kafka/command.js';
 import { registerServeCommand } from './serve/command.js';
 import { registerStoreCommands } from './stores/commands.js';
@@ -31,10 +28,26 @@ import type { RunSummary } from './runtime/coordinator.js';
  * message names the flag or field); 1 any other failure.
  */
 const program = new Command();
+// Commands registered by other modules take a synchronous topologyByName: load the topology
+// modules before any action runs (never for --help).
+program.hook('preAction', async () => {
+  await loadTopologies();
+});
+
+/**
+ * The topology modules, loaded by the first command that needs them (a preAction hook loads them
+ * before every action), not at start-up: `--help` and commands without a topology skip them.
+ */
+let topologies: typeof import('../topology/index.js') | undefined;
+const loadTopologies = async () => {
+  topologies ??= await import('../topology/index.js');
+  return topologies;
+};
 
 /** A `--topology` value: a shipped topology's name or a topology file (.json, .yaml, .yml). */
-function topologyByName(spec: string) {
-  return loadTopology(spec, '--topology');
+function topologyByName(spec: string): Topology {
+  if (topologies === undefined) throw new Error('internal: topology modules not loaded before the action');
+  return topologies.loadTopology(spec, '--topology');
 }
 
 /** `--plugin ./module.js`, repeatable: user functions for topology files (docs/topology-files.md). */
@@ -45,11 +58,13 @@ const pluginOption = () =>
   ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
 
 /** The `--topology` of a command, with its `--plugin`s loaded. */
-const topologyOf = (o: { topology?: unknown; plugin?: unknown }) =>
-  openTopology(
+const topologyOf = async (o: { topology?: unknown; plugin?: unknown }) =>
+  (await loadTopologies()).openTopology(
     (o.topology as string | undefined) ?? 'llm-features',
     (o.plugin as string[] | undefined) ?? [],
   );
+/** The feature set (registry entries) of a topology. */
+const featureSetOf = async (t: Topology) => (await import('./features/feature-set.js')).featureSet(t);
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const detail = (r: Record<string, number>) => {
@@ -264,15 +279,15 @@ const runCommand = program
     const embedder = o.embedder as EmbedderName;
     const topology =
       o.featureVersion === undefined
-        ? withEmbedderVersion(base, embedder)
-        : withFeatureVersion(base, o.featureVersion as number);
+        ? (await import('./features/embeddings/models.js')).withEmbedderVersion(base, embedder)
+        : (await import('../topology/versioned.js')).withFeatureVersion(base, o.featureVersion as number);
     // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
     const { openSinks } = await import('./runtime/open-sinks.js');
     const { runJob } = await import('./runtime/coordinator.js');
-    const sinks = await openSinks(online, offline, topology.name, logger, featureSet(base));
+    const sinks = await openSinks(online, offline, topology.name, logger, await featureSetOf(base));
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     // Continuous drift (issue 12), when --drift names groups.
-    const drift = (await import('./drift/run-options.js')).driftMonitorOf(o);
+    const drift = await (await import('./drift/run-options.js')).driftMonitorOf(o);
     // Prometheus metrics of the run on --metrics-port (issue 12).
     const served =
       o.metricsPort === undefined
@@ -371,15 +386,16 @@ topologyCmd
     const format = o.format as 'json' | 'yaml' | 'dot' | 'mermaid';
     process.stdout.write(
       format === 'json' || format === 'yaml'
-        ? serializeTopology(t, format)
-        : `${renderTopology(t, format)}\n`,
+        ? (await loadTopologies()).serializeTopology(t, format)
+        : `${(await import('../topology/render.js')).renderTopology(t, format)}\n`,
     );
   });
 topologyCmd
   .command('list')
   .description('List the shipped topologies')
-  .action(() => {
-    for (const [name, make] of TOPOLOGIES) process.stdout.write(`${name}\t${make().description ?? ''}\n`);
+  .action(async () => {
+    for (const [name, make] of (await loadTopologies()).TOPOLOGIES)
+      process.stdout.write(`${name}\t${make().description ?? ''}\n`);
   });
 
 program
@@ -444,7 +460,7 @@ featuresCmd
   .option('--json', 'print a JSON array of registry entries', false)
   .option('--group <group>', 'only this group')
   .action(async (o) => {
-    const set = featureSet(await topologyOf(o));
+    const set = await featureSetOf(await topologyOf(o));
     if (o.group !== undefined && !set.features.some((f) => f.group === o.group)) {
       const groups = [...new Set(set.features.map((f) => f.group))].join(', ');
       throw new ConfigError(`--group: unknown group "${o.group}" (known: ${groups})`, { field: '--group' });

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js';
 import { positiveInt } from '../flags.js';
 import { parseDuration } from '../quality/command.js';
 import { periodFlag } from './command.js';
-import { DriftMonitor } from './monitor.js';
+import type { DriftMonitor } from './monitor.js';
 
 /** The `run` flags of continuous drift, as commander parses them. */
 export interface DriftRunFlags {
@@ -62,7 +62,7 @@ export function registerDriftRunOptions(run: Command): void {
 }
 
 /** The monitor the flags ask for, or undefined without `--drift`. */
-export function driftMonitorOf(o: DriftRunFlags): DriftMonitor | undefined {
+export async function driftMonitorOf(o: DriftRunFlags): Promise<DriftMonitor | undefined> {
   if (o.drift === undefined) return undefined;
   const groups = o.drift
     .split(',')
@@ -79,6 +79,8 @@ export function driftMonitorOf(o: DriftRunFlags): DriftMonitor | undefined {
       { field: '--drift-reference' },
     );
   }
+  // Loaded only when --drift asks for it (prom-client and the statistics stay out of start-up).
+  const { DriftMonitor } = await import('./monitor.js');
   return new DriftMonitor({
     groups,
     currentMs: o.driftCurrent,

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { pino } from 'pino';
 import type { Topology } from '../../topology/nodes.js';
 import { ConfigError } from '../errors.js';
 import { parseDateOrTimestamp } from '../events/timestamp.js';
@@ -181,6 +180,7 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
         });
       }
       const { eventProgress } = await import('./progress.js');
+      const { pino } = await import('pino');
       const logger = pino({ level: o.logLevel as string }, pino.destination(2));
       const tty = process.stderr.isTTY === true;
       const s = await runReplay({

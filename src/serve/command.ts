@@ -11,16 +11,11 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { ConfigError, InUseError } from '../errors.js';
-import { type FeatureSet, llmFeatureSet } from '../features/feature-set.js';
+import type { FeatureSet } from '../features/feature-set.js';
 import type { RolloutArm } from '../registry/rollout.js';
-import { RedisOnlineStore } from '../stores/online-redis.js';
-import { openOnlineStore } from '../stores/online-store.js';
-import { asQueryable, openSqlClient } from '../stores/sql-client.js';
 import { exitOnSignals } from '../guard.js';
-import { createServer } from './server.js';
 
 /** The resolved configuration of one `serve` process. */
 export interface ServeConfig {
@@ -174,6 +169,23 @@ export function parseRollout(spec: string): [string, RolloutArm[]] {
  * await running.close();
  */
 export async function startServe(config: ServeConfig, logger: Logger): Promise<RunningServer> {
+  // Loaded here, not at the top: `featurestream --help` and other commands import this module
+  // to register `serve` and should not pay for fastify, pg and the stores.
+  const [
+    { llmFeatureSet },
+    { RedisOnlineStore },
+    { openOnlineStore },
+    { asQueryable, openSqlClient },
+    { createServer },
+    pg,
+  ] = await Promise.all([
+    import('../features/feature-set.js'),
+    import('../stores/online-redis.js'),
+    import('../stores/online-store.js'),
+    import('../stores/sql-client.js'),
+    import('./server.js'),
+    import('pg').then((m) => m.default),
+  ]);
   const set = config.featureSet ?? llmFeatureSet();
   const ttlSecondsByGroup = set.ttlSecondsByGroup;
   // The embedded stores of a finished `run` (one opener at a time): LevelDB as L2 (no pub/sub;
@@ -348,6 +360,7 @@ export function registerServeCommand(program: Command): Command {
         ...resolveServeConfig(flags),
         featureSet: featureSet(await openTopology(flags.topology ?? 'llm-features', flags.plugin ?? [])),
       };
+      const { pino } = await import('pino');
       const logger = pino({ name: 'featurestream-serve', level: flags.logLevel }, pino.destination(2));
       // Until it listens, a signal ends start-up with one line (exit 130/143; store locks are
       // released on exit); from then on it drains and exits 0.

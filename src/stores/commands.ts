@@ -2,10 +2,8 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../errors.js';
 import { positiveInt } from '../flags.js';
 import { parseDateOrTimestamp } from '../events/timestamp.js';
-import { exportFeatures } from './export.js';
-import { OfflineStore, pgCode } from './offline-postgres.js';
-import { OUTPUT_FORMATS, type OutputFormat } from './table-output.js';
-import { buildTrainingSet } from './training-set.js';
+import type { OfflineStore } from './offline-postgres.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
 
 const OFFLINE_HELP = 'offline store: postgres://USER@HOST:PORT/DB[?schema=S], embedded or embedded:DIR';
 
@@ -29,6 +27,8 @@ export async function withStore<T>(
   o: { offline: string; schema?: string },
   fn: (store: OfflineStore) => Promise<T>,
 ): Promise<T> {
+  // Loaded when a command runs, so registering the commands costs `--help` nothing.
+  const { OfflineStore, pgCode } = await import('./offline-postgres.js');
   const store = await OfflineStore.open(o.offline, {
     flag: '--offline',
     // How long an unreachable store is retried before the command fails (default 30 s).
@@ -136,6 +136,7 @@ export function registerStoreCommands(program: Command): void {
           throw new ConfigError('--to must be after --from', { field: '--to' });
         }
         await withStore(o, async (store) => {
+          const { exportFeatures } = await import('./export.js');
           const r = await exportFeatures(store, {
             group: o.group,
             format: o.format,
@@ -202,6 +203,7 @@ export function registerStoreCommands(program: Command): void {
           .map((f) => f.trim())
           .filter((f) => f !== '');
         await withStore(o, async (store) => {
+          const { buildTrainingSet } = await import('./training-set.js');
           const r = await buildTrainingSet(store, o.entities, {
             features,
             format: o.format,

@@ -3,12 +3,9 @@ import type { Writable } from 'node:stream';
 import { ByteWriter, fileWriter, ParquetWriter, type SchemaElement, type Writer } from 'hyparquet-writer';
 import { ConfigError, ExternalError } from '../errors.js';
 import { formatTimestamp } from '../events/timestamp.js';
+import type { OutputFormat } from './output-formats.js';
 
-/** Output formats of `export` and `training-set`. */
-export type OutputFormat = 'ndjson' | 'csv' | 'parquet';
-
-/** The formats, for CLI choices. */
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['ndjson', 'csv', 'parquet'];
+export { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
 
 /** One output column. `timestamp` values are ms since the epoch, written as RFC 3339 / TIMESTAMP. */
 export interface ColumnSpec {

@@ -1,5 +1,6 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { ConfigError, ExternalError } from '../../errors.js';
+import type { PayloadFormat } from './payload-formats.js';
 
 /**
  * Payload formats of the Kafka source, turned into the text lines the decode stage reads.
@@ -28,10 +29,7 @@ export const KAFKA_REASON_CODES = ['unknown_schema', 'bad_payload'] as const;
 /** One of {@link KAFKA_REASON_CODES}. */
 export type KafkaReasonCode = (typeof KAFKA_REASON_CODES)[number];
 
-/** `--format`: `auto` (framed if the first byte is 0, else JSON), `json`, or `registry` (always framed). */
-export type PayloadFormat = 'auto' | 'json' | 'registry';
-/** Every {@link PayloadFormat}, for flag validation. */
-export const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['auto', 'json', 'registry'];
+export { PAYLOAD_FORMATS, type PayloadFormat } from './payload-formats.js';
 
 /** Options of {@link PayloadDecoder}. */
 export interface PayloadDecoderOptions {

@@ -7,7 +7,7 @@ import { kafkaJobOptions, registerKafkaOptions } from './command.js';
 const logger = pino({ level: 'silent' });
 
 describe('featurestream run --kafka flags', () => {
-  it('parse into job options', () => {
+  it('parse into job options', async () => {
     const cmd = registerKafkaOptions(new Command('run').exitOverride());
     cmd.parse(
       [
@@ -23,7 +23,7 @@ describe('featurestream run --kafka flags', () => {
       ],
       { from: 'user' },
     );
-    const o = kafkaJobOptions({ ...cmd.opts(), stateDir: '/tmp/s', checkpointInterval: 500 }, logger);
+    const o = await kafkaJobOptions({ ...cmd.opts(), stateDir: '/tmp/s', checkpointInterval: 500 }, logger);
     expect(o.brokers).toEqual(['k1:9092', 'k2:9092']);
     expect(o.topic).toBe('feedback-events');
     expect(o.stopAtEnd).toBe(true);
@@ -39,10 +39,10 @@ describe('featurestream run --kafka flags', () => {
     [{ kafka: 'k:1', topic: 't' }, '--group'],
     [{ kafka: 'nohostport', topic: 't', group: 'g' }, '--kafka'],
     [{ kafka: 'k:1', topic: 't', group: 'g', topology: 'nope' }, '--topology'],
-  ])('name the flag that is wrong (%o)', (flags, field) => {
+  ])('name the flag that is wrong (%o)', async (flags, field) => {
     let err: unknown = null;
     try {
-      kafkaJobOptions(flags, logger);
+      await kafkaJobOptions(flags, logger);
     } catch (e) {
       err = e;
     }

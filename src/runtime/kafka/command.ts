@@ -1,12 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { nonNegativeInt as nonNegative, positiveInt as positive } from '../../flags.js';
-import { TOPOLOGIES } from '../../../topology/index.js';
-import { withFeatureVersion } from '../../../topology/versioned.js';
-import { PAYLOAD_FORMATS, type PayloadFormat } from '../../connectors/kafka/payload.js';
+import { PAYLOAD_FORMATS, type PayloadFormat } from '../../connectors/kafka/payload-formats.js';
 import { ConfigError } from '../../errors.js';
-import { openSinks } from '../open-sinks.js';
-import { type KafkaJobOptions, type KafkaRunSummary, runKafkaJob } from './job.js';
+import type { KafkaJobOptions, KafkaRunSummary } from './job.js';
 
 /**
  * The Kafka flags of `featurestream run`. The contract:
@@ -132,7 +129,15 @@ export interface KafkaCommandFlags {
 }
 
 /** Checks the flags and turns them into job options (ConfigError naming the flag on a bad one). */
-export function kafkaJobOptions(o: KafkaCommandFlags, logger: Logger): Omit<KafkaJobOptions, 'rowSinks'> {
+export async function kafkaJobOptions(
+  o: KafkaCommandFlags,
+  logger: Logger,
+): Promise<Omit<KafkaJobOptions, 'rowSinks'>> {
+  // The topology modules load here, not when the flags are registered (`--help` stays light).
+  const [{ TOPOLOGIES }, { withFeatureVersion }] = await Promise.all([
+    import('../../../topology/index.js'),
+    import('../../../topology/versioned.js'),
+  ]);
   const need = (v: string | undefined, flag: string): string => {
     if (v === undefined || v.trim() === '')
       throw new ConfigError(`${flag} is required with --kafka`, { field: flag });
@@ -199,7 +204,12 @@ export function kafkaJobOptions(o: KafkaCommandFlags, logger: Logger): Omit<Kafk
  * line with `--summary-json`).
  */
 export async function runKafkaCommand(o: KafkaCommandFlags, logger: Logger): Promise<KafkaRunSummary> {
-  const base = kafkaJobOptions(o, logger);
+  const base = await kafkaJobOptions(o, logger);
+  // Loaded here so that registering the Kafka flags costs `--help` nothing.
+  const [{ openSinks }, { runKafkaJob }] = await Promise.all([
+    import('../open-sinks.js'),
+    import('./job.js'),
+  ]);
   const rowSinks = await openSinks(o.online, o.offline, base.topology.name, logger);
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
