@@ -87,6 +87,7 @@ function update(m) {
         ? `${el.dataset.node}: in ${fmt(n.in)}, out ${fmt(n.out)}`
         : `${el.dataset.node}: watermark ${time(n.watermark)}, ${dur(n.lagWallMs)} behind wall clock, ${dur(n.lagEventMs)} behind the newest event`;
   }
+  if (m.kafka !== undefined) updateKafka(m.kafka);
   document
     .querySelector('#shards tbody')
     .replaceChildren(...m.shards.map((s) => row([String(s.shard), String(s.worker), bytes(s.stateBytes)])));
@@ -103,6 +104,33 @@ function update(m) {
         ]),
       ),
   );
+}
+
+// A Kafka member: which partitions and shards it owns, and its consumer lag per partition.
+function updateKafka(k) {
+  const list = (xs) => (xs.length === 0 ? 'none' : xs.join(', '));
+  document.body.dataset.kafkaPartitions = k.partitions.join(',');
+  document.body.dataset.kafkaShards = k.shards.join(',');
+  document.body.dataset.kafkaLag = String(k.lag.reduce((a, x) => a + x.lag, 0));
+  document.getElementById('kafka-section').hidden = false;
+  document.getElementById('kafka').replaceChildren(
+    ...[
+      ['group', k.group],
+      ['member', k.member],
+      [`partitions of ${k.topic}`, list(k.partitions)],
+      ['shards', list(k.shards)],
+      ['rebalances', fmt(k.rebalances)],
+    ].flatMap(([key, v]) => {
+      const dt = document.createElement('dt');
+      dt.textContent = key;
+      const dd = document.createElement('dd');
+      dd.textContent = v;
+      return [dt, dd];
+    }),
+  );
+  document
+    .querySelector('#lag tbody')
+    .replaceChildren(...k.lag.map((x) => row([x.topic, String(x.partition), fmt(x.lag)])));
 }
 
 async function main() {

@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LiveObserver, LiveView } from '../runtime/observer.js';
 import type { TopologyJson, TopologyNodeJson } from './graph.js';
+import type { KafkaMemberSnapshot } from './kafka-feed.js';
 
 /** Live figures of one topology node. Rates are per second over the last snapshot interval. */
 export interface NodeMetrics {
@@ -42,6 +43,8 @@ export interface MetricsSnapshot {
     stateBytes: number | null;
     done: boolean;
   }[];
+  /** A Kafka run: this member's group, owned partitions and shards, consumer lag per partition. */
+  readonly kafka?: KafkaMemberSnapshot;
 }
 
 const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a, b) => a + b, 0);
@@ -90,6 +93,7 @@ export class RunMetrics implements LiveObserver {
   private stateSizes: { at: number; perShard: (number | null)[] } = { at: 0, perShard: [] };
   private readonly byId: Map<string, TopologyNodeJson>;
   private readonly downstream: Map<string, string[]>;
+  private kafka: (() => KafkaMemberSnapshot) | null = null;
 
   constructor(private readonly topology: TopologyJson) {
     this.byId = new Map(topology.nodes.map((n) => [n.id, n]));
@@ -99,6 +103,11 @@ export class RunMetrics implements LiveObserver {
 
   attach(view: LiveView): void {
     this.view = view;
+  }
+
+  /** A Kafka member's page: what it owns and its lag, read at each snapshot. */
+  setKafka(read: () => KafkaMemberSnapshot): void {
+    this.kafka = read;
   }
 
   checkpoint(c: { id: number; ms: number; done: boolean }): void {
@@ -230,6 +239,7 @@ export class RunMetrics implements LiveObserver {
         stateBytes: sizes[s] ?? null,
       })),
       checkpoints: [...this.checkpoints],
+      ...(this.kafka === null ? {} : { kafka: this.kafka() }),
     };
   }
 }

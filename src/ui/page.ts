@@ -49,7 +49,7 @@ section h2{font-size:13px;margin:0 0 6px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 td,th{padding:2px 4px;text-align:right;border-bottom:1px solid #e2e8f0} td:first-child,th:first-child{text-align:left}
 .kind{margin-right:6px;white-space:nowrap} .kind i{display:inline-block;width:10px;height:10px;border:1px solid #475569;margin-right:3px;vertical-align:-1px}
-body[data-status=static] aside{display:none}
+body[data-status=static] aside{display:none} section[hidden]{display:none} #lag{margin-top:6px}
 dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:0} dt{color:#475569} dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
 </style></head>
 <body data-status="loading">
@@ -57,6 +57,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:0} dt{color:#
 <main><div id="graph"></div>
 <aside>
 <section><h2>Job</h2><dl id="job"></dl></section>
+<section id="kafka-section" hidden><h2>Kafka member</h2><dl id="kafka"></dl><table id="lag"><thead><tr><th>topic</th><th>partition</th><th>lag</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Shards</h2><table id="shards"><thead><tr><th>shard</th><th>worker</th><th>state</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Checkpoints</h2><table id="checkpoints"><thead><tr><th>id</th><th>at</th><th>ms</th><th>state</th></tr></thead><tbody></tbody></table></section>
 </aside></main>

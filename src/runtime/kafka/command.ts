@@ -114,6 +114,8 @@ export interface KafkaCommandFlags {
   readonly fetchMaxBytes?: number;
   readonly maxRepartitionLag?: number;
   readonly metricsPort?: number;
+  /** `--ui-port`: this member serves the topology page (src/ui/kafka-feed.ts). */
+  readonly uiPort?: number;
   readonly out?: string;
   readonly deadLetters?: string;
   readonly lateEvents?: string;
@@ -218,11 +220,26 @@ export async function runKafkaCommand(o: KafkaCommandFlags, logger: Logger): Pro
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  const ui =
+    o.uiPort === undefined
+      ? null
+      : await (await import('../../ui/kafka-feed.js')).startKafkaUi(base.topology, o.uiPort, {
+          group: base.group,
+          topic: base.topic,
+          workers: base.workers ?? 1,
+        });
+  if (ui !== null) process.stderr.write(`topology page: http://127.0.0.1:${ui.server.port}/\n`);
   try {
-    const summary = await runKafkaJob({ ...base, rowSinks, signal: abort.signal });
+    const summary = await runKafkaJob({
+      ...base,
+      rowSinks,
+      signal: abort.signal,
+      ...(ui === null ? {} : { metrics: ui.metrics, onAssignment: ui.onAssignment }),
+    });
     printKafkaSummary(base.topology.name, summary, o.summaryJson === true);
     return summary;
   } finally {
+    await ui?.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

@@ -82,6 +82,11 @@ export interface KafkaJobOptions {
   /** Serve `/metrics`, `/healthz`, `/readyz` on this port. */
   readonly metricsPort?: number | null;
   readonly metrics?: KafkaMetrics;
+  /** Told the partitions of each join: source partitions and shards (the web UI shows them). */
+  readonly onAssignment?: (a: {
+    readonly source: readonly number[];
+    readonly shards: readonly number[];
+  }) => void;
   readonly embeddingCache?: string | null;
   /** Worker threads of the pool (decode on any, shard actors pinned). Default min(4, cores). */
   readonly workers?: number;
@@ -557,6 +562,10 @@ export class KafkaJob {
     this.metrics.assigned.set({ topic: this.sourceTopic }, src.size);
     if (this.mode === 'repartition') this.metrics.assigned.set({ topic: this.shardTopic }, shd.size);
     this.log.info({ source: [...src], shards: [...shd] }, 'partitions assigned');
+    this.opts.onAssignment?.({
+      source: [...src].sort((a, b) => a - b),
+      shards: [...shd].sort((a, b) => a - b),
+    });
     // Start unpaused; backpressure and ends of input pause again as needed.
     this.sourcesPaused = false;
     if (src.size > 0) this.consumer.resume([{ topic: this.sourceTopic, partitions: [...src] }]);
