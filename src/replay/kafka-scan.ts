@@ -220,7 +220,9 @@ export async function scanKafka(
               linesKept++;
             }
             if (chunk.length > 0) writeSync(fds.get(p)!, chunk);
-            if (last >= end - 1n) done = true;
+            // The batch's last offset also counts records the fetch skipped (compaction gaps,
+            // transaction markers), so a partition whose data ends before its end offset finishes.
+            if (last >= end - 1n || BigInt(batch.lastOffset()) >= end - 1n) done = true;
             opts.onProgress?.(linesRead, total, linesKept);
             if (done && pending.delete(p)) {
               consumer.pause([{ topic: src.topic, partitions: [p] }]);
