@@ -3,14 +3,15 @@
  * (rows of an `api-workflow` run in the embedded online store), beside a bare `node:http` server
  * returning a body of the same size, measured in the same run (autocannon, 10 connections).
  * Prints server-side p50/p99 (onRequest → onResponse), client throughput and the ratio to the
- * bare server; the cold-prompt p99 (an embedding miss: the model runs); and the vector and
+ * bare server, with the rows read from the store on every request, kept in process (the row
+ * view the server keeps, src/workflow/row-cache.ts) and with the vector cache too; the cold-prompt p99 (an embedding miss: the model runs); and the vector and
  * embedding cache hit rates on a repeat mix (70 % of requests repeat a recent session and prompt).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
@@ -19,6 +20,7 @@ import { writeApiEvents } from '../src/generate/api-stream.js';
 import { ServeMetrics } from '../src/serve/metrics.js';
 import { registerWorkflowRoute } from '../src/serve/routes/workflow.js';
 import { openOnlineStore } from '../src/stores/online-store.js';
+import { CachedRowReader } from '../src/workflow/row-cache.js';
 import { builtinSpec } from '../src/workflow/openapi.js';
 import { API_WORKFLOW_PARAMS } from '../src/workflow/params.js';
 
@@ -51,16 +53,18 @@ if (run.status !== 0) throw new Error(run.stderr);
 const store = await openOnlineStore(`embedded:${join(dir, 'online')}`);
 const embedder = await Embedder.open({ cacheDir: join(dir, 'emb') });
 
-async function server(vectorTtlMs: number) {
+async function server(vectorTtlMs: number, rowTtlMs = 30_000) {
   const app = Fastify();
   const serverMs: number[] = [];
   const started = new WeakMap<object, number>();
   app.addHook('onRequest', async (req) => void started.set(req, performance.now()));
   app.addHook('onResponse', async (req) => void serverMs.push(performance.now() - started.get(req)!));
   let ranker: ReturnType<typeof registerWorkflowRoute> = null;
+  const rows = new CachedRowReader(store, { ttlMs: rowTtlMs });
   await app.register(async (scope) => {
     ranker = registerWorkflowRoute(scope, {
-      store,
+      // As the server does: the rows kept in process (L1's TTL), read only when missing.
+      store: rows,
       metrics: new ServeMetrics(),
       embedder: async () => embedder,
       spec: builtinSpec(),
@@ -74,6 +78,7 @@ async function server(vectorTtlMs: number) {
     app,
     serverMs,
     ranker: ranker!,
+    rows,
     url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/workflow/rank-features`,
   };
 }
@@ -83,7 +88,8 @@ const candidates = builtinSpec()
   .map((e) => ({ method: e.method, path: e.path }));
 const body = (session: string, prompt?: string) =>
   JSON.stringify({ session_id: session, candidates, ...(prompt === undefined ? {} : { prompt }) });
-const load = (url: string, b: string, seconds = 5) =>
+const DURATION = Number(process.env.DURATION ?? 5);
+const load = (url: string, b: string, seconds = DURATION) =>
   new Promise<autocannon.Result>((resolve, reject) => {
     autocannon(
       {
@@ -110,6 +116,8 @@ const bare = createHttpServer((_req, res) => {
 });
 await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
 const bareRun = await load(`http://127.0.0.1:${(bare.address() as AddressInfo).port}/`, body('s-1-40'));
+const direct = await server(0, 0);
+const directRun = await load(direct.url, body('s-1-40'));
 const uncached = await server(0);
 const uncachedRun = await load(uncached.url, body('s-1-40'));
 const cached = await server(60_000);
@@ -120,10 +128,13 @@ const line = (name: string, r: autocannon.Result, serverMs: number[] | null) =>
     ? ''
     : `   server p50 ${q(serverMs, 0.5).toFixed(3)} ms  p99 ${q(serverMs, 0.99).toFixed(3)} ms`);
 console.log(
-  `bench:workflow — 20 candidates, warm session, 10 connections, 5 s each (${bare.address() && 'same process'})`,
+  `bench:workflow — 20 candidates, warm session, 10 connections, ${DURATION} s each, same process; load ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (2 cores)`,
 );
 console.log(line('bare node:http (same body)', bareRun, null));
-console.log(line('rank-features, no vector cache', uncachedRun, uncached.serverMs));
+console.log(line('rank-features, store read each time', directRun, direct.serverMs));
+console.log(line('rank-features, row view', uncachedRun, uncached.serverMs));
 console.log(line('rank-features, vector cache', cachedRun, cached.serverMs));
 
 // Cold prompts: every request a new prompt (an embedding miss, the model runs).
@@ -173,9 +184,10 @@ for (let i = 0; i < 1_000; i++) {
 const s = mix.ranker.stats;
 console.log(
   `repeat mix (1,000 requests, 70 % repeats): vector cache hit rate ${((100 * s.vectorHits) / (s.vectorHits + s.vectorMisses)).toFixed(1)} %, ` +
+    `row view hit rate ${((100 * mix.rows.stats.hits) / Math.max(1, mix.rows.stats.hits + mix.rows.stats.misses)).toFixed(1)} %, ` +
     `embedding cache hit rate ${((100 * s.embeddingHits) / Math.max(1, s.embeddingRequests)).toFixed(1)} %`,
 );
-for (const x of [uncached, cached, cold, mix]) await x.app.close();
+for (const x of [direct, uncached, cached, cold, mix]) await x.app.close();
 bare.close();
 await embedder.close();
 await store.close();

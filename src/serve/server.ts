@@ -51,6 +51,8 @@ import { featureRoutes } from './routes/features.js';
 import { healthRoutes } from './routes/health.js';
 import { registryRoutes } from './routes/registry.js';
 import { type OnlineReader, TieredReader } from './tiers.js';
+import { CachedRowReader } from '../workflow/row-cache.js';
+import type { RowReader } from '../workflow/store-ranker.js';
 import { elapsedMs, STARTED, type StampedRequest } from './timing.js';
 
 export type { OnlineReader } from './tiers.js';
@@ -147,6 +149,15 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     warn,
   });
   const reader = tiers;
+  // The api-workflow rows behind /workflow/rank-features, kept in process by L1's rules.
+  const rowSource = opts.online as (OnlineReader & Partial<RowReader>) | null;
+  const workflowRows =
+    rowSource !== null && typeof rowSource.readMany === 'function'
+      ? new CachedRowReader(rowSource as RowReader, {
+          ttlMs: opts.l1.maxBytes > 0 ? opts.l1.ttlMs : 0,
+          keyPrefix: opts.keyPrefix ?? '',
+        })
+      : null;
 
   let subscription: InvalidationSubscription | null = null;
   let closing = false;
@@ -228,6 +239,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     maxBatch,
     auth: opts.authToken === undefined ? null : bearerAuth(opts.authToken, metrics),
     recordHook,
+    workflowRows,
     subscription: () => subscription,
     serializers,
   };
@@ -241,12 +253,22 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
   if (opts.redisUrl !== null && reader.hasL1) {
     // L1 stays off until the subscription is confirmed.
     reader.setL1Active(false);
+    workflowRows?.setActive(false);
     subscription = await subscribeInvalidations({
       url: opts.redisUrl,
       channel: opts.invalidationChannel ?? INVALIDATION_CHANNEL,
-      onKeys: (keys) => reader.invalidate(keys),
-      onUp: () => reader.setL1Active(true),
-      onDown: () => reader.setL1Active(false),
+      onKeys: (keys) => {
+        reader.invalidate(keys);
+        workflowRows?.invalidate(keys);
+      },
+      onUp: () => {
+        reader.setL1Active(true);
+        workflowRows?.setActive(true);
+      },
+      onDown: () => {
+        reader.setL1Active(false);
+        workflowRows?.setActive(false);
+      },
       warn,
       ...(opts.invalidationStartTimeoutMs === undefined
         ? {}

@@ -12,9 +12,7 @@ import { RequestError } from '../errors.js';
 import { sharedEmbedder } from '../../features/embeddings/embedder.js';
 import { builtinSpec } from '../../workflow/openapi.js';
 import { API_WORKFLOW_PARAMS } from '../../workflow/params.js';
-import type { RowReader } from '../../workflow/store-ranker.js';
 import { registerQualityRoute } from './quality.js';
-import type { OnlineReader } from '../tiers.js';
 import { registerWorkflowRoute } from './workflow.js';
 import type { RouteContext } from './context.js';
 
@@ -72,9 +70,8 @@ export function registryRoutes(ctx: RouteContext) {
     });
 
     // Next-call ranking over the api-workflow rows (issue 11).
-    const online = ctx.opts.online as (OnlineReader & Partial<RowReader>) | null;
     registerWorkflowRoute(scope, {
-      store: online !== null && typeof online.readMany === 'function' ? (online as RowReader) : null,
+      store: ctx.workflowRows,
       metrics: ctx.metrics,
       embedder:
         ctx.opts.workflowEmbeddingsDir === null
