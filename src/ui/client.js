@@ -113,6 +113,8 @@ function updateKafka(k) {
   document.body.dataset.kafkaShards = k.shards.join(',');
   document.body.dataset.kafkaLag = String(k.lag.reduce((a, x) => a + x.lag, 0));
   document.getElementById('kafka-section').hidden = false;
+  // The member's shards are listed here; the file run's shard table (worker, state) does not apply.
+  document.getElementById('shards').closest('section').hidden = true;
   document.getElementById('kafka').replaceChildren(
     ...[
       ['group', k.group],
