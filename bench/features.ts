@@ -1,15 +1,17 @@
 /**
  * `npm run bench:features` — events/s of the full `llm-features` topology (65 features, 9 groups,
  * prompt embeddings) over a generated mix of all event types, beside a floor measured in the
- * same run on the same file (read the file, JSON.parse each line, count per event type). The
- * topology runs twice: with a cold embedding cache, then with the cache the first run filled.
- * Embedding throughput (prompts/s) and the cache hit rate are reported separately.
+ * same run on the same file (read the file, JSON.parse each line, count per event type). Two
+ * streams: the generator's own (prompts repeat at a realistic rate), and the same stream with
+ * every `llm_request` prompt made new (a unique suffix), each with a fresh embedding cache; then
+ * the realistic stream once more with the cache the first run filled. Embedding throughput
+ * (prompts/s) and the cache hit rate are reported separately.
  *
  *   EVENTS=60000 WORKERS=2 npm run bench:features
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeLlmEvents } from '../src/generate/llm-stream.js';
 import { benchEmbeddings } from './embeddings.js';
@@ -92,29 +94,58 @@ const dir = mkdtempSync(join(tmpdir(), 'fs-bench-features-'));
 try {
   const file = join(dir, 'events.ndjson');
   const g = await writeLlmEvents(file, { events: EVENTS, seed: 11 });
-  const cache = join(dir, 'embeddings');
+  // The same stream with every request's prompt new: a unique suffix on each.
+  const fresh = join(dir, 'events-new-prompts.ndjson');
+  let k = 0;
+  writeFileSync(
+    fresh,
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .map((l) => {
+        if (!l.includes('"llm_request"')) return l;
+        try {
+          const e = JSON.parse(l) as { type?: string; prompt?: unknown };
+          if (e.type !== 'llm_request' || typeof e.prompt !== 'string') return l;
+          e.prompt = `${e.prompt} (ref ${(k++).toString(36)})`;
+          return JSON.stringify(e);
+        } catch {
+          return l;
+        }
+      })
+      .join('\n'),
+  );
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const before = load();
   const f1 = floor(file);
-  const cold = featurestream(file, dir, cache);
-  const f2 = floor(file);
-  const warm = featurestream(file, dir, cache);
+  const real = featurestream(file, dir, join(dir, 'cache-real'));
+  const f2 = floor(fresh);
+  const allNew = featurestream(fresh, dir, join(dir, 'cache-new'));
+  const warm = featurestream(file, dir, join(dir, 'cache-real'));
   const f = Math.max(f1, f2);
+  const requests = g.byType.llm_request ?? 0;
   console.log(
-    `bench:features — ${fmt(EVENTS)} generated events (all 8 types), ${WORKERS} workers, ${cpus().length} cores, ${cpus()[0]?.model ?? ''}, node ${process.version}`,
+    `bench:features — ${fmt(EVENTS)} generated events (all 8 types), ${WORKERS} workers, ${cpus().length} cores, ${cpus()[0]?.model ?? ''}, node ${process.version}, load before ${before}`,
   );
   console.log(
     `  mix: ${Object.entries(g.byType)
       .map(([t, n]) => `${t} ${fmt(n)}`)
-      .join(', ')}`,
+      .join(', ')}; distinct prompts ${fmt(g.uniquePrompts)} of ${fmt(requests)} requests`,
   );
-  console.log(`  floor (read + JSON.parse + per-type count)         ${fmt(f)} events/s`);
+  console.log(`  floor (read + JSON.parse + per-type count)                 ${fmt(f)} events/s`);
   console.log(
-    `  llm-features, cold embedding cache                  ${fmt(cold.eps)} events/s   ratio ${(cold.eps / f).toFixed(3)}×   (${cold.seconds.toFixed(1)} s, ${fmt(cold.rows)} rows)`,
-  );
-  console.log(
-    `  llm-features, warm embedding cache                  ${fmt(warm.eps)} events/s   ratio ${(warm.eps / f).toFixed(3)}×   (${warm.seconds.toFixed(1)} s)`,
+    `  llm-features, realistic prompt repetition, fresh cache      ${fmt(real.eps)} events/s   ratio ${(real.eps / f).toFixed(3)}×   (${real.seconds.toFixed(1)} s, ${fmt(real.rows)} rows)`,
   );
   console.log(
-    `  embedding cache hit rate in the runs: cold ${pct(cold.cacheHits / Math.max(1, cold.prompts))} of ${fmt(cold.prompts)} distinct-per-batch prompts, warm ${pct(warm.cacheHits / Math.max(1, warm.prompts))}`,
+    `  llm-features, every prompt new (${fmt(k)}), fresh cache        ${fmt(allNew.eps)} events/s   ratio ${(allNew.eps / f).toFixed(3)}×   (${allNew.seconds.toFixed(1)} s)`,
+  );
+  console.log(
+    `  llm-features, realistic stream again, warm cache            ${fmt(warm.eps)} events/s   ratio ${(warm.eps / f).toFixed(3)}×   (${warm.seconds.toFixed(1)} s)`,
+  );
+  console.log(
+    `  embedding cache hit rate in the runs: realistic ${pct(real.cacheHits / Math.max(1, real.prompts))} of ${fmt(real.prompts)} distinct-per-batch prompts, all-new ${pct(allNew.cacheHits / Math.max(1, allNew.prompts))}, warm ${pct(warm.cacheHits / Math.max(1, warm.prompts))}; load after ${load()}`,
   );
   // Embedding throughput on this stream's own prompts, measured on its own (one thread).
   const prompts = readFileSync(file, 'utf8')
