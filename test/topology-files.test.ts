@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { API_WORKFLOW_FILE, apiWorkflowTopology, loadTopology } from '../topology/index.js';
 import { lines, runCli, summaryOf, tempDir } from './support.js';
 
 const dir = tempDir('fs-topofile-');
@@ -119,6 +120,24 @@ describe('run --topology FILE', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--topology: no such file/);
   });
+});
+
+describe('api-workflow is a shipped topology file', () => {
+  it('the file equals the code-built graph, `topology show --format yaml` prints it byte for byte, and the printed file gives the same rows', async () => {
+    expect(loadTopology('api-workflow')).toEqual(apiWorkflowTopology());
+    const shown = await showAs('api-workflow', 'yaml');
+    expect(readFileSync(shown, 'utf8')).toBe(readFileSync(API_WORKFLOW_FILE, 'utf8'));
+    const api = join(dir, 'api.ndjson');
+    await ok(['generate', '--kind', 'api', '--events', '1500', '--seed', '3', '--out', api]);
+    const runApi = async (topology: string, tag: string) => {
+      const out = join(dir, `${tag}.rows.ndjson`);
+      await ok(['run', '--topology', topology, '--input', api, '--out', out, '--workers', '2']);
+      return sorted(readFileSync(out, 'utf8'));
+    };
+    const byName = await runApi('api-workflow', 'wf-name');
+    expect(byName.length).toBeGreaterThan(50);
+    expect(await runApi(shown, 'wf-file')).toEqual(byName);
+  }, 180_000);
 });
 
 describe('run without --out', () => {

@@ -6,8 +6,8 @@
  * const make = TOPOLOGIES.get('llm-features');
  * const plan = planTopology(make!());
  */
-import { apiWorkflowTopology } from './api-workflow.js';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../src/errors.js';
 import { loadPlugins, resolvePluginPath } from '../operators/plugins.js';
 import { readTopologyFile, topologyFileFormat, validateFileTopology } from './file.js';
@@ -27,8 +27,19 @@ export * from './validate.js';
 export const TOPOLOGIES: ReadonlyMap<string, () => Topology> = new Map<string, () => Topology>([
   ['llm-features', llmFeaturesTopology],
   ['llm-perf', llmPerfTopology],
-  ['api-workflow', () => apiWorkflowTopology()],
+  ['api-workflow', apiWorkflowFromFile],
 ]);
+
+/**
+ * The shipped `api-workflow` topology file (topology/api-workflow.yaml, beside this module in the
+ * build too). {@link apiWorkflowTopology} builds the same graph in code; a test keeps them equal.
+ */
+export const API_WORKFLOW_FILE: string = fileURLToPath(new URL('./api-workflow.yaml', import.meta.url));
+
+/** `api-workflow` read from its file. */
+function apiWorkflowFromFile(): Topology {
+  return readTopologyFile(API_WORKFLOW_FILE);
+}
 
 /**
  * Resolves a `--topology` value: the name of a shipped topology, else a topology file
