@@ -21,6 +21,37 @@ const num = (x: number): number | string => (Number.isFinite(x) ? x : String(x))
 const unnum = (x: number | string): number => (typeof x === 'number' ? x : Number(x));
 
 /** Event-time order, ties broken by content, so the order does not depend on arrival. */
+function heapPush(h: Buffered[], b: Buffered): void {
+  h.push(b);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (compare(h[p]!, b) <= 0) break;
+    h[i] = h[p]!;
+    i = p;
+  }
+  h[i] = b;
+}
+
+function heapPop(h: Buffered[]): Buffered {
+  const top = h[0]!;
+  const last = h.pop()!;
+  if (h.length > 0) {
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && compare(h[r]!, h[l]!) < 0 ? r : l;
+      if (compare(last, h[c]!) <= 0) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+  }
+  return top;
+}
+
 function compare(a: Buffered, b: Buffered): number {
   if (a.ts !== b.ts) return a.ts - b.ts;
   if (a.key !== b.key) return a.key < b.key ? -1 : 1;
@@ -60,6 +91,7 @@ function compare(a: Buffered, b: Buffered): number {
 export class EventTimeSortedOperator implements Operator {
   readonly id: string;
   readonly tables: readonly StateTableSpec[];
+  /** The buffer as a binary min-heap in {@link compare} order: releasing pops what is due. */
   private buffer: Buffered[] = [];
   /** Greatest event time handed to the processor (its in-order clock). */
   private clock = Number.NEGATIVE_INFINITY;
@@ -112,7 +144,7 @@ export class EventTimeSortedOperator implements Operator {
         out.late(batch.refs[r]!, this.id, rec.ts);
       } else {
         this.seq++;
-        this.buffer.push(rec);
+        heapPush(this.buffer, rec);
         this.stored.set(String(rec.seq), rec);
       }
     }
@@ -132,13 +164,11 @@ export class EventTimeSortedOperator implements Operator {
     if (wm <= this.released) return;
     this.released = wm;
     this.metaDirty = true;
-    if (this.buffer.length === 0) return;
+    // Popped in compare order (time first), so `ready` is sorted; records comparing equal are
+    // identical, so their order does not matter. No scan of the whole buffer per record.
     const ready: Buffered[] = [];
-    const rest: Buffered[] = [];
-    for (const b of this.buffer) (b.ts <= wm ? ready : rest).push(b);
+    while (this.buffer.length > 0 && this.buffer[0]!.ts <= wm) ready.push(heapPop(this.buffer));
     if (ready.length === 0) return;
-    this.buffer = rest;
-    ready.sort(compare);
     for (const b of ready) this.stored.delete(String(b.seq));
     const width = ready[0]!.values.length;
     const attrWidth = ready[0]!.attrs.length;
@@ -181,7 +211,8 @@ export class EventTimeSortedOperator implements Operator {
       }
     }
     this.stored.load(entries);
-    this.buffer = [...this.stored.values()];
+    this.buffer = [];
+    for (const b of this.stored.values()) heapPush(this.buffer, b);
     this.inner.onStart?.(own);
   }
 
