@@ -112,6 +112,7 @@ export class StoreRanker {
   private readonly normalizer: PathNormalizer;
   private readonly descriptions = new Map<string, string>();
   private readonly sessions = new Map<string, SessionCache>();
+  private readonly resolved = new Map<string, ResolvedCandidate & { readonly key: string }>();
   readonly stats: RankerCacheStats = {
     vectorHits: 0,
     vectorMisses: 0,
@@ -136,7 +137,7 @@ export class StoreRanker {
     const h = row === null || row === undefined ? emptySession() : sessionFromRow(row.values);
     const p = detectPattern(stateSequence(h), this.opts.patterns ?? SHIPPED_PATTERNS);
     const pattern = { name: p.name, confidence: p.confidence };
-    const resolved = req.candidates.map((c) => resolveEndpoint(this.normalizer, c.method, c.path));
+    const resolved = req.candidates.map((c) => this.resolve(c.method, c.path));
 
     // Feature-vector cache, invalidated when the session moves.
     const now = Date.now();
@@ -203,6 +204,18 @@ export class StoreRanker {
       })),
       cache: { hits, misses: missing.length },
     };
+  }
+
+  /** A candidate's endpoint, state and resource; memoised (pure in method and path). */
+  private resolve(method: string, path: string): ResolvedCandidate & { readonly key: string } {
+    const k = `${method} ${path}`;
+    let r = this.resolved.get(k);
+    if (r === undefined) {
+      r = resolveEndpoint(this.normalizer, method, path);
+      if (this.resolved.size >= 50_000) this.resolved.clear();
+      this.resolved.set(k, r);
+    }
+    return r;
   }
 
   private async similarities(

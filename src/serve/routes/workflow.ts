@@ -26,8 +26,39 @@ import type { Embedder } from '../../features/embeddings/embedder.js';
 import type { RankRequest, RowReader, StoreRanker } from '../../workflow/store-ranker.js';
 import { StoreRanker as Ranker } from '../../workflow/store-ranker.js';
 import type { ApiSpec } from '../../workflow/openapi.js';
+import { WF_FEATURE_NAMES } from '../../workflow/features.js';
 import { RequestError } from '../errors.js';
 import type { ServeMetrics } from '../metrics.js';
+
+const nullableNumber = { type: ['number', 'null'] } as const;
+
+/** The 200 body's shape, so fastify compiles its serializer (every field the ranker returns). */
+export const RANK_RESPONSE_SCHEMA = {
+  type: 'object',
+  properties: {
+    session_id: { type: 'string' },
+    pattern: {
+      type: 'object',
+      properties: { name: { type: 'string' }, confidence: { type: 'number' } },
+    },
+    candidates: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          method: { type: 'string' },
+          path: { type: 'string' },
+          features: {
+            type: 'object',
+            properties: Object.fromEntries(WF_FEATURE_NAMES.map((n) => [n, nullableNumber])),
+          },
+          score: { type: 'number' },
+        },
+      },
+    },
+    cache: { type: 'object', properties: { hits: { type: 'integer' }, misses: { type: 'integer' } } },
+  },
+} as const;
 
 /** Most candidates in one request. */
 export const MAX_CANDIDATES = 500;
@@ -136,34 +167,38 @@ export function registerWorkflowRoute(
         });
   const seen = { vh: 0, vm: 0, inv: 0, er: 0, eh: 0 };
 
-  scope.post('/workflow/rank-features', { config: { metricsRoute: 'workflow' } }, async (request) => {
-    if (ranker === null) {
-      throw new RequestError(
-        503,
-        'store_unavailable',
-        'ranking reads the api-workflow rows from the online store, and this server runs without one',
-      );
-    }
-    const req = parseRankRequest(request.body);
-    if (embedder === null && opts.embedder != null && (req.prompt ?? '').trim() !== '') {
-      opening ??= opts.embedder();
-      embedder = await opening;
-    }
-    const res = await ranker.rank(req);
-    const s = ranker.stats;
-    vectorCache.inc({ result: 'hit' }, s.vectorHits - seen.vh);
-    vectorCache.inc({ result: 'miss' }, s.vectorMisses - seen.vm);
-    invalidations.inc(s.invalidations - seen.inv);
-    embeddingCache.inc({ result: 'hit' }, s.embeddingHits - seen.eh);
-    embeddingCache.inc({ result: 'miss' }, s.embeddingRequests - s.embeddingHits - (seen.er - seen.eh));
-    Object.assign(seen, {
-      vh: s.vectorHits,
-      vm: s.vectorMisses,
-      inv: s.invalidations,
-      er: s.embeddingRequests,
-      eh: s.embeddingHits,
-    });
-    return res;
-  });
+  scope.post(
+    '/workflow/rank-features',
+    { config: { metricsRoute: 'workflow' }, schema: { response: { 200: RANK_RESPONSE_SCHEMA } } },
+    async (request) => {
+      if (ranker === null) {
+        throw new RequestError(
+          503,
+          'store_unavailable',
+          'ranking reads the api-workflow rows from the online store, and this server runs without one',
+        );
+      }
+      const req = parseRankRequest(request.body);
+      if (embedder === null && opts.embedder != null && (req.prompt ?? '').trim() !== '') {
+        opening ??= opts.embedder();
+        embedder = await opening;
+      }
+      const res = await ranker.rank(req);
+      const s = ranker.stats;
+      vectorCache.inc({ result: 'hit' }, s.vectorHits - seen.vh);
+      vectorCache.inc({ result: 'miss' }, s.vectorMisses - seen.vm);
+      invalidations.inc(s.invalidations - seen.inv);
+      embeddingCache.inc({ result: 'hit' }, s.embeddingHits - seen.eh);
+      embeddingCache.inc({ result: 'miss' }, s.embeddingRequests - s.embeddingHits - (seen.er - seen.eh));
+      Object.assign(seen, {
+        vh: s.vectorHits,
+        vm: s.vectorMisses,
+        inv: s.invalidations,
+        er: s.embeddingRequests,
+        eh: s.embeddingHits,
+      });
+      return res;
+    },
+  );
   return ranker;
 }
