@@ -18,6 +18,7 @@ import { PathNormalizer } from '../src/workflow/paths.js';
 import { sessionFromRow } from '../src/workflow/session.js';
 import { TRANSITION_VALUE_NAMES } from '../src/workflow/stats.js';
 import { API_WORKFLOW_PARAMS } from '../src/workflow/params.js';
+import { committedCheckpoint, waitFor } from './stores-support.js';
 import { lines, runCli, sleep, startCli, summaryOf, tempDir } from './support.js';
 
 const dir = tempDir('fs-workflow-');
@@ -283,11 +284,24 @@ describe('api-workflow topology', () => {
     const t0 = performance.now();
     let kills = 0;
     let final = null as Awaited<ReturnType<typeof runCli>> | null;
+    const stateDir = join(dir, 'crash-state');
     for (let attempt = 0; attempt < 30 && final === null; attempt++) {
-      const child = startCli(args('crash', attempt % 2 === 0 ? '2' : '1'));
+      // Each of the first three attempts is killed as soon as it has committed a checkpoint of
+      // its own: the job surely advanced, and the kill cannot come too late (wall-clock delays
+      // did under load, when a resumed attempt finished before the third kill).
+      const before = committedCheckpoint(stateDir);
+      const child = startCli([...args('crash', attempt % 2 === 0 ? '2' : '1'), '--batch-lines', '50']);
+      const exited = () => child.exitCode !== null || child.signalCode !== null;
       const done = await Promise.race([
         child.result,
-        sleep(kills < 3 ? 1_200 + attempt * 300 : 120_000).then(() => null),
+        kills < 3
+          ? waitFor(
+              'a checkpoint of this attempt',
+              () => (exited() || committedCheckpoint(stateDir) > before ? true : undefined),
+              120_000,
+              5,
+            ).then(() => null)
+          : sleep(120_000).then(() => null),
       ]);
       if (done !== null) {
         expect(done.code, done.stderr).toBe(0);
