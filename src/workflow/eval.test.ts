@@ -19,5 +19,23 @@ describe('workflow eval', () => {
     const groups = readFileSync(join(dir, 'train.tsv.query'), 'utf8').trim().split('\n').map(Number);
     expect(groups.reduce((a, b) => a + b, 0)).toBe(csv.length - 1);
     expect(groups.length).toBe(r.trainQueries);
+    // Every query group holds the next call: exactly one positive per group, in the CSV and in
+    // LightGBM's TSV (label first), whose rows follow the .query sizes in order.
+    const positives = new Map<string, number>();
+    for (const line of csv.slice(1)) {
+      const [q, label] = line.split(',');
+      expect(['0', '1']).toContain(label);
+      positives.set(q!, (positives.get(q!) ?? 0) + Number(label));
+    }
+    expect(positives.size).toBe(groups.length);
+    expect([...positives.values()].every((n) => n === 1)).toBe(true);
+    const tsv = readFileSync(join(dir, 'train.tsv'), 'utf8').trim().split('\n');
+    expect(tsv.length).toBe(csv.length - 1);
+    let at = 0;
+    for (const size of groups) {
+      const labels = tsv.slice(at, at + size).map((l) => Number(l.split('\t')[0]));
+      expect(labels.filter((x) => x === 1).length).toBe(1);
+      at += size;
+    }
   });
 });
