@@ -98,6 +98,8 @@ export function registerKafkaOptions(cmd: Command): Command {
 /** The parsed flags `runKafkaCommand` reads (commander's camel-cased names). */
 export interface KafkaCommandFlags {
   readonly topology?: string;
+  /** `--plugin`: user-function modules (docs/topology-files.md). */
+  readonly plugin?: readonly string[];
   readonly kafka?: string;
   readonly topic?: string;
   readonly group?: string;
@@ -136,7 +138,7 @@ export async function kafkaJobOptions(
   logger: Logger,
 ): Promise<Omit<KafkaJobOptions, 'rowSinks'>> {
   // The topology modules load here, not when the flags are registered (`--help` stays light).
-  const [{ TOPOLOGIES }, { withFeatureVersion }] = await Promise.all([
+  const [{ openTopology }, { withFeatureVersion }] = await Promise.all([
     import('../../../topology/index.js'),
     import('../../../topology/versioned.js'),
   ]);
@@ -153,16 +155,9 @@ export async function kafkaJobOptions(
     if (!/^[^:\s]+:\d+$/.test(b))
       throw new ConfigError(`--kafka: "${b}" is not HOST:PORT`, { field: '--kafka' });
   }
-  const name = o.topology ?? 'llm-features';
-  const make = TOPOLOGIES.get(name);
-  if (make === undefined) {
-    throw new ConfigError(
-      `--topology: unknown topology "${name}" (known: ${[...TOPOLOGIES.keys()].join(', ')})`,
-      {
-        field: '--topology',
-      },
-    );
-  }
+  // A shipped name or a topology file, with the `--plugin`s and the file's own plugins loaded here
+  // and, from the paths the topology carries, in every pool worker (as for file runs).
+  const topology = await openTopology(o.topology ?? 'llm-features', o.plugin ?? []);
   const format = (o.format ?? 'auto') as PayloadFormat;
   if (!PAYLOAD_FORMATS.includes(format)) {
     throw new ConfigError(`--format must be one of ${PAYLOAD_FORMATS.join(', ')}, got "${o.format}"`, {
@@ -170,7 +165,7 @@ export async function kafkaJobOptions(
     });
   }
   return {
-    topology: o.featureVersion === undefined ? make() : withFeatureVersion(make(), o.featureVersion),
+    topology: o.featureVersion === undefined ? topology : withFeatureVersion(topology, o.featureVersion),
     ...(o.workers === undefined ? {} : { workers: o.workers }),
     brokers,
     topic: need(o.topic, '--topic'),
@@ -208,11 +203,18 @@ export async function kafkaJobOptions(
 export async function runKafkaCommand(o: KafkaCommandFlags, logger: Logger): Promise<KafkaRunSummary> {
   const base = await kafkaJobOptions(o, logger);
   // Loaded here so that registering the Kafka flags costs `--help` nothing.
-  const [{ openSinks }, { runKafkaJob }] = await Promise.all([
+  const [{ openSinks }, { runKafkaJob }, { featureSet }] = await Promise.all([
     import('../open-sinks.js'),
     import('./job.js'),
+    import('../../features/feature-set.js'),
   ]);
-  const rowSinks = await openSinks(o.online, o.offline, base.topology.name, logger);
+  const rowSinks = await openSinks(
+    o.online,
+    o.offline,
+    base.topology.name,
+    logger,
+    featureSet(base.topology),
+  );
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     logger.info({ signal: sig }, 'stopping: finishing the batch, checkpointing, leaving the group');

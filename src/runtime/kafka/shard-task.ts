@@ -20,6 +20,8 @@ import { ExternalError, InternalError } from '../../errors.js';
 import { formatTimestamp } from '../../events/timestamp.js';
 import type { EncodedBranch, LateRef, ProcessChunk } from '../protocol.js';
 import { columnBuffers, type ShardPool } from '../shard-pool.js';
+import { featureSet } from '../../features/feature-set.js';
+import type { ValidationRule } from '../../features/catalog.js';
 import { validateRow } from '../validate-row.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../sink.js';
 import type { KafkaMetrics } from './metrics.js';
@@ -129,6 +131,8 @@ export class ShardTask {
   private readonly dl: CommittedFile | null;
   private readonly late: CommittedFile | null;
   private readonly windowGroup: Map<string, string>;
+  /** The run topology's registry rules, checked on every fired row (as the file coordinator does). */
+  private readonly rules: ReadonlyMap<string, ValidationRule>;
 
   private constructor(
     readonly shard: number,
@@ -144,6 +148,7 @@ export class ShardTask {
     this.changelogEnd = changelogEnd;
     this.repairs = repairs;
     this.windowGroup = windowGroup;
+    this.rules = featureSet(ctx.topology).rules;
     const n = ctx.sourcePartitions;
     this.clock = new SourceClock(ctx.mode === 'direct' ? 1 : n, ctx.idleTimeoutMs);
     this.seen = new Array<number>(n).fill(-1);
@@ -360,7 +365,7 @@ export class ShardTask {
     dls: DeadLetterRecord[],
     raws: ReadonlyMap<number, string>,
   ): Promise<void> {
-    const rows = fired.map((r) => validateRow(r, this.counters.invalidValues));
+    const rows = fired.map((r) => validateRow(r, this.counters.invalidValues, this.rules));
     for (const r of rows) {
       this.counters.rowsByGroup[r.group] = (this.counters.rowsByGroup[r.group] ?? 0) + 1;
       this.ctx.metrics.rows.inc({ group: r.group });
