@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EventTimeSortedOperator } from './event-time-sort.js';
 import type { Emitter, Operator, RecordBatch } from './operator.js';
-import { batchOf, collector, type TestRecord } from './test-support.js';
+import { batchOf, collector, show, type TestRecord, windowNode } from './test-support.js';
+import { createWindowOperator } from './window-operator.js';
 
 /** An order-dependent processor stand-in: it records what it saw, in order, with its clock. */
 class Recorder implements Operator {
@@ -85,5 +86,74 @@ describe('event-time-sorted input of a processor', () => {
     const records = arriving(a);
     for (let split = 1; split < records.length; split++)
       expect(run(records, split).seen).toEqual(run(records).seen);
+  });
+});
+
+describe('event-time-sorted input of a session window with a maximum duration (window mode)', () => {
+  // gap 30, max 100, bound 20, lateness 50. In event-time order the cut falls at 75 (the element
+  // that would make the session longer than 100: 75 + 30 − 0 = 105); arriving as 0, 50, 75, 60
+  // (60 within the bound), the unsorted window cuts at 60 instead.
+  const node = windowNode({ type: 'session', gap: 30, maxDuration: 100 }, { bound: 20, lateness: 50 });
+  const inOrder: Array<[string, number]> = [
+    ['k', 0],
+    ['k', 25],
+    ['k', 50],
+    ['k', 60],
+    ['k', 75],
+    ['k', 200],
+  ];
+  const shuffled: Array<[string, number]> = [
+    ['k', 0],
+    ['k', 25],
+    ['k', 50],
+    ['k', 75],
+    ['k', 60],
+    ['k', 200],
+  ];
+  const sorted = (events: Array<[string, number]>) => {
+    const c = collector();
+    const op = new EventTimeSortedOperator(createWindowOperator(node, ['x']), node.outOfOrderness, {
+      window: true,
+    });
+    op.processBatch(batchOf(arriving(events)), c.out);
+    op.onWatermark(Number.POSITIVE_INFINITY, c.out);
+    return c;
+  };
+
+  it('gives the same sessions whatever the arrival order within the bound', () => {
+    const a = sorted(inOrder);
+    expect(show(a.rows)).toEqual(show(sorted(shuffled).rows));
+    expect(show(a.rows)).toEqual([
+      'k [0,90) rev=0 n=4 sum_x=4',
+      'k [75,105) rev=0 n=1 sum_x=1',
+      'k [200,230) rev=0 n=1 sum_x=1',
+    ]);
+  });
+
+  it('the unsorted window cuts where the records arrive (why the wrapper exists)', () => {
+    const c = collector();
+    const op = createWindowOperator(node, ['x']);
+    op.processBatch(batchOf(arriving(shuffled)), c.out);
+    op.onWatermark(Number.POSITIVE_INFINITY, c.out);
+    expect(show(c.rows)).not.toEqual(show(sorted(inOrder).rows));
+  });
+
+  it('a record behind the bound goes to the window with its position: a revision within the lateness, late after it', () => {
+    // Arrival 0, 60, 100, 20, 150, 200, 5. When 20 arrives the sorted stream is at 60 (window
+    // watermark 39): [0,30) has fired, 20 merges into it → [0,50) fires again as revision 1. When 5
+    // arrives the window watermark is 129, past [5,35)'s lateness (34 + 50): late, with its position.
+    const events: Array<[string, number]> = [
+      ['k', 0],
+      ['k', 60],
+      ['k', 100],
+      ['k', 20],
+      ['k', 150],
+      ['k', 200],
+      ['k', 5],
+    ];
+    const c = sorted(events);
+    expect(c.late.map((l) => [l.ref, l.ts])).toEqual([[6, 5]]);
+    expect(show(c.rows)).toContain('k [0,30) rev=0 n=1 sum_x=1');
+    expect(show(c.rows)).toContain('k [0,50) rev=1 n=2 sum_x=2');
   });
 });

@@ -82,11 +82,19 @@ function compare(a: Buffered, b: Buffered): number {
  * output (as a window's late record does), not to the processor. The bound should cover the
  * stream's real disorder (the runtime uses the largest out-of-orderness of the topology).
  *
+ * **Window mode** (`{ window: true }`, for windows whose result depends on the order records
+ * merge — session windows with a maximum duration): as for a processor, the window sees the
+ * sorted stream and its clock (it fires once the sorted stream has passed a session's end by its
+ * out-of-orderness, so records within the bound never revise a session); a record already behind
+ * the bound is not late here but goes straight to the window with its position, and the
+ * window's allowed lateness decides (a revision, or late) as it always does.
+ *
  * The buffer is operator state: checkpointed record by record under `sort/b/<seq>`, with the
  * sorted stream's clock under `sort/meta`; the wrapped processor's own entries are unchanged.
  *
  * @example
  * const op = new EventTimeSortedOperator(new RequestRowOperator(node, fields, attrs), node.outOfOrderness);
+ * const win = new EventTimeSortedOperator(new SessionWindowOperator(node, fields), node.outOfOrderness, { window: true });
  */
 export class EventTimeSortedOperator implements Operator {
   readonly id: string;
@@ -115,10 +123,15 @@ export class EventTimeSortedOperator implements Operator {
   });
   private metaDirty = false;
 
+  /** Window mode: see the class comment. */
+  private readonly window: boolean;
+
   constructor(
     private readonly inner: Operator,
     private readonly outOfOrderness: number,
+    opts: { readonly window?: boolean } = {},
   ) {
+    this.window = opts.window === true;
     this.id = inner.id;
     this.tables = [
       ...inner.tables,
@@ -139,7 +152,10 @@ export class EventTimeSortedOperator implements Operator {
         attrs: batch.attrs.slice(r * attrWidth, r * attrWidth + attrWidth) as string[],
       };
       this.metaDirty = true;
-      if (rec.ts <= this.released) {
+      if (rec.ts <= this.released && this.window) {
+        // Behind the bound: the window's allowed lateness decides (revision or late), as unsorted.
+        this.feed([rec], width, attrWidth, out, batch.refs[r]!);
+      } else if (rec.ts <= this.released) {
         // Behind the watermark: processing it now would depend on when it arrived. Late, as for windows.
         out.late(batch.refs[r]!, this.id, rec.ts);
       } else {
@@ -152,8 +168,13 @@ export class EventTimeSortedOperator implements Operator {
 
   onWatermark(clock: number, out: Emitter): void {
     this.release(watermarkFor(clock, this.outOfOrderness), out);
-    // The processor's clock is the sorted stream's; only the end of the input goes through as is.
+    // The wrapped operator's clock is the sorted stream's; only the end of the input goes through as is.
     if (clock === Number.POSITIVE_INFINITY) this.inner.onWatermark?.(clock, out);
+  }
+
+  /** The wrapped operator's state size, where it reports one (windows). */
+  stateBytes(): number | undefined {
+    return (this.inner as { stateBytes?: () => number }).stateBytes?.();
   }
 
   onTick(nowMs: number, out: Emitter): void {
@@ -175,8 +196,11 @@ export class EventTimeSortedOperator implements Operator {
     this.feed(ready, width, attrWidth, out);
   }
 
-  /** Hands records to the processor in the given order, each with the sorted stream's clock. */
-  private feed(recs: readonly Buffered[], width: number, attrWidth: number, out: Emitter): void {
+  /**
+   * Hands records to the wrapped operator in the given order, each with the sorted stream's clock;
+   * `ref` is the position of a single record fed directly (window mode, behind the bound).
+   */
+  private feed(recs: readonly Buffered[], width: number, attrWidth: number, out: Emitter, ref = -1): void {
     const n = recs.length;
     const ts = new Float64Array(n);
     const clock = new Float64Array(n);
@@ -193,8 +217,8 @@ export class EventTimeSortedOperator implements Operator {
       values.set(b.values, i * width);
       for (const a of b.attrs) attrs.push(a);
     }
-    // Late records of a processor are not reported (its windows report them): positions are unused.
-    const refs = new Int32Array(n).fill(-1);
+    // Released records are never behind the inner operator's watermark: their positions are unused.
+    const refs = new Int32Array(n).fill(ref);
     this.inner.processBatch({ count: n, width, keys, attrs, attrWidth, ts, clock, values, refs }, out);
   }
 

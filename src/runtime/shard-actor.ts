@@ -34,7 +34,15 @@ export class ShardActor {
       if ((n.kind === 'window' || n.kind === 'process') && n.outOfOrderness > sortBound)
         sortBound = n.outOfOrderness;
     this.branches = plan.keyed.map((stage) => [
-      ...stage.windows.map((w) => createWindowOperator(w, stage.map.fields)),
+      ...stage.windows.map((w) => {
+        const op = createWindowOperator(w, stage.map.fields);
+        // Sessions with a maximum duration cut where the element that would overgrow them falls
+        // — in event-time order; arrival order would make the cut depend on the source's
+        // interleaving. They see their records sorted within their own bound.
+        return w.window.type === 'session' && Number.isFinite(w.window.maxDuration ?? Number.POSITIVE_INFINITY)
+          ? new EventTimeSortedOperator(op, w.outOfOrderness, { window: true })
+          : op;
+      }),
       ...stage.processes.map((p) => {
         const def = PROCESSORS.get(p.fn);
         if (def === undefined) throw new InternalError(`processor ${p.fn} is not registered`);

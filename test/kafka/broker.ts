@@ -335,6 +335,16 @@ interface ParsedRow {
   [k: string]: unknown;
 }
 
+/** Lines in one multiset and not the other (rows without a window repeat their identity: compare whole lines). */
+export function multisetDifferences(actual: readonly string[], expected: readonly string[]): string[] {
+  const count = new Map<string, number>();
+  for (const l of actual) count.set(l, (count.get(l) ?? 0) + 1);
+  for (const l of expected) count.set(l, (count.get(l) ?? 0) - 1);
+  const out: string[] = [];
+  for (const [l, n] of count) if (n !== 0) out.push(`${n > 0 ? 'extra' : 'missing'} ×${Math.abs(n)}: ${l}`);
+  return out.sort();
+}
+
 /** A row's identity: what a sink keys it by, plus its revision. */
 export function rowKey(r: ParsedRow): string {
   return [r.group, r.entity_type, r.entity_id, r.version, r.window_start, r.window_end, r.revision].join('|');

@@ -38,6 +38,7 @@ import {
   collectorMessage,
   folderLines,
   kafkaArgs,
+  multisetDifferences,
   produce,
   runnerSummary,
   startBroker,
@@ -231,16 +232,6 @@ async function failover(c: Case, run: number, victim: 'a' | 'b', delayMs: number
     );
   if (diffs.length === 0) rmSync(runDir, { recursive: true, force: true });
   return diffs;
-}
-
-/** Lines in one multiset and not the other (rows without a window repeat their identity: compare whole lines). */
-function multisetDifferences(actual: readonly string[], expected: readonly string[]): string[] {
-  const count = new Map<string, number>();
-  for (const l of actual) count.set(l, (count.get(l) ?? 0) + 1);
-  for (const l of expected) count.set(l, (count.get(l) ?? 0) - 1);
-  const out: string[] = [];
-  for (const [l, n] of count) if (n !== 0) out.push(`${n > 0 ? 'extra' : 'missing'} ×${Math.abs(n)}: ${l}`);
-  return out.sort();
 }
 
 function sortKeys(r: Record<string, number>): Array<[string, number]> {
