@@ -39,7 +39,8 @@ export class ShardActor {
         // Sessions with a maximum duration cut where the element that would overgrow them falls
         // — in event-time order; arrival order would make the cut depend on the source's
         // interleaving. They see their records sorted within their own bound.
-        return w.window.type === 'session' && Number.isFinite(w.window.maxDuration ?? Number.POSITIVE_INFINITY)
+        return w.window.type === 'session' &&
+          Number.isFinite(w.window.maxDuration ?? Number.POSITIVE_INFINITY)
           ? new EventTimeSortedOperator(op, w.outOfOrderness, { window: true })
           : op;
       }),
