@@ -414,6 +414,10 @@ program
       .choices(['llm', 'perf', 'api'])
       .default('llm'),
   )
+  .option(
+    '--spec <file>',
+    'with --kind api: sessions over this OpenAPI 3 document (.json or .json.gz) instead of the shipped surface; families derived from its resources',
+  )
   .addOption(new Option('--models <n>', 'number of models').argParser(positiveInt('--models')).default(6))
   .addOption(new Option('--bad-fraction <x>', 'share of malformed lines').default('0.002'))
   .addOption(
@@ -434,9 +438,30 @@ program
       lateFraction: frac('--late-fraction', o.lateFraction as string),
     };
     checkOutputFile(o.out as string, '--out');
+    if (o.spec !== undefined && o.kind !== 'api')
+      throw new ConfigError('--spec goes with --kind api', { field: '--spec' });
     if (o.kind === 'api') {
       const { writeApiEvents } = await import('./generate/api-stream.js');
-      const r = await writeApiEvents(o.out as string, { ...common, noise: 0.1 });
+      let families: import('./generate/api-stream.js').Family[] | undefined;
+      if (o.spec !== undefined) {
+        const [{ familiesFromSpec }, { loadOpenApi }] = await Promise.all([
+          import('./generate/api-families.js'),
+          import('./workflow/openapi.js'),
+        ]);
+        const spec = loadOpenApi(o.spec as string);
+        families = familiesFromSpec(spec);
+        process.stderr.write(
+          `${spec.title}: ${spec.endpoints.length} operations, ${families.length} scenario families (${families
+            .slice(0, 4)
+            .map((f) => f.name.slice(f.name.indexOf(':') + 1))
+            .join(', ')}, …)\n`,
+        );
+      }
+      const r = await writeApiEvents(o.out as string, {
+        ...common,
+        noise: 0.1,
+        ...(families === undefined ? {} : { families }),
+      });
       process.stdout.write(`wrote ${fmt(r.lines)} api_call events to ${o.out}\n`);
       return;
     }

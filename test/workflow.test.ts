@@ -4,6 +4,8 @@
  * run SIGKILLed several times and restarted leaves the same online store (embedded) and rows as
  * an uninterrupted run.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeLine } from '../src/events/decode.js';
@@ -13,7 +15,7 @@ import { ServeMetrics } from '../src/serve/metrics.js';
 import { registerWorkflowRoute } from '../src/serve/routes/workflow.js';
 import { openOnlineStore } from '../src/stores/online-store.js';
 import { DEFAULT_WORKFLOW_CONFIG, WorkflowModel } from '../src/workflow/model.js';
-import { builtinSpec } from '../src/workflow/openapi.js';
+import { builtinSpec, loadOpenApi } from '../src/workflow/openapi.js';
 import { PathNormalizer } from '../src/workflow/paths.js';
 import { sessionFromRow } from '../src/workflow/session.js';
 import { TRANSITION_VALUE_NAMES } from '../src/workflow/stats.js';
@@ -339,4 +341,97 @@ describe('api-workflow topology', () => {
     expect(clean.every((v) => v !== null)).toBe(true);
     expect(await read('crash')).toEqual(clean);
   }, 300_000);
+
+  it("over GitHub's real spec: generate --kind api --spec, run with the spec in a topology file, training-set --kind workflow", async () => {
+    const gh = createRequire(import.meta.url).resolve('@octokit/openapi/generated/api.github.com.json');
+    const ghInput = join(dir, 'gh.ndjson');
+    const g = await runCli([
+      'generate',
+      '--kind',
+      'api',
+      '--spec',
+      gh,
+      '--events',
+      '1500',
+      '--seed',
+      '4',
+      '--out',
+      ghInput,
+    ]);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stderr).toMatch(/1\d{3} operations, 24 scenario families/);
+    // The shipped topology as a file, pointed at GitHub's document.
+    const shown = await runCli(['topology', 'show', '--topology', 'api-workflow', '--format', 'json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('"spec": "builtin"');
+    const file = join(dir, 'api-workflow-github.json');
+    writeFileSync(file, shown.stdout.replace('"spec": "builtin"', `"spec": ${JSON.stringify(gh)}`));
+    const r = await runCli([
+      'run',
+      '--topology',
+      file,
+      '--input',
+      ghInput,
+      '--out',
+      join(dir, 'gh-rows.ndjson'),
+      '--state-dir',
+      join(dir, 'gh-state'),
+      '--workers',
+      '2',
+      '--summary-json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = loadOpenApi(gh);
+    const model = new WorkflowModel(
+      { ...DEFAULT_WORKFLOW_CONFIG, halfLifeMs: API_WORKFLOW_PARAMS.halfLife },
+      new PathNormalizer(spec.endpoints.map((e) => e.path)),
+    );
+    for (const l of lines(ghInput)) {
+      const d = decodeLine(l);
+      if (!d.ok) continue;
+      const b = d.event.body as Record<string, string>;
+      model.observe({
+        session: b.session_id!,
+        ts: d.event.ts,
+        method: b.method!,
+        path: b.path!,
+        tenant: b.tenant ?? null,
+      });
+    }
+    const sessions = [
+      ...latest(lines(join(dir, 'gh-rows.ndjson')).map((l) => JSON.parse(l) as JsonRow)).values(),
+    ].filter((row) => row.group === 'wf_session');
+    expect(sessions.length).toBe(model.sessions.size);
+    // Sessions hold endpoint ids of GitHub's templates (a builtin-spec run would not match).
+    for (const row of sessions) expect(sessionFromRow(row.values)).toEqual(model.sessions.get(row.entity_id));
+
+    const out = join(dir, 'gh-train');
+    const t = await runCli([
+      'training-set',
+      '--kind',
+      'workflow',
+      '--input',
+      ghInput,
+      '--spec',
+      gh,
+      '--out',
+      out,
+      '--negatives',
+      '5',
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    const groups = readFileSync(join(out, 'train.tsv.query'), 'utf8').trim().split('\n');
+    expect(groups.every((x) => x === '6')).toBe(true);
+    const labels = readFileSync(join(out, 'train.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t')[0]);
+    expect(labels).toHaveLength(groups.length * 6);
+    expect(labels.filter((x) => x === '1')).toHaveLength(groups.length);
+    expect(t.stderr).toMatch(new RegExp(`training set: ${groups.length} queries, ${groups.length * 6} rows`));
+
+    const missing = await runCli(['training-set', '--kind', 'workflow', '--out', out]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('--input is required with --kind workflow');
+  }, 120_000);
 });

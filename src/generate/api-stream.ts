@@ -15,6 +15,7 @@
  * @example
  * for (const line of generateApiEvents({ events: 1000, seed: 1 })) console.log(line);
  */
+import { ConfigError } from '../errors.js';
 import { writeNdjsonLines } from './ndjson-writer.js';
 import { mulberry32 } from './perf-stream.js';
 
@@ -27,9 +28,15 @@ export interface ApiStreamOptions {
   readonly badFraction?: number;
   /** Start time, ms. Default 2025-01-15T08:00:00Z. */
   readonly start?: number;
+  /**
+   * The scenario families sessions are drawn from. Default: the seed's four over the shipped
+   * surface; {@link familiesFromSpec} (api-families.ts) derives them from any OpenAPI document.
+   */
+  readonly families?: readonly Family[];
 }
 
-interface Step {
+/** One step of a flow: a call, possibly repeated or optional. */
+export interface Step {
   readonly m: string;
   readonly p: string;
   /** Repetitions [min, max]. */
@@ -38,41 +45,45 @@ interface Step {
   readonly opt?: number;
 }
 
-type PatternName = 'browse_edit_save' | 'browse_confirm_save' | 'cold_start_create';
+/** The three shipped workflow patterns a generated session follows. */
+export type PatternName = 'browse_edit_save' | 'browse_confirm_save' | 'cold_start_create';
 
-interface Family {
+/** A scenario family: its flows per pattern (a family may lack some), noise endpoints, prompts, tenants. */
+export interface Family {
   readonly name: string;
-  readonly flows: Readonly<Record<PatternName, readonly Step[]>>;
+  readonly flows: Readonly<Partial<Record<PatternName, readonly Step[]>>>;
   /** Every endpoint of the family, for noise. */
   readonly endpoints: readonly (readonly [string, string])[];
-  readonly prompts: Readonly<Record<PatternName, readonly string[]>>;
+  readonly prompts: Readonly<Partial<Record<PatternName, readonly string[]>>>;
   readonly tenants: readonly string[];
 }
 
-const s = (m: string, p: string, extra: Omit<Step, 'm' | 'p'> = {}): Step => ({ m, p, ...extra });
+/** A step. */
+export const step = (m: string, p: string, extra: Omit<Step, 'm' | 'p'> = {}): Step => ({ m, p, ...extra });
 
-const FAMILIES: readonly Family[] = [
+/** The seed's four scenario families over the shipped surface (src/workflow/specs/saas-api.json). */
+export const BUILTIN_FAMILIES: readonly Family[] = [
   {
     name: 'billing',
     flows: {
       browse_edit_save: [
-        s('GET', '/v1/invoices', { rep: [1, 2] }),
-        s('GET', '/v1/invoices/{invoice}'),
-        s('PATCH', '/v1/invoices/{invoice}', { rep: [1, 2] }),
-        s('POST', '/v1/invoices/{invoice}/lines'),
-        s('POST', '/v1/invoices/{invoice}/finalize', { opt: 0.5 }),
+        step('GET', '/v1/invoices', { rep: [1, 2] }),
+        step('GET', '/v1/invoices/{invoice}'),
+        step('PATCH', '/v1/invoices/{invoice}', { rep: [1, 2] }),
+        step('POST', '/v1/invoices/{invoice}/lines'),
+        step('POST', '/v1/invoices/{invoice}/finalize', { opt: 0.5 }),
       ],
       browse_confirm_save: [
-        s('GET', '/v1/invoices', { rep: [1, 2] }),
-        s('GET', '/v1/invoices/{invoice}'),
-        s('POST', '/v1/invoices/{invoice}/pay'),
-        s('POST', '/v1/credit_notes'),
+        step('GET', '/v1/invoices', { rep: [1, 2] }),
+        step('GET', '/v1/invoices/{invoice}'),
+        step('POST', '/v1/invoices/{invoice}/pay'),
+        step('POST', '/v1/credit_notes'),
       ],
       cold_start_create: [
-        s('POST', '/v1/customers'),
-        s('GET', '/v1/customers/{customer}', { opt: 0.7 }),
-        s('POST', '/v1/invoices'),
-        s('POST', '/v1/invoices/{invoice}/lines', { opt: 0.5 }),
+        step('POST', '/v1/customers'),
+        step('GET', '/v1/customers/{customer}', { opt: 0.7 }),
+        step('POST', '/v1/invoices'),
+        step('POST', '/v1/invoices/{invoice}/lines', { opt: 0.5 }),
       ],
     },
     endpoints: [
@@ -98,23 +109,23 @@ const FAMILIES: readonly Family[] = [
     name: 'pull-requests',
     flows: {
       browse_edit_save: [
-        s('GET', '/repos/{owner}/{repo}/pulls', { rep: [1, 2] }),
-        s('GET', '/repos/{owner}/{repo}/pulls/{pull_number}'),
-        s('GET', '/repos/{owner}/{repo}/pulls/{pull_number}/files', { opt: 0.5 }),
-        s('PATCH', '/repos/{owner}/{repo}/pulls/{pull_number}'),
-        s('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments'),
+        step('GET', '/repos/{owner}/{repo}/pulls', { rep: [1, 2] }),
+        step('GET', '/repos/{owner}/{repo}/pulls/{pull_number}'),
+        step('GET', '/repos/{owner}/{repo}/pulls/{pull_number}/files', { opt: 0.5 }),
+        step('PATCH', '/repos/{owner}/{repo}/pulls/{pull_number}'),
+        step('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments'),
       ],
       browse_confirm_save: [
-        s('GET', '/repos/{owner}/{repo}/pulls', { rep: [1, 2] }),
-        s('GET', '/repos/{owner}/{repo}/pulls/{pull_number}'),
-        s('GET', '/repos/{owner}/{repo}/pulls/{pull_number}/files', { opt: 0.6 }),
-        s('PUT', '/repos/{owner}/{repo}/pulls/{pull_number}/merge'),
-        s('POST', '/repos/{owner}/{repo}/releases'),
+        step('GET', '/repos/{owner}/{repo}/pulls', { rep: [1, 2] }),
+        step('GET', '/repos/{owner}/{repo}/pulls/{pull_number}'),
+        step('GET', '/repos/{owner}/{repo}/pulls/{pull_number}/files', { opt: 0.6 }),
+        step('PUT', '/repos/{owner}/{repo}/pulls/{pull_number}/merge'),
+        step('POST', '/repos/{owner}/{repo}/releases'),
       ],
       cold_start_create: [
-        s('POST', '/repos/{owner}/{repo}/pulls'),
-        s('POST', '/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers'),
-        s('GET', '/repos/{owner}/{repo}/pulls/{pull_number}', { opt: 0.6 }),
+        step('POST', '/repos/{owner}/{repo}/pulls'),
+        step('POST', '/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers'),
+        step('GET', '/repos/{owner}/{repo}/pulls/{pull_number}', { opt: 0.6 }),
       ],
     },
     endpoints: [
@@ -136,21 +147,21 @@ const FAMILIES: readonly Family[] = [
     name: 'crm',
     flows: {
       browse_edit_save: [
-        s('GET', '/crm/v3/objects/contacts', { rep: [1, 2] }),
-        s('GET', '/crm/v3/objects/contacts/{contactId}'),
-        s('PATCH', '/crm/v3/objects/contacts/{contactId}', { rep: [1, 2] }),
-        s('POST', '/crm/v3/objects/notes'),
+        step('GET', '/crm/v3/objects/contacts', { rep: [1, 2] }),
+        step('GET', '/crm/v3/objects/contacts/{contactId}'),
+        step('PATCH', '/crm/v3/objects/contacts/{contactId}', { rep: [1, 2] }),
+        step('POST', '/crm/v3/objects/notes'),
       ],
       browse_confirm_save: [
-        s('GET', '/crm/v3/objects/deals', { rep: [1, 2] }),
-        s('GET', '/crm/v3/objects/deals/{dealId}'),
-        s('POST', '/crm/v3/objects/deals/{dealId}/approve'),
-        s('POST', '/crm/v3/objects/tasks'),
+        step('GET', '/crm/v3/objects/deals', { rep: [1, 2] }),
+        step('GET', '/crm/v3/objects/deals/{dealId}'),
+        step('POST', '/crm/v3/objects/deals/{dealId}/approve'),
+        step('POST', '/crm/v3/objects/tasks'),
       ],
       cold_start_create: [
-        s('POST', '/crm/v3/objects/contacts'),
-        s('POST', '/crm/v3/objects/deals'),
-        s('GET', '/crm/v3/objects/deals/{dealId}', { opt: 0.5 }),
+        step('POST', '/crm/v3/objects/contacts'),
+        step('POST', '/crm/v3/objects/deals'),
+        step('GET', '/crm/v3/objects/deals/{dealId}', { opt: 0.5 }),
       ],
     },
     endpoints: [
@@ -171,21 +182,21 @@ const FAMILIES: readonly Family[] = [
     name: 'e-commerce',
     flows: {
       browse_edit_save: [
-        s('GET', '/v1/products', { rep: [1, 3] }),
-        s('GET', '/v1/products/{product_id}'),
-        s('PATCH', '/v1/carts/{cart_id}/items/{item_id}'),
-        s('POST', '/v1/orders'),
+        step('GET', '/v1/products', { rep: [1, 3] }),
+        step('GET', '/v1/products/{product_id}'),
+        step('PATCH', '/v1/carts/{cart_id}/items/{item_id}'),
+        step('POST', '/v1/orders'),
       ],
       browse_confirm_save: [
-        s('GET', '/v1/orders', { rep: [1, 2] }),
-        s('GET', '/v1/orders/{order_id}'),
-        s('POST', '/v1/orders/{order_id}/capture'),
-        s('POST', '/v1/shipments'),
+        step('GET', '/v1/orders', { rep: [1, 2] }),
+        step('GET', '/v1/orders/{order_id}'),
+        step('POST', '/v1/orders/{order_id}/capture'),
+        step('POST', '/v1/shipments'),
       ],
       cold_start_create: [
-        s('POST', '/v1/carts'),
-        s('POST', '/v1/carts/{cart_id}/items', { rep: [1, 2] }),
-        s('POST', '/v1/checkouts/{checkout_id}/submit', { opt: 0.6 }),
+        step('POST', '/v1/carts'),
+        step('POST', '/v1/carts/{cart_id}/items', { rep: [1, 2] }),
+        step('POST', '/v1/checkouts/{checkout_id}/submit', { opt: 0.6 }),
       ],
     },
     endpoints: [
@@ -204,7 +215,11 @@ const FAMILIES: readonly Family[] = [
   },
 ];
 
-const PATTERNS: readonly PatternName[] = ['browse_edit_save', 'browse_confirm_save', 'cold_start_create'];
+export const PATTERNS: readonly PatternName[] = [
+  'browse_edit_save',
+  'browse_confirm_save',
+  'cold_start_create',
+];
 
 /** One generated call with its labels. */
 export interface GeneratedCall {
@@ -266,23 +281,32 @@ export function generateApiCalls(opts: ApiStreamOptions): GeneratedCall[] {
   let sessionNo = 0;
   // Tenants favour their own mix of patterns.
   const tenantMix = new Map<string, number[]>();
-  for (const f of FAMILIES)
+  const families = opts.families ?? BUILTIN_FAMILIES;
+  if (families.length === 0)
+    throw new ConfigError('no scenario families to generate sessions from', { field: 'spec' });
+  for (const f of families)
     for (const t of f.tenants)
       tenantMix.set(
         t,
         PATTERNS.map(() => 0.2 + rand()),
       );
   while (calls.length < opts.events) {
-    const family = FAMILIES[Math.floor(rand() * FAMILIES.length)]!;
+    const family = families[Math.floor(rand() * families.length)]!;
     const tenant = family.tenants[Math.floor(rand() * family.tenants.length)]!;
     const mix = tenantMix.get(tenant)!;
     let x = rand() * mix.reduce((a, b) => a + b, 0);
     let pi = 0;
     while (x > mix[pi]! && pi < PATTERNS.length - 1) x -= mix[pi++]!;
-    const pattern = PATTERNS[pi]!;
+    // A family without the drawn pattern's flow (a derived one) takes its next pattern that has one.
+    let pattern = PATTERNS[pi]!;
+    for (let k = 1; family.flows[pattern] === undefined && k < PATTERNS.length; k++)
+      pattern = PATTERNS[(pi + k) % PATTERNS.length]!;
+    const flow = family.flows[pattern];
+    if (flow === undefined)
+      throw new ConfigError(`scenario family ${family.name} has no flow`, { field: 'spec' });
     const session = `s-${opts.seed}-${++sessionNo}`;
     const user = `${tenant}-u${1 + Math.floor(rand() * 20)}`;
-    const prompts = family.prompts[pattern];
+    const prompts = family.prompts[pattern] ?? [family.name];
     const prompt = prompts[Math.floor(rand() * prompts.length)]!;
     const ids = new Map<string, string>();
     let t = t0;
@@ -303,20 +327,20 @@ export function generateApiCalls(opts: ApiStreamOptions): GeneratedCall[] {
         status: rand() < 0.03 ? 404 : m === 'POST' ? 201 : 200,
       });
     };
-    for (const step of family.flows[pattern]) {
-      if (step.opt !== undefined && rand() >= step.opt) continue;
-      const [lo, hi] = step.rep ?? [1, 1];
+    for (const st of flow) {
+      if (st.opt !== undefined && rand() >= st.opt) continue;
+      const [lo, hi] = st.rep ?? [1, 1];
       const n = lo + Math.floor(rand() * (hi - lo + 1));
       for (let i = 0; i < n; i++) {
         if (rand() < noise) {
           const all = [
             ...family.endpoints,
-            ...Object.values(family.flows).flatMap((f) => f.map((x) => [x.m, x.p] as const)),
+            ...Object.values(family.flows).flatMap((f) => (f ?? []).map((x) => [x.m, x.p] as const)),
           ];
           const [m, p] = all[Math.floor(rand() * all.length)]!;
           push(m, p, true);
         }
-        push(step.m, step.p, false);
+        push(st.m, st.p, false);
       }
     }
     // About 25 sessions overlap at any time.

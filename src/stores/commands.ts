@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../errors.js';
-import { positiveInt } from '../flags.js';
+import { nonNegativeInt, positiveInt } from '../flags.js';
 import { parseDateOrTimestamp } from '../events/timestamp.js';
 import type { OfflineStore } from './offline-postgres.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
@@ -160,10 +161,41 @@ export function registerStoreCommands(program: Command): void {
         'each feature with event_time ≤ timestamp and within its group TTL — never a later value. ' +
         'The CSV has entity_type,entity_id,timestamp (a header naming them, in any order, passes other ' +
         'columns such as labels through; without a header they are the first three columns). ' +
-        'timestamp: RFC 3339, YYYY-MM-DD or ms since the epoch.',
+        'timestamp: RFC 3339, YYYY-MM-DD or ms since the epoch. ' +
+        'With --kind workflow: ranking data from an api_call stream (--input) — one row per (call, ' +
+        'candidate) with the WF features as they were before the call, the label (was it the next ' +
+        'call) and the query group — as DIR/train.csv and LightGBM’s DIR/train.tsv + train.tsv.query.',
     )
-    .requiredOption('--entities <file>', 'CSV of entity_type,entity_id,timestamp')
-    .requiredOption('--features <list>', 'comma-separated feature ids, names or value names')
+    .addOption(
+      new Option(
+        '--kind <kind>',
+        'llm: point-in-time join from the offline store; workflow: ranking rows from --input',
+      )
+        .choices(['llm', 'workflow'])
+        .default('llm'),
+    )
+    .option('--entities <file>', 'CSV of entity_type,entity_id,timestamp (--kind llm)')
+    .option('--features <list>', 'comma-separated feature ids, names or value names (--kind llm)')
+    .option('--input <file>', 'NDJSON api_call events, plain or .gz, in time order (--kind workflow)')
+    .option(
+      '--spec <file>',
+      'OpenAPI 3 document of the API surface, or "builtin" (--kind workflow)',
+      'builtin',
+    )
+    .addOption(
+      new Option('--negatives <n>', 'other endpoints per call, sampled; 0 = every endpoint (--kind workflow)')
+        .argParser(nonNegativeInt('--negatives'))
+        .default(8),
+    )
+    .addOption(
+      new Option('--seed <n>', 'seed of the negative sampling (--kind workflow)')
+        .argParser(nonNegativeInt('--seed'))
+        .default(1),
+    )
+    .option(
+      '--no-embeddings',
+      'leave semantic_similarity empty instead of embedding prompts (--kind workflow)',
+    )
     .addOption(offlineOption())
     .addOption(schemaOption())
     .addOption(
@@ -172,7 +204,10 @@ export function registerStoreCommands(program: Command): void {
       ),
     )
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('csv'))
-    .option('--out <file>', 'output file (default stdout)')
+    .option(
+      '--out <file>',
+      'output file (default stdout); with --kind workflow, the output folder (required)',
+    )
     .option(
       '--topology <name|file>',
       'the topology whose features and groups --features names (a shipped name or a topology file)',
@@ -185,8 +220,14 @@ export function registerStoreCommands(program: Command): void {
     )
     .action(
       async (o: {
-        entities: string;
-        features: string;
+        kind: 'llm' | 'workflow';
+        entities?: string;
+        features?: string;
+        input?: string;
+        spec: string;
+        negatives: number;
+        seed: number;
+        embeddings: boolean;
         offline: string;
         schema?: string;
         version?: number;
@@ -195,16 +236,24 @@ export function registerStoreCommands(program: Command): void {
         topology: string;
         plugin?: string[];
       }) => {
+        if (o.kind === 'workflow') {
+          await workflowTrainingSet(o);
+          return;
+        }
+        for (const f of ['entities', 'features'] as const)
+          if (o[f] === undefined)
+            throw new ConfigError(`training-set: --${f} is required (--kind llm)`, { field: `--${f}` });
+        const entities = o.entities!;
         const { openTopology } = await import('../../topology/index.js');
         const { featureSet } = await import('../features/feature-set.js');
         const set = featureSet(await openTopology(o.topology, o.plugin ?? []));
-        const features = o.features
-          .split(',')
+        const features = o
+          .features!.split(',')
           .map((f) => f.trim())
           .filter((f) => f !== '');
         await withStore(o, async (store) => {
           const { buildTrainingSet } = await import('./training-set.js');
-          const r = await buildTrainingSet(store, o.entities, {
+          const r = await buildTrainingSet(store, entities, {
             features,
             format: o.format,
             out: o.out ?? null,
@@ -218,4 +267,47 @@ export function registerStoreCommands(program: Command): void {
         });
       },
     );
+}
+
+/** `training-set --kind workflow`: see src/workflow/training-export.ts. */
+async function workflowTrainingSet(o: {
+  input?: string;
+  out?: string;
+  spec: string;
+  negatives: number;
+  seed: number;
+  embeddings: boolean;
+}): Promise<void> {
+  for (const f of ['input', 'out'] as const)
+    if (o[f] === undefined)
+      throw new ConfigError(`training-set: --${f} is required with --kind workflow`, { field: `--${f}` });
+  if (!existsSync(o.input!))
+    throw new ConfigError(`training-set: --input ${o.input} does not exist`, { field: '--input' });
+  const [{ exportWorkflowTraining }, { resolveSpec }] = await Promise.all([
+    import('../workflow/training-export.js'),
+    import('../workflow/openapi.js'),
+  ]);
+  const spec = resolveSpec(o.spec);
+  const embedder = o.embeddings
+    ? await (await import('../features/embeddings/embedder.js')).Embedder.open({ cacheDir: null })
+    : null;
+  try {
+    const r = await exportWorkflowTraining({
+      input: o.input!,
+      outDir: o.out!,
+      spec,
+      negatives: o.negatives,
+      seed: o.seed,
+      embedder,
+      progress: true,
+    });
+    const bad = Object.entries(r.deadLetters);
+    process.stderr.write(
+      `training set: ${r.queries} queries, ${r.rows} rows (${spec.title}, ${spec.endpoints.length} endpoints) to ${r.files.join(', ')}; ` +
+        `${r.lines} lines read, ${r.unmatched} calls outside the surface, ${r.otherTypes} other events, ` +
+        `${bad.length === 0 ? 'no bad lines' : `bad lines: ${bad.map(([k, v]) => `${k} ${v}`).join(', ')}`}\n`,
+    );
+  } finally {
+    await embedder?.close();
+  }
 }

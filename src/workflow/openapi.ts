@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { ConfigError } from '../errors.js';
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options', 'trace'] as const;
@@ -81,11 +82,12 @@ export function parseOpenApi(doc: unknown, source = 'the OpenAPI document'): Api
   };
 }
 
-/** Reads an OpenAPI 3 JSON file. */
+/** Reads an OpenAPI 3 JSON file (gzipped when its name ends in `.gz`). */
 export function loadOpenApi(file: string): ApiSpec {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const bytes = readFileSync(file);
+    text = (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
   } catch (e) {
     throw new ConfigError(`cannot read the OpenAPI document ${file}: ${(e as Error).message}`, {
       field: 'spec',
