@@ -13,20 +13,24 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Topology } from '../../../topology/nodes.js';
-import { planTopology } from '../../../topology/plan.js';
 import { ChangelogReader } from '../../connectors/kafka/changelog.js';
 import { produceDeadLetters } from '../../connectors/kafka/dead-letter-topic.js';
 import { decodeFrame, encodeFrame } from '../../connectors/kafka/frame.js';
 import { PayloadDecoder, type PayloadFormat } from '../../connectors/kafka/payload.js';
 import { KafkaRowSink } from '../../connectors/kafka/row-sink.js';
-import { ensureTopics, sourcePartitions } from '../../connectors/kafka/topics.js';
 import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '../../errors.js';
 import { createShardPool, type ShardPool } from '../shard-pool.js';
 import type { RowSink } from '../sink.js';
 import { createKafkaMetrics, type KafkaMetrics, serveMetrics } from './metrics.js';
 import { restoreShards, type ShardContext, type ShardTask } from './shard-task.js';
+import { type OffsetCommit, OffsetCommitter } from './offset-committer.js';
+import { planShardTopics } from './topic-plan.js';
+import { heldTotals, type KafkaRunSummary, summarize } from './summary.js';
 import { decodeShardMeta, decodeSourceMeta, encodeShardMeta, encodeSourceMeta } from './offset-metadata.js';
 import { type DecodeStage, SourceTask } from './source-task.js';
+
+export type { KafkaRunSummary } from './summary.js';
+export { internalTopics } from './topic-plan.js';
 
 /** What a Kafka job reads, writes and how it runs. */
 export interface KafkaJobOptions {
@@ -95,44 +99,6 @@ export interface KafkaJobOptions {
   readonly signal?: AbortSignal;
 }
 
-/** What this process did (a job spans processes; shard files and stores hold the whole output). */
-export interface KafkaRunSummary {
-  readonly mode: 'repartition' | 'direct';
-  readonly shards: number;
-  /** Source records decoded by this process. */
-  readonly eventsRead: number;
-  /** Written by shards while this process held them (replays after a takeover count again). */
-  readonly deadLetters: number;
-  readonly deadLettersByReason: Record<string, number>;
-  readonly rowsWritten: number;
-  readonly rowsByGroup: Record<string, number>;
-  /** Output values that failed their registry rule and were written as null, by `feature:reason`. */
-  readonly invalidValues: Record<string, number>;
-  readonly lateEvents: number;
-  readonly lateByWindow: Record<string, number>;
-  /** Prompt embeddings looked up by this process, and how many the cache had. */
-  readonly embeddings: { readonly prompts: number; readonly cacheHits: number };
-  /**
-   * Job totals (across processes and restarts) of the shards this member held when it stopped:
-   * after a bounded run that one member finished alone, the whole job's counts.
-   */
-  readonly heldTotals: {
-    readonly shards: number[];
-    readonly deadLettersByReason: Record<string, number>;
-    readonly lateByWindow: Record<string, number>;
-    readonly rowsByGroup: Record<string, number>;
-    readonly invalidValues: Record<string, number>;
-  };
-  readonly checkpoints: number;
-  /** Shards restored (from local state and/or the changelog) by this process. */
-  readonly restoredShards: number;
-  readonly rebalances: number;
-  /** `end`: the bounded run completed (`--stop-at-end`); `signal`: stopped on request. */
-  readonly stoppedBy: 'end' | 'signal';
-  readonly seconds: number;
-  readonly eventsPerSecond: number;
-}
-
 interface ShardSlot {
   readonly shard: number;
   task: ShardTask | null;
@@ -154,11 +120,6 @@ const isRebalancing = (e: unknown): boolean => {
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Internal topic names of a job. */
-export function internalTopics(group: string, topology: string): { repartition: string; changelog: string } {
-  return { repartition: `${group}-${topology}-repartition`, changelog: `${group}-${topology}-changelog` };
-}
 
 /**
  * Runs a topology over a Kafka topic as one member of a consumer group; see
@@ -241,7 +202,7 @@ export class KafkaJob {
   private finish!: (by: 'end' | 'signal') => void;
   private fail!: (e: unknown) => void;
   private readonly counters = { events: 0, checkpoints: 0, restored: 0, rebalances: 0 };
-  private committed = new Map<string, string>();
+  private readonly committer: OffsetCommitter;
   private readonly retiredCounters: ShardTask['counters'][] = [];
   private held: KafkaRunSummary['heldTotals'] = {
     shards: [],
@@ -256,6 +217,7 @@ export class KafkaJob {
     this.metrics = opts.metrics ?? createKafkaMetrics();
     this.sourceTopic = opts.topic;
     this.maxLag = opts.maxRepartitionLag ?? 64;
+    this.committer = new OffsetCommitter(opts.logger);
     if (opts.brokers.length === 0)
       throw new ConfigError('--kafka needs at least one broker', { field: '--kafka' });
     if (opts.group.length === 0) throw new ConfigError('--group must not be empty', { field: '--group' });
@@ -312,43 +274,24 @@ export class KafkaJob {
   }
 
   private summary(stoppedBy: 'end' | 'signal', started: number): KafkaRunSummary {
-    const all = [
-      ...this.retiredCounters,
-      ...[...this.shards.values()].flatMap((s) =>
-        s.task !== null && !s.task.closed ? [s.task.countersSinceOpen()] : [],
-      ),
-    ];
-    const merge = (pick: (c: ShardTask['counters']) => Record<string, number>) => {
-      const out: Record<string, number> = {};
-      for (const c of all) for (const [k, v] of Object.entries(pick(c))) out[k] = (out[k] ?? 0) + v;
-      return out;
-    };
-    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
-    const dl = merge((c) => c.deadLettersByReason);
-    const rows = merge((c) => c.rowsByGroup);
-    const late = merge((c) => c.lateByWindow);
-    const invalid = merge((c) => c.invalidValues ?? {});
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      mode: this.mode,
-      shards: this.shardsP,
-      eventsRead: this.counters.events,
-      deadLetters: sum(dl),
-      deadLettersByReason: dl,
-      rowsWritten: sum(rows),
-      rowsByGroup: rows,
-      invalidValues: invalid,
-      lateEvents: sum(late),
-      lateByWindow: late,
-      embeddings: { ...this.embedded },
-      heldTotals: this.held,
-      checkpoints: this.counters.checkpoints,
-      restoredShards: this.counters.restored,
-      rebalances: this.counters.rebalances,
+    const open = [...this.shards.values()].flatMap((s) =>
+      s.task !== null && !s.task.closed ? [s.task.countersSinceOpen()] : [],
+    );
+    return summarize(
+      [...this.retiredCounters, ...open],
+      {
+        mode: this.mode,
+        shards: this.shardsP,
+        events: this.counters.events,
+        checkpoints: this.counters.checkpoints,
+        restored: this.counters.restored,
+        rebalances: this.counters.rebalances,
+        embeddings: this.embedded,
+      },
+      this.held,
       stoppedBy,
-      seconds,
-      eventsPerSecond: seconds > 0 ? this.counters.events / seconds : 0,
-    };
+      (performance.now() - started) / 1000,
+    );
   }
 
   private async setUp(): Promise<void> {
@@ -362,39 +305,12 @@ export class KafkaJob {
     });
     await this.producer.connect();
 
-    this.partitionsN = await sourcePartitions(this.admin, o.topic);
-    if (this.partitionsN >= 4096)
-      throw new ConfigError('--topic: more than 4095 partitions are not supported');
-    const plan = planTopology(o.topology);
-    const topicKey = o.topicKey ?? 'id';
-    this.mode = plan.keyed.every((k) => k.keyBy.key === topicKey) ? 'direct' : 'repartition';
-    const names = internalTopics(o.group, o.topology.name);
-    const wanted = o.shards ?? 8;
-    const specs =
-      this.mode === 'direct'
-        ? [{ name: names.changelog, partitions: this.partitionsN, compact: true }]
-        : [
-            { name: names.repartition, partitions: wanted },
-            { name: names.changelog, partitions: wanted, compact: true },
-          ];
-    const parts = await ensureTopics(this.admin, specs, this.log);
-    this.changelogTopic = names.changelog;
-    this.shardTopic = this.mode === 'direct' ? o.topic : names.repartition;
-    this.shardsP = this.mode === 'direct' ? this.partitionsN : parts.get(names.repartition)!;
-    const changelogParts = parts.get(names.changelog)!;
-    if (changelogParts !== this.shardsP) {
-      throw new ConfigError(
-        `changelog topic ${names.changelog} has ${changelogParts} partitions but there are ${this.shardsP} shards (` +
-          `${this.mode === 'direct' ? `partitions of ${o.topic}` : `partitions of ${names.repartition}`}); create both with the same count`,
-        { field: '--shards' },
-      );
-    }
-    if (this.mode === 'repartition' && this.shardsP !== wanted) {
-      this.log.warn(
-        { topic: names.repartition, partitions: this.shardsP, wanted },
-        'the repartition topic already exists (or was auto-created) with another partition count; using it',
-      );
-    }
+    const plan = await planShardTopics(this.admin, o, this.log);
+    this.partitionsN = plan.sourcePartitions;
+    this.mode = plan.mode;
+    this.changelogTopic = plan.changelogTopic;
+    this.shardTopic = plan.shardTopic;
+    this.shardsP = plan.shards;
     if (o.stopAtEnd) {
       const offs = await this.admin.fetchTopicOffsets(o.topic);
       this.endOffsets = new Array<number>(this.partitionsN).fill(0);
@@ -735,12 +651,8 @@ export class KafkaJob {
       // No metadata, or someone else's: start with an unknown clock.
       const m = decodeSourceMeta(c?.metadata);
       t.init(offset >= 0 ? offset : null, m?.clock ?? Number.NEGATIVE_INFINITY, m?.eof ?? false);
-      this.rememberCommit(this.sourceTopic, p, offset, c?.metadata ?? null);
+      this.committer.remember(this.sourceTopic, p, offset, c?.metadata ?? null);
     }
-  }
-
-  private rememberCommit(topic: string, p: number, offset: number, metadata: string | null): void {
-    this.committed.set(`${topic}/${p}`, `${offset}|${metadata ?? ''}`);
   }
 
   /** Waits for a promise while keeping the group session alive. */
@@ -954,7 +866,7 @@ export class KafkaJob {
   /** Checkpoints every ready shard, then commits the group offsets. */
   private async checkpointAll(): Promise<void> {
     this.lastCheckpoint = performance.now();
-    const commits: Array<{ topic: string; partition: number; offset: string; metadata: string }> = [];
+    const commits: OffsetCommit[] = [];
     for (const [s, slot] of [...this.shards]) {
       const task = slot.task;
       if (task === null) continue;
@@ -982,24 +894,12 @@ export class KafkaJob {
         });
       }
     }
-    const changed = commits.filter(
-      (c) => this.committed.get(`${c.topic}/${c.partition}`) !== `${c.offset}|${c.metadata}`,
-    );
-    if (changed.length === 0) return;
-    try {
-      await this.consumer.commitOffsets(changed);
-      for (const c of changed) {
-        this.rememberCommit(c.topic, c.partition, Number(c.offset), c.metadata);
-        if (c.topic === this.sourceTopic && this.mode === 'repartition') {
-          const t = this.sources.get(c.partition);
-          if (t !== undefined)
-            t.committed = { offset: Number(c.offset), base: t.base, eof: t.eof && t.eofSent };
-        }
+    for (const c of await this.committer.commit(this.consumer, commits)) {
+      if (c.topic === this.sourceTopic && this.mode === 'repartition') {
+        const t = this.sources.get(c.partition);
+        if (t !== undefined)
+          t.committed = { offset: Number(c.offset), base: t.base, eof: t.eof && t.eofSent };
       }
-    } catch (err) {
-      // Harmless: shards resume from their changelog, sources re-send frames that shards drop.
-      const during = /rebalanc|generation/i.test(String(err));
-      this.log[during ? 'debug' : 'warn']({ err: String(err) }, 'offset commit failed');
     }
   }
 
@@ -1047,9 +947,7 @@ export class KafkaJob {
     const sourcesMoved =
       this.mode === 'repartition' &&
       [...this.sources.values()].some(
-        (t) =>
-          (t.next > 0 || t.eofSent) &&
-          this.committed.get(`${this.sourceTopic}/${t.partition}`)?.startsWith(`${t.next}|`) !== true,
+        (t) => (t.next > 0 || t.eofSent) && !this.committer.isAt(this.sourceTopic, t.partition, t.next),
       );
     if ((dirty || sourcesMoved) && (due || this.ownWorkDone())) await this.checkpointAll();
     if (this.opts.stopAtEnd && this.ownWorkDone() && now - this.lastDonePoll > 1000) {
@@ -1122,27 +1020,6 @@ export class KafkaJob {
     await bounded('admin disconnect', this.admin?.disconnect());
     if (this.tempStateDir !== null) rmSync(this.tempStateDir, { recursive: true, force: true });
   }
-}
-
-/** The job totals of some shards (their counters restore with their state). */
-function heldTotals(tasks: readonly ShardTask[]): KafkaRunSummary['heldTotals'] {
-  const add = (into: Record<string, number>, from: Record<string, number> | undefined) => {
-    for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v;
-  };
-  const out = {
-    shards: tasks.map((t) => t.shard).sort((a, b) => a - b),
-    deadLettersByReason: {},
-    lateByWindow: {},
-    rowsByGroup: {},
-    invalidValues: {},
-  };
-  for (const t of tasks) {
-    add(out.deadLettersByReason, t.counters.deadLettersByReason);
-    add(out.lateByWindow, t.counters.lateByWindow);
-    add(out.rowsByGroup, t.counters.rowsByGroup);
-    add(out.invalidValues, t.counters.invalidValues);
-  }
-  return out;
 }
 
 /** Whether a promise has resolved (false while pending or rejected), without waiting. */
