@@ -2,7 +2,9 @@
  * `npm run bench:startup` — wall time of short CLI commands, each process started `RUNS` times
  * (median), beside `node -e 0` measured in the same run (the floor: starting Node itself).
  * Commands: `--help`, `features list`, `topology list`, `run --help`, and a whole `run` of
- * `llm-perf` over 100 events (start-up, pool, the events, checkpoint and exit).
+ * `llm-perf` over 100 events (start-up, pool, the events, checkpoint and exit), and time to first
+ * event of `run` (`llm-perf` and `llm-features`): the run's own `firstEventMs`, from the start of
+ * the process to the first decoded event back at the coordinator.
  *
  *   RUNS=9 npm run bench:startup
  */
@@ -16,6 +18,8 @@ const RUNS = Number(process.env.RUNS ?? 9);
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/featurestream.js');
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /** Median wall ms of `RUNS` runs of `node args`. */
 function timed(args: readonly string[]): number {
   const ms: number[] = [];
@@ -24,8 +28,19 @@ function timed(args: readonly string[]): number {
     execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     ms.push(performance.now() - t0);
   }
-  ms.sort((a, b) => a - b);
-  return ms[Math.floor(ms.length / 2)]!;
+  return median(ms);
+}
+
+/** Median of the run's own `firstEventMs` (process start → first event decoded) over `RUNS` runs. */
+function firstEvent(args: readonly string[]): number {
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const out = execFileSync(process.execPath, [...args, '--summary-json'], { encoding: 'utf8' });
+    const s = JSON.parse(out.trim().split('\n').at(-1)!) as { firstEventMs: number | null };
+    if (s.firstEventMs === null) throw new Error('the run read no event');
+    ms.push(s.firstEventMs);
+  }
+  return median(ms);
 }
 
 async function main(): Promise<void> {
@@ -41,27 +56,30 @@ async function main(): Promise<void> {
       `bench:startup — median of ${RUNS} process starts; ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load before: ${load()}`,
     );
     const floor = timed(['-e', '0']);
+    const runArgs = [
+      bin,
+      'run',
+      '--topology',
+      'llm-perf',
+      '--input',
+      input,
+      '--out',
+      join(dir, 'rows.ndjson'),
+      '--state-dir',
+      join(dir, 'state'),
+      '--fresh',
+    ];
     const rows: Array<[string, number]> = [
       ['node -e 0 (floor)', floor],
       ['featurestream --help', timed([bin, '--help'])],
       ['featurestream features list', timed([bin, 'features', 'list'])],
       ['featurestream topology list', timed([bin, 'topology', 'list'])],
       ['featurestream run --help', timed([bin, 'run', '--help'])],
+      ['featurestream run llm-perf, 100 events (whole run)', timed(runArgs)],
+      ['  run llm-perf: process start → first event decoded', firstEvent(runArgs)],
       [
-        'featurestream run llm-perf, 100 events (whole run)',
-        timed([
-          bin,
-          'run',
-          '--topology',
-          'llm-perf',
-          '--input',
-          input,
-          '--out',
-          join(dir, 'rows.ndjson'),
-          '--state-dir',
-          join(dir, 'state'),
-          '--fresh',
-        ]),
+        '  run llm-features: process start → first event decoded',
+        firstEvent([...runArgs.slice(0, 3), 'llm-features', ...runArgs.slice(4)]),
       ],
     ];
     for (const [name, ms] of rows) {

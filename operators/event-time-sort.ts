@@ -13,7 +13,7 @@ interface Buffered {
   readonly seq: number;
   readonly key: string;
   readonly ts: number;
-  readonly values: number[];
+  readonly values: ArrayLike<number>;
   readonly attrs: string[];
 }
 
@@ -89,8 +89,9 @@ function compare(a: Buffered, b: Buffered): number {
  * the bound is not late here but goes straight to the window with its position, and the
  * window's allowed lateness decides (a revision, or late) as it always does.
  *
- * The buffer is operator state: checkpointed record by record under `sort/b/<seq>`, with the
- * sorted stream's clock under `sort/meta`; the wrapped processor's own entries are unchanged.
+ * The buffer is operator state: checkpointed record by record under `sort/b/<seq>` (the records
+ * buffered at the checkpoint; one that arrived and left between two checkpoints is never written),
+ * with the sorted stream's clock under `sort/meta`; the wrapped processor's own entries are unchanged.
  *
  * @example
  * const op = new EventTimeSortedOperator(new RequestRowOperator(node, fields, attrs), node.outOfOrderness);
@@ -110,7 +111,7 @@ export class EventTimeSortedOperator implements Operator {
   private readonly stored = new KeyedStateTable<Buffered>({
     name: 'sort/b',
     version: 1,
-    encode: (b) => JSON.stringify([b.key, b.ts, b.values.map(num), b.attrs]),
+    encode: (b) => JSON.stringify([b.key, b.ts, Array.from(b.values, num), b.attrs]),
     decode: (stored, seq) => {
       const [key, ts, values, attrs] = JSON.parse(stored) as [
         string,
@@ -148,7 +149,7 @@ export class EventTimeSortedOperator implements Operator {
         seq: this.seq,
         key: batch.keys[r]!,
         ts: batch.ts[r]!,
-        values: Array.from(batch.values.subarray(r * width, r * width + width)),
+        values: batch.values.slice(r * width, r * width + width),
         attrs: batch.attrs.slice(r * attrWidth, r * attrWidth + attrWidth) as string[],
       };
       this.metaDirty = true;
@@ -161,7 +162,6 @@ export class EventTimeSortedOperator implements Operator {
       } else {
         this.seq++;
         heapPush(this.buffer, rec);
-        this.stored.set(String(rec.seq), rec);
       }
     }
   }
@@ -190,7 +190,6 @@ export class EventTimeSortedOperator implements Operator {
     const ready: Buffered[] = [];
     while (this.buffer.length > 0 && this.buffer[0]!.ts <= wm) ready.push(heapPop(this.buffer));
     if (ready.length === 0) return;
-    for (const b of ready) this.stored.delete(String(b.seq));
     const width = ready[0]!.values.length;
     const attrWidth = ready[0]!.attrs.length;
     this.feed(ready, width, attrWidth, out);
@@ -241,6 +240,17 @@ export class EventTimeSortedOperator implements Operator {
   }
 
   onCheckpoint(): Map<string, string | null> {
+    // The stored buffer catches up with the heap here, once per checkpoint, not per record: a
+    // record that came and went between two checkpoints is never written.
+    const live = new Set<string>();
+    for (const b of this.buffer) {
+      const k = String(b.seq);
+      live.add(k);
+      if (!this.stored.has(k)) this.stored.set(k, b);
+    }
+    if (this.stored.size > live.size) {
+      for (const k of [...this.stored.keys()]) if (!live.has(k)) this.stored.delete(k);
+    }
     const changes = this.stored.takeChanges(this.inner.onCheckpoint?.());
     if (this.metaDirty) {
       changes.set(

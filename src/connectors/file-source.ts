@@ -26,6 +26,49 @@ export interface LineBatch {
 }
 
 /**
+ * A batch of lines as the bytes they were read as: `bytes` holds the lines one after the other,
+ * each followed by its newline (the last one of a file without a final newline has none), so a
+ * worker turns them into strings itself and the reading thread never does. Line `firstLine + i`
+ * is `bytes[starts[i], ends[i])`, without its newline or a `\r` before it.
+ */
+export interface ByteBatch {
+  readonly firstLine: number;
+  readonly count: number;
+  readonly bytes: Buffer;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  /** Byte offset in the file (of the decompressed stream for .gz) of the start of each line. */
+  readonly offsets: number[];
+  /** The position right after the batch: where a restart resumes. */
+  readonly end: FilePosition;
+}
+
+/** Line `i` of a byte batch as a string. */
+export function lineOf(b: ByteBatch, i: number): string {
+  return b.bytes.toString('utf8', b.starts[i]!, b.ends[i]!);
+}
+
+/**
+ * Splits the bytes of a {@link ByteBatch} into its lines with one UTF-8 decode of the whole
+ * batch (a newline byte never occurs inside a multi-byte character, so splitting the text at
+ * `\n` splits the bytes at the same places). A `\r` before a newline is dropped, as
+ * {@link readLines} does.
+ */
+export function splitLines(bytes: Uint8Array, count: number): string[] {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const terminated = buf.length > 0 && buf[buf.length - 1] === 10;
+  const parts = buf.toString('utf8').split('\n');
+  if (terminated) parts.pop();
+  if (parts.length !== count) throw new Error(`byte batch holds ${parts.length} lines, expected ${count}`);
+  const last = terminated ? parts.length : parts.length - 1;
+  for (let i = 0; i < last; i++) {
+    const p = parts[i]!;
+    if (p.length > 0 && p.charCodeAt(p.length - 1) === 13) parts[i] = p.slice(0, -1);
+  }
+  return parts;
+}
+
+/**
  * Reads an NDJSON file (plain, or gzip when the name ends in `.gz`) in batches of lines,
  * starting at a checkpointed position. A plain file is opened at the byte offset; a gzip
  * stream cannot seek, so it is decompressed from the start and the bytes before the offset
@@ -46,6 +89,21 @@ export async function* readLines(
   batchLines = 2048,
   onDamage?: (err: InputError) => void,
 ): AsyncGenerator<LineBatch> {
+  for await (const b of readByteBatches(path, from, batchLines, onDamage)) {
+    yield { firstLine: b.firstLine, lines: splitLines(b.bytes, b.count), offsets: b.offsets, end: b.end };
+  }
+}
+
+/**
+ * {@link readLines} as bytes: the same batches, positions and damage handling, each batch one
+ * buffer plus line bounds ({@link ByteBatch}), so the thread that reads creates no strings.
+ */
+export async function* readByteBatches(
+  path: string,
+  from: FilePosition,
+  batchLines = 2048,
+  onDamage?: (err: InputError) => void,
+): AsyncGenerator<ByteBatch> {
   const gz = path.endsWith('.gz');
   const raw = createReadStream(path, { start: gz ? 0 : from.offset, highWaterMark: 1 << 20 });
   const gunzip = gz ? createGunzip() : null;
@@ -58,9 +116,31 @@ export async function* readLines(
   let offset = from.offset;
   let line = from.line;
   let rest: Buffer | null = null;
-  let lines: string[] = [];
-  let offsets: number[] = [];
   let firstLine = line;
+  // The batch being built: whole lines (with their newlines) as segments of the read buffers.
+  let segments: Buffer[] = [];
+  let segBytes = 0;
+  let starts: number[] = [];
+  let ends: number[] = [];
+  let offsets: number[] = [];
+  const take = (): ByteBatch => {
+    const b: ByteBatch = {
+      firstLine,
+      count: starts.length,
+      bytes: Buffer.concat(segments, segBytes),
+      starts: Int32Array.from(starts),
+      ends: Int32Array.from(ends),
+      offsets,
+      end: { offset, line },
+    };
+    segments = [];
+    segBytes = 0;
+    starts = [];
+    ends = [];
+    offsets = [];
+    firstLine = line;
+    return b;
+  };
 
   for await (let chunk of stream) {
     if (skip > 0) {
@@ -73,20 +153,28 @@ export async function* readLines(
     }
     const buf: Buffer = rest === null ? chunk : Buffer.concat([rest, chunk]);
     let start = 0;
+    /** Where this buffer's part of the current batch begins. */
+    let segStart = 0;
     for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-      lines.push(buf.toString('utf8', start, end));
+      const base = segBytes - segStart;
+      starts.push(base + start);
+      ends.push(base + end);
       offsets.push(offset);
       offset += nl + 1 - start + dropped;
       dropped = 0;
       line++;
       start = nl + 1;
-      if (lines.length >= batchLines) {
-        yield { firstLine, lines, offsets, end: { offset, line } };
-        lines = [];
-        offsets = [];
-        firstLine = line;
+      if (starts.length >= batchLines) {
+        segments.push(buf.subarray(segStart, start));
+        segBytes += start - segStart;
+        segStart = start;
+        yield take();
       }
+    }
+    if (start > segStart) {
+      segments.push(buf.subarray(segStart, start));
+      segBytes += start - segStart;
     }
     rest = start < buf.length ? buf.subarray(start) : null;
     if (rest !== null && rest.length > MAX_KEPT_LINE_BYTES) {
@@ -96,7 +184,7 @@ export async function* readLines(
   }
   if (damage !== null) {
     // The complete lines before the damage still count: hand them over, then say where it broke.
-    if (lines.length > 0) yield { firstLine, lines, offsets, end: { offset, line } };
+    if (starts.length > 0) yield take();
     const err = new InputError(
       `--input ${path}: the gzip data is cut short or damaged at compressed byte ${gunzip!.bytesWritten}; ` +
         `the last good line is line ${line} (ending at byte ${offset} of the decompressed stream) and ` +
@@ -109,12 +197,15 @@ export async function* readLines(
     return;
   }
   if (rest !== null && rest.length > 0) {
-    lines.push(rest.toString('utf8'));
+    starts.push(segBytes);
+    ends.push(segBytes + rest.length);
+    segments.push(rest);
+    segBytes += rest.length;
     offsets.push(offset);
     offset += rest.length + dropped;
     line++;
   }
-  if (lines.length > 0) yield { firstLine, lines, offsets, end: { offset, line } };
+  if (starts.length > 0) yield take();
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Topology } from '../../topology/nodes.js';
 import type { EmbedderName } from '../features/embeddings/models.js';
 import { planTopology } from '../../topology/plan.js';
 import { CommittedFile } from '../connectors/committed-file.js';
-import { type FilePosition, type LineBatch, readLines } from '../connectors/file-source.js';
+import { type ByteBatch, type FilePosition, lineOf, readByteBatches } from '../connectors/file-source.js';
 import { formatRow } from '../connectors/row-format.js';
 import { ConfigError, type InputError, InternalError } from '../errors.js';
 import { formatTimestamp } from '../events/timestamp.js';
@@ -90,6 +90,11 @@ export interface RunSummary {
   /** Seconds and events/s of this process. */
   readonly seconds: number;
   readonly eventsPerSecond: number;
+  /**
+   * Milliseconds from the start of the process to the first event decoded by a worker and back
+   * at the coordinator (start-up: module loading, the pool, opening state), or null when no event was read.
+   */
+  readonly firstEventMs: number | null;
 }
 
 interface Counters {
@@ -102,9 +107,7 @@ interface Counters {
 }
 
 interface RetainedBatch {
-  readonly firstLine: number;
-  readonly lines: string[];
-  readonly offsets: readonly number[];
+  readonly batch: ByteBatch;
   refs: number;
 }
 
@@ -136,6 +139,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const rules = featureSet(opts.topology).rules;
   const runId = `${process.pid}-${Date.now()}`;
   const started = performance.now();
+  let firstEventMs: number | null = null;
   if (!existsSync(opts.input))
     throw new ConfigError(`--input: no such file: ${opts.input}`, { field: '--input' });
   const totalBytes = statSync(opts.input).size;
@@ -191,7 +195,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
 
   if (record?.done === true) {
     log.info({ checkpoint: record.id }, 'state dir holds a finished job: nothing to do');
-    return summarize(counters, 0, record.id, true, started, 0);
+    return summarize(counters, 0, record.id, true, started, 0, null);
   }
 
   const resumedFrom = record === null ? null : record.id;
@@ -233,14 +237,14 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const batchOf = (n: number): RetainedBatch | undefined => {
     // Batches start at multiples of the batch size unless a restart changed it: try that first.
     const guess = retained.get(n - (n % batchLines));
-    if (guess !== undefined && n < guess.firstLine + guess.lines.length) return guess;
+    if (guess !== undefined && n < guess.batch.firstLine + guess.batch.count) return guess;
     for (const b of retained.values()) {
-      if (n >= b.firstLine && n < b.firstLine + b.lines.length) return b;
+      if (n >= b.batch.firstLine && n < b.batch.firstLine + b.batch.count) return b;
     }
     return undefined;
   };
   const release = (b: RetainedBatch) => {
-    if (--b.refs === 0) retained.delete(b.firstLine);
+    if (--b.refs === 0) retained.delete(b.batch.firstLine);
   };
 
   const writeRows = (rows: readonly FeatureRow[]) => {
@@ -263,8 +267,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     for (const [line, op, ts] of late) {
       counters.lateByWindow[op] = (counters.lateByWindow[op] ?? 0) + 1;
       const group = windowGroup.get(op) ?? op;
-      const batch = batchOf(line);
-      const raw = batch === undefined ? null : batch.lines[line - batch.firstLine]!;
+      const batch = batchOf(line)?.batch;
+      const raw = batch === undefined ? null : lineOf(batch, line - batch.firstLine);
       if (sinks.length > 0) {
         sinkLate.push({
           source,
@@ -411,7 +415,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     let lastProgress = 0;
     const maxBuffered = 200_000;
     const maxDecoding = Math.max(4, opts.workers * 3);
-    const decoding: Array<{ batch: LineBatch; result: Promise<ShardResponse> }> = [];
+    const decoding: Array<{ batch: ByteBatch; result: Promise<ShardResponse> }> = [];
 
     /** Takes the oldest decoded batch, in source order: dead letters, routing, clock, position. */
     const forwardNext = async () => {
@@ -420,10 +424,12 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       if (res.type !== 'decoded') throw new InternalError(`decode answered ${res.type}`);
       if (failure !== null) throw failure;
       counters.eventsRead += res.events;
+      if (firstEventMs === null && res.events > 0) firstEventMs = performance.now();
       for (const [i, reason, detailText] of res.dl) {
         counters.deadLettersByReason[reason] = (counters.deadLettersByReason[reason] ?? 0) + 1;
+        const raw = lineOf(batch, i);
         dl?.append(
-          `${JSON.stringify({ line: batch.firstLine + i + 1, offset: batch.offsets[i], reason, detail: detailText, raw: batch.lines[i] })}\n`,
+          `${JSON.stringify({ line: batch.firstLine + i + 1, offset: batch.offsets[i], reason, detail: detailText, raw })}\n`,
         );
         if (sinks.length > 0) {
           sinkDl.push({
@@ -432,7 +438,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
             line: batch.firstLine + i + 1,
             reason,
             detail: detailText,
-            raw: batch.lines[i]!,
+            raw,
           });
         }
       }
@@ -440,12 +446,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
         embeddingCounts.prompts += res.embedded.prompts;
         embeddingCounts.cacheHits += res.embedded.cacheHits;
       }
-      const retainedBatch: RetainedBatch = {
-        firstLine: batch.firstLine,
-        lines: batch.lines,
-        offsets: batch.offsets,
-        refs: 1,
-      };
+      const retainedBatch: RetainedBatch = { batch, refs: 1 };
       retained.set(batch.firstLine, retainedBatch);
       const baseClock = clock.current;
       res.perShard.forEach((branches, s) => {
@@ -485,7 +486,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     const onDamage = (err: InputError) => {
       damaged = err;
     };
-    for await (const batch of readLines(opts.input, position, batchLines, onDamage)) {
+    for await (const batch of readByteBatches(opts.input, position, batchLines, onDamage)) {
       if (failure !== null) throw failure;
       decoding.push({
         batch,
@@ -495,7 +496,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
           runId,
           topology: opts.topology,
           shards: opts.shards,
-          lines: batch.lines,
+          bytes: batch.bytes,
+          count: batch.count,
           firstLine: batch.firstLine,
           embeddingCache: opts.embeddingCache ?? null,
           ...(opts.embedder === undefined ? {} : { embedder: opts.embedder }),
@@ -532,7 +534,15 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     dl?.close();
     lateOut?.close();
   }
-  return summarize(counters, checkpoints, resumedFrom, false, started, counters.eventsRead - eventsAtStart);
+  return summarize(
+    counters,
+    checkpoints,
+    resumedFrom,
+    false,
+    started,
+    counters.eventsRead - eventsAtStart,
+    firstEventMs,
+  );
 }
 
 function summarize(
@@ -542,6 +552,7 @@ function summarize(
   alreadyComplete: boolean,
   started: number,
   processedHere: number,
+  firstEventMs: number | null,
 ): RunSummary {
   const seconds = (performance.now() - started) / 1000;
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
@@ -560,5 +571,6 @@ function summarize(
     alreadyComplete,
     seconds,
     eventsPerSecond: seconds > 0 ? processedHere / seconds : 0,
+    firstEventMs,
   };
 }

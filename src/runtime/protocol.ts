@@ -40,7 +40,10 @@ export type ShardRequest =
       readonly runId: string;
       readonly topology: Topology;
       readonly shards: number;
-      readonly lines: string[];
+      /** The lines, or (from a file) `bytes`: the lines' UTF-8 bytes, each followed by a newline, `count` of them. */
+      readonly lines?: string[];
+      readonly bytes?: Uint8Array;
+      readonly count?: number;
       readonly firstLine: number;
       /** Persistent prompt-embedding cache directory (null: memory only). */
       readonly embeddingCache: string | null;

@@ -27,10 +27,46 @@ export function workerFile(): string {
     : new URL('./shard-worker.js', here).pathname;
 }
 
+let prewarmed: { readonly key: string; readonly pool: ShardPool } | null = null;
+
 /**
- * Starts a pool of `workers` threads for up to `maxShards` shards per worker in flight at once.
+ * Starts the pool a run is about to ask for, so its workers load their modules while the main
+ * thread still opens the topology, stores and state; the next {@link createShardPool} with the
+ * same sizes takes it over.
+ */
+export function prewarmShardPool(workers: number, maxShards: number): void {
+  if (prewarmed === null) prewarmed = { key: `${workers}/${maxShards}`, pool: startPool(workers, maxShards) };
+}
+
+/**
+ * Stops a prewarmed pool nobody took (the run failed before it started). Each worker first
+ * answers a request, so none is stopped while it still loads its modules (a thread terminated
+ * while it loads a native addon aborts the process).
+ */
+export async function discardPrewarmedPool(): Promise<void> {
+  const p = prewarmed;
+  prewarmed = null;
+  if (p === null) return;
+  await Promise.allSettled(
+    Array.from({ length: p.pool.workers }, (_, s) => p.pool.call({ type: 'close', shard: s })),
+  );
+  await p.pool.destroy();
+}
+
+/**
+ * A pool of `workers` threads for up to `maxShards` shards per worker in flight at once (the
+ * prewarmed one when its sizes match).
  */
 export function createShardPool(workers: number, maxShards: number): ShardPool {
+  if (prewarmed !== null && prewarmed.key === `${workers}/${maxShards}`) {
+    const { pool } = prewarmed;
+    prewarmed = null;
+    return pool;
+  }
+  return startPool(workers, maxShards);
+}
+
+function startPool(workers: number, maxShards: number): ShardPool {
   const pool = new Piscina({
     filename: workerFile(),
     minThreads: workers,

@@ -2,6 +2,7 @@ import { sharedEmbedder } from '../features/embeddings/embedder.js';
 import { DEFAULT_EMBEDDER } from '../features/embeddings/models.js';
 import { project } from '../features/embeddings/projection.js';
 import { loadPlugins } from '../../operators/plugins.js';
+import { splitLines } from '../connectors/file-source.js';
 import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
@@ -60,7 +61,8 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
           return result;
         },
       };
-      const res = await decodeBatch(chains, req.lines, req.firstLine, req.shards, embeddings);
+      const lines = req.lines ?? splitLines(req.bytes ?? new Uint8Array(0), req.count ?? 0);
+      const res = await decodeBatch(chains, lines, req.firstLine, req.shards, embeddings);
       return prompts === 0 ? res : { ...res, embedded: { prompts, cacheHits } };
     }
     case 'process': {
