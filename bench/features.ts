@@ -4,7 +4,9 @@
  * same run on the same file (read the file, JSON.parse each line, count per event type). Two
  * streams: the generator's own (prompts repeat at a realistic rate), and the same stream with
  * every `llm_request` prompt made new (a unique suffix), each with a fresh embedding cache; then
- * the realistic stream once more with the cache the first run filled. Embedding throughput
+ * the realistic stream once more with the cache the first run filled; and a stream where 40 % of
+ * all events are requests with new prompts (a larger generated stream, every request kept with
+ * its prompt made new, the other events thinned evenly), beside its own floor. Embedding throughput
  * (prompts/s) and the cache hit rate are reported separately.
  *
  *   EVENTS=60000 WORKERS=2 npm run bench:features
@@ -103,23 +105,33 @@ try {
   // The same stream with every request's prompt new: a unique suffix on each.
   const fresh = join(dir, 'events-new-prompts.ndjson');
   let k = 0;
-  writeFileSync(
-    fresh,
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .map((l) => {
-        if (!l.includes('"llm_request"')) return l;
-        try {
-          const e = JSON.parse(l) as { type?: string; prompt?: unknown };
-          if (e.type !== 'llm_request' || typeof e.prompt !== 'string') return l;
-          e.prompt = `${e.prompt} (ref ${(k++).toString(36)})`;
-          return JSON.stringify(e);
-        } catch {
-          return l;
-        }
-      })
-      .join('\n'),
-  );
+  const newPrompt = (l: string): string => {
+    if (!l.includes('"llm_request"')) return l;
+    try {
+      const e = JSON.parse(l) as { type?: string; prompt?: unknown };
+      if (e.type !== 'llm_request' || typeof e.prompt !== 'string') return l;
+      e.prompt = `${e.prompt} (ref ${(k++).toString(36)})`;
+      return JSON.stringify(e);
+    } catch {
+      return l;
+    }
+  };
+  writeFileSync(fresh, readFileSync(file, 'utf8').split('\n').map(newPrompt).join('\n'));
+  const allNewPrompts = k;
+  // The issue's stream: 40 % of all events are requests with a new prompt. A larger generated
+  // stream keeps every request (prompt made new) and an evenly spread share of the other events.
+  const heavy = join(dir, 'events-40pct-new.ndjson');
+  const base = join(dir, 'events-base.ndjson');
+  await writeLlmEvents(base, { events: Math.round(EVENTS * 2.4), seed: 12 });
+  const baseLines = readFileSync(base, 'utf8').split('\n');
+  const isRequest = (l: string) => l.includes('"type":"llm_request"');
+  const requestLines = baseLines.filter(isRequest).length;
+  const keep = (1.45 * requestLines) / Math.max(1, baseLines.length - requestLines);
+  const kept = baseLines.filter((l, i) => isRequest(l) || (i * 0.6180339887498949) % 1 < keep);
+  const k0 = k;
+  writeFileSync(heavy, kept.map(newPrompt).join('\n'));
+  const heavyEvents = kept.filter((l) => l.length > 0).length;
+  const heavyNew = k - k0;
   const load = () =>
     loadavg()
       .map((l) => l.toFixed(2))
@@ -130,6 +142,8 @@ try {
   const f2 = floor(fresh);
   const allNew = featurestream(fresh, dir, join(dir, 'cache-new'));
   const warm = featurestream(file, dir, join(dir, 'cache-real'));
+  const f3 = floor(heavy);
+  const h = featurestream(heavy, dir, join(dir, 'cache-heavy'));
   const f = Math.max(f1, f2);
   const requests = g.byType.llm_request ?? 0;
   console.log(
@@ -145,10 +159,16 @@ try {
     `  llm-features, realistic prompt repetition, fresh cache      ${fmt(real.eps)} events/s   ratio ${(real.eps / f).toFixed(3)}×   whole process ${fmt(real.wall)} (${(real.wall / f).toFixed(3)}×)   (${real.seconds.toFixed(1)} s, ${fmt(real.rows)} rows)`,
   );
   console.log(
-    `  llm-features, every prompt new (${fmt(k)}), fresh cache        ${fmt(allNew.eps)} events/s   ratio ${(allNew.eps / f).toFixed(3)}×   whole process ${fmt(allNew.wall)} (${(allNew.wall / f).toFixed(3)}×)   (${allNew.seconds.toFixed(1)} s)`,
+    `  llm-features, every prompt new (${fmt(allNewPrompts)}), fresh cache        ${fmt(allNew.eps)} events/s   ratio ${(allNew.eps / f).toFixed(3)}×   whole process ${fmt(allNew.wall)} (${(allNew.wall / f).toFixed(3)}×)   (${allNew.seconds.toFixed(1)} s)`,
   );
   console.log(
     `  llm-features, realistic stream again, warm cache            ${fmt(warm.eps)} events/s   ratio ${(warm.eps / f).toFixed(3)}×   whole process ${fmt(warm.wall)} (${(warm.wall / f).toFixed(3)}×)   (${warm.seconds.toFixed(1)} s)`,
+  );
+  console.log(
+    `  40 % new-prompt requests: ${fmt(heavyEvents)} events, ${fmt(heavyNew)} requests with new prompts (${pct(heavyNew / heavyEvents)}); floor ${fmt(f3)} events/s`,
+  );
+  console.log(
+    `  llm-features, 40 % new-prompt requests, fresh cache         ${fmt(h.eps)} events/s   ratio ${(h.eps / f3).toFixed(3)}×   whole process ${fmt(h.wall)} (${(h.wall / f3).toFixed(3)}×)   (${h.seconds.toFixed(1)} s)`,
   );
   console.log(
     `  embedding cache hit rate in the runs: realistic ${pct(real.cacheHits / Math.max(1, real.prompts))} of ${fmt(real.prompts)} distinct-per-batch prompts, all-new ${pct(allNew.cacheHits / Math.max(1, allNew.prompts))}, warm ${pct(warm.cacheHits / Math.max(1, warm.prompts))}; load after ${load()}`,
