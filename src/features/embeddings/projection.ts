@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import { ConfigError, ExternalError, InternalError } from '../../errors.js';
 import { Embedder } from './embedder.js';
 import { DEFAULT_EMBEDDER, EMBEDDERS, type EmbedderName } from './models.js';
@@ -27,23 +28,31 @@ export const PROJECTION_VERSION = 1;
 /** Output dimensions (DRV_001 has 8 values). */
 export const PROJECTION_DIMS = 8;
 
-const anyVector = z.array(z.number().finite()).min(1);
-
-const projectionSchema = z.object({
-  version: z.literal(PROJECTION_VERSION),
-  model: z.string().min(1),
-  dims: z.literal(PROJECTION_DIMS),
-  mean: anyVector,
-  components: z.array(anyVector).length(PROJECTION_DIMS),
-  corpusSha256: z.string().regex(/^[0-9a-f]{64}$/),
-  corpusSize: z.number().int().min(2),
-  explainedVariance: z.array(z.number().finite().positive()).length(PROJECTION_DIMS),
-  explainedVarianceRatio: z.array(z.number().finite().min(0).max(1)).length(PROJECTION_DIMS),
-  scale: z.array(z.number().finite().positive()).length(PROJECTION_DIMS),
-});
+/** The zod schema of a projection file, built on first use (zod loads in ~0.1 s; issue 10: start-up). */
+function buildProjectionSchema(zr: typeof z) {
+  const anyVector = zr.array(zr.number().finite()).min(1);
+  return zr.object({
+    version: zr.literal(PROJECTION_VERSION),
+    model: zr.string().min(1),
+    dims: zr.literal(PROJECTION_DIMS),
+    mean: anyVector,
+    components: zr.array(anyVector).length(PROJECTION_DIMS),
+    corpusSha256: zr.string().regex(/^[0-9a-f]{64}$/),
+    corpusSize: zr.number().int().min(2),
+    explainedVariance: zr.array(zr.number().finite().positive()).length(PROJECTION_DIMS),
+    explainedVarianceRatio: zr.array(zr.number().finite().min(0).max(1)).length(PROJECTION_DIMS),
+    scale: zr.array(zr.number().finite().positive()).length(PROJECTION_DIMS),
+  });
+}
+const require = createRequire(import.meta.url);
+let projectionSchemaLib: ReturnType<typeof buildProjectionSchema> | undefined;
+const projectionSchema = (): ReturnType<typeof buildProjectionSchema> => {
+  projectionSchemaLib ??= buildProjectionSchema((require('zod') as typeof import('zod')).z);
+  return projectionSchemaLib;
+};
 
 /** The stored projection (`projection-v1.json`). */
-export type ProjectionData = z.infer<typeof projectionSchema>;
+export type ProjectionData = z.infer<ReturnType<typeof buildProjectionSchema>>;
 
 /**
  * A loaded projection. Immutable; `project` is pure.
@@ -71,7 +80,7 @@ export class Projection {
    *   another model.
    */
   static fromJson(value: unknown, source = 'projection', model: EmbedderName = DEFAULT_EMBEDDER): Projection {
-    const parsed = projectionSchema.safeParse(value);
+    const parsed = projectionSchema().safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.join('.');

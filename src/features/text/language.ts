@@ -7,7 +7,16 @@
  * mapped to their ISO 639-1 code where one exists (the table covers every language franc-min
  * knows). Codes without a 639-1 form (e.g. `ceb`, Cebuano) stay as they are.
  */
-import { franc } from 'franc-min';
+import { createRequire } from 'node:module';
+
+// franc-min (trigram profiles) loads on the first detection, synchronously (require of an ES
+// module, Node ≥ 20.19): commands that never detect a language skip it (issue 10: start-up).
+const require = createRequire(import.meta.url);
+let francFn: typeof import('franc-min').franc | undefined;
+const franc: typeof import('franc-min').franc = (value, options) => {
+  francFn ??= (require('franc-min') as typeof import('franc-min')).franc;
+  return francFn(value, options);
+};
 
 /** ISO 639-3 → ISO 639-1 for franc-min's languages (individual codes map to their macrolanguage). */
 const ISO3_TO_1: Readonly<Record<string, string>> = {

@@ -12,7 +12,15 @@
  *
  * The formula is calibrated on English; for other languages it is a rough difficulty signal.
  */
-import { syllable } from 'syllable';
+import { createRequire } from 'node:module';
+
+// `syllable` (and its word lists) loads on first use, synchronously (issue 10: start-up).
+const require = createRequire(import.meta.url);
+let syllableFn: typeof import('syllable').syllable | undefined;
+const syllable = (word: string): number => {
+  syllableFn ??= (require('syllable') as typeof import('syllable')).syllable;
+  return syllableFn(word);
+};
 
 const HAS_WORD_CHAR = /[\p{L}\p{N}]/u;
 const EDGE_PUNCT = /^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu;
