@@ -173,6 +173,14 @@ export class DriftMonitor {
     return { rows, alerts };
   }
 
+  /** {@link openDriftAlerts} for this monitor (callers need not load this module's imports). */
+  openAlerts(
+    opts: { readonly out: string | null; readonly driftAlerts?: string | null },
+    resumed: boolean,
+  ): ((alerts: readonly DriftAlert[]) => void) | null {
+    return openDriftAlerts(this, opts, resumed);
+  }
+
   /**
    * Rebuilds the state after a restart from the committed rows of an NDJSON row file (the file
    * sink's format): the monitored groups' rows are observed, and boundaries that already have

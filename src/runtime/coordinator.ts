@@ -17,7 +17,7 @@ import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
 import type { LiveObserver } from './observer.js';
 import { validateRow } from './validate-row.js';
-import { type DriftMonitor, openDriftAlerts } from '../drift/monitor.js';
+import type { DriftMonitor } from '../drift/monitor.js';
 import { featureSet } from '../features/feature-set.js';
 import type { RunObserver } from '../monitoring/run-metrics.js';
 
@@ -207,7 +207,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const lateOut =
     opts.lateEvents === null ? null : CommittedFile.open(opts.lateEvents, record?.sinks.lateEvents ?? null);
   // Continuous drift: state rebuilt from the committed rows; alerts rewritten from its drift rows.
-  const driftAlerts = opts.drift === undefined ? null : openDriftAlerts(opts.drift, opts, record !== null);
+  const driftAlerts = opts.drift === undefined ? null : opts.drift.openAlerts(opts, record !== null);
   const clock = new PartitionClock();
   opts.metrics?.attach({ counters, clock: () => clock.current, offset: () => position.offset, totalBytes });
   if (record !== null) clock.restore(record.clock, Date.now());
