@@ -486,6 +486,9 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     const onDamage = (err: InputError) => {
       damaged = err;
     };
+    // Sent with every batch (any worker may take it) as text: cloning a string is a copy, cloning
+    // the topology's object graph per batch took a noticeable share of the main thread.
+    const topologyJson = JSON.stringify(opts.topology);
     for await (const batch of readByteBatches(opts.input, position, batchLines, onDamage)) {
       if (failure !== null) throw failure;
       decoding.push({
@@ -494,7 +497,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
           type: 'decode',
           shard: -1,
           runId,
-          topology: opts.topology,
+          topologyJson,
           shards: opts.shards,
           bytes: batch.bytes,
           count: batch.count,

@@ -38,7 +38,9 @@ export type ShardRequest =
       /** Decode requests are not bound to a shard; -1. */
       readonly shard: -1;
       readonly runId: string;
-      readonly topology: Topology;
+      /** The topology, as an object or (cheaper to send with every batch) as its JSON text. */
+      readonly topology?: Topology;
+      readonly topologyJson?: string;
       readonly shards: number;
       /** The lines, or (from a file) `bytes`: the lines' UTF-8 bytes, each followed by a newline, `count` of them. */
       readonly lines?: string[];

@@ -6,6 +6,7 @@ import { splitLines } from '../connectors/file-source.js';
 import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
+import type { Topology } from '../../topology/nodes.js';
 
 /**
  * The piscina worker entry: hosts the shard actors this worker owns. The pool's affinity
@@ -37,8 +38,12 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
     case 'decode': {
       let chains = chainsByRun.get(req.runId);
       if (chains === undefined) {
-        await loadPlugins(req.topology.plugins ?? []);
-        chains = compileChains(req.topology);
+        const topology: Topology | undefined =
+          req.topology ??
+          (req.topologyJson === undefined ? undefined : (JSON.parse(req.topologyJson) as Topology));
+        if (topology === undefined) throw new Error('decode request without a topology');
+        await loadPlugins(topology.plugins ?? []);
+        chains = compileChains(topology);
         chainsByRun.set(req.runId, chains);
       }
       let prompts = 0;
