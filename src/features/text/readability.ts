@@ -17,9 +17,21 @@ import { createRequire } from 'node:module';
 // `syllable` (and its word lists) loads on first use, synchronously (issue 10: start-up).
 const require = createRequire(import.meta.url);
 let syllableFn: typeof import('syllable').syllable | undefined;
+/**
+ * Syllables per word, memoized: words repeat across prompts (a few thousand make up most text),
+ * and counting one runs the package's rules and word lists (~1 s of a worker's 7 s on a stream of
+ * new prompts). Bounded: emptied when it reaches {@link SYLLABLE_CACHE_MAX} words.
+ */
+const syllableCache = new Map<string, number>();
+const SYLLABLE_CACHE_MAX = 50_000;
 const syllable = (word: string): number => {
+  const hit = syllableCache.get(word);
+  if (hit !== undefined) return hit;
   syllableFn ??= (require('syllable') as typeof import('syllable')).syllable;
-  return syllableFn(word);
+  const n = syllableFn(word);
+  if (syllableCache.size >= SYLLABLE_CACHE_MAX) syllableCache.clear();
+  syllableCache.set(word, n);
+  return n;
 };
 
 const HAS_WORD_CHAR = /[\p{L}\p{N}]/u;
