@@ -1,14 +1,9 @@
-import { createRequire } from 'node:module';
 import type { DDSketch } from '@datadog/sketches-js';
+import { lazyModule } from '../src/lazy-module.js';
 
-// Loaded on the first sketch (synchronously, a CommonJS package): topologies with exact
-// quantiles only, and commands that never run a window, skip it (issue 10: start-up).
-const require = createRequire(import.meta.url);
-let DDSketchClass: typeof DDSketch | undefined;
-const ddsketch = (): typeof DDSketch => {
-  DDSketchClass ??= (require('@datadog/sketches-js') as typeof import('@datadog/sketches-js')).DDSketch;
-  return DDSketchClass;
-};
+// Loaded on the first sketch: topologies with exact quantiles only, and commands that never run
+// a window, skip it (issue 10: start-up).
+const sketches = lazyModule<typeof import('@datadog/sketches-js')>('@datadog/sketches-js');
 
 /**
  * A window's quantile state once it holds more values than its exact limit: a DDSketch
@@ -36,7 +31,7 @@ export class QuantileSketch {
   private outliers: number[] = [];
 
   constructor(readonly alpha: number) {
-    this.sk = new (ddsketch())({ relativeAccuracy: alpha });
+    this.sk = new (sketches().DDSketch)({ relativeAccuracy: alpha });
   }
 
   /** Number of values. */

@@ -28,16 +28,16 @@ import type { RunSummary } from './runtime/coordinator.js';
  * message names the flag or field); 1 any other failure.
  */
 const program = new Command();
+/** The pool module, once `run` has prewarmed a pool (stopped in main() if runJob never took it). */
+let prewarmedPools: typeof import('./runtime/shard-pool.js') | undefined;
 // Commands registered by other modules take a synchronous topologyByName: load the topology
 // modules before any action runs (never for --help).
 program.hook('preAction', async (_program, action) => {
   if (action.name() === 'run' && action.opts().kafka === undefined) {
     // The pool's workers load their modules (~0.3 s each) while this thread loads and opens
     // everything else; runJob takes the pool over (issue 10: time to first event).
-    (await import('./runtime/shard-pool.js')).prewarmShardPool(
-      action.opts().workers as number,
-      action.opts().shards as number,
-    );
+    prewarmedPools = await import('./runtime/shard-pool.js');
+    prewarmedPools.prewarmShardPool(action.opts().workers as number, action.opts().shards as number);
   }
   await loadTopologies();
 });
@@ -244,123 +244,112 @@ const runCommand = program
       setTimeout(() => process.exit(process.exitCode ?? 0), 5_000).unref();
       return;
     }
-    // The pool prewarmed before this action (preAction hook) is stopped if the run fails first.
-    const shardPool = await import('./runtime/shard-pool.js');
+    const embedded = o.input === undefined;
+    let input = o.input as string | undefined;
+    let out = o.out as string | undefined;
+    let stateDir = o.stateDir as string | undefined;
+    let deadLetters = o.deadLetters as string | undefined;
+    let lateEvents = o.lateEvents as string | undefined;
+    let fresh = o.fresh as boolean;
+    let online = o.online as string | undefined;
+    let offline = o.offline as string | undefined;
+    if (embedded) {
+      const dir = resolve('.featurestream/default');
+      mkdirSync(dir, { recursive: true });
+      input = join(dir, 'events.ndjson');
+      out ??= join(dir, 'features.ndjson');
+      stateDir ??= join(dir, 'state');
+      // First of all: a second default run is refused before it touches the first one's files.
+      lockRun(stateDir, true);
+      process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
+      const { writeLlmEvents } = await import('./generate/llm-stream.js');
+      const g = await writeLlmEvents(input, { events: 20_000, seed: 42 });
+      process.stdout.write(`  ${fmt(g.lines)} events${detail(g.byType)}\n`);
+      deadLetters ??= join(dir, 'dead-letters.ndjson');
+      lateEvents ??= join(dir, 'late-events.ndjson');
+      // The embedded stores: a LevelDB online store and PGlite (PostgreSQL in the process).
+      online ??= `embedded:${join(dir, 'online')}`;
+      offline ??= `embedded:${join(dir, 'offline')}`;
+      // Like its state, the embedded default's stores start fresh on every run.
+      if (o.online === undefined) rmSync(join(dir, 'online'), { recursive: true, force: true });
+      if (o.offline === undefined) rmSync(join(dir, 'offline'), { recursive: true, force: true });
+      fresh = true;
+    } else if (out === undefined && online === undefined && offline === undefined) {
+      throw new ConfigError('--out, --online or --offline is required with --input (where do the rows go?)', {
+        field: '--out',
+      });
+    }
+    if (!embedded && stateDir !== undefined) lockRun(stateDir, fresh);
+    if (checkInputFile(input!) === 0) {
+      process.stderr.write(`featurestream: warning: --input ${input} is empty: no events\n`);
+    }
+    checkOutputFile(out, '--out');
+    checkOutputFile(deadLetters, '--dead-letters');
+    checkOutputFile(lateEvents, '--late-events');
+    const base = await topologyOf(o);
+    const embedder = o.embedder as EmbedderName;
+    const topology =
+      o.featureVersion === undefined
+        ? (await import('./features/embeddings/models.js')).withEmbedderVersion(base, embedder)
+        : (await import('../topology/versioned.js')).withFeatureVersion(base, o.featureVersion as number);
+    // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
+    const { openSinks } = await import('./runtime/open-sinks.js');
+    const { runJob } = await import('./runtime/coordinator.js');
+    const sinks = await openSinks(online, offline, topology.name, logger, await featureSetOf(base));
+    const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
+    // Continuous drift (issue 12), when --drift names groups.
+    const drift = await (await import('./drift/run-options.js')).driftMonitorOf(o);
+    // Prometheus metrics of the run on --metrics-port (issue 12).
+    const served =
+      o.metricsPort === undefined
+        ? null
+        : await (await import('./monitoring/serve-run-metrics.js')).serveRunMetrics(
+            o.metricsPort as number,
+            stateDir ?? null,
+            drift,
+          );
+    // The live topology page (issue 13), fed by the coordinator.
+    const ui =
+      o.uiPort === undefined
+        ? undefined
+        : await (await import('./ui/server.js')).startUiServer(topology, o.uiPort as number);
+    if (ui !== undefined) process.stderr.write(`topology page: http://127.0.0.1:${ui.port}/\n`);
+    let summary: RunSummary;
     try {
-      const embedded = o.input === undefined;
-      let input = o.input as string | undefined;
-      let out = o.out as string | undefined;
-      let stateDir = o.stateDir as string | undefined;
-      let deadLetters = o.deadLetters as string | undefined;
-      let lateEvents = o.lateEvents as string | undefined;
-      let fresh = o.fresh as boolean;
-      let online = o.online as string | undefined;
-      let offline = o.offline as string | undefined;
-      if (embedded) {
-        const dir = resolve('.featurestream/default');
-        mkdirSync(dir, { recursive: true });
-        input = join(dir, 'events.ndjson');
-        out ??= join(dir, 'features.ndjson');
-        stateDir ??= join(dir, 'state');
-        // First of all: a second default run is refused before it touches the first one's files.
-        lockRun(stateDir, true);
-        process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
-        const { writeLlmEvents } = await import('./generate/llm-stream.js');
-        const g = await writeLlmEvents(input, { events: 20_000, seed: 42 });
-        process.stdout.write(`  ${fmt(g.lines)} events${detail(g.byType)}\n`);
-        deadLetters ??= join(dir, 'dead-letters.ndjson');
-        lateEvents ??= join(dir, 'late-events.ndjson');
-        // The embedded stores: a LevelDB online store and PGlite (PostgreSQL in the process).
-        online ??= `embedded:${join(dir, 'online')}`;
-        offline ??= `embedded:${join(dir, 'offline')}`;
-        // Like its state, the embedded default's stores start fresh on every run.
-        if (o.online === undefined) rmSync(join(dir, 'online'), { recursive: true, force: true });
-        if (o.offline === undefined) rmSync(join(dir, 'offline'), { recursive: true, force: true });
-        fresh = true;
-      } else if (out === undefined && online === undefined && offline === undefined) {
-        throw new ConfigError(
-          '--out, --online or --offline is required with --input (where do the rows go?)',
-          {
-            field: '--out',
-          },
-        );
-      }
-      if (!embedded && stateDir !== undefined) lockRun(stateDir, fresh);
-      if (checkInputFile(input!) === 0) {
-        process.stderr.write(`featurestream: warning: --input ${input} is empty: no events\n`);
-      }
-      checkOutputFile(out, '--out');
-      checkOutputFile(deadLetters, '--dead-letters');
-      checkOutputFile(lateEvents, '--late-events');
-      const base = await topologyOf(o);
-      const embedder = o.embedder as EmbedderName;
-      const topology =
-        o.featureVersion === undefined
-          ? (await import('./features/embeddings/models.js')).withEmbedderVersion(base, embedder)
-          : (await import('../topology/versioned.js')).withFeatureVersion(base, o.featureVersion as number);
-      // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
-      const { openSinks } = await import('./runtime/open-sinks.js');
-      const { runJob } = await import('./runtime/coordinator.js');
-      const sinks = await openSinks(online, offline, topology.name, logger, await featureSetOf(base));
-      const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
-      // Continuous drift (issue 12), when --drift names groups.
-      const drift = await (await import('./drift/run-options.js')).driftMonitorOf(o);
-      // Prometheus metrics of the run on --metrics-port (issue 12).
-      const served =
-        o.metricsPort === undefined
-          ? null
-          : await (await import('./monitoring/serve-run-metrics.js')).serveRunMetrics(
-              o.metricsPort as number,
-              stateDir ?? null,
-              drift,
-            );
-      // The live topology page (issue 13), fed by the coordinator.
-      const ui =
-        o.uiPort === undefined
-          ? undefined
-          : await (await import('./ui/server.js')).startUiServer(topology, o.uiPort as number);
-      if (ui !== undefined) process.stderr.write(`topology page: http://127.0.0.1:${ui.port}/\n`);
-      let summary: RunSummary;
-      try {
-        summary = await runJob({
-          ...(ui === undefined ? {} : { observer: ui.metrics }),
-          sinks: served === null ? sinks : served.metrics.instrumentSinks(sinks),
-          ...(served === null ? {} : { metrics: served.metrics }),
-          embeddingCache: o.embeddingCache as string,
-          embedder,
-          topology,
-          input: input!,
-          out: out ?? null,
-          deadLetters: deadLetters ?? null,
-          lateEvents: lateEvents ?? null,
-          stateDir: stateDir ?? null,
-          workers: o.workers as number,
-          shards: o.shards as number,
-          checkpointIntervalMs: o.checkpointInterval as number,
-          batchLines: o.batchLines as number,
-          fresh: stateDir === undefined && fresh, // lockRun emptied a locked state dir
-          logger,
-          ...(bar === undefined ? {} : { onProgress: bar.update }),
-          ...(drift === undefined
-            ? {}
-            : { drift, driftAlerts: (o.driftAlerts as string | undefined) ?? null }),
-        });
-      } finally {
-        await served?.close();
-        await ui?.close();
-      }
-      bar?.done();
-      printSummary(topology.name, summary, o.summaryJson as boolean);
-      if (embedded && !o.summaryJson) {
-        printSample(out!);
-        process.stdout.write(
-          `\nrows: ${out}\ndead letters: ${deadLetters}\nlate events: ${lateEvents}\n` +
-            `online store: ${online}\noffline store: ${offline}\n` +
-            `serve them: npx featurestream serve --online ${online} --offline ${offline}\n`,
-        );
-      }
+      summary = await runJob({
+        ...(ui === undefined ? {} : { observer: ui.metrics }),
+        sinks: served === null ? sinks : served.metrics.instrumentSinks(sinks),
+        ...(served === null ? {} : { metrics: served.metrics }),
+        embeddingCache: o.embeddingCache as string,
+        embedder,
+        topology,
+        input: input!,
+        out: out ?? null,
+        deadLetters: deadLetters ?? null,
+        lateEvents: lateEvents ?? null,
+        stateDir: stateDir ?? null,
+        workers: o.workers as number,
+        shards: o.shards as number,
+        checkpointIntervalMs: o.checkpointInterval as number,
+        batchLines: o.batchLines as number,
+        fresh: stateDir === undefined && fresh, // lockRun emptied a locked state dir
+        logger,
+        ...(bar === undefined ? {} : { onProgress: bar.update }),
+        ...(drift === undefined ? {} : { drift, driftAlerts: (o.driftAlerts as string | undefined) ?? null }),
+      });
     } finally {
-      await shardPool.discardPrewarmedPool();
+      await served?.close();
+      await ui?.close();
+    }
+    bar?.done();
+    printSummary(topology.name, summary, o.summaryJson as boolean);
+    if (embedded && !o.summaryJson) {
+      printSample(out!);
+      process.stdout.write(
+        `\nrows: ${out}\ndead letters: ${deadLetters}\nlate events: ${lateEvents}\n` +
+          `online store: ${online}\noffline store: ${offline}\n` +
+          `serve them: npx featurestream serve --online ${online} --offline ${offline}\n`,
+      );
     }
   });
 
@@ -547,7 +536,10 @@ async function main(): Promise<void> {
     installProcessGuards();
     // Help and version exit 0; usage errors exit 2 (commander already printed them).
     process.exitCode = reportError(err, debug);
-    await (await import('./runtime/shard-pool.js')).discardPrewarmedPool();
+  } finally {
+    // A pool `run` prewarmed (preAction hook) but never reached runJob with: a failed start, or a
+    // state dir that holds a finished job. A no-op when nothing was prewarmed or runJob took it.
+    await prewarmedPools?.discardPrewarmedPool();
   }
 }
 

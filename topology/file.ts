@@ -20,10 +20,10 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, TopologyError } from '../src/errors.js';
+import { lazy, lazyModule } from '../src/lazy-module.js';
 import { freezeTopology, type Topology, type TopologyNode } from './nodes.js';
 import { validateTopology } from './validate.js';
 
@@ -35,17 +35,9 @@ export type TopologyFileFormat = 'json' | 'yaml';
 
 // yaml and zod load on first use (synchronously, their CommonJS builds): a command that names a
 // shipped topology never reads a file and skips ~0.2 s of module loading (issue 10).
-const require = createRequire(import.meta.url);
-let yamlLib: typeof Yaml | undefined;
-const yaml = (): typeof Yaml => {
-  yamlLib ??= require('yaml') as typeof Yaml;
-  return yamlLib;
-};
-let fileSchemaLib: ReturnType<typeof buildFileSchema> | undefined;
-const fileSchemaOf = (): ReturnType<typeof buildFileSchema> => {
-  fileSchemaLib ??= buildFileSchema((require('zod') as typeof import('zod')).z);
-  return fileSchemaLib;
-};
+const yaml = lazyModule<typeof Yaml>('yaml');
+const zod = lazyModule<typeof import('zod')>('zod');
+const fileSchemaOf = lazy(() => buildFileSchema(zod().z));
 
 /** The zod schema of a topology file (shape only; `validateTopology` checks the rules). */
 function buildFileSchema(zr: typeof z) {

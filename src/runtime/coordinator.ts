@@ -266,6 +266,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const writeLate = (late: readonly LateRef[]) => {
     for (const [line, op, ts] of late) {
       counters.lateByWindow[op] = (counters.lateByWindow[op] ?? 0) + 1;
+      if (lateOut === null && sinks.length === 0) continue;
       const group = windowGroup.get(op) ?? op;
       const batch = batchOf(line)?.batch;
       const raw = batch === undefined ? null : lineOf(batch, line - batch.firstLine);
@@ -427,6 +428,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       if (firstEventMs === null && res.events > 0) firstEventMs = performance.now();
       for (const [i, reason, detailText] of res.dl) {
         counters.deadLettersByReason[reason] = (counters.deadLettersByReason[reason] ?? 0) + 1;
+        if (dl === null && sinks.length === 0) continue;
         const raw = lineOf(batch, i);
         dl?.append(
           `${JSON.stringify({ line: batch.firstLine + i + 1, offset: batch.offsets[i], reason, detail: detailText, raw })}\n`,
@@ -486,8 +488,6 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     const onDamage = (err: InputError) => {
       damaged = err;
     };
-    // Sent with every batch (any worker may take it) as text: cloning a string is a copy, cloning
-    // the topology's object graph per batch took a noticeable share of the main thread.
     const topologyJson = JSON.stringify(opts.topology);
     for await (const batch of readByteBatches(opts.input, position, batchLines, onDamage)) {
       if (failure !== null) throw failure;

@@ -38,9 +38,11 @@ export type ShardRequest =
       /** Decode requests are not bound to a shard; -1. */
       readonly shard: -1;
       readonly runId: string;
-      /** The topology, as an object or (cheaper to send with every batch) as its JSON text. */
-      readonly topology?: Topology;
-      readonly topologyJson?: string;
+      /**
+       * The topology as JSON text: sent with every batch (any worker may take it), and a string
+       * is copied where an object graph would be cloned; workers parse it once per run.
+       */
+      readonly topologyJson: string;
       readonly shards: number;
       /** The lines, or (from a file) `bytes`: the lines' UTF-8 bytes, each followed by a newline, `count` of them. */
       readonly lines?: string[];

@@ -38,10 +38,7 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
     case 'decode': {
       let chains = chainsByRun.get(req.runId);
       if (chains === undefined) {
-        const topology: Topology | undefined =
-          req.topology ??
-          (req.topologyJson === undefined ? undefined : (JSON.parse(req.topologyJson) as Topology));
-        if (topology === undefined) throw new Error('decode request without a topology');
+        const topology = JSON.parse(req.topologyJson) as Topology;
         await loadPlugins(topology.plugins ?? []);
         chains = compileChains(topology);
         chainsByRun.set(req.runId, chains);

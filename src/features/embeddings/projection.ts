@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createRequire } from 'node:module';
 import type { z } from 'zod';
+import { lazy, lazyModule } from '../../lazy-module.js';
 import { ConfigError, ExternalError, InternalError } from '../../errors.js';
 import { Embedder } from './embedder.js';
 import { DEFAULT_EMBEDDER, EMBEDDERS, type EmbedderName } from './models.js';
@@ -44,12 +44,7 @@ function buildProjectionSchema(zr: typeof z) {
     scale: zr.array(zr.number().finite().positive()).length(PROJECTION_DIMS),
   });
 }
-const require = createRequire(import.meta.url);
-let projectionSchemaLib: ReturnType<typeof buildProjectionSchema> | undefined;
-const projectionSchema = (): ReturnType<typeof buildProjectionSchema> => {
-  projectionSchemaLib ??= buildProjectionSchema((require('zod') as typeof import('zod')).z);
-  return projectionSchemaLib;
-};
+const projectionSchema = lazy(() => buildProjectionSchema(lazyModule<typeof import('zod')>('zod')().z));
 
 /** The stored projection (`projection-v1.json`). */
 export type ProjectionData = z.infer<ReturnType<typeof buildProjectionSchema>>;

@@ -7,16 +7,11 @@
  * mapped to their ISO 639-1 code where one exists (the table covers every language franc-min
  * knows). Codes without a 639-1 form (e.g. `ceb`, Cebuano) stay as they are.
  */
-import { createRequire } from 'node:module';
+import { lazyModule } from '../../lazy-module.js';
 
-// franc-min (trigram profiles) loads on the first detection, synchronously (require of an ES
-// module, Node ≥ 20.19): commands that never detect a language skip it (issue 10: start-up).
-const require = createRequire(import.meta.url);
-let francFn: typeof import('franc-min').franc | undefined;
-const franc: typeof import('franc-min').franc = (value, options) => {
-  francFn ??= (require('franc-min') as typeof import('franc-min')).franc;
-  return francFn(value, options);
-};
+// franc-min (trigram profiles) loads on the first detection: commands that never detect a
+// language skip it (issue 10: start-up).
+const francMin = lazyModule<typeof import('franc-min')>('franc-min');
 
 /** ISO 639-3 → ISO 639-1 for franc-min's languages (individual codes map to their macrolanguage). */
 const ISO3_TO_1: Readonly<Record<string, string>> = {
@@ -113,5 +108,5 @@ export function normalizeLanguage(tag: string): string | null {
  * detectLanguage('Summarize the attached contract in three bullet points.'); // 'en'
  */
 export function detectLanguage(text: string): string | null {
-  return normalizeLanguage(franc(text));
+  return normalizeLanguage(francMin().franc(text));
 }

@@ -12,11 +12,10 @@
  *
  * The formula is calibrated on English; for other languages it is a rough difficulty signal.
  */
-import { createRequire } from 'node:module';
+import { lazyModule } from '../../lazy-module.js';
 
-// `syllable` (and its word lists) loads on first use, synchronously (issue 10: start-up).
-const require = createRequire(import.meta.url);
-let syllableFn: typeof import('syllable').syllable | undefined;
+// `syllable` (and its word lists) loads on first use (issue 10: start-up).
+const syllablePackage = lazyModule<typeof import('syllable')>('syllable');
 /**
  * Syllables per word, memoized: words repeat across prompts (a few thousand make up most text),
  * and counting one runs the package's rules and word lists (~1 s of a worker's 7 s on a stream of
@@ -27,8 +26,7 @@ const SYLLABLE_CACHE_MAX = 50_000;
 const syllable = (word: string): number => {
   const hit = syllableCache.get(word);
   if (hit !== undefined) return hit;
-  syllableFn ??= (require('syllable') as typeof import('syllable')).syllable;
-  const n = syllableFn(word);
+  const n = syllablePackage().syllable(word);
   if (syllableCache.size >= SYLLABLE_CACHE_MAX) syllableCache.clear();
   syllableCache.set(word, n);
   return n;

@@ -339,7 +339,7 @@ export class KafkaJob {
     this.stage = {
       pool: this.pool,
       runId: `kafka-${process.pid}-${Date.now()}`,
-      topology: o.topology,
+      topologyJson: JSON.stringify(o.topology),
       embeddingCache: o.embeddingCache ?? null,
       rawAll: Number.isFinite(idleTimeoutMs),
     };

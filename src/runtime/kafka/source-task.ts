@@ -2,7 +2,6 @@ import type { KafkaMessage } from 'kafkajs';
 import type { DeadLetterMessage } from '../../connectors/kafka/dead-letter-topic.js';
 import type { FrameDeadLetter, RepartitionFrame } from '../../connectors/kafka/frame.js';
 import { type PayloadDecoder, rawText } from '../../connectors/kafka/payload.js';
-import type { Topology } from '../../../topology/nodes.js';
 import { InternalError } from '../../errors.js';
 import type { EncodedBranch } from '../protocol.js';
 import type { ShardPool } from '../shard-pool.js';
@@ -12,7 +11,8 @@ export interface DecodeStage {
   readonly pool: ShardPool;
   /** Names the compiled chains on the workers (one per job). */
   readonly runId: string;
-  readonly topology: Topology;
+  /** The topology as JSON text, as decode requests carry it. */
+  readonly topologyJson: string;
   readonly embeddingCache: string | null;
   /**
    * Carry every record's raw text (not only the out-of-order ones): when idle partitions leave
@@ -113,7 +113,7 @@ export class SourceTask {
       type: 'decode',
       shard: -1,
       runId: stage.runId,
-      topology: stage.topology,
+      topologyJson: stage.topologyJson,
       shards,
       lines: payload.lines,
       firstLine: 0,
