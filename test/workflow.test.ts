@@ -292,7 +292,15 @@ describe('api-workflow topology', () => {
       // its own: the job surely advanced, and the kill cannot come too late (wall-clock delays
       // did under load, when a resumed attempt finished before the third kill).
       const before = committedCheckpoint(stateDir);
-      const child = startCli([...args('crash', attempt % 2 === 0 ? '2' : '1'), '--batch-lines', '50']);
+      // A checkpoint after every 50-line batch: ~40 per run, so no attempt can finish before it
+      // commits one (with 200 ms between checkpoints, a resumed attempt sometimes did).
+      const child = startCli([
+        ...args('crash', attempt % 2 === 0 ? '2' : '1'),
+        '--batch-lines',
+        '50',
+        '--checkpoint-interval',
+        '0',
+      ]);
       const exited = () => child.exitCode !== null || child.signalCode !== null;
       const done = await Promise.race([
         child.result,
