@@ -52,6 +52,22 @@ function heapPop(h: Buffered[]): Buffered {
   return top;
 }
 
+/** Records `start … end-1` of a batch, clocks −∞ (see {@link Operator.processUnordered}). */
+function sliceBatch(batch: RecordBatch, start: number, end: number): RecordBatch {
+  const { width, attrWidth } = batch;
+  return {
+    count: end - start,
+    width,
+    keys: batch.keys.slice(start, end),
+    attrs: batch.attrs.slice(start * attrWidth, end * attrWidth),
+    attrWidth,
+    ts: batch.ts.subarray(start, end),
+    clock: new Float64Array(end - start).fill(Number.NEGATIVE_INFINITY),
+    values: batch.values.subarray(start * width, end * width),
+    refs: batch.refs.subarray(start, end),
+  };
+}
+
 function compare(a: Buffered, b: Buffered): number {
   if (a.ts !== b.ts) return a.ts - b.ts;
   if (a.key !== b.key) return a.key < b.key ? -1 : 1;
@@ -143,8 +159,28 @@ export class EventTimeSortedOperator implements Operator {
 
   processBatch(batch: RecordBatch, out: Emitter): void {
     const { width, attrWidth } = batch;
+    const inner = this.inner;
+    const bypass = !this.window && inner.isUnordered !== undefined && inner.processUnordered !== undefined;
+    // A run of records the processor takes unordered: handed over before anything is released after them.
+    let runStart = -1;
+    const flushRun = (end: number) => {
+      if (runStart < 0) return;
+      inner.processUnordered!(sliceBatch(batch, runStart, end), out);
+      runStart = -1;
+    };
     for (let r = 0; r < batch.count; r++) {
-      this.release(watermarkFor(batch.clock[r]!, this.outOfOrderness), out);
+      const wm = watermarkFor(batch.clock[r]!, this.outOfOrderness);
+      if (runStart >= 0 && wm > this.released && this.buffer.length > 0 && this.buffer[0]!.ts <= wm)
+        flushRun(r);
+      this.release(wm, out);
+      if (bypass && inner.isUnordered!(batch.values, r * width)) {
+        if (batch.ts[r]! <= this.released) {
+          flushRun(r);
+          out.late(batch.refs[r]!, this.id, batch.ts[r]!);
+        } else if (runStart < 0) runStart = r;
+        continue;
+      }
+      flushRun(r);
       const rec: Buffered = {
         seq: this.seq,
         key: batch.keys[r]!,
@@ -164,6 +200,7 @@ export class EventTimeSortedOperator implements Operator {
         heapPush(this.buffer, rec);
       }
     }
+    flushRun(batch.count);
   }
 
   onWatermark(clock: number, out: Emitter): void {

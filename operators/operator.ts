@@ -77,6 +77,21 @@ export interface Operator {
   /** The entries changed since the last checkpoint (value, or null for a delete). */
   onCheckpoint?(): Map<string, string | null>;
   onClose?(): void;
+  /**
+   * For an order-dependent processor run behind {@link EventTimeSortedOperator}: true for a
+   * record the processor does not need in event-time order (its numeric fields start at
+   * `values[offset]`). Such a record, once the sort has found it not late, goes straight to
+   * {@link processUnordered} instead of waiting in the sort's buffer. Only for records whose
+   * effect on the processor's output does not depend on their order among themselves nor on
+   * their clock: e.g. records that only feed a window the processor reads, where the window's
+   * result is order-independent and only the sorted clock fires it.
+   */
+  isUnordered?(values: Float64Array, offset: number): boolean;
+  /**
+   * The records {@link isUnordered} chose, in arrival order, each with `clock` −∞ (they do not
+   * move the processor's clock), before any later record is released from the sort.
+   */
+  processUnordered?(batch: RecordBatch, out: Emitter): void;
 }
 
 /** Encodes ±∞ for JSON snapshots. */

@@ -8,6 +8,7 @@ import { ModelTableOperator } from './model-table.js';
 import type { FeatureRow, Operator, RecordBatch } from '../operator.js';
 import { MAPS } from '../functions.js';
 import { SlidingWindowOperator } from '../sliding-window.js';
+import { EventTimeSortedOperator } from '../event-time-sort.js';
 import { collector } from '../test-support.js';
 
 const SEC = 1000;
@@ -513,5 +514,110 @@ describe('derived-join operator (derived group, DRV_001–DRV_010)', () => {
       const after = run(restored, events.slice(cut), stream);
       expect([...before, ...after], `cut at ${cut}`).toEqual(straight);
     }
+  });
+
+  it('behind the event-time sort: performance records skip its buffer and give the same rows and late records as when they wait in it', () => {
+    // A seeded disordered stream of every kind (perf records up to 14 min behind: some beyond
+    // the 10-min sort bound, i.e. late), fed in batches, checkpointed and restored midway.
+    let seed = 99;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const models = ['a', 'b', 'c'];
+    const events: DecodedEvent[] = [catalog('a', T0, 0.01, 0.03), catalog('b', T0, 0.002, 0.006, 'small')];
+    for (let i = 0; i < 1_500; i++) {
+      const now = T0 + i * 2 * SEC;
+      const m = models[Math.floor(rand() * 3)]!;
+      const x = rand();
+      if (x < 0.6) {
+        const behind = rand() < 0.05 ? rand() * 14 * MIN : rand() * 90 * SEC;
+        events.push(
+          perf(
+            m,
+            Math.round(now - behind),
+            50 + rand() * 900,
+            rand() * 0.05,
+            rand() < 0.1 ? 'timeout' : null,
+          ),
+        );
+      } else if (x < 0.9) {
+        events.push(
+          request(`r${i}`, Math.round(now - rand() * 60 * SEC), {
+            model: m,
+            user_id: `u${i % 7}`,
+            prompt: PROMPTS[i % PROMPTS.length],
+            prompt_tokens: 20 + (i % 50),
+            output_length: 'short',
+            task_type: 'classify',
+            priority: 1 + (i % 9),
+            user_tier: 'enterprise',
+          }),
+        );
+      } else if (x < 0.97) events.push(health(now, Math.floor(rand() * 100), Math.floor(rand() * 1000)));
+      else events.push(catalog(m, now, 0.001 + rand() * 0.02, 0.003 + rand() * 0.06));
+    }
+    const BOUND = 10 * MIN;
+    /** The join with the bypass hidden: every record waits in the sort (as before the bypass). */
+    const sortedAll = (): Operator => {
+      const op = newOp();
+      return {
+        id: op.id,
+        tables: op.tables,
+        processBatch: (b, out) => op.processBatch(b, out),
+        onWatermark: (c, out) => op.onWatermark(c, out),
+        onStart: (e) => op.onStart(e),
+        onCheckpoint: () => op.onCheckpoint(),
+      };
+    };
+    const runAll = (make: () => Operator, cut: number | null) => {
+      const c = collector();
+      const stream = new Stream();
+      let op = new EventTimeSortedOperator(make(), BOUND);
+      const store = new Map<string, string>();
+      for (let start = 0; start < events.length; start += 97) {
+        if (cut !== null && start >= cut && start < cut + 97) {
+          for (const [k, v] of op.onCheckpoint()) {
+            if (v === null) store.delete(k);
+            else store.set(k, v);
+          }
+          op = new EventTimeSortedOperator(make(), BOUND);
+          op.onStart(store);
+        }
+        const b = stream.batch(events.slice(start, start + 97));
+        const refs = b.refs.map((r) => r + start);
+        op.processBatch({ ...b, refs }, c.out);
+        op.onWatermark(stream.clock, c.out);
+      }
+      op.onWatermark(Number.POSITIVE_INFINITY, c.out);
+      return { rows: c.rows, late: c.late };
+    };
+    const waited = runAll(sortedAll, null);
+    const bypassed = runAll(newOp, null);
+    expect(waited.rows.length).toBeGreaterThan(400);
+    expect(waited.late.length).toBeGreaterThan(5);
+    // some requests saw a fired perf window
+    expect(waited.rows.filter((r) => r.values.pareto_efficiency_score !== null).length).toBeGreaterThan(100);
+    expect(bypassed).toEqual(waited);
+    expect(runAll(newOp, 776)).toEqual(waited);
+
+    // A clock jump inside a run of performance records releases a request that must see the
+    // run's earlier records: the run is handed over before the release.
+    const jump = [
+      request('r0', T0 + 8 * MIN, { model: 'a' }),
+      perf('a', T0 + MIN, 300, 0.01),
+      perf('a', T0 + 25 * MIN, 400, 0.02),
+      perf('a', T0 + 26 * MIN, 500, 0.03),
+    ];
+    const once = (op: Operator) => {
+      const c = collector();
+      const sorted = new EventTimeSortedOperator(op, BOUND);
+      sorted.processBatch(new Stream().batch(jump), c.out);
+      return c.rows;
+    };
+    const r0 = once(newOp());
+    expect(r0.map((r) => r.entityId)).toEqual(['r0']);
+    expect(r0[0]!.values.quality_cost_ratio).not.toBeNull();
+    expect(r0).toEqual(once(sortedAll()));
   });
 });

@@ -175,6 +175,21 @@ export class DerivedJoinOperator implements Operator {
     flushRun(batch.count);
   }
 
+  /**
+   * Performance records only feed the private perf_5min window, whose result does not depend on
+   * their order (exact sums, nearest-rank quantiles) and which only the sorted stream's clock
+   * fires: they need no place in the event-time sort. A record the sort lets through is never
+   * behind that window's watermark (it is ahead of everything released), so the window sees the
+   * same records at the same firings as when they waited in the sort.
+   */
+  isUnordered(values: Float64Array, offset: number): boolean {
+    return values[offset + this.f.kind!] === DERIVED_KIND.perf;
+  }
+
+  processUnordered(batch: RecordBatch, _out: Emitter): void {
+    this.feedPerf(batch, 0, batch.count);
+  }
+
   onWatermark(clock: number, _out: Emitter): void {
     this.advance(clock);
   }
