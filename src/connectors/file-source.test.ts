@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ByteBatch, lineOf, readByteBatches, readLines, splitLines } from './file-source.js';
+import {
+  type ByteBatch,
+  lineOf,
+  readByteBatches,
+  readLines,
+  SharedBatchBuffers,
+  splitLines,
+} from './file-source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fs-file-source-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,6 +71,38 @@ describe('readByteBatches', () => {
   it('readLines yields the same lines as strings', async () => {
     const batches = await collect(readLines(file, { offset: 0, line: 0 }, 512));
     expect(batches.flatMap((b) => b.lines)).toEqual(lines);
+  });
+
+  it('lines across read chunks: a CR ending one chunk, a chunk without a newline; recycled buffers', async () => {
+    const MiB = 1 << 20;
+    const first = `{"a":"${'x'.repeat(MiB - 9)}"}`; // with its CR, exactly the first 1 MiB read chunk
+    expect(first.length + 1).toBe(MiB);
+    const lines = [
+      first,
+      `{"b":"${'y'.repeat(1.9 * MiB)}"}`, // ends in the third chunk
+      `{"c":"${'z'.repeat(1.5 * MiB)}"}`, // holds the whole fourth chunk (no newline in it)
+      '{"d":1}',
+      '',
+      '{"e":"ü"}',
+    ];
+    const text = `${lines[0]}\r\n${lines.slice(1).join('\n')}\n`;
+    const path = join(dir, 'chunks.ndjson');
+    writeFileSync(path, text);
+    const buffers = new SharedBatchBuffers();
+    const got: string[] = [];
+    const offsets: number[] = [];
+    for await (const b of readByteBatches(path, { offset: 0, line: 0 }, 2, undefined, buffers)) {
+      const split = splitLines(b.bytes, b.count);
+      expect(Array.from({ length: b.count }, (_, i) => lineOf(b, i))).toEqual(split);
+      got.push(...split);
+      offsets.push(...b.offsets);
+      buffers.recycle(b.bytes); // the next batches reuse it: what was read stays right
+    }
+    expect(got).toEqual(lines);
+    const bytes = Buffer.from(text);
+    const starts = [0];
+    for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) starts.push(i + 1);
+    expect(offsets).toEqual(starts);
   });
 
   it('refuses a byte batch whose line count does not match', () => {

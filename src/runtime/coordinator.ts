@@ -7,7 +7,13 @@ import type { Topology } from '../../topology/nodes.js';
 import type { EmbedderName } from '../features/embeddings/models.js';
 import { planTopology } from '../../topology/plan.js';
 import { CommittedFile } from '../connectors/committed-file.js';
-import { type ByteBatch, type FilePosition, lineOf, readByteBatches } from '../connectors/file-source.js';
+import {
+  type ByteBatch,
+  type FilePosition,
+  lineOf,
+  readByteBatches,
+  SharedBatchBuffers,
+} from '../connectors/file-source.js';
 import { formatRow } from '../connectors/row-format.js';
 import { ConfigError, type InputError, InternalError } from '../errors.js';
 import { formatTimestamp } from '../events/timestamp.js';
@@ -243,8 +249,12 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     }
     return undefined;
   };
+  // Batch memory: a released batch's bytes are read by no one any more, and hold the next one's.
+  const buffers = new SharedBatchBuffers();
   const release = (b: RetainedBatch) => {
-    if (--b.refs === 0) retained.delete(b.batch.firstLine);
+    if (--b.refs > 0) return;
+    retained.delete(b.batch.firstLine);
+    buffers.recycle(b.batch.bytes);
   };
 
   const writeRows = (rows: readonly FeatureRow[]) => {
@@ -489,7 +499,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       damaged = err;
     };
     const topologyJson = JSON.stringify(opts.topology);
-    for await (const batch of readByteBatches(opts.input, position, batchLines, onDamage)) {
+    for await (const batch of readByteBatches(opts.input, position, batchLines, onDamage, buffers)) {
       if (failure !== null) throw failure;
       decoding.push({
         batch,

@@ -54,24 +54,59 @@ export function compileChains(topology: Topology): CompiledChain[] {
   });
 }
 
+/**
+ * One branch's records for one shard as they are routed: numeric columns in growable
+ * Float64Arrays (no per-value boxing or JS-array growth), copied to exact-size arrays once at
+ * the end so they can be transferred.
+ */
 class Columns {
-  keys: string[] = [];
-  attrs: string[] = [];
-  ts: number[] = [];
-  clock: number[] = [];
-  values: number[] = [];
-  refs: number[] = [];
-  constructor(readonly width: number) {}
+  count = 0;
+  readonly keys: string[] = [];
+  readonly attrs: string[] = [];
+  private ts = new Float64Array(64);
+  private clock = new Float64Array(64);
+  private refs = new Float64Array(64);
+  private values: Float64Array;
+  constructor(readonly width: number) {
+    this.values = new Float64Array(64 * width);
+  }
+  /** Appends a record: its key, event time, in-batch clock, global line and numeric fields. */
+  push(key: string, ts: number, clock: number, ref: number, values: readonly number[]): void {
+    const i = this.count;
+    if (i === this.ts.length) this.grow();
+    this.keys.push(key);
+    this.ts[i] = ts;
+    this.clock[i] = clock;
+    this.refs[i] = ref;
+    const w = this.width;
+    const base = i * w;
+    const vs = this.values;
+    for (let j = 0; j < w; j++) vs[base + j] = values[j]!;
+    this.count = i + 1;
+  }
+  private grow(): void {
+    const more = (a: Float64Array, n: number) => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    const cap = this.ts.length * 2;
+    this.ts = more(this.ts, cap);
+    this.clock = more(this.clock, cap);
+    this.refs = more(this.refs, cap);
+    this.values = more(this.values, cap * this.width);
+  }
   encode(): EncodedBranch {
+    const n = this.count;
     return {
-      count: this.keys.length,
+      count: n,
       width: this.width,
       keys: this.keys,
       attrs: this.attrs,
-      ts: new Float64Array(this.ts),
-      clock: new Float64Array(this.clock),
-      values: new Float64Array(this.values),
-      refs: new Float64Array(this.refs),
+      ts: this.ts.slice(0, n),
+      clock: this.clock.slice(0, n),
+      values: this.values.slice(0, n * this.width),
+      refs: this.refs.slice(0, n),
     };
   }
 }
@@ -152,12 +187,8 @@ export async function decodeBatch(
         col = new Columns(chain.width);
         perShard[c] = col;
       }
-      col.keys.push(key);
       for (const a of chain.attributes) col.attrs.push(rec.attrs[a] ?? '');
-      col.ts.push(rec.ts);
-      col.clock.push(maxTs);
-      for (const v of rec.values) col.values.push(v);
-      col.refs.push(firstLine + i);
+      col.push(key, rec.ts, maxTs, firstLine + i, rec.values);
     }
     if (ev.ts > maxTs) maxTs = ev.ts;
   }
