@@ -232,6 +232,9 @@ export function derivedExtract(e: DecodedEvent, ctx: MapContext): ReturnType<Map
     }
     case 'performance_metrics': {
       v[AT.kind!] = DERIVED_KIND.perf;
+      // The join reads only the model of a performance record: no per-record ids to carry.
+      attrs.user_id = '';
+      attrs.request_id = '';
       const p = perfValues(b);
       PERF_FIELDS.forEach((f, i) => {
         v[AT[f]!] = p[i]!;

@@ -5,8 +5,10 @@ import { loadPlugins } from '../../operators/plugins.js';
 import { splitLines } from '../connectors/file-source.js';
 import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
+import { columnBuffers } from './shard-pool.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 import type { Topology } from '../../topology/nodes.js';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 
 /**
  * The piscina worker entry: hosts the shard actors this worker owns. The pool's affinity
@@ -64,8 +66,11 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
         },
       };
       const lines = req.lines ?? splitLines(req.bytes ?? new Uint8Array(0), req.count ?? 0);
-      const res = await decodeBatch(chains, lines, req.firstLine, req.shards, embeddings);
-      return prompts === 0 ? res : { ...res, embedded: { prompts, cacheHits } };
+      const decoded = await decodeBatch(chains, lines, req.firstLine, req.shards, embeddings);
+      const res = prompts === 0 ? decoded : { ...decoded, embedded: { prompts, cacheHits } };
+      // The columns' buffers are moved to the coordinator, not copied.
+      const buffers = columnBuffers(res.perShard.flatMap((b) => (b === null ? [] : [{ branches: b }])));
+      return move({ [transferableSymbol]: buffers, [valueSymbol]: res }) as unknown as ShardResponse;
     }
     case 'process': {
       const { rows, late } = actor(req.shard).process(req.chunks, req.endClock, req.now);
