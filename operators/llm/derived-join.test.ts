@@ -9,6 +9,7 @@ import type { FeatureRow, Operator, RecordBatch } from '../operator.js';
 import { MAPS } from '../functions.js';
 import { SlidingWindowOperator } from '../sliding-window.js';
 import { EventTimeSortedOperator } from '../event-time-sort.js';
+import { compileAggregation } from '../aggregation.js';
 import { collector } from '../test-support.js';
 
 const SEC = 1000;
@@ -619,5 +620,63 @@ describe('derived-join operator (derived group, DRV_001–DRV_010)', () => {
     expect(r0.map((r) => r.entityId)).toEqual(['r0']);
     expect(r0[0]!.values.quality_cost_ratio).not.toBeNull();
     expect(r0).toEqual(once(sortedAll()));
+  });
+
+  it('restores a checkpoint whose private perf window holds the whole perf_5min accumulators (before it was narrowed)', () => {
+    const events: DecodedEvent[] = [
+      catalog('a', T0 - MIN, 0.01, 0.03),
+      health(T0, 10, 400),
+      perf('a', T0 + MIN, 300, 0.01),
+      perf('a', T0 + 2 * MIN, 500, 0.03, 'timeout'),
+      perf('b', T0 + 3 * MIN, 90, 0.004),
+      request('r1', T0 + 4 * MIN, { model: 'a' }),
+      perf('a', T0 + 6 * MIN, 800, 0.05),
+      request('r2', T0 + 8 * MIN, { model: 'a' }),
+      perf('b', T0 + 9 * MIN, 40, 0.002),
+      request('r3', T0 + 13 * MIN, { model: 'b' }),
+      request('r4', T0 + 14 * MIN, { model: 'a' }),
+    ];
+    const stream = new Stream();
+    const first = newOp();
+    run(first, events.slice(0, 7), stream);
+    const saved = first.onCheckpoint();
+    // The same checkpoint as the whole window would have written it: every perf_5min slot.
+    const whole = compileAggregation(PERF_5MIN.features, FIELDS).slots;
+    const narrow = compileAggregation(
+      PERF_5MIN.features.filter((f) =>
+        ['latency_p95_5min', 'success_rate_5min', 'avg_cost_per_request_5min'].includes(f.name),
+      ),
+      FIELDS,
+    ).slots;
+    expect(narrow.length).toBeLessThan(whole.length);
+    const wide = new Map<string, string>();
+    let widened = 0;
+    for (const [k, v] of saved) {
+      if (v === null) continue;
+      if (!k.startsWith('w/k/')) {
+        wide.set(k, v);
+        continue;
+      }
+      const st = JSON.parse(v) as { p: Array<[number, unknown[]]> };
+      st.p = st.p.map(([start, acc]) => {
+        const full: unknown[] = whole.map((w) => (w.kind === 'count' || w.kind === 'n' ? 7 : [1, 2]));
+        narrow.forEach((n, i) => {
+          full[whole.findIndex((w) => w.kind === n.kind && w.field === n.field)] = acc[i];
+        });
+        widened++;
+        return [start, full];
+      });
+      wide.set(k, JSON.stringify(st));
+    }
+    expect(widened).toBeGreaterThan(0);
+    const fromOwn = newOp();
+    fromOwn.onStart(new Map([...saved].filter((e): e is [string, string] => e[1] !== null)));
+    const fromWide = newOp();
+    fromWide.onStart(wide);
+    const rest = events.slice(7);
+    const a = run(fromOwn, rest, Object.assign(new Stream(), { clock: stream.clock }), true);
+    const b = run(fromWide, rest, Object.assign(new Stream(), { clock: stream.clock }), true);
+    expect(a.some((r) => r.values.quality_cost_ratio !== null)).toBe(true);
+    expect(b).toEqual(a);
   });
 });

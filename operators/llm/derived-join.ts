@@ -20,6 +20,8 @@ import type { Emitter, FeatureRow, Operator, RecordBatch, StateTableSpec } from 
 import { decodeTime, encodeTime } from '../operator.js';
 import { watermarkFor } from '../watermark.js';
 import { createWindowOperator, type WindowOperator } from '../window-operator.js';
+import { compileAggregation } from '../aggregation.js';
+import { InternalError } from '../../src/errors.js';
 
 /** Parameters of the `derived-join` processor. */
 export interface DerivedJoinParams {
@@ -39,6 +41,9 @@ interface PerfSide {
   success: number | null;
   avgCost: number | null;
 }
+
+/** The perf_5min values the join reads (PERF_002, PERF_006, PERF_009). */
+const PERF_SIDE = new Set(['latency_p95_5min', 'success_rate_5min', 'avg_cost_per_request_5min']);
 
 /** The request features that form a user's behaviour vector (DRV_006): running mean per user. */
 const USER_VECTOR = [
@@ -91,6 +96,11 @@ export class DerivedJoinOperator implements Operator {
   private readonly userAttr: number;
   private readonly requestAttr: number;
   private readonly valueNames: readonly string[];
+  /**
+   * For each slot of the private window's accumulators, its slot in an accumulator of the whole
+   * perf_5min feature list (what checkpoints written before the window was narrowed hold).
+   */
+  private readonly slotsFromFull: { readonly full: number; readonly map: readonly number[] };
 
   // Tables (keyed state of the one key, checkpointed per entry): the model table by model
   // (`cat/<model>`), the latest fired perf_5min window by model, users' running means, fatigue.
@@ -132,8 +142,17 @@ export class DerivedJoinOperator implements Operator {
   ) {
     this.id = node.id;
     this.params = node.params as unknown as DerivedJoinParams;
+    // Only the three values the join reads: the same window computes nothing else for it.
+    const perfFeatures = this.params.perfWindow.features.filter((f) => PERF_SIDE.has(f.name));
+    this.slotsFromFull = slotMapping(this.params.perfWindow, perfFeatures, fields);
     this.perfWindow = createWindowOperator(
-      { ...this.params.perfWindow, kind: 'window', id: `${node.id}.perf`, inputs: [] } as WindowNode,
+      {
+        ...this.params.perfWindow,
+        features: perfFeatures,
+        kind: 'window',
+        id: `${node.id}.perf`,
+        inputs: [],
+      } as WindowNode,
       fields,
     );
     this.f = Object.fromEntries(fields.map((n, i) => [n, i]));
@@ -379,7 +398,7 @@ export class DerivedJoinOperator implements Operator {
     const windowEntries = new Map<string, string>();
     for (const [k, raw] of entries) {
       if (k.startsWith('w/')) {
-        windowEntries.set(k.slice(2), raw);
+        windowEntries.set(k.slice(2), k.startsWith('w/k/') ? this.narrowPanes(raw) : raw);
         continue;
       }
       if (k === 'wm') this.wm = decodeTime(JSON.parse(raw) as number | string);
@@ -396,6 +415,20 @@ export class DerivedJoinOperator implements Operator {
         budget: nanOf(this.context.budget),
       };
     }
+  }
+
+  /**
+   * A private-window key's state as checkpointed: panes whose accumulators have the slots of the
+   * whole perf_5min feature list (written before the window was narrowed to the three values
+   * the join reads) keep just the narrowed window's slots.
+   */
+  private narrowPanes(raw: string): string {
+    const { full, map } = this.slotsFromFull;
+    if (full === map.length) return raw;
+    const state = JSON.parse(raw) as { p?: Array<[number, unknown[]]> };
+    if (!Array.isArray(state.p) || !state.p.some(([, acc]) => acc.length === full)) return raw;
+    state.p = state.p.map(([start, acc]) => [start, acc.length === full ? map.map((i) => acc[i]) : acc]);
+    return JSON.stringify(state);
   }
 
   onCheckpoint(): Map<string, string | null> {
@@ -426,4 +459,20 @@ function nanOf(x: number | null): number {
 
 function nullOf(x: number): number | null {
   return Number.isFinite(x) ? x : null;
+}
+
+/** Where each slot of the narrowed window's plan sits in the whole window's plan. */
+function slotMapping(
+  whole: Omit<WindowNode, 'kind' | 'id' | 'inputs'>,
+  narrowed: WindowNode['features'],
+  fields: readonly string[],
+): { full: number; map: number[] } {
+  const slotKey = (x: { kind: string; field: number }) => `${x.kind}:${x.field}`;
+  const full = compileAggregation(whole.features, fields, whole.quantiles).slots.map(slotKey);
+  const map = compileAggregation(narrowed, fields, whole.quantiles).slots.map((x) =>
+    full.indexOf(slotKey(x)),
+  );
+  if (map.some((i) => i < 0))
+    throw new InternalError('the narrowed perf window has a slot the whole one lacks');
+  return { full: full.length, map };
 }
