@@ -56,25 +56,51 @@ export function compileChains(topology: Topology): CompiledChain[] {
 
 /**
  * One branch's records for one shard as they are routed: numeric columns in growable
- * Float64Arrays (no per-value boxing or JS-array growth), copied to exact-size arrays once at
- * the end so they can be transferred.
+ * Float64Arrays (no per-value boxing or JS-array growth), keys and attributes as indices into
+ * the branch's dictionary of distinct strings, copied to exact-size arrays once at the end so
+ * they can be transferred.
  */
 class Columns {
   count = 0;
-  readonly keys: string[] = [];
-  readonly attrs: string[] = [];
+  private readonly dict: string[] = [];
+  private readonly index = new Map<string, number>();
   private ts = new Float64Array(64);
   private clock = new Float64Array(64);
   private refs = new Float64Array(64);
+  private keys = new Float64Array(64);
   private values: Float64Array;
-  constructor(readonly width: number) {
+  private attrs: Float64Array;
+  private nAttrs = 0;
+  constructor(
+    readonly width: number,
+    readonly attrWidth: number,
+  ) {
     this.values = new Float64Array(64 * width);
+    this.attrs = new Float64Array(64 * attrWidth);
   }
-  /** Appends a record: its key, event time, in-batch clock, global line and numeric fields. */
-  push(key: string, ts: number, clock: number, ref: number, values: readonly number[]): void {
+  private id(s: string): number {
+    let i = this.index.get(s);
+    if (i === undefined) {
+      i = this.dict.length;
+      this.dict.push(s);
+      this.index.set(s, i);
+    }
+    return i;
+  }
+  /** Appends a record: its key, attributes, event time, in-batch clock, global line and numeric fields. */
+  push(
+    key: string,
+    attrs: Readonly<Record<string, string>>,
+    names: readonly string[],
+    ts: number,
+    clock: number,
+    ref: number,
+    values: readonly number[],
+  ): void {
     const i = this.count;
     if (i === this.ts.length) this.grow();
-    this.keys.push(key);
+    this.keys[i] = this.id(key);
+    for (const a of names) this.attrs[this.nAttrs++] = this.id(attrs[a] ?? '');
     this.ts[i] = ts;
     this.clock[i] = clock;
     this.refs[i] = ref;
@@ -94,15 +120,18 @@ class Columns {
     this.ts = more(this.ts, cap);
     this.clock = more(this.clock, cap);
     this.refs = more(this.refs, cap);
+    this.keys = more(this.keys, cap);
     this.values = more(this.values, cap * this.width);
+    this.attrs = more(this.attrs, cap * this.attrWidth);
   }
   encode(): EncodedBranch {
     const n = this.count;
     return {
       count: n,
       width: this.width,
-      keys: this.keys,
-      attrs: this.attrs,
+      dict: this.dict,
+      keys: this.keys.slice(0, n),
+      attrs: this.attrs.slice(0, n * this.attrWidth),
       ts: this.ts.slice(0, n),
       clock: this.clock.slice(0, n),
       values: this.values.slice(0, n * this.width),
@@ -184,11 +213,10 @@ export async function decodeBatch(
       const perShard = cols[s]!;
       let col = perShard[c];
       if (col === null || col === undefined) {
-        col = new Columns(chain.width);
+        col = new Columns(chain.width, chain.attributes.length);
         perShard[c] = col;
       }
-      for (const a of chain.attributes) col.attrs.push(rec.attrs[a] ?? '');
-      col.push(key, rec.ts, maxTs, firstLine + i, rec.values);
+      col.push(key, rec.attrs, chain.attributes, rec.ts, maxTs, firstLine + i, rec.values);
     }
     if (ev.ts > maxTs) maxTs = ev.ts;
   }

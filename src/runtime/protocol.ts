@@ -12,9 +12,16 @@ import type { EmbedderName } from '../features/embeddings/models.js';
 export interface EncodedBranch {
   readonly count: number;
   readonly width: number;
-  readonly keys: string[];
-  /** The map's string attributes per record, flattened: record i's are `attrs[i*n … i*n+n-1]` for n attributes. */
-  readonly attrs: string[];
+  /**
+   * The distinct strings of the branch's keys and attributes: records carry indices into it, so a
+   * batch of thousands of records with a few distinct keys crosses threads (and Kafka) as a few
+   * strings instead of thousands.
+   */
+  readonly dict: string[];
+  /** Record i's key is `dict[keys[i]]`. */
+  readonly keys: Float64Array;
+  /** The map's string attributes per record, flattened, as `dict` indices: record i's are `attrs[i*n … i*n+n-1]` for n attributes. */
+  readonly attrs: Float64Array;
   readonly ts: Float64Array;
   readonly clock: Float64Array;
   readonly values: Float64Array;

@@ -99,11 +99,16 @@ export class ShardActor {
         refs = enc.refs;
         const clock = enc.clock;
         for (let i = 0; i < enc.count; i++) if (clock[i]! < baseClock) clock[i] = baseClock;
+        const { dict } = enc;
+        const keys: string[] = new Array(enc.count);
+        for (let i = 0; i < enc.count; i++) keys[i] = dict[enc.keys[i]!]!;
+        const attrs: string[] = new Array(enc.attrs.length);
+        for (let i = 0; i < attrs.length; i++) attrs[i] = dict[enc.attrs[i]!]!;
         const batch: RecordBatch = {
           count: enc.count,
           width: enc.width,
-          keys: enc.keys,
-          attrs: enc.attrs,
+          keys,
+          attrs,
           attrWidth: this.attrWidths[b]!,
           ts: enc.ts,
           clock: enc.clock,

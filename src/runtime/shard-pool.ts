@@ -90,6 +90,8 @@ function startPool(workers: number, maxShards: number): ShardPool {
 export function columnBuffers(
   chunks: ReadonlyArray<{
     branches: ReadonlyArray<{
+      keys: Float64Array;
+      attrs: Float64Array;
       ts: Float64Array;
       clock: Float64Array;
       values: Float64Array;
@@ -101,7 +103,7 @@ export function columnBuffers(
   for (const c of chunks) {
     for (const b of c.branches) {
       if (b === null || b === undefined) continue;
-      for (const a of [b.ts, b.clock, b.values, b.refs]) {
+      for (const a of [b.keys, b.attrs, b.ts, b.clock, b.values, b.refs]) {
         // A view on part of a larger buffer (e.g. a Kafka message) is copied, not moved.
         if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) out.add(a.buffer as ArrayBuffer);
       }

@@ -6,8 +6,9 @@ function branch(n: number, width: number): EncodedBranch {
   return {
     count: n,
     width,
-    keys: Array.from({ length: n }, (_, i) => `model-${i % 3}`),
-    attrs: Array.from({ length: n * 2 }, (_, i) => `a${i}`),
+    dict: ['model-0', 'model-1', 'model-2', 'a', 'b'],
+    keys: Float64Array.from({ length: n }, (_, i) => i % 3),
+    attrs: Float64Array.from({ length: n * 2 }, (_, i) => 3 + (i % 2)),
     ts: Float64Array.from({ length: n }, (_, i) => 1_736_900_000_000 + i),
     clock: Float64Array.from({ length: n }, (_, i) =>
       i === 0 ? Number.NEGATIVE_INFINITY : 1_736_900_000_000 + i - 1,
@@ -41,8 +42,9 @@ describe('repartition frames', () => {
     const a = f.branches[0]!;
     const b = back.branches[0]!;
     expect(b.count).toBe(7);
-    expect(b.keys).toEqual(a.keys);
-    expect(b.attrs).toEqual(a.attrs);
+    expect(b.dict).toEqual(a.dict);
+    expect([...b.keys]).toEqual([...a.keys]);
+    expect([...b.attrs]).toEqual([...a.attrs]);
     expect(b.clock).toBeInstanceOf(Float64Array);
     expect([...b.ts]).toEqual([...a.ts]);
     expect([...b.clock]).toEqual([...a.clock]);
@@ -58,6 +60,30 @@ describe('repartition frames', () => {
     expect([...back.branches[0]!.ts]).toEqual([...frame(branch(3, 2)).branches[0]!.ts]);
   });
 
+  it('read a version-2 frame (string keys and attributes, written before an upgrade) in the dictionary form', () => {
+    const head = Buffer.from(
+      JSON.stringify({
+        v: 2,
+        p: 1,
+        l: 9,
+        b: '-inf',
+        e: 5,
+        br: [{ count: 2, width: 1, keys: ['m1', 'm2'], attrs: ['m1', 'x', 'm2', 'x'], ts: { f64: [0, 2] } }],
+      }),
+    );
+    const dataStart = (4 + head.length + 7) & ~7;
+    const buf = Buffer.alloc(dataStart + 16);
+    buf.writeUInt32BE(head.length, 0);
+    head.copy(buf, 4);
+    buf.writeDoubleLE(3, dataStart);
+    buf.writeDoubleLE(4, dataStart + 8);
+    const b = decodeFrame(buf).branches[0]!;
+    expect(b.dict).toEqual(['m1', 'm2', 'x']);
+    expect([...b.keys].map((i) => b.dict[i])).toEqual(['m1', 'm2']);
+    expect([...b.attrs].map((i) => b.dict[i])).toEqual(['m1', 'x', 'm2', 'x']);
+    expect([...b.ts]).toEqual([3, 4]);
+  });
+
   it('refuse what is not a frame', () => {
     expect(() => decodeFrame(Buffer.from('{"v":1}'))).toThrow(/frame/);
     expect(() => decodeFrame(Buffer.alloc(2))).toThrow(/frame/);
@@ -68,8 +94,9 @@ describe('repartition frames', () => {
     const kept = filterBranch(b, (i) => b.refs[i]! > 102);
     expect(kept.count).toBe(3);
     expect([...kept.refs]).toEqual([103, 104, 105]);
-    expect(kept.keys).toEqual(b.keys.slice(3));
-    expect(kept.attrs).toEqual(b.attrs.slice(6));
+    expect(kept.dict).toBe(b.dict);
+    expect([...kept.keys]).toEqual([...b.keys.slice(3)]);
+    expect([...kept.attrs]).toEqual([...b.attrs.slice(6)]);
     expect([...kept.values].map(String)).toEqual([...b.values.slice(6)].map(String));
     expect(kept.width).toBe(2);
     expect(filterBranch(b, () => true)).toBe(b);

@@ -16,13 +16,14 @@ import { InternalError } from '../../errors.js';
  * shard's clock can advance on partitions whose records all went elsewhere, and the end of a
  * bounded input (`eof`).
  *
- * The wire form (version 2) is a small JSON header followed by the numeric columns as raw
- * Float64 bytes; see {@link encodeFrame}.
+ * The wire form (version 3) is a small JSON header (with each branch's dictionary of distinct
+ * keys and attribute values) followed by the numeric columns — key and attribute indices
+ * included — as raw Float64 bytes; see {@link encodeFrame}.
  *
  * @example
  * const buf = encodeFrame({ partition: 3, last: 41, base: -Infinity, end: 1_736_900_000_000, eof: false,
  *   branches: [branch], deadLetters: [] });
- * decodeFrame(buf).branches[0]?.keys; // ['gpt-4', …]
+ * decodeFrame(buf).branches[0]?.dict; // ['gpt-4', …]
  */
 export interface RepartitionFrame {
   /** The source partition the records come from. */
@@ -58,7 +59,8 @@ export interface FrameDeadLetter {
   readonly key: string | null;
 }
 
-const VERSION = 2;
+/** Version 3: keys and attributes as indices into a per-branch dictionary (version 2: as strings, still read). */
+const VERSION = 3;
 
 type Wire = number | string | null | boolean | Wire[] | { [k: string]: Wire };
 
@@ -125,7 +127,11 @@ export function encodeFrame(f: RepartitionFrame): Buffer {
   return out;
 }
 
-/** Parses a frame; throws {@link InternalError} for anything that is not a version-2 frame. */
+/**
+ * Parses a frame; throws {@link InternalError} for anything that is not a frame of version 3 or
+ * 2 (a version-2 frame, written before an upgrade, has its string keys and attributes turned
+ * into the dictionary form).
+ */
 export function decodeFrame(buf: Buffer): RepartitionFrame {
   if (buf.length < 4) throw new InternalError(`repartition frame of ${buf.length} bytes`);
   const headLen = buf.readUInt32BE(0);
@@ -136,7 +142,7 @@ export function decodeFrame(buf: Buffer): RepartitionFrame {
   } catch (cause) {
     throw new InternalError('repartition frame header is not JSON', { cause });
   }
-  if (o === null || typeof o !== 'object' || o.v !== VERSION) {
+  if (o === null || typeof o !== 'object' || (o.v !== VERSION && o.v !== 2)) {
     throw new InternalError(`repartition frame has version ${JSON.stringify(o?.v)}, expected ${VERSION}`);
   }
   if (!Number.isSafeInteger(o.p) || !Number.isSafeInteger(o.l) || !Array.isArray(o.br)) {
@@ -160,6 +166,7 @@ export function decodeFrame(buf: Buffer): RepartitionFrame {
         out[k] = v;
       }
     }
+    if (o.v === 2) withDictionary(out);
     return out as unknown as EncodedBranch;
   });
   return {
@@ -172,6 +179,23 @@ export function decodeFrame(buf: Buffer): RepartitionFrame {
     deadLetters: Array.isArray(o.dl) ? (o.dl as FrameDeadLetter[]) : [],
     ...(Array.isArray(o.rw) ? { raws: o.rw as Array<[number, string]> } : {}),
   };
+}
+
+/** A version-2 branch (string `keys` and `attrs`) in the dictionary form. */
+function withDictionary(b: Record<string, unknown>): void {
+  const dict: string[] = [];
+  const index = new Map<string, number>();
+  const id = (s: string) => {
+    let i = index.get(s);
+    if (i === undefined) {
+      i = dict.push(s) - 1;
+      index.set(s, i);
+    }
+    return i;
+  };
+  b.keys = Float64Array.from(b.keys as string[], id);
+  b.attrs = Float64Array.from(b.attrs as string[], id);
+  b.dict = dict;
 }
 
 /**
@@ -187,6 +211,10 @@ export function filterBranch(b: EncodedBranch, keep: (i: number) => boolean): En
   for (const [k, v] of Object.entries(b)) {
     if (k === 'count') {
       out[k] = idx.length;
+      continue;
+    }
+    if (k === 'dict') {
+      out[k] = v; // not per record: the kept records' indices still point into it
       continue;
     }
     const len = ArrayBuffer.isView(v) ? (v as Float64Array).length : Array.isArray(v) ? v.length : -1;
