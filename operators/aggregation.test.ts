@@ -148,4 +148,33 @@ describe('exact sums (order independence)', () => {
     expect(forward[0]).toBe(sumOf(partials));
     expect(forward[0]).not.toBe(xs.reduce((p, v) => p + v, 0));
   });
+
+  it('addPartial: the same correctly rounded sum in any order, with cancellations that shrink the partials', () => {
+    let seed = 4242;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const xs: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const x = (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20);
+      xs.push(x, i % 7 === 0 ? -x : rand()); // exact cancellations shrink the partial list
+    }
+    const sumIn = (order: readonly number[]) => {
+      const partials: number[] = [];
+      for (const x of order) addPartial(partials, x);
+      return sumOf(partials);
+    };
+    const expected = sumIn(xs);
+    for (let k = 0; k < 20; k++) {
+      const perm = [...xs];
+      for (let i = perm.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      expect(sumIn(perm)).toBe(expected);
+    }
+    // Exact small integers: the sum is exact.
+    expect(sumIn([1e16, 1, -1e16, 2, 3])).toBe(6);
+  });
 });

@@ -73,8 +73,11 @@ export function addPartial(partials: number[], value: number): void {
     if (lo !== 0) partials[i++] = lo;
     x = hi;
   }
-  partials.length = i;
-  partials.push(x);
+  // Usually the list keeps its length (or grows by one): truncate only when it shrank.
+  if (i < partials.length) {
+    partials[i] = x;
+    if (i + 1 < partials.length) partials.length = i + 1;
+  } else partials.push(x);
 }
 
 /** The correctly rounded value of a partials sum (null for no terms); see {@link addPartial}. */
