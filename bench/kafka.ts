@@ -162,7 +162,7 @@ async function throughTopology(
       lateEvents: null,
       checkpointIntervalMs: 2000,
       stopAtEnd: true,
-      maxWaitTimeMs: 100,
+      maxWaitTimeMs: Number(process.env.MAX_WAIT ?? 100),
       // The test broker keeps ~5 MB per partition: keep the repartition backlog well below.
       maxRepartitionLag: Number(process.env.MAX_LAG ?? 32),
       logger: pino({ level: 'debug' }, log),

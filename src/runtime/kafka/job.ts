@@ -105,12 +105,63 @@ interface ShardSlot {
   ready: Promise<ShardTask> | null;
 }
 
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
+/**
+ * A shared/exclusive lock, exclusive first: `run` (exclusive) waits for every shared holder and
+ * keeps new ones out; `shared` runs beside other shared holders. In repartition mode the batches
+ * run shared (a source batch touches only its source task, a shard batch only its shard), so the
+ * pool decodes and processes several partitions' batches at once; checkpoints, rebalances,
+ * housekeeping and every batch of a direct-mode job run exclusive.
+ */
+class SharedLock {
+  private active = 0;
+  private exclusiveHeld = false;
+  private readonly waitingExclusive: Array<() => void> = [];
+  private readonly waitingShared: Array<() => void> = [];
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.exclusiveHeld || this.active > 0 || this.waitingExclusive.length > 0)
+      await new Promise<void>((r) => this.waitingExclusive.push(r));
+    else this.exclusiveHeld = true;
+    try {
+      return await fn();
+    } finally {
+      this.exclusiveHeld = false;
+      this.wake();
+    }
+  }
+
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.exclusiveHeld || this.waitingExclusive.length > 0)
+      await new Promise<void>((r) => this.waitingShared.push(r));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.wake();
+    }
+  }
+
+  /** Hands the lock on: to the next exclusive waiter once no one holds it, else to every shared waiter. */
+  private wake(): void {
+    if (this.exclusiveHeld) return;
+    if (this.waitingExclusive.length > 0) {
+      if (this.active > 0) return;
+      this.exclusiveHeld = true;
+      this.waitingExclusive.shift()!();
+      return;
+    }
+    while (this.waitingShared.length > 0) {
+      this.active++;
+      this.waitingShared.shift()!();
+    }
+  }
+}
+
+/** A rebalance noticed inside a batch: the batch ends, every shard checkpoints, kafkajs rejoins. */
+class RevokeCheckpoint extends Error {
+  constructor(readonly rebalance: unknown) {
+    super('rebalance: checkpoint before rejoining');
   }
 }
 
@@ -163,7 +214,9 @@ export class KafkaJob {
   private admin!: Admin;
   private producer!: Producer;
   private consumer!: Consumer;
-  private readonly lock = new Mutex();
+  private readonly lock = new SharedLock();
+  /** A shard finished its bounded run in a batch: checkpoint once the batch is done. */
+  private checkpointWanted = false;
   private readonly sources = new Map<number, SourceTask>();
   private readonly shards = new Map<number, ShardSlot>();
   /** Per shard, the chain of restore/close operations on its local state. */
@@ -439,25 +492,53 @@ export class KafkaJob {
   private readonly runConfig = {
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 1,
+    // Several partitions' batches at once (see SharedLock); kafkajs keeps each partition's in order.
+    partitionsConsumedConcurrently: 8,
     eachBatch: (payload: EachBatchPayload) =>
-      this.lock.run(async () => {
-        try {
-          await this.onBatch(payload);
-        } catch (err) {
-          if (err instanceof FeaturestreamError && !err.retryable) {
-            // Ours and final (lost frames, a bug): retrying the batch cannot help.
-            this.fatal(err);
-            return;
-          }
-          if (!isRebalancing(err)) {
-            const { topic, partition } = payload.batch;
-            this.log.warn({ topic, partition, err: String(err) }, 'batch failed; kafkajs retries it');
-          }
-          throw err;
-        }
+      this.onBatchLocked(payload).then(async () => {
+        const due = () =>
+          this.checkpointWanted || performance.now() - this.lastCheckpoint >= this.opts.checkpointIntervalMs;
+        if (due() && !this.stopping)
+          await this.lock.run(async () => {
+            if (!due()) return;
+            this.checkpointWanted = false;
+            await this.checkpointAll();
+          });
       }),
   };
+
+  /**
+   * A batch under the lock: shared in repartition mode, exclusive in direct mode. A rebalance
+   * noticed in the batch checkpoints every shard (exclusive) before kafkajs rejoins.
+   */
+  private async onBatchLocked(payload: EachBatchPayload): Promise<void> {
+    // Repartition mode: a source batch touches only its source task, a shard batch only its shard.
+    const sharedOk = this.mode === 'repartition';
+    const body = async () => {
+      try {
+        await this.onBatch(payload);
+      } catch (err) {
+        if (err instanceof RevokeCheckpoint) throw err;
+        if (err instanceof FeaturestreamError && !err.retryable) {
+          // Ours and final (lost frames, a bug): retrying the batch cannot help.
+          this.fatal(err);
+          return;
+        }
+        if (!isRebalancing(err)) {
+          const { topic, partition } = payload.batch;
+          this.log.warn({ topic, partition, err: String(err) }, 'batch failed; kafkajs retries it');
+        }
+        throw err;
+      }
+    };
+    try {
+      await (sharedOk ? this.lock.shared(body) : this.lock.run(body));
+    } catch (err) {
+      if (!(err instanceof RevokeCheckpoint)) throw err;
+      await this.lock.run(() => this.checkpointAll());
+      throw err.rebalance;
+    }
+  }
 
   private fatal(err: unknown): void {
     this.failure ??= err;
@@ -690,7 +771,7 @@ export class KafkaJob {
         const now = performance.now();
         if (now - this.lastRevoke > 1000) this.log.info('rebalance: checkpointing before rejoining');
         this.lastRevoke = now;
-        await this.checkpointAll();
+        throw new RevokeCheckpoint(err);
       }
       throw err;
     }
@@ -705,7 +786,6 @@ export class KafkaJob {
     }
     const lag = Number(batch.highWatermark) - (Number(batch.lastOffset()) + 1);
     this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
-    if (performance.now() - this.lastCheckpoint >= this.opts.checkpointIntervalMs) await this.checkpointAll();
   }
 
   private async onSourceBatch(
@@ -806,7 +886,8 @@ export class KafkaJob {
       this.resetShard(s);
       throw err;
     }
-    if (task.done && task.dirty) await this.checkpointAll();
+    // The shard finished a bounded run: checkpoint right after this batch (exclusive).
+    if (task.done && task.dirty) this.checkpointWanted = true;
   }
 
   /** Drops a shard's in-memory state after a failure; it restores again on its next batch. */
