@@ -101,7 +101,8 @@ describe('readByteBatches', () => {
     expect(got).toEqual(lines);
     const bytes = Buffer.from(text);
     const starts = [0];
-    for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) starts.push(i + 1);
+    for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1))
+      starts.push(i + 1);
     expect(offsets).toEqual(starts);
   });
 

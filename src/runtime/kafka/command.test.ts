@@ -31,6 +31,18 @@ describe('featurestream run --kafka flags', () => {
     expect(o.topicKey).toBe('id');
     expect(o.checkpointIntervalMs).toBe(500);
     expect(o.topology.name).toBe('llm-features');
+    expect(o.repartitionCompression).toBe('none');
+  });
+
+  it('take --repartition-compression gzip and refuse an unknown codec', async () => {
+    const base = ['--kafka', 'k:9092', '--topic', 't', '--group', 'g'];
+    const cmd = registerKafkaOptions(new Command('run').exitOverride());
+    cmd.parse([...base, '--repartition-compression', 'gzip'], { from: 'user' });
+    expect((await kafkaJobOptions(cmd.opts(), logger)).repartitionCompression).toBe('gzip');
+    const bad = registerKafkaOptions(new Command('run').exitOverride()).configureOutput({ writeErr: () => {} });
+    expect(() => bad.parse([...base, '--repartition-compression', 'zip'], { from: 'user' })).toThrow(
+      /repartition-compression.*zip/,
+    );
   });
 
   it.each([

@@ -89,6 +89,14 @@ export function registerKafkaOptions(cmd: Command): Command {
     )
     .addOption(
       new Option(
+        '--repartition-compression <codec>',
+        'with --kafka: compression of the internal repartition topic (none: less CPU; gzip: fewer bytes)',
+      )
+        .choices(['none', 'gzip'])
+        .default('none'),
+    )
+    .addOption(
+      new Option(
         '--metrics-port <port>',
         'serve /metrics, /healthz and /readyz (file runs: while the run lasts)',
       ).argParser(nonNegative('--metrics-port')),
@@ -115,6 +123,7 @@ export interface KafkaCommandFlags {
   readonly fetchMaxWait?: number;
   readonly fetchMaxBytes?: number;
   readonly maxRepartitionLag?: number;
+  readonly repartitionCompression?: 'none' | 'gzip';
   readonly metricsPort?: number;
   /** `--ui-port`: this member serves the topology page (src/ui/kafka-feed.ts). */
   readonly uiPort?: number;
@@ -188,6 +197,7 @@ export async function kafkaJobOptions(
     maxWaitTimeMs: o.fetchMaxWait ?? 500,
     maxBytesPerPartition: o.fetchMaxBytes ?? 1 << 20,
     maxRepartitionLag: o.maxRepartitionLag ?? 64,
+    repartitionCompression: o.repartitionCompression ?? 'none',
     metricsPort: o.metricsPort ?? null,
     embeddingCache: o.embeddingCache ?? null,
     logger,

@@ -83,6 +83,12 @@ export interface KafkaJobOptions {
    * stage pauses (it resumes at half). Bounds the repartition backlog (topic retention). Default 64.
    */
   readonly maxRepartitionLag?: number;
+  /**
+   * Compression of the repartition frames. Default `none` (as Kafka Streams' internal topics):
+   * the topic is internal and short-lived, and gzip cost the source stage more than a third of
+   * its time in `bench:kafka`; `gzip` where broker bandwidth is the scarce part.
+   */
+  readonly repartitionCompression?: 'none' | 'gzip';
   /** Serve `/metrics`, `/healthz`, `/readyz` on this port. */
   readonly metricsPort?: number | null;
   readonly metrics?: KafkaMetrics;
@@ -215,6 +221,7 @@ export class KafkaJob {
   private producer!: Producer;
   private consumer!: Consumer;
   private readonly lock = new SharedLock();
+  private readonly repartitionCompression: CompressionTypes;
   /** A shard finished its bounded run in a batch: checkpoint once the batch is done. */
   private checkpointWanted = false;
   private readonly sources = new Map<number, SourceTask>();
@@ -270,6 +277,8 @@ export class KafkaJob {
     this.metrics = opts.metrics ?? createKafkaMetrics();
     this.sourceTopic = opts.topic;
     this.maxLag = opts.maxRepartitionLag ?? 64;
+    this.repartitionCompression =
+      opts.repartitionCompression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.committer = new OffsetCommitter(opts.logger);
     if (opts.brokers.length === 0)
       throw new ConfigError('--kafka needs at least one broker', { field: '--kafka' });
@@ -834,7 +843,7 @@ export class KafkaJob {
         const sent = await this.producer.send({
           topic: this.shardTopic,
           acks: -1,
-          compression: CompressionTypes.GZIP,
+          compression: this.repartitionCompression,
           messages: chunk.frames.map((f, s) => ({ partition: s, key: String(p), value: encodeFrame(f) })),
         });
         for (const r of sent) {
@@ -1004,7 +1013,7 @@ export class KafkaJob {
           await this.producer.send({
             topic: this.shardTopic,
             acks: -1,
-            compression: CompressionTypes.GZIP,
+            compression: this.repartitionCompression,
             messages: t.eofFrames(this.shardsP).map((f, s) => ({
               partition: s,
               key: String(t.partition),
