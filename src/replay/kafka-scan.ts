@@ -208,7 +208,8 @@ export async function scanKafka(
             for (let i = 0; i < values.length; i++) {
               last = BigInt(batch.messages[i]!.offset);
               linesRead++;
-              const r = decodeLine(decoded.lines[i]!);
+              const line = decoded.line(i);
+              const r = decodeLine(line);
               if (!r.ok) continue;
               if (r.event.ts >= opts.stopAt) {
                 done = true;
@@ -216,7 +217,7 @@ export async function scanKafka(
                 break;
               }
               if (r.event.ts < opts.readFrom) continue;
-              chunk += `${r.event.ts} ${decoded.lines[i]}\n`;
+              chunk += `${r.event.ts} ${line}\n`;
               linesKept++;
             }
             if (chunk.length > 0) writeSync(fds.get(p)!, chunk);

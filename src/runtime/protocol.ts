@@ -51,9 +51,14 @@ export type ShardRequest =
        */
       readonly topologyJson: string;
       readonly shards: number;
-      /** The lines, or (from a file) `bytes`: the lines' UTF-8 bytes, each followed by a newline, `count` of them. */
+      /**
+       * The lines, or `bytes`: the lines' UTF-8 bytes, `count` of them — each followed by a
+       * newline (a file), or line i at `bytes[starts[i], ends[i])` (Kafka message values).
+       */
       readonly lines?: string[];
       readonly bytes?: Uint8Array;
+      readonly starts?: Int32Array;
+      readonly ends?: Int32Array;
       readonly count?: number;
       readonly firstLine: number;
       /** Persistent prompt-embedding cache directory (null: memory only). */

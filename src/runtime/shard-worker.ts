@@ -65,7 +65,8 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
           return result;
         },
       };
-      const lines = req.lines ?? splitLines(req.bytes ?? new Uint8Array(0), req.count ?? 0);
+      const lines =
+        req.lines ?? linesOf(req.bytes ?? new Uint8Array(0), req.count ?? 0, req.starts, req.ends);
       const decoded = await decodeBatch(chains, lines, req.firstLine, req.shards, embeddings);
       const res = prompts === 0 ? decoded : { ...decoded, embedded: { prompts, cacheHits } };
       // The columns' buffers are moved to the coordinator, not copied.
@@ -94,4 +95,13 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
       actors.delete(req.shard);
       return { type: 'ok', shard: req.shard };
   }
+}
+
+/** A decode request's lines from its bytes: at the given bounds, or split at newlines. */
+function linesOf(bytes: Uint8Array, count: number, starts?: Int32Array, ends?: Int32Array): string[] {
+  if (starts === undefined || ends === undefined) return splitLines(bytes, count);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lines: string[] = new Array(count);
+  for (let i = 0; i < count; i++) lines[i] = buf.toString('utf8', starts[i]!, ends[i]!);
+  return lines;
 }

@@ -6,7 +6,7 @@ describe('PayloadDecoder', () => {
   it('passes JSON through as a line and refuses empty messages', async () => {
     const d = new PayloadDecoder({ format: 'auto' });
     const r = await d.decode([Buffer.from('{"type":"x"}'), null, Buffer.alloc(0)]);
-    expect(r.lines[0]).toBe('{"type":"x"}');
+    expect(r.line(0)).toBe('{"type":"x"}');
     expect(r.failures).toEqual([
       [1, 'not_json', expect.stringContaining('empty message')],
       [2, 'not_json', expect.stringContaining('empty message')],
@@ -17,7 +17,7 @@ describe('PayloadDecoder', () => {
     const d = new PayloadDecoder({ format: 'auto' });
     const framed = Buffer.from([0, 0, 0, 0, 7, 1, 2]);
     const r = await d.decode([framed, Buffer.from([0, 1])]);
-    expect(r.lines).toEqual(['', '']);
+    expect([r.line(0), r.line(1)]).toEqual(['', '']);
     expect(r.failures[0]).toEqual([0, 'unknown_schema', expect.stringContaining('schema id 7')]);
     expect(r.failures[1]).toEqual([1, 'bad_payload', expect.stringContaining('not a schema-registry frame')]);
   });
@@ -26,7 +26,7 @@ describe('PayloadDecoder', () => {
     const d = new PayloadDecoder({ format: 'json' });
     const r = await d.decode([Buffer.from([0, 0, 0, 0, 7])]);
     expect(r.failures).toEqual([]);
-    expect(r.lines[0]!.length).toBe(5);
+    expect(r.line(0).length).toBe(5);
   });
 
   it('checks its configuration', () => {

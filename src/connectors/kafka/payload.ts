@@ -21,7 +21,8 @@ import type { PayloadFormat } from './payload-formats.js';
  *
  * @example
  * const decoder = new PayloadDecoder({ format: 'auto', registryUrl: 'http://registry:8081' });
- * const { lines, failures } = await decoder.decode(batch.messages.map((m) => m.value));
+ * const batch = await decoder.decode(messages.map((m) => m.value));
+ * batch.line(0); // the first value's text
  */
 
 /** Dead-letter reasons of the Kafka source, beside src/events/types.ts REASON_CODES. */
@@ -40,14 +41,25 @@ export interface PayloadDecoderOptions {
   readonly unknownSchemaTtlMs?: number;
 }
 
-/** Lines for the decode stage (`''` where the record already failed) and the failures. */
+/**
+ * Lines for the decode stage (`''` where the record already failed) and the failures. The lines
+ * are bytes in shared memory with their bounds: a pool worker turns them into text, so the
+ * consuming thread makes strings only for the few lines it keeps (dead letters, late records).
+ */
 export interface PayloadBatch {
-  readonly lines: string[];
+  /** The lines' UTF-8 bytes one after the other (a SharedArrayBuffer: posted to a worker, not copied). */
+  readonly bytes: Buffer;
+  /** Line i is `bytes[starts[i], ends[i])`. */
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
   /** [index in the batch, reason code, detail]. */
   readonly failures: Array<[number, string, string]>;
+  /** Line i as text. */
+  line(i: number): string;
 }
 
 const MAGIC = 0;
+const EMPTY = Buffer.alloc(0);
 
 /** Turns message values into decode-stage lines; see the module comment. */
 export class PayloadDecoder {
@@ -72,29 +84,36 @@ export class PayloadDecoder {
 
   /** Decodes the values of one batch, in order. */
   async decode(values: ReadonlyArray<Buffer | null>): Promise<PayloadBatch> {
-    const lines: string[] = new Array(values.length);
+    const parts: Buffer[] = new Array<Buffer>(values.length);
     const failures: PayloadBatch['failures'] = [];
+    let total = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
+      let part: Buffer = EMPTY;
       if (v === null || v === undefined || v.length === 0) {
-        lines[i] = '';
         failures.push([i, 'not_json', 'not JSON: empty message (null or zero-length value)']);
-        continue;
-      }
-      const framed = this.opts.format === 'registry' || (this.opts.format === 'auto' && v[0] === MAGIC);
-      if (!framed) {
-        lines[i] = v.toString('utf8');
-        continue;
-      }
-      const res = await this.decodeFramed(v);
-      if (typeof res === 'string') {
-        lines[i] = res;
+      } else if (!(this.opts.format === 'registry' || (this.opts.format === 'auto' && v[0] === MAGIC))) {
+        part = v;
       } else {
-        lines[i] = '';
-        failures.push([i, res[0], res[1]]);
+        const res = await this.decodeFramed(v);
+        if (typeof res === 'string') part = Buffer.from(res, 'utf8');
+        else failures.push([i, res[0], res[1]]);
       }
+      parts[i] = part;
+      total += part.length;
     }
-    return { lines, failures };
+    const bytes = Buffer.from(new SharedArrayBuffer(total));
+    const starts = new Int32Array(values.length);
+    const ends = new Int32Array(values.length);
+    let at = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      bytes.set(part, at);
+      starts[i] = at;
+      at += part.length;
+      ends[i] = at;
+    }
+    return { bytes, starts, ends, failures, line: (i) => bytes.toString('utf8', starts[i]!, ends[i]!) };
   }
 
   private async decodeFramed(v: Buffer): Promise<string | [KafkaReasonCode | 'not_json', string]> {

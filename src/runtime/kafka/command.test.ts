@@ -39,7 +39,9 @@ describe('featurestream run --kafka flags', () => {
     const cmd = registerKafkaOptions(new Command('run').exitOverride());
     cmd.parse([...base, '--repartition-compression', 'gzip'], { from: 'user' });
     expect((await kafkaJobOptions(cmd.opts(), logger)).repartitionCompression).toBe('gzip');
-    const bad = registerKafkaOptions(new Command('run').exitOverride()).configureOutput({ writeErr: () => {} });
+    const bad = registerKafkaOptions(new Command('run').exitOverride()).configureOutput({
+      writeErr: () => {},
+    });
     expect(() => bad.parse([...base, '--repartition-compression', 'zip'], { from: 'user' })).toThrow(
       /repartition-compression.*zip/,
     );

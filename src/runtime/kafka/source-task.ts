@@ -115,7 +115,10 @@ export class SourceTask {
       runId: stage.runId,
       topologyJson: stage.topologyJson,
       shards,
-      lines: payload.lines,
+      bytes: payload.bytes,
+      starts: payload.starts,
+      ends: payload.ends,
+      count: offsets.length,
       firstLine: 0,
       embeddingCache: stage.embeddingCache,
     });
@@ -157,7 +160,7 @@ export class SourceTask {
                 refs[j] = offsets[i]!;
                 // Behind its partition's clock: it may be late (only such records can be).
                 if (stage.rawAll || b.ts[j]! <= Math.max(this.base, b.clock[j]!))
-                  raws.set(offsets[i]!, payload.lines[i]!);
+                  raws.set(offsets[i]!, payload.line(i));
               }
               return b;
             });
