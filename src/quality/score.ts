@@ -129,7 +129,6 @@ export async function computeQuality(query: QueryRows, opts: QualityOptions = {}
     const timeOf = (r: Row) =>
       r.event_time instanceof Date ? r.event_time.getTime() : Date.parse(r.event_time);
     const current = mine.filter((r) => timeOf(r) >= split);
-    const reference = mine.filter((r) => timeOf(r) < split);
     const names = new Set(FEATURE_CATALOG.filter((f) => f.group === group).flatMap((f) => f.valueNames));
     for (const r of mine) for (const k of Object.keys(r.values)) names.add(k);
     const expected = expectedRows(group, current, timeOf);
