@@ -177,4 +177,36 @@ describe('exact sums (order independence)', () => {
     // Exact small integers: the sum is exact.
     expect(sumIn([1e16, 1, -1e16, 2, 3])).toBe(6);
   });
+
+  it('resultsOfMerged equals merging into a fresh accumulator and taking its results (exact, and past the exact limit)', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const features = [
+      { id: 'a', name: 'p50', agg: { type: 'quantile', field: 'x', q: 0.5 } },
+      { id: 'b', name: 'p95', agg: { type: 'quantile', field: 'x', q: 0.95 } },
+      { id: 'c', name: 'p99y', agg: { type: 'quantile', field: 'y', q: 0.99 } },
+      { id: 'd', name: 'mean', agg: { type: 'mean', field: 'x' } },
+      { id: 'e', name: 'n', agg: { type: 'count' } },
+    ] as const;
+    for (const limit of [Number.POSITIVE_INFINITY, 300]) {
+      const plan = compileAggregation(features, ['x', 'y'], { exactUpTo: limit });
+      for (let trial = 0; trial < 20; trial++) {
+        const parts = Array.from({ length: 1 + Math.floor(rand() * 12) }, () => {
+          const acc = plan.create();
+          const n = Math.floor(rand() * 60);
+          for (let i = 0; i < n; i++)
+            plan.add(acc, [rand() * 1000, rand() < 0.1 ? Number.NaN : rand()], 0, 0, i);
+          return acc;
+        });
+        const merged = plan.create();
+        for (const p of parts) plan.merge(merged, p);
+        const before = JSON.stringify(parts);
+        expect(plan.resultsOfMerged(parts)).toEqual(plan.results(merged));
+        expect(JSON.stringify(parts)).toBe(before); // the panes are left as they were
+      }
+    }
+  });
 });

@@ -46,6 +46,12 @@ export interface AggregationPlan {
   merge(into: Accumulator, from: Accumulator): void;
   /** The feature values, in feature order (null where inputs are missing). */
   results(acc: Accumulator): Array<number | null>;
+  /**
+   * The feature values of the merge of `parts` (a sliding window's panes): what merging them into
+   * a fresh accumulator and taking its results gives, without first copying exact value lists
+   * into one list.
+   */
+  resultsOfMerged(parts: readonly Accumulator[]): Array<number | null>;
   /** A deep copy of an accumulator. */
   clone(acc: Accumulator): Accumulator;
   /** Approximate heap bytes of an accumulator (values and sketch bins at 8 bytes each). */
@@ -194,21 +200,108 @@ export function compileAggregation(
   }
   const frozenSlots = Object.freeze(slots.slice());
 
+  const create = (): Accumulator => {
+    return frozenSlots.map((s) => {
+      switch (s.kind) {
+        case 'count':
+        case 'n':
+          return 0;
+        case 'values':
+          return [];
+        default:
+          return null;
+      }
+    });
+  };
+  /** Merges `from` into `into`, except the value slots `skip` holds gathered values for. */
+  const mergeSlots = (
+    into: Accumulator,
+    from: Accumulator,
+    skip: ReadonlyArray<Float64Array | undefined> | null,
+  ): void => {
+    for (let i = 0; i < frozenSlots.length; i++) {
+      if (skip !== null && skip[i] !== undefined) continue;
+      const a = into[i];
+      const b = from[i];
+      if (b === null || b === undefined) continue;
+      switch (frozenSlots[i]!.kind) {
+        case 'count':
+        case 'n':
+          into[i] = (a as number) + (b as number);
+          break;
+        case 'sum':
+          if (a === null) into[i] = [...(b as number[])];
+          else for (const p of b as number[]) addPartial(a as number[], p);
+          break;
+        case 'min':
+          if (a === null || (b as number) < (a as number)) into[i] = b;
+          break;
+        case 'max':
+          if (a === null || (b as number) > (a as number)) into[i] = b;
+          break;
+        case 'values': {
+          const x = valuesAt(into, i);
+          const y = valuesAt(from, i);
+          if (Array.isArray(x)) {
+            if (Array.isArray(y)) {
+              for (const v of y) x.push(v);
+              bound(into, i, x);
+            } else {
+              const s = y.clone();
+              s.addAll(x);
+              into[i] = s;
+            }
+          } else if (Array.isArray(y)) x.addAll(y);
+          else x.merge(y);
+          break;
+        }
+        case 'latest': {
+          const x = a as Latest | null;
+          const y = b as Latest;
+          if (x === null || y[0] > x[0] || (y[0] === x[0] && y[1] >= x[1])) into[i] = [y[0], y[1], y[2]];
+          break;
+        }
+        case 'fn': {
+          const fn = frozenSlots[i]!.fn!;
+          into[i] = (a === null ? structuredClone(b) : fn.merge(a, b)) as JsonValue;
+          break;
+        }
+      }
+    }
+  };
+  /** The results of `acc`; a value slot `gathered` holds is read from there. */
+  const resultsWith = (
+    acc: Accumulator,
+    gathered: ReadonlyArray<Float64Array | undefined> | null,
+  ): Array<number | null> => {
+    // Place the needed order statistics of each value list (highest rank first, each
+    // selection narrowing the range of the next); quantile features read them by rank.
+    const sorted: Array<Float64Array | QuantileSketch | undefined> = [];
+    for (const [i, qs] of quantilesOf) {
+      const pre = gathered === null ? undefined : gathered[i];
+      const vs = pre ?? valuesAt(acc, i);
+      if (vs instanceof QuantileSketch) {
+        sorted[i] = vs;
+        continue;
+      }
+      const arr = vs instanceof Float64Array ? vs : Float64Array.from(vs);
+      const ranks = [...new Set(qs.map((q) => nearestRankIndex(arr.length, q)))].sort((x, y) => y - x);
+      let hi = arr.length - 1;
+      for (const k of ranks) {
+        selectInPlace(arr, k, 0, hi);
+        hi = k - 1;
+      }
+      sorted[i] = arr;
+    }
+    return finals.map((fin) => {
+      const r = fin(acc, sorted);
+      return r === null || !Number.isFinite(r) ? null : r;
+    });
+  };
+
   return Object.freeze({
     slots: frozenSlots,
-    create(): Accumulator {
-      return frozenSlots.map((s) => {
-        switch (s.kind) {
-          case 'count':
-          case 'n':
-            return 0;
-          case 'values':
-            return [];
-          default:
-            return null;
-        }
-      });
-    },
+    create,
     add(acc: Accumulator, values: ArrayLike<number>, offset: number, ts: number, seq: number): void {
       for (let i = 0; i < frozenSlots.length; i++) {
         const s = frozenSlots[i]!;
@@ -252,78 +345,40 @@ export function compileAggregation(
       }
     },
     merge(into: Accumulator, from: Accumulator): void {
-      for (let i = 0; i < frozenSlots.length; i++) {
-        const a = into[i];
-        const b = from[i];
-        if (b === null || b === undefined) continue;
-        switch (frozenSlots[i]!.kind) {
-          case 'count':
-          case 'n':
-            into[i] = (a as number) + (b as number);
-            break;
-          case 'sum':
-            if (a === null) into[i] = [...(b as number[])];
-            else for (const p of b as number[]) addPartial(a as number[], p);
-            break;
-          case 'min':
-            if (a === null || (b as number) < (a as number)) into[i] = b;
-            break;
-          case 'max':
-            if (a === null || (b as number) > (a as number)) into[i] = b;
-            break;
-          case 'values': {
-            const x = valuesAt(into, i);
-            const y = valuesAt(from, i);
-            if (Array.isArray(x)) {
-              if (Array.isArray(y)) {
-                for (const v of y) x.push(v);
-                bound(into, i, x);
-              } else {
-                const s = y.clone();
-                s.addAll(x);
-                into[i] = s;
-              }
-            } else if (Array.isArray(y)) x.addAll(y);
-            else x.merge(y);
+      mergeSlots(into, from, null);
+    },
+    resultsOfMerged(parts: readonly Accumulator[]): Array<number | null> {
+      if (parts.length === 1) return resultsWith(parts[0]!, null);
+      // Exact lists within the limit go straight into the typed array the quantiles select from
+      // (a merge copies them into one list and results copies that again); past the limit the
+      // merge decides, as it always does (a sketch).
+      const gathered: Array<Float64Array | undefined> = [];
+      for (const i of quantilesOf.keys()) {
+        let n = 0;
+        let exact = true;
+        for (const p of parts) {
+          const v = valuesAt(p, i);
+          if (!Array.isArray(v)) {
+            exact = false;
             break;
           }
-          case 'latest': {
-            const x = a as Latest | null;
-            const y = b as Latest;
-            if (x === null || y[0] > x[0] || (y[0] === x[0] && y[1] >= x[1])) into[i] = [y[0], y[1], y[2]];
-            break;
-          }
-          case 'fn': {
-            const fn = frozenSlots[i]!.fn!;
-            into[i] = (a === null ? structuredClone(b) : fn.merge(a, b)) as JsonValue;
-            break;
-          }
+          n += v.length;
         }
+        if (!exact || n > limit) continue;
+        const all = new Float64Array(n);
+        let at = 0;
+        for (const p of parts) {
+          const v = valuesAt(p, i) as number[];
+          for (let j = 0; j < v.length; j++) all[at++] = v[j]!;
+        }
+        gathered[i] = all;
       }
+      const acc = create();
+      for (const p of parts) mergeSlots(acc, p, gathered);
+      return resultsWith(acc, gathered);
     },
     results(acc: Accumulator): Array<number | null> {
-      // Place the needed order statistics of each value list (highest rank first, each
-      // selection narrowing the range of the next); quantile features read them by rank.
-      const sorted: Array<Float64Array | QuantileSketch | undefined> = [];
-      for (const [i, qs] of quantilesOf) {
-        const vs = valuesAt(acc, i);
-        if (!Array.isArray(vs)) {
-          sorted[i] = vs;
-          continue;
-        }
-        const arr = Float64Array.from(vs);
-        const ranks = [...new Set(qs.map((q) => nearestRankIndex(arr.length, q)))].sort((x, y) => y - x);
-        let hi = arr.length - 1;
-        for (const k of ranks) {
-          selectInPlace(arr, k, 0, hi);
-          hi = k - 1;
-        }
-        sorted[i] = arr;
-      }
-      return finals.map((fin) => {
-        const r = fin(acc, sorted);
-        return r === null || !Number.isFinite(r) ? null : r;
-      });
+      return resultsWith(acc, null);
     },
     clone(acc: Accumulator): Accumulator {
       return acc.map((v, i) => {

@@ -102,15 +102,16 @@ export abstract class KeyedWindowBase<S> extends KeyedOperatorBase<S> {
     else this.states.touch(key);
   }
 
+  /** A window's row; `acc` is its accumulator, or the feature values themselves when already computed. */
   protected makeRow(
     key: string,
     start: number,
     end: number,
-    acc: Accumulator,
+    acc: Accumulator | { readonly results: Array<number | null> },
     revision: number,
     provisional = false,
   ) {
-    const results = this.plan.results(acc);
+    const results = Array.isArray(acc) ? this.plan.results(acc) : acc.results;
     const values: Record<string, number | null> = {};
     for (let i = 0; i < this.featureNames.length; i++) values[this.featureNames[i]!] = results[i]!;
     return {

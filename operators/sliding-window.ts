@@ -116,12 +116,18 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
   }
 
   private fire(key: string, state: PaneState, w: number, out: Emitter): void {
-    const acc = this.windowAccumulator(state, w);
-    if (acc === undefined) return;
+    // The window's panes, merged for their results without building the merged accumulator's
+    // value lists (see AggregationPlan.resultsOfMerged).
+    const parts: Accumulator[] = [];
+    for (let p = w; p < w + this.size; p += this.pane) {
+      const a = state.panes.get(p);
+      if (a !== undefined) parts.push(a);
+    }
+    if (parts.length === 0) return;
     const revision = state.fired.get(w) ?? 0;
     state.fired.set(w, revision + 1);
     this.markDirty(key);
-    out.row(this.makeRow(key, w, w + this.size, acc, revision));
+    out.row(this.makeRow(key, w, w + this.size, { results: this.plan.resultsOfMerged(parts) }, revision));
   }
 
   protected timersOf(key: string, state: PaneState): Timer[] {
