@@ -11,6 +11,9 @@
  * partitions. The test broker keeps ~5 MB per partition, so keep EVENTS ≤ ~200 000 there.
  *
  *   EVENTS=150000 RUNS=3 TOPOLOGY=llm-features npm run bench:kafka
+ *
+ * `MAX_LAG` (default 32) is the job's `maxRepartitionLag` (the test broker's partitions are
+ * small), `MAX_WAIT` (default 100) its fetch wait in ms.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

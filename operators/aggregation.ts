@@ -52,8 +52,6 @@ export interface AggregationPlan {
    * into one list.
    */
   resultsOfMerged(parts: readonly Accumulator[]): Array<number | null>;
-  /** A deep copy of an accumulator. */
-  clone(acc: Accumulator): Accumulator;
   /** Approximate heap bytes of an accumulator (values and sketch bins at 8 bytes each). */
   bytes(acc: Accumulator): number;
 }
@@ -379,13 +377,6 @@ export function compileAggregation(
     },
     results(acc: Accumulator): Array<number | null> {
       return resultsWith(acc, null);
-    },
-    clone(acc: Accumulator): Accumulator {
-      return acc.map((v, i) => {
-        if (frozenSlots[i]!.kind !== 'values') return structuredClone(v);
-        const vs = valuesAt(acc, i);
-        return Array.isArray(vs) ? vs.slice() : vs.clone();
-      });
     },
     bytes(acc: Accumulator): number {
       let n = 16 + 8 * acc.length;

@@ -1,5 +1,5 @@
 import type { FeatureSpec, WindowNode } from '../topology/nodes.js';
-import { type Accumulator, type AggregationPlan, compileAggregation } from './aggregation.js';
+import { type AggregationPlan, compileAggregation } from './aggregation.js';
 import { KeyedOperatorBase } from './keyed-operator-base.js';
 import type { Emitter, RecordBatch } from './operator.js';
 import { type Timer, TimerHeap } from './timer-heap.js';
@@ -46,8 +46,8 @@ export abstract class KeyedWindowBase<S> extends KeyedOperatorBase<S> {
   protected abstract onTimer(timer: Timer, out: Emitter): void;
   /** Re-registers the timers of a restored key state. */
   protected abstract timersOf(key: string, state: S): Timer[];
-  /** Windows of this key state still open, for early firing: [start, end, accumulator]. */
-  protected abstract openWindows(state: S): Array<[number, number, Accumulator, number]>;
+  /** Windows of this key state still open, for early firing: [start, end, feature values, revision]. */
+  protected abstract openWindows(state: S): Array<[number, number, Array<number | null>, number]>;
   /** True when a key state holds nothing and can be deleted. */
   protected abstract isEmpty(state: S): boolean;
   /** Approximate heap bytes of one key state. */
@@ -76,8 +76,8 @@ export abstract class KeyedWindowBase<S> extends KeyedOperatorBase<S> {
     if (early === undefined || nowMs - this.lastEarly < early.intervalMs) return;
     this.lastEarly = nowMs;
     for (const [key, state] of this.states) {
-      for (const [start, end, acc, revision] of this.openWindows(state)) {
-        out.row(this.makeRow(key, start, end, acc, revision, true));
+      for (const [start, end, results, revision] of this.openWindows(state)) {
+        out.row(this.makeRow(key, start, end, results, revision, true));
       }
     }
   }
@@ -102,16 +102,15 @@ export abstract class KeyedWindowBase<S> extends KeyedOperatorBase<S> {
     else this.states.touch(key);
   }
 
-  /** A window's row; `acc` is its accumulator, or the feature values themselves when already computed. */
+  /** A window's row from its feature values (`plan.results`, in feature order). */
   protected makeRow(
     key: string,
     start: number,
     end: number,
-    acc: Accumulator | { readonly results: Array<number | null> },
+    results: ReadonlyArray<number | null>,
     revision: number,
     provisional = false,
   ) {
-    const results = Array.isArray(acc) ? this.plan.results(acc) : acc.results;
     const values: Record<string, number | null> = {};
     for (let i = 0; i < this.featureNames.length; i++) values[this.featureNames[i]!] = results[i]!;
     return {

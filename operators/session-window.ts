@@ -127,7 +127,7 @@ export class SessionWindowOperator extends KeyedWindowBase<SessionState> {
     const revision = s.fired;
     s.fired++;
     this.markDirty(key);
-    out.row(this.makeRow(key, s.start, s.end, s.acc, revision));
+    out.row(this.makeRow(key, s.start, s.end, this.plan.results(s.acc), revision));
   }
 
   protected timersOf(key: string, state: SessionState): Timer[] {
@@ -139,10 +139,18 @@ export class SessionWindowOperator extends KeyedWindowBase<SessionState> {
     return out;
   }
 
-  protected openWindows(state: SessionState): Array<[number, number, Accumulator, number]> {
+  protected openWindows(state: SessionState): Array<[number, number, Array<number | null>, number]> {
     return state.sessions
       .filter((s) => s.end - 1 > this.wm)
-      .map((s) => [s.start, s.end, this.plan.clone(s.acc), s.fired] as [number, number, Accumulator, number]);
+      .map(
+        (s) =>
+          [s.start, s.end, this.plan.results(s.acc), s.fired] as [
+            number,
+            number,
+            Array<number | null>,
+            number,
+          ],
+      );
   }
 
   protected serialize(s: SessionState): unknown {

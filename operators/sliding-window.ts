@@ -103,31 +103,24 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
     this.dropIfEmpty(t.key, state);
   }
 
-  private windowAccumulator(state: PaneState, w: number): Accumulator | undefined {
-    if (this.pane === this.size) return state.panes.get(w);
-    let acc: Accumulator | undefined;
-    for (let p = w; p < w + this.size; p += this.pane) {
-      const a = state.panes.get(p);
-      if (a === undefined) continue;
-      if (acc === undefined) acc = this.plan.create();
-      this.plan.merge(acc, a);
-    }
-    return acc;
-  }
-
-  private fire(key: string, state: PaneState, w: number, out: Emitter): void {
-    // The window's panes, merged for their results without building the merged accumulator's
-    // value lists (see AggregationPlan.resultsOfMerged).
+  /** The panes of window `w` that hold records, in time order. */
+  private panesOf(state: PaneState, w: number): Accumulator[] {
     const parts: Accumulator[] = [];
     for (let p = w; p < w + this.size; p += this.pane) {
       const a = state.panes.get(p);
       if (a !== undefined) parts.push(a);
     }
+    return parts;
+  }
+
+  private fire(key: string, state: PaneState, w: number, out: Emitter): void {
+    const parts = this.panesOf(state, w);
     if (parts.length === 0) return;
     const revision = state.fired.get(w) ?? 0;
     state.fired.set(w, revision + 1);
     this.markDirty(key);
-    out.row(this.makeRow(key, w, w + this.size, { results: this.plan.resultsOfMerged(parts) }, revision));
+    // The panes' results without building a merged accumulator's value lists.
+    out.row(this.makeRow(key, w, w + this.size, this.plan.resultsOfMerged(parts), revision));
   }
 
   protected timersOf(key: string, state: PaneState): Timer[] {
@@ -140,12 +133,12 @@ export class SlidingWindowOperator extends KeyedWindowBase<PaneState> {
     return out;
   }
 
-  protected openWindows(state: PaneState): Array<[number, number, Accumulator, number]> {
-    const out: Array<[number, number, Accumulator, number]> = [];
+  protected openWindows(state: PaneState): Array<[number, number, Array<number | null>, number]> {
+    const out: Array<[number, number, Array<number | null>, number]> = [];
     for (const w of [...state.registered].sort((a, b) => a - b)) {
       if (state.fired.has(w) || w + this.size - 1 <= this.wm) continue;
-      const acc = this.windowAccumulator(state, w);
-      if (acc !== undefined) out.push([w, w + this.size, this.plan.clone(acc), 0]);
+      const parts = this.panesOf(state, w);
+      if (parts.length > 0) out.push([w, w + this.size, this.plan.resultsOfMerged(parts), 0]);
     }
     return out;
   }

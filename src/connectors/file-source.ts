@@ -69,11 +69,18 @@ export class SharedBatchBuffers {
   }
 }
 
-/** The segments in one buffer from `buffers`. */
-function sharedConcat(buffers: SharedBatchBuffers, segments: readonly Buffer[], total: number): Buffer {
-  const out = buffers.take(total);
+/**
+ * The parts one after the other in shared memory (posted to a worker, it is shared, not copied):
+ * in a buffer from `buffers` (recycled by its owner), or in a new one of exactly `total` bytes.
+ */
+export function sharedConcat(
+  parts: readonly Uint8Array[],
+  total: number,
+  buffers?: SharedBatchBuffers,
+): Buffer {
+  const out = buffers === undefined ? Buffer.from(new SharedArrayBuffer(total)) : buffers.take(total);
   let at = 0;
-  for (const s of segments) {
+  for (const s of parts) {
     out.set(s, at);
     at += s.length;
   }
@@ -86,24 +93,15 @@ export function lineOf(b: ByteBatch, i: number): string {
 }
 
 /**
- * Splits the bytes of a {@link ByteBatch} into its lines, decoding each line's UTF-8 on its own
- * (a newline byte never occurs inside a multi-byte character). A `\r` before a newline is
- * dropped, as {@link readLines} does; a last line without a newline keeps its bytes.
+ * Lines as text from their UTF-8 bytes and bounds (line i is `bytes[starts[i], ends[i])`), each
+ * decoded on its own: one small string per line (decoding a whole batch into one large string and
+ * splitting it was ~10× slower here — a fresh large allocation per batch).
  */
-export function splitLines(bytes: Uint8Array, count: number): string[] {
+export function linesAt(bytes: Uint8Array, starts: Int32Array, ends: Int32Array): string[] {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // One small string per line: decoding the whole batch into one large string and splitting it
-  // was ~10× slower (a fresh large allocation per batch).
-  const parts: string[] = [];
-  let start = 0;
-  for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-    const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-    parts.push(buf.toString('utf8', start, end));
-    start = nl + 1;
-  }
-  if (start < buf.length) parts.push(buf.toString('utf8', start, buf.length));
-  if (parts.length !== count) throw new Error(`byte batch holds ${parts.length} lines, expected ${count}`);
-  return parts;
+  const lines: string[] = new Array(starts.length);
+  for (let i = 0; i < starts.length; i++) lines[i] = buf.toString('utf8', starts[i]!, ends[i]!);
+  return lines;
 }
 
 /**
@@ -128,7 +126,12 @@ export async function* readLines(
   onDamage?: (err: InputError) => void,
 ): AsyncGenerator<LineBatch> {
   for await (const b of readByteBatches(path, from, batchLines, onDamage)) {
-    yield { firstLine: b.firstLine, lines: splitLines(b.bytes, b.count), offsets: b.offsets, end: b.end };
+    yield {
+      firstLine: b.firstLine,
+      lines: linesAt(b.bytes, b.starts, b.ends),
+      offsets: b.offsets,
+      end: b.end,
+    };
   }
 }
 
@@ -166,7 +169,7 @@ export async function* readByteBatches(
     const b: ByteBatch = {
       firstLine,
       count: starts.length,
-      bytes: sharedConcat(buffers, segments, segBytes),
+      bytes: sharedConcat(segments, segBytes, buffers),
       starts: Int32Array.from(starts),
       ends: Int32Array.from(ends),
       offsets,

@@ -6,6 +6,7 @@ import type { DecodedEvent } from '../events/types.js';
 import { InternalError } from '../errors.js';
 import type { DecodedBatch, EncodedBranch } from './protocol.js';
 import { shardOf } from './shard-hash.js';
+import { StringDictionary } from './string-dictionary.js';
 
 /**
  * The stateless stage before the shuffle, run on any worker: decode and validate each line,
@@ -62,8 +63,7 @@ export function compileChains(topology: Topology): CompiledChain[] {
  */
 class Columns {
   count = 0;
-  private readonly dict: string[] = [];
-  private readonly index = new Map<string, number>();
+  private readonly dict = new StringDictionary();
   private ts = new Float64Array(64);
   private clock = new Float64Array(64);
   private refs = new Float64Array(64);
@@ -78,15 +78,6 @@ class Columns {
     this.values = new Float64Array(64 * width);
     this.attrs = new Float64Array(64 * attrWidth);
   }
-  private id(s: string): number {
-    let i = this.index.get(s);
-    if (i === undefined) {
-      i = this.dict.length;
-      this.dict.push(s);
-      this.index.set(s, i);
-    }
-    return i;
-  }
   /** Appends a record: its key, attributes, event time, in-batch clock, global line and numeric fields. */
   push(
     key: string,
@@ -99,8 +90,8 @@ class Columns {
   ): void {
     const i = this.count;
     if (i === this.ts.length) this.grow();
-    this.keys[i] = this.id(key);
-    for (const a of names) this.attrs[this.nAttrs++] = this.id(attrs[a] ?? '');
+    this.keys[i] = this.dict.id(key);
+    for (const a of names) this.attrs[this.nAttrs++] = this.dict.id(attrs[a] ?? '');
     this.ts[i] = ts;
     this.clock[i] = clock;
     this.refs[i] = ref;
@@ -129,7 +120,7 @@ class Columns {
     return {
       count: n,
       width: this.width,
-      dict: this.dict,
+      dict: this.dict.strings,
       keys: this.keys.slice(0, n),
       attrs: this.attrs.slice(0, n * this.attrWidth),
       ts: this.ts.slice(0, n),

@@ -52,14 +52,12 @@ export type ShardRequest =
       readonly topologyJson: string;
       readonly shards: number;
       /**
-       * The lines, or `bytes`: the lines' UTF-8 bytes, `count` of them — each followed by a
-       * newline (a file), or line i at `bytes[starts[i], ends[i])` (Kafka message values).
+       * The lines' UTF-8 bytes (shared memory: a file batch, or a Kafka batch's message values);
+       * line i is `bytes[starts[i], ends[i])`.
        */
-      readonly lines?: string[];
-      readonly bytes?: Uint8Array;
-      readonly starts?: Int32Array;
-      readonly ends?: Int32Array;
-      readonly count?: number;
+      readonly bytes: Uint8Array;
+      readonly starts: Int32Array;
+      readonly ends: Int32Array;
       readonly firstLine: number;
       /** Persistent prompt-embedding cache directory (null: memory only). */
       readonly embeddingCache: string | null;

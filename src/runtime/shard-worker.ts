@@ -2,7 +2,7 @@ import { sharedEmbedder } from '../features/embeddings/embedder.js';
 import { DEFAULT_EMBEDDER } from '../features/embeddings/models.js';
 import { project } from '../features/embeddings/projection.js';
 import { loadPlugins } from '../../operators/plugins.js';
-import { splitLines } from '../connectors/file-source.js';
+import { linesAt } from '../connectors/file-source.js';
 import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
 import { columnBuffers } from './shard-pool.js';
@@ -16,9 +16,10 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
  * location live on exactly one thread.
  */
 const actors = new Map<number, ShardActor>();
-/** Embedding calls of this worker run one at a time, so each call's cache statistics are its own. */
-let embedQueue: Promise<unknown> = Promise.resolve();
-/** The tail of this worker's decode requests (they run one at a time). */
+/**
+ * The tail of this worker's decode requests: they run one at a time (so each batch's embedding
+ * cache statistics are its own, and the first batch in flight finishes first).
+ */
 let decodeTurn: Promise<unknown> = Promise.resolve();
 const chainsByRun = new Map<string, ReturnType<typeof compileChains>>();
 
@@ -71,15 +72,6 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
   }
 }
 
-/** A decode request's lines from its bytes: at the given bounds, or split at newlines. */
-function linesOf(bytes: Uint8Array, count: number, starts?: Int32Array, ends?: Int32Array): string[] {
-  if (starts === undefined || ends === undefined) return splitLines(bytes, count);
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lines: string[] = new Array(count);
-  for (let i = 0; i < count; i++) lines[i] = buf.toString('utf8', starts[i]!, ends[i]!);
-  return lines;
-}
-
 /** Decodes one batch; {@link handle} runs a worker's decode requests through here one at a time. */
 async function decode(req: Extract<ShardRequest, { type: 'decode' }>): Promise<ShardResponse> {
   let chains = chainsByRun.get(req.runId);
@@ -94,22 +86,17 @@ async function decode(req: Extract<ShardRequest, { type: 'decode' }>): Promise<S
   const cacheDir = req.embeddingCache;
   const model = req.embedder ?? DEFAULT_EMBEDDER;
   const embeddings: EmbeddingProvider = {
-    embed(texts) {
-      const run = async () => {
-        const embedder = await sharedEmbedder(cacheDir, { model });
-        const before = embedder.stats();
-        const vectors = await embedder.embed(texts);
-        const after = embedder.stats();
-        prompts += texts.length;
-        cacheHits += after.memoryHits + after.diskHits - before.memoryHits - before.diskHits;
-        return vectors.map((v) => project(v, model));
-      };
-      const result = embedQueue.then(run, run);
-      embedQueue = result.catch(() => {});
-      return result;
+    async embed(texts) {
+      const embedder = await sharedEmbedder(cacheDir, { model });
+      const before = embedder.stats();
+      const vectors = await embedder.embed(texts);
+      const after = embedder.stats();
+      prompts += texts.length;
+      cacheHits += after.memoryHits + after.diskHits - before.memoryHits - before.diskHits;
+      return vectors.map((v) => project(v, model));
     },
   };
-  const lines = req.lines ?? linesOf(req.bytes ?? new Uint8Array(0), req.count ?? 0, req.starts, req.ends);
+  const lines = linesAt(req.bytes, req.starts, req.ends);
   const decoded = await decodeBatch(chains, lines, req.firstLine, req.shards, embeddings);
   const res = prompts === 0 ? decoded : { ...decoded, embedded: { prompts, cacheHits } };
   // The columns' buffers are moved to the coordinator, not copied.

@@ -1,5 +1,6 @@
 import type { EncodedBranch } from '../../runtime/protocol.js';
 import { InternalError } from '../../errors.js';
+import { StringDictionary } from '../../runtime/string-dictionary.js';
 
 /**
  * Repartition frames: what the source stage sends a shard through the repartition topic.
@@ -183,19 +184,10 @@ export function decodeFrame(buf: Buffer): RepartitionFrame {
 
 /** A version-2 branch (string `keys` and `attrs`) in the dictionary form. */
 function withDictionary(b: Record<string, unknown>): void {
-  const dict: string[] = [];
-  const index = new Map<string, number>();
-  const id = (s: string) => {
-    let i = index.get(s);
-    if (i === undefined) {
-      i = dict.push(s) - 1;
-      index.set(s, i);
-    }
-    return i;
-  };
-  b.keys = Float64Array.from(b.keys as string[], id);
-  b.attrs = Float64Array.from(b.attrs as string[], id);
-  b.dict = dict;
+  const dict = new StringDictionary();
+  b.keys = Float64Array.from(b.keys as string[], (s) => dict.id(s));
+  b.attrs = Float64Array.from(b.attrs as string[], (s) => dict.id(s));
+  b.dict = dict.strings;
 }
 
 /**

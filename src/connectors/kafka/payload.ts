@@ -1,6 +1,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { ConfigError, ExternalError } from '../../errors.js';
 import type { PayloadFormat } from './payload-formats.js';
+import { sharedConcat } from '../file-source.js';
 
 /**
  * Payload formats of the Kafka source, turned into the text lines the decode stage reads.
@@ -102,15 +103,13 @@ export class PayloadDecoder {
       parts[i] = part;
       total += part.length;
     }
-    const bytes = Buffer.from(new SharedArrayBuffer(total));
+    const bytes = sharedConcat(parts, total);
     const starts = new Int32Array(values.length);
     const ends = new Int32Array(values.length);
     let at = 0;
     for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
-      bytes.set(part, at);
       starts[i] = at;
-      at += part.length;
+      at += parts[i]!.length;
       ends[i] = at;
     }
     return { bytes, starts, ends, failures, line: (i) => bytes.toString('utf8', starts[i]!, ends[i]!) };

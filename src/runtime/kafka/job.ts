@@ -85,8 +85,8 @@ export interface KafkaJobOptions {
   readonly maxRepartitionLag?: number;
   /**
    * Compression of the repartition frames. Default `none` (as Kafka Streams' internal topics):
-   * the topic is internal and short-lived, and gzip cost the source stage more than a third of
-   * its time in `bench:kafka`; `gzip` where broker bandwidth is the scarce part.
+   * the topic is internal and short-lived, and gzip cost the source stage about a third of its
+   * time in `bench:kafka`; `gzip` where broker bandwidth is the scarce part.
    */
   readonly repartitionCompression?: 'none' | 'gzip';
   /** Serve `/metrics`, `/healthz`, `/readyz` on this port. */

@@ -118,7 +118,6 @@ export class SourceTask {
       bytes: payload.bytes,
       starts: payload.starts,
       ends: payload.ends,
-      count: offsets.length,
       firstLine: 0,
       embeddingCache: stage.embeddingCache,
     });
