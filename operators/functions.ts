@@ -36,7 +36,8 @@ export type { MapContext, MapFn } from './llm/extractors.js';
 
 /**
  * A record after the map stage: event time, string attributes (candidate keys) and numeric
- * fields in the order the map node declares. NaN encodes a missing number (SQL NULL).
+ * fields in the order the map node declares. NaN encodes a missing number (SQL NULL); `values`
+ * may stop before the last field, and the fields it leaves out are NaN.
  */
 export interface ExtractedRecord {
   readonly ts: number;
@@ -48,6 +49,11 @@ export interface ExtractedRecord {
 export interface FilterDef {
   readonly description: string;
   create(params: JsonValue | undefined): (event: DecodedEvent) => boolean;
+  /**
+   * For a filter that is exactly a test of the event type: the types it keeps. The decode stage
+   * then routes each event only to the chains that keep its type and does not call the filter.
+   */
+  types?(params: JsonValue | undefined): readonly string[];
 }
 
 /** A named extractor: the fields and attributes it produces, and its factory. */
@@ -91,6 +97,7 @@ export const FILTERS: ReadonlyMap<string, FilterDef> = new Map<string, FilterDef
         if (typeof wanted !== 'string') throw new TypeError('event-type filter needs params.type (a string)');
         return (e) => e.type === wanted;
       },
+      types: (params) => [(params as { type: string }).type],
     },
   ],
   [
@@ -105,6 +112,7 @@ export const FILTERS: ReadonlyMap<string, FilterDef> = new Map<string, FilterDef
         const set = new Set<string>(wanted as string[]);
         return (e) => set.has(e.type);
       },
+      types: (params) => (params as { types: string[] }).types,
     },
   ],
 ]);

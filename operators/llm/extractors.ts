@@ -13,6 +13,7 @@ import { modelStaticFeatures } from '../../src/features/model.js';
 import { requestFeatures } from '../../src/features/request.js';
 import type { DecodedEvent } from '../../src/events/types.js';
 import { parseDateOrTimestamp } from '../../src/events/timestamp.js';
+import { InternalError } from '../../src/errors.js';
 
 /** What a map function may ask the stage for beyond the event (prompt embeddings, projected). */
 export interface MapContext {
@@ -193,15 +194,28 @@ export const DERIVED_FIELDS: readonly string[] = [
 ];
 
 const W = DERIVED_FIELDS.length;
+// A performance record's short values rely on this order.
+if (DERIVED_FIELDS.slice(0, PERF_FIELDS.length + 1).join() !== ['kind', ...PERF_FIELDS].join()) {
+  throw new InternalError('derived-extract: kind and the perf fields must lead the layout');
+}
 const AT = Object.fromEntries(DERIVED_FIELDS.map((f, i) => [f, i])) as Record<string, number>;
 
 /**
  * `llm_request`, `model_catalog`, `system_health`, `performance_metrics` → one wide layout for
  * the derived join (a stream–table join keyed by a constant), `kind` telling which. Requests
  * carry their request features and the 8-dim projected prompt embedding (NaN without a prompt).
+ * A performance record's values stop after its perf fields (`kind` and {@link PERF_FIELDS} lead
+ * the layout); the stage reads the missing rest as NaN.
  */
 export function derivedExtract(e: DecodedEvent, ctx: MapContext): ReturnType<MapFn> {
   const b = e.body;
+  if (e.type === 'performance_metrics') {
+    // The join reads only the model and the perf fields of a performance record: its values stop
+    // after them (the rest of the layout is NaN) and it carries no per-record ids.
+    const p = perfValues(b);
+    p.unshift(DERIVED_KIND.perf);
+    return { ts: e.ts, attrs: { all: '*', model: str(b.model), user_id: '', request_id: '' }, values: p };
+  }
   const v = new Array<number>(W).fill(Number.NaN);
   const attrs = { all: '*', model: str(b.model), user_id: str(b.user_id), request_id: str(b.request_id) };
   switch (e.type) {
@@ -228,17 +242,6 @@ export function derivedExtract(e: DecodedEvent, ctx: MapContext): ReturnType<Map
       v[AT.queue_depth_requests!] = nn(f.queue_depth_requests);
       v[AT.available_budget_ratio!] = nn(f.available_budget_ratio);
       attrs.model = str(b.component);
-      break;
-    }
-    case 'performance_metrics': {
-      v[AT.kind!] = DERIVED_KIND.perf;
-      // The join reads only the model of a performance record: no per-record ids to carry.
-      attrs.user_id = '';
-      attrs.request_id = '';
-      const p = perfValues(b);
-      PERF_FIELDS.forEach((f, i) => {
-        v[AT[f]!] = p[i]!;
-      });
       break;
     }
     default:

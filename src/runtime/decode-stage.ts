@@ -2,7 +2,7 @@ import { FILTERS, type MapContext, type MapFn, MAPS } from '../../operators/func
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
 import { decodeLine } from '../events/decode.js';
-import type { DecodedEvent } from '../events/types.js';
+import { type DecodedEvent, EVENT_TYPES } from '../events/types.js';
 import { InternalError } from '../errors.js';
 import type { DecodedBatch, EncodedBranch } from './protocol.js';
 import { shardOf } from './shard-hash.js';
@@ -19,7 +19,10 @@ import { StringDictionary } from './string-dictionary.js';
  * knows. Together that is exactly the per-record on-event watermark.
  */
 interface CompiledChain {
+  /** The filters that are not plain event-type tests (those are in `types`). */
   readonly filters: Array<(e: DecodedEvent) => boolean>;
+  /** The event types the chain's type filters keep; null when it has none. */
+  readonly types: ReadonlySet<string> | null;
   readonly map: MapFn;
   readonly key: string;
   readonly width: number;
@@ -32,10 +35,20 @@ export function compileChains(topology: Topology): CompiledChain[] {
   const plan = planTopology(topology);
   return plan.pre.map((chain, i) => {
     const filters: CompiledChain['filters'] = [];
+    let types: Set<string> | null = null;
     let map: MapFn | null = null;
     let needsEmbeddings = false;
     for (const n of chain.nodes) {
-      if (n.kind === 'filter') filters.push(FILTERS.get(n.fn)!.create(n.params));
+      if (n.kind === 'filter') {
+        const def = FILTERS.get(n.fn)!;
+        const fn = def.create(n.params);
+        if (def.types === undefined) filters.push(fn);
+        else {
+          const kept = new Set<string>(def.types(n.params));
+          const before: ReadonlySet<string> | null = types;
+          types = before === null ? kept : new Set([...before].filter((t: string) => kept.has(t)));
+        }
+      }
       if (n.kind === 'map') {
         const def = MAPS.get(n.fn)!;
         map = def.create(n.params);
@@ -46,6 +59,7 @@ export function compileChains(topology: Topology): CompiledChain[] {
     if (map === null) throw new InternalError(`chain to ${chain.keyBy} has no map`);
     return {
       filters,
+      types,
       map,
       key: stage.keyBy.key,
       width: stage.map.fields.length,
@@ -75,7 +89,7 @@ class Columns {
     readonly width: number,
     readonly attrWidth: number,
   ) {
-    this.values = new Float64Array(64 * width);
+    this.values = new Float64Array(64 * width).fill(Number.NaN);
     this.attrs = new Float64Array(64 * attrWidth);
   }
   /** Appends a record: its key, attributes, event time, in-batch clock, global line and numeric fields. */
@@ -98,7 +112,9 @@ class Columns {
     const w = this.width;
     const base = i * w;
     const vs = this.values;
-    for (let j = 0; j < w; j++) vs[base + j] = values[j]!;
+    // A map may stop its values early: the missing trailing fields keep the NaN they start with.
+    const n = Math.min(values.length, w);
+    for (let j = 0; j < n; j++) vs[base + j] = values[j]!;
     this.count = i + 1;
   }
   private grow(): void {
@@ -112,7 +128,7 @@ class Columns {
     this.clock = more(this.clock, cap);
     this.refs = more(this.refs, cap);
     this.keys = more(this.keys, cap);
-    this.values = more(this.values, cap * this.width);
+    this.values = more(this.values, cap * this.width).fill(Number.NaN, this.count * this.width);
     this.attrs = more(this.attrs, cap * this.attrWidth);
   }
   encode(): EncodedBranch {
@@ -129,6 +145,21 @@ class Columns {
       refs: this.refs.slice(0, n),
     };
   }
+}
+
+const NO_CHAINS: readonly number[] = [];
+const routesOf = new WeakMap<readonly CompiledChain[], ReadonlyMap<string, readonly number[]>>();
+
+/** Event type → the indices of the chains whose type filters keep it (computed once per chain list). */
+function chainsByType(chains: readonly CompiledChain[]): ReadonlyMap<string, readonly number[]> {
+  let routes = routesOf.get(chains);
+  if (routes === undefined) {
+    routes = new Map(
+      EVENT_TYPES.map((t) => [t, chains.flatMap((c, i) => (c.types === null || c.types.has(t) ? [i] : []))]),
+    );
+    routesOf.set(chains, routes);
+  }
+  return routes;
 }
 
 /** Where the decode stage gets prompt embeddings from (a cached, batched embedder). */
@@ -172,8 +203,9 @@ export async function decodeBatch(
       throw new InternalError('the topology needs prompt embeddings but no embedder is configured');
     const prompts = new Set<string>();
     for (const ev of decoded) {
-      const p = ev?.body.prompt;
-      if (ev?.type === 'llm_request' && typeof p === 'string' && p.length > 0) prompts.add(p);
+      if (ev?.type !== 'llm_request') continue;
+      const p = ev.body.prompt;
+      if (typeof p === 'string' && p.length > 0) prompts.add(p);
     }
     const texts = [...prompts];
     const vectors = texts.length === 0 ? [] : await embeddings.embed(texts);
@@ -181,11 +213,14 @@ export async function decodeBatch(
     for (let i = 0; i < texts.length; i++) byText.set(texts[i]!, vectors[i]!);
     ctx = { embedding: (text) => byText.get(text) ?? null };
   }
+  const byType = chainsByType(chains);
   let maxTs = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < decoded.length; i++) {
     const ev = decoded[i];
     if (ev === null || ev === undefined) continue;
-    for (let c = 0; c < chains.length; c++) {
+    const routes = byType.get(ev.type) ?? NO_CHAINS;
+    for (let r = 0; r < routes.length; r++) {
+      const c = routes[r]!;
       const chain = chains[c]!;
       let keep = true;
       for (const f of chain.filters) {
