@@ -17,9 +17,11 @@ import { StringDictionary } from '../../runtime/string-dictionary.js';
  * shard's clock can advance on partitions whose records all went elsewhere, and the end of a
  * bounded input (`eof`).
  *
- * The wire form (version 3) is a small JSON header (with each branch's dictionary of distinct
+ * The wire form (version 4) is a small JSON header (with each branch's dictionary of distinct
  * keys and attribute values) followed by the numeric columns — key and attribute indices
- * included — as raw Float64 bytes; see {@link encodeFrame}.
+ * included — each in the narrowest exact form its values allow (none when all are NaN, 1-, 2- or
+ * 4-byte offsets from the column's least value when all are integers, else Float64), the values
+ * field by field; see {@link encodeFrame}.
  *
  * @example
  * const buf = encodeFrame({ partition: 3, last: 41, base: -Infinity, end: 1_736_900_000_000, eof: false,
@@ -60,8 +62,123 @@ export interface FrameDeadLetter {
   readonly key: string | null;
 }
 
-/** Version 3: keys and attributes as indices into a per-branch dictionary (version 2: as strings, still read). */
-const VERSION = 3;
+/**
+ * Version 4: compact columns (see {@link encodeFrame}). Still read: version 3 (every column as
+ * Float64) and version 2 (keys and attributes as strings), written before an upgrade.
+ */
+const VERSION = 4;
+
+/**
+ * How a column is stored: 0 — every value is NaN (no bytes); 1, 2, 4 — every value is NaN or an
+ * integer, stored as an unsigned offset from `base` of that many bytes (the width's greatest
+ * value stands for NaN); 8 — Float64.
+ */
+type ColumnForm = 0 | 1 | 2 | 4 | 8;
+
+/** The narrowest form that holds `n` values `src[from + i·stride]` exactly, and its base. */
+function columnForm(src: Float64Array, from: number, stride: number, n: number): [ColumnForm, number] {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0, at = from; i < n; i++, at += stride) {
+    const v = src[at]!;
+    if (Number.isNaN(v)) continue;
+    // −0 and non-integers keep their bits as Float64.
+    if (!Number.isSafeInteger(v) || (v === 0 && 1 / v < 0)) return [8, 0];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min > max) return [0, 0];
+  const span = max - min;
+  if (span < 0xff) return [1, min];
+  if (span < 0xffff) return [2, min];
+  if (span < 0xffffffff) return [4, min];
+  return [8, 0];
+}
+
+/** An unsigned view of `n` integers of `form` bytes at `offset`. */
+function uintView(
+  form: 1 | 2 | 4,
+  data: ArrayBufferLike,
+  offset: number,
+  n: number,
+): Uint8Array | Uint16Array | Uint32Array {
+  if (form === 1) return new Uint8Array(data, offset, n);
+  return form === 2 ? new Uint16Array(data, offset, n) : new Uint32Array(data, offset, n);
+}
+const NAN_CODE = { 1: 0xff, 2: 0xffff, 4: 0xffffffff } as const;
+
+/** A column as the header describes it: form, byte offset in the data section, base. */
+type ColumnRef = [form: ColumnForm, offset: number, base: number];
+
+/** Lays out and then writes the compact columns of one frame. */
+class ColumnWriter {
+  private bytes = 0;
+  private readonly todo: Array<[ColumnRef, Float64Array, number, number, number]> = [];
+  /** Plans the column `src[from + i·stride]`, i < n; returns its header reference. */
+  add(src: Float64Array, from: number, stride: number, n: number): ColumnRef {
+    const [form, base] = columnForm(src, from, stride, n);
+    const offset = form === 0 ? 0 : (this.bytes + form - 1) & ~(form - 1);
+    if (form !== 0) this.bytes = offset + form * n;
+    const ref: ColumnRef = [form, offset, base];
+    this.todo.push([ref, src, from, stride, n]);
+    return ref;
+  }
+  get size(): number {
+    return (this.bytes + 7) & ~7;
+  }
+  /** Writes the planned columns into `data` (8-byte aligned, `size` bytes). */
+  write(data: ArrayBufferLike, at: number): void {
+    for (const [[form, offset, base], src, from, stride, n] of this.todo) {
+      if (form === 0) continue;
+      if (form === 8) {
+        const out = new Float64Array(data, at + offset, n);
+        for (let i = 0, j = from; i < n; i++, j += stride) out[i] = src[j]!;
+        continue;
+      }
+      const out = uintView(form, data, at + offset, n);
+      const nan = NAN_CODE[form];
+      for (let i = 0, j = from; i < n; i++, j += stride) {
+        const v = src[j]!;
+        out[i] = Number.isNaN(v) ? nan : v - base;
+      }
+    }
+  }
+}
+
+/** Reads column `ref` of `n` values into `out[into + i·stride]`. */
+function readColumn(
+  data: ArrayBufferLike,
+  ref: unknown,
+  n: number,
+  out: Float64Array,
+  into: number,
+  stride: number,
+  what: string,
+): void {
+  if (!Array.isArray(ref) || ref.length !== 3 || !ref.every((x) => typeof x === 'number')) {
+    throw new InternalError(`repartition frame: ${what} has no column reference`);
+  }
+  const [form, offset, base] = ref as ColumnRef;
+  if (form === 0) {
+    for (let i = 0, j = into; i < n; i++, j += stride) out[j] = Number.NaN;
+    return;
+  }
+  if ((form !== 1 && form !== 2 && form !== 4 && form !== 8) || offset % form !== 0) {
+    throw new InternalError(`repartition frame: ${what} has form ${form} at ${offset}`);
+  }
+  if (offset + form * n > data.byteLength) throw new InternalError(`repartition frame: ${what} is truncated`);
+  if (form === 8) {
+    const src = new Float64Array(data, offset, n);
+    for (let i = 0, j = into; i < n; i++, j += stride) out[j] = src[i]!;
+    return;
+  }
+  const src = uintView(form, data, offset, n);
+  const nan = NAN_CODE[form];
+  for (let i = 0, j = into; i < n; i++, j += stride) {
+    const c = src[i]!;
+    out[j] = c === nan ? Number.NaN : base + c;
+  }
+}
 
 type Wire = number | string | null | boolean | Wire[] | { [k: string]: Wire };
 
@@ -81,25 +198,24 @@ function decNum(v: unknown, what: string): number {
 
 /**
  * Serializes a frame for the repartition topic: a 4-byte big-endian header length, a JSON header
- * (positions, clocks, dead letters, and each branch's non-numeric columns such as `keys`), then
- * the branches' Float64Array columns as raw little-endian bytes, each 8-byte aligned (the header
- * names each column's byte offset and length). Numeric columns cost no text encoding and keep
- * NaN and ±∞ as they are.
+ * (positions, clocks, dead letters, each branch's non-numeric fields such as `dict`, and a
+ * reference per numeric column), then the columns, 8-byte aligned as a whole. Each column takes
+ * the narrowest exact form of its values ({@link ColumnForm}); `values` is stored field by field
+ * (field j of every record, then field j + 1), so a field that is NaN in every record of the
+ * frame costs nothing and small integer fields (flags, counts, dictionary indices) a byte or
+ * two. Decoding gives back the same Float64 bits, NaN and ±∞ included.
  */
 export function encodeFrame(f: RepartitionFrame): Buffer {
-  const blocks: Float64Array[] = [];
-  let bytes = 0;
+  const cols = new ColumnWriter();
   const branches = f.branches.map((b) => {
     if (b === null || b === undefined) return null;
     const o: Record<string, Wire> = {};
     for (const [k, v] of Object.entries(b)) {
-      if (v instanceof Float64Array) {
-        o[k] = { f64: [bytes, v.length] };
-        blocks.push(v);
-        bytes += v.length * 8;
-      } else {
-        o[k] = v as Wire;
-      }
+      if (!(v instanceof Float64Array)) o[k] = v as Wire;
+      else if (k === 'values') {
+        const w = b.width;
+        o[k] = { cs: Array.from({ length: w }, (_, j) => cols.add(v, j, w, b.count)) };
+      } else o[k] = { c: cols.add(v, 0, 1, v.length), n: v.length };
     }
     return o;
   });
@@ -116,15 +232,10 @@ export function encodeFrame(f: RepartitionFrame): Buffer {
   if (f.raws !== undefined && f.raws.length > 0) header.rw = f.raws as unknown as Wire;
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const dataStart = (4 + head.length + 7) & ~7;
-  const out = Buffer.alloc(dataStart + bytes);
+  const out = Buffer.alloc(dataStart + cols.size);
   out.writeUInt32BE(head.length, 0);
   head.copy(out, 4);
-  let at = dataStart;
-  for (const block of blocks) {
-    const src = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
-    src.copy(out, at);
-    at += block.byteLength;
-  }
+  cols.write(out.buffer, out.byteOffset + dataStart);
   return out;
 }
 
@@ -143,13 +254,24 @@ export function decodeFrame(buf: Buffer): RepartitionFrame {
   } catch (cause) {
     throw new InternalError('repartition frame header is not JSON', { cause });
   }
-  if (o === null || typeof o !== 'object' || (o.v !== VERSION && o.v !== 2)) {
+  if (o === null || typeof o !== 'object' || (o.v !== VERSION && o.v !== 3 && o.v !== 2)) {
     throw new InternalError(`repartition frame has version ${JSON.stringify(o?.v)}, expected ${VERSION}`);
   }
   if (!Number.isSafeInteger(o.p) || !Number.isSafeInteger(o.l) || !Array.isArray(o.br)) {
     throw new InternalError('repartition frame lacks its partition, last offset or branches');
   }
   const dataStart = (4 + headLen + 7) & ~7;
+  if (o.v === VERSION) {
+    // One aligned copy of the data section: the message's bytes may sit at any offset.
+    const data = buf.buffer.slice(
+      buf.byteOffset + Math.min(dataStart, buf.length),
+      buf.byteOffset + buf.length,
+    );
+    return frameOf(
+      o,
+      (o.br as unknown[]).map((b, i) => (b === null ? null : compactBranch(b, data, i))),
+    );
+  }
   const branches = (o.br as unknown[]).map((b, i) => {
     if (b === null) return null;
     const out: Record<string, unknown> = {};
@@ -170,6 +292,45 @@ export function decodeFrame(buf: Buffer): RepartitionFrame {
     if (o.v === 2) withDictionary(out);
     return out as unknown as EncodedBranch;
   });
+  return frameOf(o, branches);
+}
+
+/** A version-4 branch: its numeric columns read back into Float64Arrays. */
+function compactBranch(b: unknown, data: ArrayBufferLike, i: number): EncodedBranch {
+  const out: Record<string, unknown> = {};
+  const src = b as Record<string, unknown>;
+  const count = src.count;
+  const width = src.width;
+  if (!Number.isSafeInteger(count) || !Number.isSafeInteger(width)) {
+    throw new InternalError(`repartition frame: branch ${i} lacks its count or width`);
+  }
+  for (const [k, v] of Object.entries(src)) {
+    const col = v as { c?: unknown; n?: unknown; cs?: unknown } | null;
+    if (col !== null && typeof col === 'object' && Array.isArray(col.cs)) {
+      const n = count as number;
+      const w = width as number;
+      if (col.cs.length !== w)
+        throw new InternalError(`repartition frame: branch ${i} ${k} has ${col.cs.length} of ${w} fields`);
+      const values = new Float64Array(n * w);
+      for (const [j, ref] of col.cs.entries())
+        readColumn(data, ref, n, values, j, w, `branch ${i} ${k}[${j}]`);
+      out[k] = values;
+    } else if (col !== null && typeof col === 'object' && !Array.isArray(col) && col.c !== undefined) {
+      if (!Number.isSafeInteger(col.n))
+        throw new InternalError(`repartition frame: branch ${i} ${k} has no length`);
+      const column = new Float64Array(col.n as number);
+      readColumn(data, col.c, col.n as number, column, 0, 1, `branch ${i} ${k}`);
+      out[k] = column;
+    } else out[k] = v;
+  }
+  return out as unknown as EncodedBranch;
+}
+
+/** The frame fields around its branches. */
+function frameOf(
+  o: Record<string, unknown>,
+  branches: ReadonlyArray<EncodedBranch | null>,
+): RepartitionFrame {
   return {
     partition: o.p as number,
     last: o.l as number,

@@ -27,7 +27,7 @@ import { type OffsetCommit, OffsetCommitter } from './offset-committer.js';
 import { planShardTopics } from './topic-plan.js';
 import { heldTotals, type KafkaRunSummary, summarize } from './summary.js';
 import { decodeShardMeta, decodeSourceMeta, encodeShardMeta, encodeSourceMeta } from './offset-metadata.js';
-import { type DecodeStage, SourceTask } from './source-task.js';
+import { type DecodeStage, lateBoundOf, SourceTask } from './source-task.js';
 
 export type { KafkaRunSummary } from './summary.js';
 export { internalTopics } from './topic-plan.js';
@@ -404,6 +404,7 @@ export class KafkaJob {
       topologyJson: JSON.stringify(o.topology),
       embeddingCache: o.embeddingCache ?? null,
       rawAll: Number.isFinite(idleTimeoutMs),
+      lateBound: lateBoundOf(o.topology),
     };
     this.ctx = {
       topology: o.topology,

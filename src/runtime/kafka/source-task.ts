@@ -5,6 +5,8 @@ import { type PayloadDecoder, rawText } from '../../connectors/kafka/payload.js'
 import { InternalError } from '../../errors.js';
 import type { EncodedBranch } from '../protocol.js';
 import type { ShardPool } from '../shard-pool.js';
+import type { Topology } from '../../../topology/nodes.js';
+import { watermarkFor } from '../../../operators/watermark.js';
 
 /** How a source stage decodes: on the shared worker pool, like a file run's batches. */
 export interface DecodeStage {
@@ -19,6 +21,37 @@ export interface DecodeStage {
    * the watermark, a record in order in its partition may still be late.
    */
   readonly rawAll: boolean;
+  /**
+   * The least out-of-orderness bound of the topology's keyed operators ({@link lateBoundOf}): a
+   * record can only be late when its event time is at or behind the watermark this bound gives
+   * its partition's clock, so only such records carry their raw text.
+   */
+  readonly lateBound: number;
+}
+
+/**
+ * The least `outOfOrderness` of a topology's windows and processors, nested ones (such as the
+ * derived join's private window) included; 0 when one of them declares none. Every late verdict
+ * compares an event time with `watermarkFor(clock, outOfOrderness)` of some operator, and a
+ * shard's clock is never ahead of the record's partition clock, so a record whose event time is
+ * past `watermarkFor(partitionClock, lateBound)` is late nowhere.
+ */
+export function lateBoundOf(topology: Topology): number {
+  let bound = Number.POSITIVE_INFINITY;
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) visit(x);
+    else if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.outOfOrderness === 'number') bound = Math.min(bound, o.outOfOrderness);
+      for (const x of Object.values(o)) visit(x);
+    }
+  };
+  for (const n of topology.nodes) {
+    if (n.kind !== 'window' && n.kind !== 'process') continue;
+    if (typeof n.outOfOrderness !== 'number') return 0;
+    visit(n);
+  }
+  return Number.isFinite(bound) ? Math.max(0, bound) : 0;
 }
 
 /** What a decoded chunk of a source partition produced. */
@@ -157,8 +190,12 @@ export class SourceTask {
               for (let j = 0; j < b.count; j++) {
                 const i = refs[j]!;
                 refs[j] = offsets[i]!;
-                // Behind its partition's clock: it may be late (only such records can be).
-                if (stage.rawAll || b.ts[j]! <= Math.max(this.base, b.clock[j]!))
+                // At or behind the watermark of its partition's clock: it may be late (only such
+                // records can be).
+                if (
+                  stage.rawAll ||
+                  b.ts[j]! <= watermarkFor(Math.max(this.base, b.clock[j]!), stage.lateBound)
+                )
                   raws.set(offsets[i]!, payload.line(i));
               }
               return b;
