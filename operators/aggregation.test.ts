@@ -209,4 +209,28 @@ describe('exact sums (order independence)', () => {
       }
     }
   });
+
+  it('resultsOfMerged sees a value added to a pane after an earlier firing (a record within the lateness)', () => {
+    const plan = compileAggregation(
+      [
+        { id: 'a', name: 'p50', agg: { type: 'quantile', field: 'x', q: 0.5 } },
+        { id: 'b', name: 'p99', agg: { type: 'quantile', field: 'x', q: 0.99 } },
+      ],
+      ['x'],
+    );
+    const parts = [0, 1, 2].map((p) => {
+      const acc = plan.create();
+      for (let i = 0; i < 30; i++) plan.add(acc, [p * 100 + i], 0, 0, i);
+      return acc;
+    });
+    const first = plan.resultsOfMerged(parts);
+    plan.add(parts[1]!, [10_000], 0, 0, 99);
+    plan.add(parts[1]!, [10_001], 0, 0, 100);
+    const merged = plan.create();
+    for (const p of parts) plan.merge(merged, p);
+    const second = plan.resultsOfMerged(parts);
+    expect(second).toEqual(plan.results(merged));
+    expect(second[1]).toBe(10_001); // rank ⌈0.99 · 92⌉ = 92: the greatest
+    expect(second).not.toEqual(first);
+  });
 });

@@ -76,8 +76,12 @@ async function naive(topology: Topology, lines: readonly string[]): Promise<Map<
 }
 
 /** The stage's columns read back as rows. */
-async function staged(topology: Topology, lines: readonly string[]): Promise<Map<string, Row[]>> {
-  const res = await decodeBatch(compileChains(topology), lines, 100, SHARDS, embeddings);
+async function staged(
+  topology: Topology,
+  lines: readonly string[],
+  chains = compileChains(topology),
+): Promise<Map<string, Row[]>> {
+  const res = await decodeBatch(chains, lines, 100, SHARDS, embeddings);
   const out = new Map<string, Row[]>();
   for (const [s, branches] of res.perShard.entries()) {
     for (const [c, b] of (branches ?? []).entries()) {
@@ -118,6 +122,19 @@ describe('decode stage', () => {
     expect(mixed.some((r) => r.values[0] === 0 && r.values.slice(9).some((v) => !Number.isNaN(v)))).toBe(
       true,
     );
+  });
+
+  it('sizes columns from the previous batch and still grows past it (batches of another mix)', async () => {
+    const topology = TOPOLOGIES.get('llm-features')!();
+    const chains = compileChains(topology);
+    const all = [...generateLlmEvents({ events: 4_000, seed: 12, badFraction: 0.01 })];
+    // A batch of feedback only, then mixed batches, then one of performance records only: each
+    // starts from what the batch before left, so columns start too small and too large.
+    const feedback = all.filter((l) => l.includes('"type":"feedback"')).slice(0, 300);
+    const perf = all.filter((l) => l.includes('"type":"performance_metrics"'));
+    for (const lines of [feedback, all.slice(0, 1_500), all.slice(1_500), perf, feedback]) {
+      expect(await staged(topology, lines, chains)).toEqual(await naive(topology, lines));
+    }
   });
 
   it('still calls a filter that is not a type test, after routing by type', async () => {

@@ -78,19 +78,25 @@ export function compileChains(topology: Topology): CompiledChain[] {
 class Columns {
   count = 0;
   private readonly dict = new StringDictionary();
-  private ts = new Float64Array(64);
-  private clock = new Float64Array(64);
-  private refs = new Float64Array(64);
-  private keys = new Float64Array(64);
+  private ts: Float64Array;
+  private clock: Float64Array;
+  private refs: Float64Array;
+  private keys: Float64Array;
   private values: Float64Array;
   private attrs: Float64Array;
   private nAttrs = 0;
+  /** `capacity`: the records expected (it grows past them). */
   constructor(
     readonly width: number,
     readonly attrWidth: number,
+    capacity: number,
   ) {
-    this.values = new Float64Array(64 * width).fill(Number.NaN);
-    this.attrs = new Float64Array(64 * attrWidth);
+    this.ts = new Float64Array(capacity);
+    this.clock = new Float64Array(capacity);
+    this.refs = new Float64Array(capacity);
+    this.keys = new Float64Array(capacity);
+    this.values = new Float64Array(capacity * width).fill(Number.NaN);
+    this.attrs = new Float64Array(capacity * attrWidth);
   }
   /** Appends a record: its key, attributes, event time, in-batch clock, global line and numeric fields. */
   push(
@@ -148,6 +154,17 @@ class Columns {
 }
 
 const NO_CHAINS: readonly number[] = [];
+const sizesOf = new WeakMap<readonly CompiledChain[], Float64Array>();
+
+/** Per shard and chain, the records per line of the last batch (the next batch's starting size). */
+function lastSizes(chains: readonly CompiledChain[], shards: number): Float64Array {
+  let sizes = sizesOf.get(chains);
+  if (sizes === undefined || sizes.length !== shards * chains.length) {
+    sizes = new Float64Array(shards * chains.length).fill(1 / shards);
+    sizesOf.set(chains, sizes);
+  }
+  return sizes;
+}
 const routesOf = new WeakMap<readonly CompiledChain[], ReadonlyMap<string, readonly number[]>>();
 
 /** Event type → the indices of the chains whose type filters keep it (computed once per chain list). */
@@ -214,6 +231,11 @@ export async function decodeBatch(
     ctx = { embedding: (text) => byText.get(text) ?? null };
   }
   const byType = chainsByType(chains);
+  // Each column starts at the size its branch and shard had in the previous batch (per line),
+  // so a column rarely grows: a branch keyed by a constant sends a whole batch to one shard.
+  const sizes = lastSizes(chains, shards);
+  const capacity = (s: number, c: number) =>
+    Math.max(64, Math.ceil(sizes[s * chains.length + c]! * lines.length * 1.125));
   let maxTs = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < decoded.length; i++) {
     const ev = decoded[i];
@@ -239,12 +261,18 @@ export async function decodeBatch(
       const perShard = cols[s]!;
       let col = perShard[c];
       if (col === null || col === undefined) {
-        col = new Columns(chain.width, chain.attributes.length);
+        col = new Columns(chain.width, chain.attributes.length, capacity(s, c));
         perShard[c] = col;
       }
       col.push(key, rec.attrs, chain.attributes, rec.ts, maxTs, firstLine + i, rec.values);
     }
     if (ev.ts > maxTs) maxTs = ev.ts;
+  }
+  if (lines.length > 0) {
+    for (let s = 0; s < shards; s++) {
+      for (let c = 0; c < chains.length; c++)
+        sizes[s * chains.length + c] = (cols[s]![c]?.count ?? 0) / lines.length;
+    }
   }
   return {
     type: 'decoded',
