@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { affinityBalancer, withSlot } from './affinity-balancer.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
@@ -19,12 +20,16 @@ export interface ShardPool {
   destroy(): Promise<void>;
 }
 
-/** Resolves the compiled worker entry (tests run the TypeScript sources against the build). */
+/**
+ * Resolves the worker entry: the bundled one when the build made it (dist/bundle, see
+ * scripts/bundle.mjs), else the compiled module (tests run the TypeScript sources against the
+ * build).
+ */
 export function workerFile(): string {
   const here = new URL(import.meta.url);
-  return here.pathname.endsWith('.ts')
-    ? new URL('../../dist/src/runtime/shard-worker.js', here).pathname
-    : new URL('./shard-worker.js', here).pathname;
+  const dist = new URL(here.pathname.endsWith('.ts') ? '../../dist/' : '../../', here);
+  const bundled = new URL('bundle/shard-worker.js', dist).pathname;
+  return existsSync(bundled) ? bundled : new URL('src/runtime/shard-worker.js', dist).pathname;
 }
 
 let prewarmed: { readonly key: string; readonly pool: ShardPool } | null = null;
