@@ -41,7 +41,7 @@ export function compileChains(topology: Topology): CompiledChain[] {
     for (const n of chain.nodes) {
       if (n.kind === 'filter') {
         const def = FILTERS.get(n.fn)!;
-        const fn = def.create(n.params);
+        const fn = def.create(n.params); // also checks the params of a type filter
         if (def.types === undefined) filters.push(fn);
         else {
           const kept = new Set<string>(def.types(n.params));
@@ -165,6 +165,7 @@ function lastSizes(chains: readonly CompiledChain[], shards: number): Float64Arr
   }
   return sizes;
 }
+
 const routesOf = new WeakMap<readonly CompiledChain[], ReadonlyMap<string, readonly number[]>>();
 
 /** Event type → the indices of the chains whose type filters keep it (computed once per chain list). */
