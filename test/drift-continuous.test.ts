@@ -115,7 +115,7 @@ describe('continuous drift in a running topology', () => {
       const delay = kills < 3 ? 300 + (rand() * Math.max(100, runMs - 300)) / 4 : 120_000;
       const done = await Promise.race([child.result, sleep(delay).then(() => null)]);
       if (done !== null) {
-        expect(done.code, done.stderr).toBe(0);
+        expect(done.code, `exit signal ${done.signal}; stderr: ${done.stderr}`).toBe(0);
         final = done;
         break;
       }

@@ -18,7 +18,7 @@ import { formatRow } from '../connectors/row-format.js';
 import { ConfigError, type InputError, InternalError } from '../errors.js';
 import { formatTimestamp } from '../events/timestamp.js';
 import { type CheckpointRecord, readCheckpoint, writeCheckpoint } from './checkpoint-record.js';
-import type { LateRef, ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
+import type { LateRef, ProcessChunk, RowLines, ShardRequest, ShardResponse } from './protocol.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
 import type { LiveObserver } from './observer.js';
@@ -267,6 +267,15 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       if (sinks.length > 0) sinkRows.push(r);
     }
   };
+  // Rows only go to the file sink: the shards validate and format them where they fire.
+  const rowsAsLines =
+    out !== null && sinks.length === 0 && opts.rowFilter === undefined && opts.drift === undefined;
+  const writeLines = (lines: RowLines) => {
+    for (const [k, n] of Object.entries(lines.invalid)) invalid[k] = (invalid[k] ?? 0) + n;
+    for (const [g, n] of Object.entries(lines.byGroup))
+      counters.rowsByGroup[g] = (counters.rowsByGroup[g] ?? 0) + n;
+    out?.append(lines.text);
+  };
   const windowGroup = new Map(
     plan.keyed.flatMap((k) => [
       ...k.windows.map((w) => [w.id, w.group] as const),
@@ -314,13 +323,14 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     link.sentClock = now;
     const sentAt = performance.now();
     link.inFlight = call(
-      { type: 'process', shard: link.shard, chunks, endClock: now, now: Date.now() },
+      { type: 'process', shard: link.shard, chunks, endClock: now, now: Date.now(), rowsAsLines },
       transfer,
     ).then((res) => {
       if (res.type !== 'output')
         throw new InternalError(`shard ${link.shard} answered ${res.type} to process`);
       opts.metrics?.shardProcessed(link.shard, n, (performance.now() - sentAt) / 1000);
-      writeRows(res.rows);
+      if (res.lines === undefined) writeRows(res.rows);
+      else writeLines(res.lines);
       writeLate(res.late);
       for (const b of covered) release(b);
       inFlightRecords -= n;

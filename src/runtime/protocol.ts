@@ -29,6 +29,16 @@ export interface EncodedBranch {
   readonly refs: Float64Array;
 }
 
+/** Rows validated and formatted where they fired (see `rowsAsLines`). */
+export interface RowLines {
+  /** The file sink's lines of the validated rows, in order, each ending in a newline. */
+  readonly text: string;
+  /** Values replaced by null, by `name:reason`. */
+  readonly invalid: Record<string, number>;
+  /** Rows by feature group. */
+  readonly byGroup: Record<string, number>;
+}
+
 export type ShardRequest =
   | {
       readonly type: 'open';
@@ -73,6 +83,12 @@ export type ShardRequest =
       readonly endClock: number;
       /** Processing time, for early firing. */
       readonly now: number;
+      /**
+       * Validate the output rows against the topology's registry rules and format them as the
+       * file sink's lines here, returning lines and counts instead of row objects (the
+       * coordinator sets it when lines are all it writes).
+       */
+      readonly rowsAsLines?: boolean;
     }
   | {
       readonly type: 'checkpoint';
@@ -120,7 +136,15 @@ export type ShardResponse =
       readonly restoredKeys: number;
       readonly meta: Record<string, string>;
     }
-  | { readonly type: 'output'; readonly shard: number; readonly rows: FeatureRow[]; readonly late: LateRef[] }
+  | {
+      readonly type: 'output';
+      readonly shard: number;
+      /** The rows fired (empty with `rowsAsLines`: see `lines`). */
+      readonly rows: FeatureRow[];
+      readonly late: LateRef[];
+      /** With `rowsAsLines`: the validated rows as file-sink lines, and their counts. */
+      readonly lines?: RowLines;
+    }
   | {
       readonly type: 'checkpointed';
       readonly shard: number;

@@ -5,6 +5,9 @@ import { loadPlugins } from '../../operators/plugins.js';
 import { linesAt } from '../connectors/file-source.js';
 import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
+import { rowsAsLines } from './validate-row.js';
+import { featureSet } from '../features/feature-set.js';
+import type { ValidationRule } from '../features/catalog.js';
 import { columnBuffers } from './shard-pool.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 import type { Topology } from '../../topology/nodes.js';
@@ -16,6 +19,8 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
  * location live on exactly one thread.
  */
 const actors = new Map<number, ShardActor>();
+/** Per shard, the registry rules of its topology (rows validated here with `rowsAsLines`). */
+const rules = new Map<number, ReadonlyMap<string, ValidationRule>>();
 /**
  * The tail of this worker's decode requests: they run one at a time (so each batch's embedding
  * cache statistics are its own, and the first batch in flight finishes first).
@@ -37,6 +42,7 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
       await actors.get(req.shard)?.close();
       const a = new ShardActor(req.shard, req.topology);
       actors.set(req.shard, a);
+      rules.set(req.shard, featureSet(req.topology).rules);
       const { keys, meta } = await a.open(req.location, req.committedId);
       return { type: 'opened', shard: req.shard, restoredKeys: keys, meta };
     }
@@ -50,7 +56,14 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
     }
     case 'process': {
       const { rows, late } = actor(req.shard).process(req.chunks, req.endClock, req.now);
-      return { type: 'output', shard: req.shard, rows, late };
+      if (req.rowsAsLines !== true) return { type: 'output', shard: req.shard, rows, late };
+      return {
+        type: 'output',
+        shard: req.shard,
+        rows: [],
+        late,
+        lines: rowsAsLines(rows, rules.get(req.shard)!),
+      };
     }
     case 'checkpoint': {
       const changes = await actor(req.shard).checkpointChanges(req.id, req.meta);

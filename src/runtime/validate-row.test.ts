@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../../operators/operator.js';
 import { llmFeatureSet } from '../features/feature-set.js';
-import { validateRow } from './validate-row.js';
+import { formatRow } from '../connectors/row-format.js';
+import { rowsAsLines, validateRow } from './validate-row.js';
 
 const RULES = llmFeatureSet().rules;
 
@@ -43,5 +44,21 @@ describe('validateRow (registry rules on output values)', () => {
     const r = row({ my_feature: 1e9 });
     expect(validateRow(r, invalid, RULES)).toBe(r);
     expect(invalid).toEqual({});
+  });
+
+  it('rowsAsLines: the file sink lines of the validated rows, invalid values and rows by group counted', () => {
+    const rows = [
+      row({ success_rate_5min: 1.5, latency_p95_5min: 10 }),
+      { ...row({ not_in_the_registry: 3 }), group: 'request' },
+      row({ success_rate_5min: 0.5, error_rate_5min: -1 }),
+    ];
+    const invalid: Record<string, number> = {};
+    const expected = rows.map((r) => formatRow(validateRow(r, invalid, RULES))).join('');
+    const got = rowsAsLines(rows, RULES);
+    expect(got.text).toBe(expected);
+    expect(got.text).toContain('"success_rate_5min":null');
+    expect(got.invalid).toEqual(invalid);
+    expect(got.invalid).toEqual({ 'success_rate_5min:above_max': 1, 'error_rate_5min:below_min': 1 });
+    expect(got.byGroup).toEqual({ perf_5min: 2, request: 1 });
   });
 });

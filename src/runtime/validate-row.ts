@@ -1,6 +1,8 @@
 import type { FeatureRow } from '../../operators/operator.js';
 import { checkValue, type ValidationRule } from '../features/catalog.js';
 import { llmFeatureSet } from '../features/feature-set.js';
+import { formatRow } from '../connectors/row-format.js';
+import type { RowLines } from './protocol.js';
 
 /**
  * Checks a row's values against their registry rules (a topology's `featureSet(t).rules`): a
@@ -28,4 +30,24 @@ export function validateRow(
     invalid[k] = (invalid[k] ?? 0) + 1;
   }
   return values === null ? row : { ...row, values };
+}
+
+/**
+ * Validates rows ({@link validateRow}) and formats them as the file sink's lines, counting the
+ * invalid values and the rows by group: what a shard worker sends back in place of the rows when
+ * the coordinator only writes lines.
+ */
+export function rowsAsLines(
+  rows: readonly FeatureRow[],
+  rules: ReadonlyMap<string, ValidationRule>,
+): RowLines {
+  const invalid: Record<string, number> = {};
+  const byGroup: Record<string, number> = {};
+  let text = '';
+  for (const raw of rows) {
+    const r = validateRow(raw, invalid, rules);
+    byGroup[r.group] = (byGroup[r.group] ?? 0) + 1;
+    text += formatRow(r);
+  }
+  return { text, invalid, byGroup };
 }
