@@ -18,7 +18,7 @@ import { CommittedFile } from '../../connectors/committed-file.js';
 import { formatRow } from '../../connectors/row-format.js';
 import { ExternalError, InternalError } from '../../errors.js';
 import { formatTimestamp } from '../../events/timestamp.js';
-import type { EncodedBranch, LateRef, ProcessChunk } from '../protocol.js';
+import type { EncodedBranch, LateRef, ProcessChunk, RowLines } from '../protocol.js';
 import { columnBuffers, type ShardPool } from '../shard-pool.js';
 import { featureSet } from '../../features/feature-set.js';
 import type { ValidationRule } from '../../features/catalog.js';
@@ -335,12 +335,15 @@ export class ShardTask {
     }
     const finishing = this.ctx.stopAtEnd && this.allEof();
     const endClock = finishing ? this.clock.finish() : this.clock.recompute(now);
+    // Without row sinks, rows only become lines and counts: the worker makes them.
+    const rowsAsLines = this.ctx.rowSinks.length === 0;
     const res = await this.ctx.pool.call(
-      { type: 'process', shard: this.shard, chunks, endClock, now },
+      { type: 'process', shard: this.shard, chunks, endClock, now, rowsAsLines },
       columnBuffers(chunks),
     );
     if (res.type !== 'output') throw new InternalError(`shard ${this.shard} answered ${res.type} to process`);
     if (finishing) this.done = true;
+    if (res.lines !== undefined) this.emitLines(res.lines);
     await this.emit(res.rows, res.late, dls, raws);
   }
 
@@ -357,6 +360,17 @@ export class ShardTask {
   /** True when every source partition feeding this shard reached its end. */
   allEof(): boolean {
     return this.ctx.mode === 'direct' ? this.eofs.has(this.shard) : this.eofs.size >= this.seen.length;
+  }
+
+  /** Rows the worker validated and formatted (`rowsAsLines`): counted and appended. */
+  private emitLines(lines: RowLines): void {
+    const invalid = this.counters.invalidValues;
+    for (const [k, n] of Object.entries(lines.invalid)) invalid[k] = (invalid[k] ?? 0) + n;
+    for (const [group, n] of Object.entries(lines.byGroup)) {
+      this.counters.rowsByGroup[group] = (this.counters.rowsByGroup[group] ?? 0) + n;
+      this.ctx.metrics.rows.inc({ group }, n);
+    }
+    this.out?.append(lines.text);
   }
 
   private async emit(
