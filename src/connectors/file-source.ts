@@ -87,8 +87,8 @@ export function sharedConcat(
   return out;
 }
 
-/** Line `i` of a byte batch as a string. */
-export function lineOf(b: ByteBatch, i: number): string {
+/** Line `i` of a byte batch (or any bytes with line bounds) as a string. */
+export function lineOf(b: Pick<ByteBatch, 'bytes' | 'starts' | 'ends'>, i: number): string {
   return b.bytes.toString('utf8', b.starts[i]!, b.ends[i]!);
 }
 

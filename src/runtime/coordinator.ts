@@ -22,7 +22,7 @@ import type { LateRef, ProcessChunk, RowLines, ShardRequest, ShardResponse } fro
 import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
 import type { LiveObserver } from './observer.js';
-import { validateRow } from './validate-row.js';
+import { addRowLineCounts, validateRow } from './validate-row.js';
 import type { DriftMonitor } from '../drift/monitor.js';
 import { featureSet } from '../features/feature-set.js';
 import type { RunObserver } from '../monitoring/run-metrics.js';
@@ -271,9 +271,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const rowsAsLines =
     out !== null && sinks.length === 0 && opts.rowFilter === undefined && opts.drift === undefined;
   const writeLines = (lines: RowLines) => {
-    for (const [k, n] of Object.entries(lines.invalid)) invalid[k] = (invalid[k] ?? 0) + n;
-    for (const [g, n] of Object.entries(lines.byGroup))
-      counters.rowsByGroup[g] = (counters.rowsByGroup[g] ?? 0) + n;
+    addRowLineCounts(lines, invalid, counters.rowsByGroup);
     out?.append(lines.text);
   };
   const windowGroup = new Map(

@@ -81,6 +81,7 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
     case 'close':
       await actors.get(req.shard)?.close();
       actors.delete(req.shard);
+      rules.delete(req.shard);
       return { type: 'ok', shard: req.shard };
   }
 }

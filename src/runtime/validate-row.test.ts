@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../../operators/operator.js';
 import { llmFeatureSet } from '../features/feature-set.js';
 import { formatRow } from '../connectors/row-format.js';
-import { rowsAsLines, validateRow } from './validate-row.js';
+import { addRowLineCounts, rowsAsLines, validateRow } from './validate-row.js';
 
 const RULES = llmFeatureSet().rules;
 
@@ -60,5 +60,11 @@ describe('validateRow (registry rules on output values)', () => {
     expect(got.invalid).toEqual(invalid);
     expect(got.invalid).toEqual({ 'success_rate_5min:above_max': 1, 'error_rate_5min:below_min': 1 });
     expect(got.byGroup).toEqual({ perf_5min: 2, request: 1 });
+    // A run's counters take them in (added to what they hold).
+    const runInvalid: Record<string, number> = { 'success_rate_5min:above_max': 2 };
+    const runGroups: Record<string, number> = { request: 4 };
+    addRowLineCounts(got, runInvalid, runGroups);
+    expect(runInvalid).toEqual({ 'success_rate_5min:above_max': 3, 'error_rate_5min:below_min': 1 });
+    expect(runGroups).toEqual({ request: 5, perf_5min: 2 });
   });
 });

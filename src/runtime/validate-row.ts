@@ -32,6 +32,16 @@ export function validateRow(
   return values === null ? row : { ...row, values };
 }
 
+/** Adds the counts of rows a worker validated ({@link rowsAsLines}) to a run's counters. */
+export function addRowLineCounts(
+  lines: RowLines,
+  invalid: Record<string, number>,
+  rowsByGroup: Record<string, number>,
+): void {
+  for (const [k, n] of Object.entries(lines.invalid)) invalid[k] = (invalid[k] ?? 0) + n;
+  for (const [g, n] of Object.entries(lines.byGroup)) rowsByGroup[g] = (rowsByGroup[g] ?? 0) + n;
+}
+
 /**
  * Validates rows ({@link validateRow}) and formats them as the file sink's lines, counting the
  * invalid values and the rows by group: what a shard worker sends back in place of the rows when

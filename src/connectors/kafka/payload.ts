@@ -1,7 +1,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { ConfigError, ExternalError } from '../../errors.js';
 import type { PayloadFormat } from './payload-formats.js';
-import { sharedConcat } from '../file-source.js';
+import { lineOf, sharedConcat } from '../file-source.js';
 
 /**
  * Payload formats of the Kafka source, turned into the text lines the decode stage reads.
@@ -112,7 +112,8 @@ export class PayloadDecoder {
       at += parts[i]!.length;
       ends[i] = at;
     }
-    return { bytes, starts, ends, failures, line: (i) => bytes.toString('utf8', starts[i]!, ends[i]!) };
+    const batch = { bytes, starts, ends, failures, line: (i: number) => lineOf(batch, i) };
+    return batch;
   }
 
   private async decodeFramed(v: Buffer): Promise<string | [KafkaReasonCode | 'not_json', string]> {

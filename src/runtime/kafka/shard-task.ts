@@ -22,7 +22,7 @@ import type { EncodedBranch, LateRef, ProcessChunk, RowLines } from '../protocol
 import { columnBuffers, type ShardPool } from '../shard-pool.js';
 import { featureSet } from '../../features/feature-set.js';
 import type { ValidationRule } from '../../features/catalog.js';
-import { validateRow } from '../validate-row.js';
+import { addRowLineCounts, validateRow } from '../validate-row.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../sink.js';
 import type { KafkaMetrics } from './metrics.js';
 import { readShardRecord, type ShardRecord, writeShardRecord } from './shard-record.js';
@@ -335,8 +335,8 @@ export class ShardTask {
     }
     const finishing = this.ctx.stopAtEnd && this.allEof();
     const endClock = finishing ? this.clock.finish() : this.clock.recompute(now);
-    // Without row sinks, rows only become lines and counts: the worker makes them.
-    const rowsAsLines = this.ctx.rowSinks.length === 0;
+    // Rows only go to the shard's file: the worker validates and formats them (as in a file run).
+    const rowsAsLines = this.out !== null && this.ctx.rowSinks.length === 0;
     const res = await this.ctx.pool.call(
       { type: 'process', shard: this.shard, chunks, endClock, now, rowsAsLines },
       columnBuffers(chunks),
@@ -364,12 +364,8 @@ export class ShardTask {
 
   /** Rows the worker validated and formatted (`rowsAsLines`): counted and appended. */
   private emitLines(lines: RowLines): void {
-    const invalid = this.counters.invalidValues;
-    for (const [k, n] of Object.entries(lines.invalid)) invalid[k] = (invalid[k] ?? 0) + n;
-    for (const [group, n] of Object.entries(lines.byGroup)) {
-      this.counters.rowsByGroup[group] = (this.counters.rowsByGroup[group] ?? 0) + n;
-      this.ctx.metrics.rows.inc({ group }, n);
-    }
+    addRowLineCounts(lines, this.counters.invalidValues, this.counters.rowsByGroup);
+    for (const [group, n] of Object.entries(lines.byGroup)) this.ctx.metrics.rows.inc({ group }, n);
     this.out?.append(lines.text);
   }
 

@@ -30,8 +30,8 @@ export interface DecodeStage {
 }
 
 /**
- * The least `outOfOrderness` of a topology's windows and processors, nested ones (such as the
- * derived join's private window) included; 0 when one of them declares none. Every late verdict
+ * The least `outOfOrderness` of a topology's windows and processors (validation requires it of
+ * each), nested ones (such as the derived join's private window) included. Every late verdict
  * compares an event time with `watermarkFor(clock, outOfOrderness)` of some operator, and a
  * shard's clock is never ahead of the record's partition clock, so a record whose event time is
  * past `watermarkFor(partitionClock, lateBound)` is late nowhere.
@@ -46,11 +46,7 @@ export function lateBoundOf(topology: Topology): number {
       for (const x of Object.values(o)) visit(x);
     }
   };
-  for (const n of topology.nodes) {
-    if (n.kind !== 'window' && n.kind !== 'process') continue;
-    if (typeof n.outOfOrderness !== 'number') return 0;
-    visit(n);
-  }
+  for (const n of topology.nodes) if (n.kind === 'window' || n.kind === 'process') visit(n);
   return Number.isFinite(bound) ? Math.max(0, bound) : 0;
 }
 
