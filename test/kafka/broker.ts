@@ -33,6 +33,8 @@ export interface TestBroker {
   readonly brokers: string[];
   /** Sends a control line (`topic NAME PARTS`, `down ID`, `up ID`, …). */
   command(line: string): void;
+  /** Sends a control line and resolves, with the broker's answer, once the broker applied it. */
+  apply(line: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,21 @@ export async function startBroker(n: number, topics: readonly string[]): Promise
     brokers: bootstrap.split(','),
     command(line) {
       child.stdin!.write(`${line}\n`);
+    },
+    apply(line) {
+      const seen = stderr.length;
+      const ack = `mockbroker: ${line} -> `;
+      return new Promise<string>((resolve) => {
+        const check = () => {
+          const at = stderr.indexOf(ack, seen);
+          if (at < 0) return;
+          child.stderr!.off('data', check);
+          const end = stderr.indexOf('\n', at);
+          resolve(stderr.slice(at + ack.length, end < 0 ? undefined : end));
+        };
+        child.stderr!.on('data', check);
+        child.stdin!.write(`${line}\n`);
+      });
     },
     async stop() {
       child.stdin!.end();

@@ -28,6 +28,7 @@ import { planShardTopics } from './topic-plan.js';
 import { heldTotals, type KafkaRunSummary, summarize } from './summary.js';
 import { decodeShardMeta, decodeSourceMeta, encodeShardMeta, encodeSourceMeta } from './offset-metadata.js';
 import { type DecodeStage, lateBoundOf, SourceTask } from './source-task.js';
+import { FrameOutbox } from './frame-outbox.js';
 
 export type { KafkaRunSummary } from './summary.js';
 export { internalTopics } from './topic-plan.js';
@@ -219,6 +220,8 @@ export class KafkaJob {
   private readonly kafka: Kafka;
   private admin!: Admin;
   private producer!: Producer;
+  /** Frames to the repartition topic, several source batches' per produce request. */
+  private outbox!: FrameOutbox;
   private consumer!: Consumer;
   private readonly lock = new SharedLock();
   private readonly repartitionCompression: CompressionTypes;
@@ -373,6 +376,7 @@ export class KafkaJob {
     this.changelogTopic = plan.changelogTopic;
     this.shardTopic = plan.shardTopic;
     this.shardsP = plan.shards;
+    this.outbox = new FrameOutbox(this.producer, this.shardTopic, this.repartitionCompression);
     if (o.stopAtEnd) {
       const offs = await this.admin.fetchTopicOffsets(o.topic);
       this.endOffsets = new Array<number>(this.partitionsN).fill(0);
@@ -787,7 +791,13 @@ export class KafkaJob {
     }
     const resolve = (offset: number) => resolveOffset(String(offset));
     if (batch.topic === this.sourceTopic) {
-      await this.onSourceBatch(batch.partition, batch.messages, heartbeat, resolve);
+      await this.onSourceBatch(
+        batch.partition,
+        batch.messages,
+        Number(batch.highWatermark),
+        heartbeat,
+        resolve,
+      );
     } else if (batch.topic === this.shardTopic) {
       this.shardHigh.set(batch.partition, Number(batch.highWatermark));
       await this.onShardBatch(batch.partition, batch.messages, heartbeat);
@@ -801,56 +811,80 @@ export class KafkaJob {
   private async onSourceBatch(
     p: number,
     messages: KafkaMessage[],
+    highWatermark: number,
     heartbeat: () => Promise<void>,
     resolve: (offset: number) => void,
   ): Promise<void> {
     const t = this.sources.get(p);
     if (t === undefined) return;
-    let shard: ShardTask | null = null;
     if (this.mode === 'direct') {
-      const ready = this.shardTask(p, heartbeat);
-      if (ready === null) return;
-      shard = await ready;
-      t.init(shard.position, shard.partitionClock(p), shard.allEof());
-    } else {
-      await this.withHeartbeat(t.ready, heartbeat);
+      await this.onDirectBatch(t, messages, heartbeat, resolve);
+      return;
     }
-    const todo = t.pending(messages);
+    await this.withHeartbeat(t.ready, heartbeat);
+    // Repartition mode: gather while the partition has more to read, up to a chunk, so frames
+    // are large; kafkajs reads on (the gathered messages are re-read from the committed offset
+    // after a crash or a rebalance, as any not yet sent).
+    t.gather(messages);
+    if (messages.length > 0) resolve(Number(messages[messages.length - 1]!.offset));
+    const more = t.readTo < highWatermark && (t.end === null || t.readTo < t.end);
+    if (more && t.gathered < (this.opts.chunkRecords ?? 1000)) return;
+    await this.sendGathered(t);
+  }
+
+  /**
+   * Decodes a source partition's gathered messages a chunk at a time and sends each chunk's
+   * frames; stops (pausing the sources) while the shards are more than `maxRepartitionLag`
+   * frames behind — what is left waits, gathered, for the next batch or housekeeping.
+   */
+  private async sendGathered(t: SourceTask): Promise<void> {
     const size = this.opts.chunkRecords ?? 1000;
-    let stopped = false;
-    for (let i = 0; i < todo.length; i += size) {
-      if (shard === null && this.backlogged(this.maxLag)) {
-        // The shards are behind: leave the rest of the batch unresolved (fetched again later).
+    while (t.gathered > 0) {
+      if (this.backlogged(this.maxLag)) {
         this.pauseSources();
-        stopped = true;
-        break;
+        return;
       }
-      const chunk = await t.decode(
-        todo.slice(i, i + size),
-        this.decoder,
-        this.stage,
-        this.mode === 'direct' ? 1 : this.shardsP,
-      );
+      // All that is gathered (a chunk and the batch that completed it) in one decode, within reason.
+      const chunk = await t.decode(t.peek(2 * size), this.decoder, this.stage, this.shardsP);
       this.embedded.prompts += chunk.embedded.prompts;
       this.embedded.cacheHits += chunk.embedded.cacheHits;
-      if (shard !== null) {
-        try {
-          await shard.process([{ offset: chunk.next - 1, frame: chunk.frames[0]! }], Date.now());
-        } catch (err) {
-          this.resetShard(p);
-          throw err;
-        }
-      } else {
-        const sent = await this.producer.send({
-          topic: this.shardTopic,
-          acks: -1,
-          compression: this.repartitionCompression,
-          messages: chunk.frames.map((f, s) => ({ partition: s, key: String(p), value: encodeFrame(f) })),
-        });
-        for (const r of sent) {
-          const high = Number(r.baseOffset) + 1;
-          if (high > (this.shardHigh.get(r.partition) ?? 0)) this.shardHigh.set(r.partition, high);
-        }
+      const ends = await this.outbox.send(
+        chunk.frames.map((f, s) => ({ partition: s, key: String(t.partition), value: encodeFrame(f) })),
+      );
+      for (const [s, high] of ends) if (high > (this.shardHigh.get(s) ?? 0)) this.shardHigh.set(s, high);
+      if ((this.opts.deadLetterTopic ?? null) !== null && chunk.deadLetters.length > 0) {
+        await produceDeadLetters(this.producer, this.opts.deadLetterTopic!, chunk.deadLetters);
+      }
+      t.advance(chunk);
+      this.counters.events += chunk.events;
+      this.metrics.events.inc(chunk.events);
+    }
+    if (t.eof) this.consumer.pause([{ topic: this.sourceTopic, partitions: [t.partition] }]);
+  }
+
+  /** Direct mode: a source partition is its own shard; each chunk goes straight to the shard task. */
+  private async onDirectBatch(
+    t: SourceTask,
+    messages: KafkaMessage[],
+    heartbeat: () => Promise<void>,
+    resolve: (offset: number) => void,
+  ): Promise<void> {
+    const p = t.partition;
+    const ready = this.shardTask(p, heartbeat);
+    if (ready === null) return;
+    const shard = await ready;
+    t.init(shard.position, shard.partitionClock(p), shard.allEof());
+    const todo = t.pending(messages);
+    const size = this.opts.chunkRecords ?? 1000;
+    for (let i = 0; i < todo.length; i += size) {
+      const chunk = await t.decode(todo.slice(i, i + size), this.decoder, this.stage, 1);
+      this.embedded.prompts += chunk.embedded.prompts;
+      this.embedded.cacheHits += chunk.embedded.cacheHits;
+      try {
+        await shard.process([{ offset: chunk.next - 1, frame: chunk.frames[0]! }], Date.now());
+      } catch (err) {
+        this.resetShard(p);
+        throw err;
       }
       if ((this.opts.deadLetterTopic ?? null) !== null && chunk.deadLetters.length > 0) {
         await produceDeadLetters(this.producer, this.opts.deadLetterTopic!, chunk.deadLetters);
@@ -861,8 +895,8 @@ export class KafkaJob {
       this.metrics.events.inc(chunk.events);
     }
     // Records before `next` or past the end were skipped: they count as done.
-    if (!stopped && messages.length > 0) resolve(Number(messages[messages.length - 1]!.offset));
-    if (shard?.done === true) await this.checkpointAll();
+    if (messages.length > 0) resolve(Number(messages[messages.length - 1]!.offset));
+    if (shard.done) await this.checkpointAll();
     if (t.eof) this.consumer.pause([{ topic: this.sourceTopic, partitions: [p] }]);
   }
 
@@ -1005,22 +1039,24 @@ export class KafkaJob {
       await this.pollShardLag();
     }
     this.maybeResumeSources();
+    // What a source batch left gathered when the shards were behind: no later batch may come.
+    if (this.mode === 'repartition' && !this.sourcesPaused)
+      for (const t of this.sources.values())
+        if (t.gathered > 0 && performance.now() - t.lastGather >= 200 && (await settled(t.ready)))
+          await this.sendGathered(t);
     if (this.opts.stopAtEnd) {
       if (this.mode === 'repartition') {
         for (const t of this.sources.values()) {
           if (!t.eof || t.eofSent) continue;
           if (!(await settled(t.ready))) continue;
           if (!t.eof || t.eofSent) continue;
-          await this.producer.send({
-            topic: this.shardTopic,
-            acks: -1,
-            compression: this.repartitionCompression,
-            messages: t.eofFrames(this.shardsP).map((f, s) => ({
+          await this.outbox.send(
+            t.eofFrames(this.shardsP).map((f, s) => ({
               partition: s,
               key: String(t.partition),
               value: encodeFrame(f),
             })),
-          });
+          );
           t.eofSent = true;
           this.consumer.pause([{ topic: this.sourceTopic, partitions: [t.partition] }]);
         }

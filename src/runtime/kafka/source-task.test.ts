@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TOPOLOGIES } from '../../../topology/index.js';
 import type { Topology } from '../../../topology/nodes.js';
-import { lateBoundOf } from './source-task.js';
+import type { KafkaMessage } from 'kafkajs';
+import { lateBoundOf, SourceTask } from './source-task.js';
 
 describe('lateBoundOf', () => {
   it('is the least out-of-orderness of the windows and processors of the shipped topologies', () => {
@@ -38,5 +39,57 @@ describe('lateBoundOf', () => {
       ),
     };
     expect(lateBoundOf(zero)).toBe(0);
+  });
+});
+
+describe('SourceTask gathering', () => {
+  const m = (offset: number): KafkaMessage =>
+    ({
+      offset: String(offset),
+      key: null,
+      value: Buffer.from(`{"o":${offset}}`),
+      timestamp: '0',
+      attributes: 0,
+      headers: {},
+    }) as KafkaMessage;
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => m(from + i));
+  const chunkTo = (next: number) => ({
+    frames: [],
+    events: 0,
+    deadLetters: [],
+    embedded: { prompts: 0, cacheHits: 0 },
+    next,
+    end: 0,
+    eof: false,
+  });
+
+  it('gathers each offset once from where it stands, up to the end offset', () => {
+    const t = new SourceTask(0, 'events', 25);
+    t.init(5, Number.NEGATIVE_INFINITY);
+    t.gather(range(0, 10)); // 0–4 are before the committed offset
+    expect(t.gathered).toBe(5);
+    expect(t.readTo).toBe(10);
+    t.gather(range(8, 14)); // fetched again (kafkajs retried a batch): 8, 9 already taken
+    expect(t.peek(100).map((x) => Number(x.offset))).toEqual(range(5, 14).map((x) => Number(x.offset)));
+    t.gather(range(14, 30)); // 25 and later are past the end
+    expect(t.readTo).toBe(25);
+    expect(t.gathered).toBe(20);
+  });
+
+  it('drops what a sent chunk covered, and forgets the rest when it goes back to its committed offset', () => {
+    const t = new SourceTask(1, 'events', null);
+    t.init(null, Number.NEGATIVE_INFINITY);
+    t.gather(range(0, 12));
+    expect(t.peek(5).map((x) => Number(x.offset))).toEqual([0, 1, 2, 3, 4]);
+    t.advance(chunkTo(5));
+    expect(t.next).toBe(5);
+    expect(t.peek(100).map((x) => Number(x.offset))).toEqual([5, 6, 7, 8, 9, 10, 11]);
+    expect(t.readTo).toBe(12);
+    t.committed = { offset: 5, base: Number.NEGATIVE_INFINITY, eof: false };
+    t.resetToCommitted(); // a rebalance: the consumer reads again from 5
+    expect(t.gathered).toBe(0);
+    expect(t.readTo).toBe(5);
+    t.gather(range(5, 8));
+    expect(t.peek(100).map((x) => Number(x.offset))).toEqual([5, 6, 7]);
   });
 });

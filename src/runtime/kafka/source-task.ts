@@ -92,6 +92,13 @@ export class SourceTask {
   committed: { offset: number; base: number; eof: boolean } | null = null;
   /** Resolves once `init` ran (the committed offset and clock are known). */
   ready: Promise<void> = Promise.resolve();
+  /**
+   * Messages read but not decoded yet, offsets ascending from `next` (see {@link gather}). They
+   * are not in any checkpoint: after a crash or a rebalance they are read again from `next`.
+   */
+  private buffer: KafkaMessage[] = [];
+  /** When a batch last added to the gathered messages (`performance.now()`). */
+  lastGather = 0;
 
   /**
    * @param end the offset to stop at with `--stop-at-end` (the end offset seen at start), else null
@@ -104,6 +111,7 @@ export class SourceTask {
 
   /** Starts at a committed position (offset −1/null: from the beginning). */
   init(offset: number | null, base: number, eof = false): void {
+    this.buffer = [];
     this.next = offset === null || offset < 0 ? 0 : offset;
     this.base = base;
     this.eof = eof || (this.end !== null && this.next >= this.end);
@@ -119,9 +127,39 @@ export class SourceTask {
 
   /** Messages not yet decoded and before the end. */
   pending(messages: readonly KafkaMessage[]): KafkaMessage[] {
+    return this.after(this.next, messages);
+  }
+
+  /** The offset after the last message taken (decoded or gathered). */
+  get readTo(): number {
+    const last = this.buffer.at(-1);
+    return last === undefined ? this.next : Number(last.offset) + 1;
+  }
+
+  /** How many messages are gathered and not decoded yet. */
+  get gathered(): number {
+    return this.buffer.length;
+  }
+
+  /**
+   * Adds a batch's messages to those waiting to be decoded (those not taken yet and before the
+   * end), so that one decode and one frame per shard cover several fetched batches while the
+   * partition has more to read: frames of a few records each cost the shards a fetch apiece.
+   */
+  gather(messages: readonly KafkaMessage[]): void {
+    for (const m of this.after(this.readTo, messages)) this.buffer.push(m);
+    this.lastGather = performance.now();
+  }
+
+  /** The first `n` gathered messages (decode them, send their frames, then {@link advance}). */
+  peek(n: number): KafkaMessage[] {
+    return this.buffer.slice(0, n);
+  }
+
+  private after(from: number, messages: readonly KafkaMessage[]): KafkaMessage[] {
     return messages.filter((m) => {
       const o = Number(m.offset);
-      return o >= this.next && (this.end === null || o < this.end);
+      return o >= from && (this.end === null || o < this.end);
     });
   }
 
@@ -231,9 +269,12 @@ export class SourceTask {
     }));
   }
 
-  /** The chunk's frames are durable downstream: move on. */
+  /** The chunk's frames are durable downstream: move on (and drop the gathered messages it covered). */
   advance(chunk: SourceChunk): void {
     this.next = chunk.next;
+    let drop = 0;
+    while (drop < this.buffer.length && Number(this.buffer[drop]!.offset) < chunk.next) drop++;
+    if (drop > 0) this.buffer = this.buffer.slice(drop);
     this.base = chunk.end;
     if (chunk.eof) {
       this.eof = true;
