@@ -5,14 +5,15 @@ import { StringDictionary } from '../../runtime/string-dictionary.js';
 /**
  * Repartition frames: what the source stage sends a shard through the repartition topic.
  *
- * A frame carries the records of one source batch that route to one shard (one partition of the
- * repartition topic), already decoded, filtered and mapped, in the decode stage's columns
+ * A frame carries the records of one source chunk (a few fetched batches) that route to one
+ * shard (one partition of the repartition topic), already decoded, filtered and mapped, in the
+ * decode stage's columns
  * ({@link EncodedBranch}, one per keyed branch) — records travel in batches, as between the
  * coordinator and its shard actors, not one Kafka message per record. `refs` hold the records'
  * offsets in their source partition, so a shard can drop what it has already seen (replays after
  * a crash or a rebalance) record by record, and report late records by source position.
  *
- * Every source batch sends a frame to *every* shard, even one with no records: it carries the
+ * Every source chunk sends a frame to *every* shard, even one with no records: it carries the
  * source partition's event-time progress (`end`), like a watermark broadcast in Flink, so a
  * shard's clock can advance on partitions whose records all went elsewhere, and the end of a
  * bounded input (`eof`).
