@@ -29,6 +29,7 @@ import { heldTotals, type KafkaRunSummary, summarize } from './summary.js';
 import { decodeShardMeta, decodeSourceMeta, encodeShardMeta, encodeSourceMeta } from './offset-metadata.js';
 import { type DecodeStage, lateBoundOf, SourceTask } from './source-task.js';
 import { FrameOutbox } from './frame-outbox.js';
+import { SharedLock } from './shared-lock.js';
 
 export type { KafkaRunSummary } from './summary.js';
 export { internalTopics } from './topic-plan.js';
@@ -110,59 +111,6 @@ interface ShardSlot {
   readonly shard: number;
   task: ShardTask | null;
   ready: Promise<ShardTask> | null;
-}
-
-/**
- * A shared/exclusive lock, exclusive first: `run` (exclusive) waits for every shared holder and
- * keeps new ones out; `shared` runs beside other shared holders. In repartition mode the batches
- * run shared (a source batch touches only its source task, a shard batch only its shard), so the
- * pool decodes and processes several partitions' batches at once; checkpoints, rebalances,
- * housekeeping and every batch of a direct-mode job run exclusive.
- */
-class SharedLock {
-  private active = 0;
-  private exclusiveHeld = false;
-  private readonly waitingExclusive: Array<() => void> = [];
-  private readonly waitingShared: Array<() => void> = [];
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.exclusiveHeld || this.active > 0 || this.waitingExclusive.length > 0)
-      await new Promise<void>((r) => this.waitingExclusive.push(r));
-    else this.exclusiveHeld = true;
-    try {
-      return await fn();
-    } finally {
-      this.exclusiveHeld = false;
-      this.wake();
-    }
-  }
-
-  async shared<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.exclusiveHeld || this.waitingExclusive.length > 0)
-      await new Promise<void>((r) => this.waitingShared.push(r));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.wake();
-    }
-  }
-
-  /** Hands the lock on: to the next exclusive waiter once no one holds it, else to every shared waiter. */
-  private wake(): void {
-    if (this.exclusiveHeld) return;
-    if (this.waitingExclusive.length > 0) {
-      if (this.active > 0) return;
-      this.exclusiveHeld = true;
-      this.waitingExclusive.shift()!();
-      return;
-    }
-    while (this.waitingShared.length > 0) {
-      this.active++;
-      this.waitingShared.shift()!();
-    }
-  }
 }
 
 /** A rebalance noticed inside a batch: the batch ends, every shard checkpoints, kafkajs rejoins. */
