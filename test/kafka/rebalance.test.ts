@@ -105,6 +105,13 @@ describe('kafka: rebalances and graceful stop', () => {
     expect(metrics).toMatch(/featurestream_kafka_restore_seconds_count [1-9]/);
     expect(metrics).toMatch(/featurestream_kafka_rebalances_total [1-9]/);
     expect(metrics).toMatch(/featurestream_kafka_consumer_lag\{topic="[^"]+",partition="\d+"\}/);
+    // Frames and the produce requests that carried them are counted (a request carries at least
+    // one chunk's frames, one per shard).
+    const count = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    const frames = count('featurestream_kafka_repartition_frames_total');
+    const requests = count('featurestream_kafka_repartition_requests_total');
+    expect(requests).toBeGreaterThan(0);
+    expect(frames).toBeGreaterThan(requests);
 
     const rb = await within(b.result, 90_000, 'B to finish', runners, dir);
     writeFileSync(join(dir, 'a.stderr.log'), ra.stderr);

@@ -37,10 +37,12 @@ export class FrameOutbox {
   /** Produce requests made and messages sent (tests, logs). */
   readonly counters = { flushes: 0, messages: 0 };
 
+  /** @param onFlush told of each acknowledged flush: how many messages it carried (metrics). */
   constructor(
     private readonly producer: Producer,
     private readonly topic: string,
     private readonly compression: CompressionTypes,
+    private readonly onFlush: (messages: number) => void = () => {},
   ) {}
 
   /**
@@ -78,6 +80,7 @@ export class FrameOutbox {
         for (const r of sent) ends.set(r.partition, Number(r.baseOffset) + (count.get(r.partition) ?? 1));
         this.counters.flushes++;
         this.counters.messages += messages.length;
+        this.onFlush(messages.length);
         for (const p of flush) p.resolve(ends);
       } catch (err) {
         for (const p of flush) p.reject(err);

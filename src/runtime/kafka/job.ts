@@ -324,7 +324,10 @@ export class KafkaJob {
     this.changelogTopic = plan.changelogTopic;
     this.shardTopic = plan.shardTopic;
     this.shardsP = plan.shards;
-    this.outbox = new FrameOutbox(this.producer, this.shardTopic, this.repartitionCompression);
+    this.outbox = new FrameOutbox(this.producer, this.shardTopic, this.repartitionCompression, (n) => {
+      this.metrics.repartitionFrames.inc(n);
+      this.metrics.repartitionRequests.inc();
+    });
     if (o.stopAtEnd) {
       const offs = await this.admin.fetchTopicOffsets(o.topic);
       this.endOffsets = new Array<number>(this.partitionsN).fill(0);

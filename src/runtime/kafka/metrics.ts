@@ -16,6 +16,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  * | `featurestream_kafka_dead_letters_total` | counter | reason |
  * | `featurestream_kafka_rows_total` | counter: feature rows emitted | group |
  * | `featurestream_kafka_checkpoint_seconds` | histogram: one shard checkpoint | |
+ * | `featurestream_kafka_repartition_frames_total` | counter: frames sent to the repartition topic | |
+ * | `featurestream_kafka_repartition_requests_total` | counter: produce requests that carried them | |
  *
  * @example
  * const m = createKafkaMetrics();
@@ -33,6 +35,9 @@ export interface KafkaMetrics {
   readonly deadLetters: Counter<'reason'>;
   readonly rows: Counter<'group'>;
   readonly checkpointSeconds: Histogram;
+  /** With `events`: records per frame and frames per produce request (see frame-outbox.ts). */
+  readonly repartitionFrames: Counter;
+  readonly repartitionRequests: Counter;
 }
 
 /** Creates the metrics in a fresh registry (or `registry`). */
@@ -89,6 +94,16 @@ export function createKafkaMetrics(registry = new Registry()): KafkaMetrics {
       name: 'featurestream_kafka_checkpoint_seconds',
       help: 'Duration of one shard checkpoint (sinks flushed, changelog written)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    repartitionFrames: new Counter({
+      name: 'featurestream_kafka_repartition_frames_total',
+      help: 'Frames this member sent to the repartition topic (one per shard per source chunk)',
+      registers,
+    }),
+    repartitionRequests: new Counter({
+      name: 'featurestream_kafka_repartition_requests_total',
+      help: 'Produce requests that carried those frames (frames of chunks decoded side by side share one)',
       registers,
     }),
   };
