@@ -31,9 +31,41 @@ interface CompiledChain {
   readonly needsEmbeddings: boolean;
 }
 
-export function compileChains(topology: Topology): CompiledChain[] {
+/**
+ * A topology's pre-shuffle chains compiled for the decode stage, with what the stage keeps
+ * between batches: which chains each event type reaches, and each column's size in the last
+ * batch (the next batch's starting size).
+ *
+ * @example
+ * const compiled = compileChains(topology); // once per run and worker
+ * const res = await decodeBatch(compiled, lines, 0, shards);
+ */
+export class CompiledChains {
+  /** Event type → the indices of the chains whose type filters keep it. */
+  readonly byType: ReadonlyMap<string, readonly number[]>;
+  private sizes = new Float64Array(0);
+
+  constructor(readonly chains: readonly CompiledChain[]) {
+    this.byType = new Map(
+      EVENT_TYPES.map((t) => [t, chains.flatMap((c, i) => (c.types === null || c.types.has(t) ? [i] : []))]),
+    );
+  }
+
+  /**
+   * Per shard and chain (`s * chains + c`), the records per line of the last batch; an even split
+   * before the first batch or when the number of shards changes. The caller updates it.
+   */
+  lastSizes(shards: number): Float64Array {
+    if (this.sizes.length !== shards * this.chains.length)
+      this.sizes = new Float64Array(shards * this.chains.length).fill(1 / shards);
+    return this.sizes;
+  }
+}
+
+/** Compiles the chains before the shuffle: filters (type tests apart), the map, the key. */
+export function compileChains(topology: Topology): CompiledChains {
   const plan = planTopology(topology);
-  return plan.pre.map((chain, i) => {
+  const chains = plan.pre.map((chain, i): CompiledChain => {
     const filters: CompiledChain['filters'] = [];
     let types: Set<string> | null = null;
     let map: MapFn | null = null;
@@ -67,6 +99,7 @@ export function compileChains(topology: Topology): CompiledChain[] {
       needsEmbeddings,
     };
   });
+  return new CompiledChains(chains);
 }
 
 /**
@@ -154,31 +187,6 @@ class Columns {
 }
 
 const NO_CHAINS: readonly number[] = [];
-const sizesOf = new WeakMap<readonly CompiledChain[], Float64Array>();
-
-/** Per shard and chain, the records per line of the last batch (the next batch's starting size). */
-function lastSizes(chains: readonly CompiledChain[], shards: number): Float64Array {
-  let sizes = sizesOf.get(chains);
-  if (sizes === undefined || sizes.length !== shards * chains.length) {
-    sizes = new Float64Array(shards * chains.length).fill(1 / shards);
-    sizesOf.set(chains, sizes);
-  }
-  return sizes;
-}
-
-const routesOf = new WeakMap<readonly CompiledChain[], ReadonlyMap<string, readonly number[]>>();
-
-/** Event type → the indices of the chains whose type filters keep it (computed once per chain list). */
-function chainsByType(chains: readonly CompiledChain[]): ReadonlyMap<string, readonly number[]> {
-  let routes = routesOf.get(chains);
-  if (routes === undefined) {
-    routes = new Map(
-      EVENT_TYPES.map((t) => [t, chains.flatMap((c, i) => (c.types === null || c.types.has(t) ? [i] : []))]),
-    );
-    routesOf.set(chains, routes);
-  }
-  return routes;
-}
 
 /** Where the decode stage gets prompt embeddings from (a cached, batched embedder). */
 export interface EmbeddingProvider {
@@ -194,12 +202,13 @@ const NO_EMBEDDINGS: MapContext = { embedding: () => null };
  * first (batched and cached by `embeddings`).
  */
 export async function decodeBatch(
-  chains: readonly CompiledChain[],
+  compiled: CompiledChains,
   lines: readonly string[],
   firstLine: number,
   shards: number,
   embeddings: EmbeddingProvider | null = null,
 ): Promise<DecodedBatch> {
+  const { chains, byType } = compiled;
   const cols: Array<Array<Columns | null>> = Array.from({ length: shards }, () => chains.map(() => null));
   const dl: Array<[number, string, string]> = [];
   let events = 0;
@@ -231,10 +240,9 @@ export async function decodeBatch(
     for (let i = 0; i < texts.length; i++) byText.set(texts[i]!, vectors[i]!);
     ctx = { embedding: (text) => byText.get(text) ?? null };
   }
-  const byType = chainsByType(chains);
   // Each column starts at the size its branch and shard had in the previous batch (per line),
   // so a column rarely grows: a branch keyed by a constant sends a whole batch to one shard.
-  const sizes = lastSizes(chains, shards);
+  const sizes = compiled.lastSizes(shards);
   const capacity = (s: number, c: number) =>
     Math.max(64, Math.ceil(sizes[s * chains.length + c]! * lines.length * 1.125));
   let maxTs = Number.NEGATIVE_INFINITY;

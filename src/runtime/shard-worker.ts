@@ -3,7 +3,7 @@ import { DEFAULT_EMBEDDER } from '../features/embeddings/models.js';
 import { project } from '../features/embeddings/projection.js';
 import { loadPlugins } from '../../operators/plugins.js';
 import { linesAt } from '../connectors/file-source.js';
-import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
+import { type CompiledChains, compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
 import { rowsAsLines } from './validate-row.js';
 import { featureSet } from '../features/feature-set.js';
@@ -26,7 +26,7 @@ const rules = new Map<number, ReadonlyMap<string, ValidationRule>>();
  * cache statistics are its own, and the first batch in flight finishes first).
  */
 let decodeTurn: Promise<unknown> = Promise.resolve();
-const chainsByRun = new Map<string, ReturnType<typeof compileChains>>();
+const chainsByRun = new Map<string, CompiledChains>();
 
 function actor(shard: number): ShardActor {
   const a = actors.get(shard);
