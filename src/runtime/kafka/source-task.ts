@@ -3,10 +3,9 @@ import type { DeadLetterMessage } from '../../connectors/kafka/dead-letter-topic
 import type { FrameDeadLetter, RepartitionFrame } from '../../connectors/kafka/frame.js';
 import { type PayloadDecoder, rawText } from '../../connectors/kafka/payload.js';
 import { InternalError } from '../../errors.js';
-import type { EncodedBranch } from '../protocol.js';
 import type { ShardPool } from '../shard-pool.js';
 import type { Topology } from '../../../topology/nodes.js';
-import { watermarkFor } from '../../../operators/watermark.js';
+import { buildFrame, type FrameSpec } from './frame-build.js';
 
 /** How a source stage decodes: on the shared worker pool, like a file run's batches. */
 export interface DecodeStage {
@@ -176,6 +175,18 @@ export class SourceTask {
     const offsets = messages.map((m) => Number(m.offset));
     const values = messages.map((m) => m.value);
     const payload = await decoder.decode(values);
+    const last = offsets.length === 0 ? this.next - 1 : offsets[offsets.length - 1]!;
+    const next = last + 1;
+    const eof = this.end !== null && next >= this.end;
+    const spec: FrameSpec = {
+      partition: this.partition,
+      offsets: Float64Array.from(offsets),
+      last,
+      base: this.base,
+      eof,
+      rawAll: stage.rawAll,
+      lateBound: stage.lateBound,
+    };
     const res = await stage.pool.call({
       type: 'decode',
       shard: -1,
@@ -189,10 +200,7 @@ export class SourceTask {
       embeddingCache: stage.embeddingCache,
     });
     if (res.type !== 'decoded') throw new InternalError(`decode answered ${res.type}`);
-    const last = offsets.length === 0 ? this.next - 1 : offsets[offsets.length - 1]!;
-    const next = last + 1;
     const end = Math.max(res.maxTs, this.base);
-    const eof = this.end !== null && next >= this.end;
     const failures = [...payload.failures, ...res.dl].sort((a, b) => a[0] - b[0]);
     const dls: FrameDeadLetter[] = [];
     const dlq: DeadLetterMessage[] = [];
@@ -211,40 +219,12 @@ export class SourceTask {
         ...(m.headers === undefined ? {} : { headers: m.headers }),
       });
     }
+    const line = (i: number) => payload.line(i);
     const frames: RepartitionFrame[] = [];
-    for (let s = 0; s < shards; s++) {
-      const per = res.perShard[s] ?? null;
-      const raws = new Map<number, string>();
-      const branches: Array<EncodedBranch | null> =
-        per === null
-          ? []
-          : per.map((b) => {
-              if (b === null) return null;
-              const refs = b.refs;
-              for (let j = 0; j < b.count; j++) {
-                const i = refs[j]!;
-                refs[j] = offsets[i]!;
-                // At or behind the watermark of its partition's clock: it may be late (only such
-                // records can be).
-                if (
-                  stage.rawAll ||
-                  b.ts[j]! <= watermarkFor(Math.max(this.base, b.clock[j]!), stage.lateBound)
-                )
-                  raws.set(offsets[i]!, payload.line(i));
-              }
-              return b;
-            });
-      frames.push({
-        partition: this.partition,
-        last,
-        base: this.base,
-        end,
-        eof,
-        branches,
-        deadLetters: s === this.partition % shards ? dls : [],
-        ...(raws.size === 0 ? {} : { raws: [...raws] }),
-      });
-    }
+    for (let s = 0; s < shards; s++)
+      frames.push(
+        buildFrame(spec, res.perShard[s] ?? null, line, end, s === this.partition % shards ? dls : []),
+      );
     return {
       frames,
       events: res.events + payload.failures.length,
