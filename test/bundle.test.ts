@@ -49,18 +49,8 @@ describe('the bundled build', () => {
     node(compiled, ['generate', '--events', '2000', '--seed', '11', '--out', input]);
     const rows = (entry: string, name: string) => {
       const out = join(dir, `${name}.ndjson`);
-      node(entry, [
-        'run',
-        '--topology',
-        'llm-features',
-        '--input',
-        input,
-        '--out',
-        out,
-        '--state-dir',
-        join(dir, name),
-        '--fresh',
-      ]);
+      const where = ['--out', out, '--state-dir', join(dir, name), '--fresh'];
+      node(entry, ['run', '--topology', 'llm-features', '--input', input, ...where]);
       return readFileSync(out, 'utf8').split('\n').filter(Boolean).sort();
     };
     const a = rows(bundled, 'bundled');
