@@ -184,19 +184,34 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   let sinkDl: DeadLetterRecord[] = [];
   let sinkLate: LateRecord[] = [];
   const sinkBatch = 5_000;
-  const writeSinks = async (flush: boolean) => {
+  /**
+   * The sink write in progress (the sinks side by side, each in order). A full buffer starts one
+   * and the run goes on while it runs; the next full buffer waits for it (backpressure: a slow or
+   * unavailable store holds the input back), and a checkpoint waits for all of them. A failed
+   * write fails the run at that next wait.
+   */
+  let sinkWriting: Promise<void> = Promise.resolve();
+  const writeSinks = (flush: boolean): Promise<void> => {
     const rows = sinkRows;
     const dls = sinkDl;
     const lates = sinkLate;
     sinkRows = [];
     sinkDl = [];
     sinkLate = [];
-    for (const sink of sinks) {
-      if (rows.length > 0) await sink.write(rows);
-      if (dls.length > 0) await sink.writeDeadLetters?.(dls);
-      if (lates.length > 0) await sink.writeLate?.(lates);
-      if (flush) await sink.flush();
-    }
+    const before = sinkWriting;
+    const writing = before.then(() =>
+      Promise.all(
+        sinks.map(async (sink) => {
+          if (rows.length > 0) await sink.write(rows);
+          if (dls.length > 0) await sink.writeDeadLetters?.(dls);
+          if (lates.length > 0) await sink.writeLate?.(lates);
+          if (flush) await sink.flush();
+        }),
+      ).then(() => undefined),
+    );
+    writing.catch(() => undefined); // awaited by the next full buffer or the checkpoint
+    sinkWriting = writing;
+    return writing;
   };
 
   if (record?.done === true) {
@@ -495,8 +510,12 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
         await Promise.race(anyInFlight());
         for (const l of links) send(l);
       }
-      // Backpressure from the external sinks: a slow or unavailable store holds the input back.
-      if (sinkRows.length + sinkDl.length + sinkLate.length >= sinkBatch) await writeSinks(false);
+      // Backpressure from the external sinks: a slow or unavailable store holds the input back
+      // (one write runs beside the processing; the next full buffer waits for it).
+      if (sinkRows.length + sinkDl.length + sinkLate.length >= sinkBatch) {
+        await sinkWriting;
+        void writeSinks(false);
+      }
     };
     const forwardAll = async () => {
       while (decoding.length > 0) await forwardNext();
