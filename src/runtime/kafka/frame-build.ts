@@ -14,7 +14,7 @@ export interface FrameSpec {
   /** The source partition. */
   readonly partition: number;
   /** Source offset of each line of the chunk (the decode stage's refs are line indices). */
-  readonly offsets: Float64Array;
+  readonly offsets: ArrayLike<number>;
   /** The greatest source offset the chunk accounts for. */
   readonly last: number;
   /** The partition's clock before the chunk. */
@@ -61,7 +61,7 @@ export function buildFrame(
     end,
     eof: spec.eof,
     branches: out,
-    deadLetters: [...deadLetters],
+    deadLetters,
     ...(raws.size === 0 ? {} : { raws: [...raws] }),
   };
 }

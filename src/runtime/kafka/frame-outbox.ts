@@ -34,8 +34,6 @@ interface Pending {
 export class FrameOutbox {
   private queue: Pending[] = [];
   private draining = false;
-  /** Produce requests made and messages sent (tests, logs). */
-  readonly counters = { flushes: 0, messages: 0 };
 
   /** @param onFlush told of each acknowledged flush: how many messages it carried (metrics). */
   constructor(
@@ -78,8 +76,6 @@ export class FrameOutbox {
         for (const m of messages) count.set(m.partition, (count.get(m.partition) ?? 0) + 1);
         const ends = new Map<number, number>();
         for (const r of sent) ends.set(r.partition, Number(r.baseOffset) + (count.get(r.partition) ?? 1));
-        this.counters.flushes++;
-        this.counters.messages += messages.length;
         this.onFlush(messages.length);
         for (const p of flush) p.resolve(ends);
       } catch (err) {

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { Topology } from '../../../topology/nodes.js';
 import { ChangelogReader } from '../../connectors/kafka/changelog.js';
 import { produceDeadLetters } from '../../connectors/kafka/dead-letter-topic.js';
-import { decodeFrame, encodeFrame } from '../../connectors/kafka/frame.js';
+import { decodeFrame, encodeFrame, type RepartitionFrame } from '../../connectors/kafka/frame.js';
 import { PayloadDecoder, type PayloadFormat } from '../../connectors/kafka/payload.js';
 import { KafkaRowSink } from '../../connectors/kafka/row-sink.js';
 import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '../../errors.js';
@@ -27,7 +27,7 @@ import { type OffsetCommit, OffsetCommitter } from './offset-committer.js';
 import { planShardTopics } from './topic-plan.js';
 import { heldTotals, type KafkaRunSummary, summarize } from './summary.js';
 import { decodeShardMeta, decodeSourceMeta, encodeShardMeta, encodeSourceMeta } from './offset-metadata.js';
-import { type DecodeStage, lateBoundOf, SourceTask } from './source-task.js';
+import { type DecodeStage, lateBoundOf, type SourceChunk, SourceTask } from './source-task.js';
 import { FrameOutbox } from './frame-outbox.js';
 import { SharedLock } from './shared-lock.js';
 
@@ -799,18 +799,28 @@ export class KafkaJob {
       const chunk = await t.decode(t.peek(2 * size), this.decoder, this.stage, this.shardsP);
       this.embedded.prompts += chunk.embedded.prompts;
       this.embedded.cacheHits += chunk.embedded.cacheHits;
-      const ends = await this.outbox.send(
-        chunk.frames.map((f, s) => ({ partition: s, key: String(t.partition), value: encodeFrame(f) })),
-      );
-      for (const [s, high] of ends) if (high > (this.shardHigh.get(s) ?? 0)) this.shardHigh.set(s, high);
-      if ((this.opts.deadLetterTopic ?? null) !== null && chunk.deadLetters.length > 0) {
-        await produceDeadLetters(this.producer, this.opts.deadLetterTopic!, chunk.deadLetters);
-      }
-      t.advance(chunk);
-      this.counters.events += chunk.events;
-      this.metrics.events.inc(chunk.events);
+      await this.sendFrames(t.partition, chunk.frames);
+      await this.chunkDone(t, chunk);
     }
     if (t.eof) this.consumer.pause([{ topic: this.sourceTopic, partitions: [t.partition] }]);
+  }
+
+  /** A source partition's frames, one per shard, to the repartition topic; notes the partitions' ends. */
+  private async sendFrames(p: number, frames: readonly RepartitionFrame[]): Promise<void> {
+    const ends = await this.outbox.send(
+      frames.map((f, s) => ({ partition: s, key: String(p), value: encodeFrame(f) })),
+    );
+    for (const [s, high] of ends) if (high > (this.shardHigh.get(s) ?? 0)) this.shardHigh.set(s, high);
+  }
+
+  /** A chunk's records are with their shards: its dead letters to their topic, then move on. */
+  private async chunkDone(t: SourceTask, chunk: SourceChunk): Promise<void> {
+    if ((this.opts.deadLetterTopic ?? null) !== null && chunk.deadLetters.length > 0) {
+      await produceDeadLetters(this.producer, this.opts.deadLetterTopic!, chunk.deadLetters);
+    }
+    t.advance(chunk);
+    this.counters.events += chunk.events;
+    this.metrics.events.inc(chunk.events);
   }
 
   /** Direct mode: a source partition is its own shard; each chunk goes straight to the shard task. */
@@ -837,13 +847,8 @@ export class KafkaJob {
         this.resetShard(p);
         throw err;
       }
-      if ((this.opts.deadLetterTopic ?? null) !== null && chunk.deadLetters.length > 0) {
-        await produceDeadLetters(this.producer, this.opts.deadLetterTopic!, chunk.deadLetters);
-      }
-      t.advance(chunk);
+      await this.chunkDone(t, chunk);
       resolve(chunk.next - 1);
-      this.counters.events += chunk.events;
-      this.metrics.events.inc(chunk.events);
     }
     // Records before `next` or past the end were skipped: they count as done.
     if (messages.length > 0) resolve(Number(messages[messages.length - 1]!.offset));
@@ -1001,13 +1006,7 @@ export class KafkaJob {
           if (!t.eof || t.eofSent) continue;
           if (!(await settled(t.ready))) continue;
           if (!t.eof || t.eofSent) continue;
-          await this.outbox.send(
-            t.eofFrames(this.shardsP).map((f, s) => ({
-              partition: s,
-              key: String(t.partition),
-              value: encodeFrame(f),
-            })),
-          );
+          await this.sendFrames(t.partition, t.eofFrames(this.shardsP));
           t.eofSent = true;
           this.consumer.pause([{ topic: this.sourceTopic, partitions: [t.partition] }]);
         }

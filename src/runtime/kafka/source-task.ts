@@ -180,7 +180,7 @@ export class SourceTask {
     const eof = this.end !== null && next >= this.end;
     const spec: FrameSpec = {
       partition: this.partition,
-      offsets: Float64Array.from(offsets),
+      offsets,
       last,
       base: this.base,
       eof,
@@ -219,12 +219,11 @@ export class SourceTask {
         ...(m.headers === undefined ? {} : { headers: m.headers }),
       });
     }
-    const line = (i: number) => payload.line(i);
     const frames: RepartitionFrame[] = [];
-    for (let s = 0; s < shards; s++)
-      frames.push(
-        buildFrame(spec, res.perShard[s] ?? null, line, end, s === this.partition % shards ? dls : []),
-      );
+    for (let s = 0; s < shards; s++) {
+      const deadLetters = s === this.partition % shards ? dls : [];
+      frames.push(buildFrame(spec, res.perShard[s] ?? null, payload.line, end, deadLetters));
+    }
     return {
       frames,
       events: res.events + payload.failures.length,
