@@ -94,22 +94,28 @@ describe('kafka: rebalances and graceful stop', () => {
     expect(ra.code, ra.stderr.slice(-2000)).toBe(0);
     expect(runnerSummary(ra.stdout).stoppedBy).toBe('signal');
 
-    // B's metrics while it runs: restore time, rebalances, lag per partition.
+    // B's metrics while it runs: restore time, rebalances, lag per partition. The lag gauge is
+    // set on assignment, before B's sources have gathered a chunk, so wait for B's first
+    // produce request of frames as well.
+    const count = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const ready = (text: string) =>
+      text.includes('featurestream_kafka_consumer_lag{') &&
+      count(text, 'featurestream_kafka_repartition_requests_total') > 0;
     let metrics = '';
-    for (let i = 0; i < 50 && !metrics.includes('featurestream_kafka_consumer_lag{'); i++) {
+    for (let i = 0; i < 150 && !ready(metrics); i++) {
       metrics = await fetch(`http://127.0.0.1:${port}/metrics`)
         .then((r) => r.text())
         .catch(() => '');
-      if (!metrics.includes('featurestream_kafka_consumer_lag{')) await sleep(200);
+      if (!ready(metrics)) await sleep(200);
     }
     expect(metrics).toMatch(/featurestream_kafka_restore_seconds_count [1-9]/);
     expect(metrics).toMatch(/featurestream_kafka_rebalances_total [1-9]/);
     expect(metrics).toMatch(/featurestream_kafka_consumer_lag\{topic="[^"]+",partition="\d+"\}/);
     // Frames and the produce requests that carried them are counted (a request carries at least
     // one chunk's frames, one per shard).
-    const count = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
-    const frames = count('featurestream_kafka_repartition_frames_total');
-    const requests = count('featurestream_kafka_repartition_requests_total');
+    const frames = count(metrics, 'featurestream_kafka_repartition_frames_total');
+    const requests = count(metrics, 'featurestream_kafka_repartition_requests_total');
     expect(requests).toBeGreaterThan(0);
     expect(frames).toBeGreaterThan(requests);
 
