@@ -2,8 +2,9 @@
  * `npm run bench:kafka` — events/s consumed through a topology from Kafka (`runKafkaJob`: decode,
  * repartition topic, shard actors, changelog checkpoints), beside the raw kafkajs consume rate of
  * the same topic measured in the same run (a consumer group that JSON-parses every message and
- * counts per key — the least a consumer of these events does). Prints
- * both and the ratio.
+ * counts per key — the least a consumer of these events does), with kafkajs' own gzip codec.
+ * Prints both and the ratio, and the raw rate once more with the gzip codec the job installs
+ * (`useFastGzip`), so what the codec alone gives is in the table too.
  *
  * Without `KAFKA_BROKERS` it starts the Kafka-protocol test broker of /work/shared/kafka (the
  * librdkafka mock cluster, 3 brokers) and produces the events itself: `performance_metrics`
@@ -21,7 +22,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
+import kafkajs, { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
+import { gzipCodec } from '../src/connectors/kafka/gzip-codec.js';
 import { pino } from 'pino';
 import { TOPOLOGIES } from '../topology/index.js';
 import { generatePerfLines } from '../src/generate/perf-stream.js';
@@ -32,6 +34,9 @@ const RUNS = Number(process.env.RUNS ?? 3);
 const TOPOLOGY = process.env.TOPOLOGY ?? 'llm-features';
 const PARTITIONS = 8;
 const TOPIC = 'bench-events';
+const { CompressionCodecs } = kafkajs;
+/** kafkajs' own gzip codec, captured before a job installs featurestream's (`useFastGzip`). */
+const PLAIN_GZIP = CompressionCodecs[CompressionTypes.GZIP];
 
 interface Broker {
   readonly brokers: string[];
@@ -85,9 +90,16 @@ async function produceEvents(kafka: Kafka): Promise<number> {
 
 /**
  * Raw kafkajs: a fresh group reads the topic, `JSON.parse`s every message and counts per model;
- * seconds from the first batch to the last message.
+ * seconds from the first batch to the last message. `codec`: `plain` is kafkajs as installed (the
+ * baseline); `featurestream` swaps in the gzip codec the job uses, to show what that alone gives.
  */
-async function rawConsume(kafka: Kafka, total: number, run: number): Promise<number> {
+async function rawConsume(
+  kafka: Kafka,
+  total: number,
+  run: number,
+  codec: 'plain' | 'featurestream',
+): Promise<number> {
+  CompressionCodecs[CompressionTypes.GZIP] = codec === 'plain' ? PLAIN_GZIP : () => gzipCodec;
   const consumer = kafka.consumer({ groupId: `bench-raw-${run}-${Date.now()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
@@ -187,19 +199,22 @@ export async function main(): Promise<void> {
     const kafka = new Kafka({ brokers: broker.brokers, clientId: 'fs-bench', logLevel: logLevel.NOTHING });
     const total = await produceEvents(kafka);
     const raw: number[] = [];
+    const rawCodec: number[] = [];
     const topo: number[] = [];
     let rows = 0;
     for (let r = 0; r < RUNS; r++) {
-      raw.push(await rawConsume(kafka, total, r));
+      raw.push(await rawConsume(kafka, total, r, 'plain'));
+      rawCodec.push(await rawConsume(kafka, total, r, 'featurestream'));
       const t = await throughTopology(broker.brokers, total, r);
       topo.push(t.eps);
       rows = t.rows;
       process.stdout.write(
-        `run ${r + 1}: raw ${fmt(raw.at(-1)!)} events/s, topology ${fmt(t.eps)} events/s\n`,
+        `run ${r + 1}: raw ${fmt(raw.at(-1)!)} events/s (with featurestream's gzip codec ${fmt(rawCodec.at(-1)!)}), topology ${fmt(t.eps)} events/s (${(t.eps / raw.at(-1)!).toFixed(2)}×)\n`,
       );
     }
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     const rawM = median(raw);
+    const rawCodecM = median(rawCodec);
     const topoM = median(topo);
     process.stdout.write(
       [
@@ -210,6 +225,7 @@ export async function main(): Promise<void> {
         '| | events/s | vs raw |',
         '|---|---|---|',
         `| raw kafkajs consume (JSON.parse every message, count per key) | ${fmt(rawM)} | 1.00× |`,
+        `| the same with featurestream's gzip codec | ${fmt(rawCodecM)} | ${(rawCodecM / rawM).toFixed(2)}× |`,
         `| runKafkaJob: decode → repartition → shards → changelog | ${fmt(topoM)} | ${(topoM / rawM).toFixed(2)}× |`,
         '',
       ].join('\n'),

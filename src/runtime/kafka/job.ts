@@ -21,6 +21,7 @@ import { KafkaRowSink } from '../../connectors/kafka/row-sink.js';
 import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '../../errors.js';
 import { createShardPool, type ShardPool } from '../shard-pool.js';
 import type { RowSink } from '../sink.js';
+import { useFastGzip } from '../../connectors/kafka/gzip-codec.js';
 import { createKafkaMetrics, type KafkaMetrics, serveMetrics } from './metrics.js';
 import { restoreShards, type ShardContext, type ShardTask } from './shard-task.js';
 import { type OffsetCommit, OffsetCommitter } from './offset-committer.js';
@@ -238,6 +239,7 @@ export class KafkaJob {
       format: opts.format ?? 'auto',
       registryUrl: opts.schemaRegistry ?? null,
     });
+    useFastGzip();
     this.kafka = new Kafka({
       clientId: opts.clientId ?? `featurestream-${hostname()}-${process.pid}`,
       brokers: [...opts.brokers],
