@@ -29,6 +29,19 @@ describe('PayloadDecoder', () => {
     expect(r.line(0).length).toBe(5);
   });
 
+  it('puts a released batch’s shared memory under a later batch, and only a released one', async () => {
+    const d = new PayloadDecoder({ format: 'auto' });
+    const a = await d.decode([Buffer.from('{"n":1}'), Buffer.from('{"n":2}')]);
+    const b = await d.decode([Buffer.from('{"n":3}')]);
+    expect(b.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(b.bytes.buffer).not.toBe(a.bytes.buffer);
+    d.release(a);
+    const c = await d.decode([Buffer.from('{"n":4}'), Buffer.from('{"longer":5}')]);
+    expect(c.bytes.buffer).toBe(a.bytes.buffer);
+    expect([c.line(0), c.line(1)]).toEqual(['{"n":4}', '{"longer":5}']);
+    expect(b.line(0)).toBe('{"n":3}');
+  });
+
   it('checks its configuration', () => {
     expect(() => new PayloadDecoder({ format: 'registry' })).toThrow(ConfigError);
     expect(() => new PayloadDecoder({ format: 'auto', registryUrl: 'registry:8081' })).toThrow(/http/);

@@ -1,7 +1,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { ConfigError, ExternalError } from '../../errors.js';
 import type { PayloadFormat } from './payload-formats.js';
-import { lineOf, sharedConcat } from '../file-source.js';
+import { lineOf, SharedBatchBuffers, sharedConcat } from '../file-source.js';
 
 /**
  * Payload formats of the Kafka source, turned into the text lines the decode stage reads.
@@ -67,6 +67,8 @@ export class PayloadDecoder {
   private readonly registry: SchemaRegistry | null;
   private readonly unknown = new Map<number, number>();
   private readonly ttl: number;
+  /** Shared memory of batches given back with {@link release} (fresh memory costs page faults). */
+  private readonly buffers = new SharedBatchBuffers();
 
   constructor(private readonly opts: PayloadDecoderOptions) {
     if (opts.format === 'registry' && (opts.registryUrl ?? null) === null) {
@@ -103,7 +105,7 @@ export class PayloadDecoder {
       parts[i] = part;
       total += part.length;
     }
-    const bytes = sharedConcat(parts, total);
+    const bytes = sharedConcat(parts, total, this.buffers);
     const starts = new Int32Array(values.length);
     const ends = new Int32Array(values.length);
     let at = 0;
@@ -114,6 +116,11 @@ export class PayloadDecoder {
     }
     const batch = { bytes, starts, ends, failures, line: (i: number) => lineOf(batch, i) };
     return batch;
+  }
+
+  /** Gives a batch's shared memory back for a later batch: nothing may read `batch` afterwards. */
+  release(batch: PayloadBatch): void {
+    this.buffers.recycle(batch.bytes);
   }
 
   private async decodeFramed(v: Buffer): Promise<string | [KafkaReasonCode | 'not_json', string]> {

@@ -224,6 +224,8 @@ export class SourceTask {
       const deadLetters = s === this.partition % shards ? dls : [];
       frames.push(buildFrame(spec, res.perShard[s] ?? null, payload.line, end, deadLetters));
     }
+    // The frames hold copies of what they need: the batch's bytes can serve a later batch.
+    decoder.release(payload);
     return {
       frames,
       events: res.events + payload.failures.length,
