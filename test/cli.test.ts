@@ -1,7 +1,8 @@
 /** The command-line contract: exit codes, messages naming the flag, help, topology show, the embedded default. */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { llmFeatureSet } from '../src/features/feature-set.js';
+import { EmbeddedSqlClient } from '../src/stores/sql-client.js';
 import { describe, expect, it } from 'vitest';
 import { lines, runCli, tempDir } from './support.js';
 
@@ -74,5 +75,43 @@ describe('featurestream CLI', () => {
     // The embedded stores were written.
     expect(existsSync(join(cwd, '.featurestream/default/online'))).toBe(true);
     expect(existsSync(join(cwd, '.featurestream/default/offline'))).toBe(true);
+
+    // A second run starts its stores fresh too, in the same offline directory (no new initdb):
+    // what the first run or anyone else left in the schema is gone, the same rows are there again.
+    const offlineDir = join(cwd, '.featurestream/default/offline');
+    const counts = async (leftover: 'make' | 'check' | 'none') => {
+      const db = await EmbeddedSqlClient.open(offlineDir);
+      try {
+        const n = async (table: string) =>
+          (await db.query<{ n: number }>('count', `SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+        const out = {
+          features: await n('feature_values'),
+          deadLetters: await n('dead_letters'),
+          late: await n('late_events'),
+        };
+        if (leftover === 'make') await db.query('leftover', 'CREATE TABLE leftover AS SELECT 1 AS x');
+        if (leftover === 'check') {
+          const t = await db.query<{ n: number }>(
+            'leftover',
+            "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'leftover'",
+          );
+          expect(t.rows[0]!.n, 'the schema was emptied').toBe(0);
+        }
+        return out;
+      } finally {
+        await db.close();
+      }
+    };
+    const first = await counts('make');
+    expect(first.features).toBeGreaterThan(1000);
+    expect(first.deadLetters).toBeGreaterThan(0);
+    const r2 = await runCli(['run'], cwd);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(await counts('check')).toEqual(first);
+    // A directory PGlite cannot open is made anew rather than failing the run.
+    writeFileSync(join(offlineDir, 'PG_VERSION'), 'not a version\n');
+    const r3 = await runCli(['run'], cwd);
+    expect(r3.code, r3.stderr).toBe(0);
+    expect(await counts('none')).toEqual(first);
   }, 600_000);
 });

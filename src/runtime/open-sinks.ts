@@ -16,6 +16,8 @@ export async function openSinks(
   logger: Logger,
   /** The run topology's features and groups (store TTLs, registry entries); default `llm-features`'. */
   featureSet?: FeatureSet,
+  /** `emptyEmbeddedOffline`: an embedded offline store starts from an empty schema (the embedded default). */
+  more: { readonly emptyEmbeddedOffline?: boolean } = {},
 ): Promise<RowSink[]> {
   if (online === undefined && offline === undefined) return [];
   // Loaded on demand: a run without stores does not load the database drivers.
@@ -26,5 +28,6 @@ export async function openSinks(
     topologyName,
     logger,
     ...(featureSet === undefined ? {} : { featureSet }),
+    ...(more.emptyEmbeddedOffline === true ? { emptyEmbeddedOffline: true } : {}),
   });
 }

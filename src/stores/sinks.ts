@@ -8,7 +8,7 @@ import { ExternalError, FeaturestreamError } from '../errors.js';
 import { OfflineStore } from './offline-postgres.js';
 import { RedisOnlineStore } from './online-redis.js';
 import { type OnlineStore, openOnlineStore, parseOnlineSpec } from './online-store.js';
-import { type OfflineSpec, openSqlClient, parseOfflineSpec } from './sql-client.js';
+import { type OfflineSpec, openSqlClient, parseOfflineSpec, type SqlClientOptions } from './sql-client.js';
 
 /** Options of {@link createStoreSinks}. */
 export interface StoreSinkOptions {
@@ -37,6 +37,11 @@ export interface StoreSinkOptions {
   readonly keyPrefix?: string;
   /** PostgreSQL `application_name` (unless the URL sets one). Default `featurestream`. */
   readonly applicationName?: string;
+  /**
+   * An embedded offline store starts from an empty schema (see {@link SqlClientOptions.emptySchema}):
+   * the embedded default run's fresh stores. Ignored for PostgreSQL servers.
+   */
+  readonly emptyEmbeddedOffline?: boolean;
 }
 
 /**
@@ -137,7 +142,12 @@ async function openOfflineForRun(
     }
     return new OfflineStore(await openSqlClient(spec, { ...clientOptions, retryDeadlineMs: deadline }));
   }
-  const store = new OfflineStore(await openSqlClient(spec, clientOptions));
+  const store = new OfflineStore(
+    await openSqlClient(spec, {
+      ...clientOptions,
+      ...(opts.emptyEmbeddedOffline === true ? { emptySchema: true } : {}),
+    }),
+  );
   try {
     await store.migrate();
   } catch (err) {
