@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { ConfigError, ExternalError, FeaturestreamError } from '../errors.js';
 import { type DirLock, LOCK_FILE, lockDir } from './dir-lock.js';
+import { quoteIdent } from './migrate.js';
 
 /** Rows of one statement. `rowCount` is the number of rows returned or affected. */
 export interface SqlResult<R> {
@@ -80,7 +81,7 @@ export interface SqlClientOptions {
    * Embedded only: start from an empty schema — drop the schema with everything in it, then
    * create it again. The embedded default run starts its stores fresh this way: PGlite opens an
    * existing directory in ~0.8 s where a new one costs an initdb (~4 s here). A directory PGlite
-   * cannot open is then removed and made anew (its contents were to be dropped anyway).
+   * cannot open is then emptied (all but its lock file) and made anew: its contents were to go anyway.
    */
   readonly emptySchema?: boolean;
 }
@@ -324,7 +325,12 @@ export class EmbeddedSqlClient implements SqlClient {
             : await PGlite.create(resolve(dir));
       if (options.emptySchema === true) {
         const schema = quoteIdent(options.schema ?? 'public');
-        await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};`);
+        try {
+          await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};`);
+        } catch (err) {
+          await db.close().catch(() => {});
+          throw err;
+        }
       }
       return new EmbeddedSqlClient(
         db,
@@ -437,12 +443,6 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection terminated|not queryable|Client has encountered a connection error/i.test(err.message);
 }
 
-/** The URL with its password replaced by `***`. */
-/** A schema name as a quoted SQL identifier. */
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 /**
  * PGlite in `dir`; a directory it cannot open (e.g. damaged) is emptied — all but the lock file —
  * and made anew. Only for callers that drop its contents anyway ({@link SqlClientOptions.emptySchema}).
@@ -458,6 +458,7 @@ async function createOrRemake(dir: string): Promise<PGlite> {
   }
 }
 
+/** The URL with its password replaced by `***`. */
 function redact(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
