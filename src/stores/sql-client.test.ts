@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support.js';
+import { EmbeddedSqlClient } from './sql-client.js';
+
+/** PostgreSQL's cluster id: initdb draws a new one; a copied data directory keeps its own. */
+async function systemId(c: EmbeddedSqlClient): Promise<string> {
+  const r = await c.query<{ id: string }>(
+    'id',
+    'SELECT system_identifier::text AS id FROM pg_control_system()',
+  );
+  return r.rows[0]!.id;
+}
+
+describe('EmbeddedSqlClient', () => {
+  it('starts new directories and memory from the build’s template data directory, not initdb', async () => {
+    // The build makes dist/assets/pglite-template.tar.gz (scripts/pglite-template.mjs).
+    expect(existsSync(new URL('../../dist/assets/pglite-template.tar.gz', import.meta.url))).toBe(true);
+    const a = await EmbeddedSqlClient.open(join(tempDir('fs-pglite-a-'), 'db'));
+    const b = await EmbeddedSqlClient.open(join(tempDir('fs-pglite-b-'), 'db'));
+    const m = await EmbeddedSqlClient.open(null);
+    try {
+      const ids = [await systemId(a), await systemId(b), await systemId(m)];
+      // Two initdb runs would give two ids; the template gives every new database its one id.
+      expect(new Set(ids).size).toBe(1);
+      await a.query('t', 'CREATE TABLE t (x int)');
+      await a.query('t', 'INSERT INTO t VALUES (1)');
+      expect((await b.query('t', "SELECT to_regclass('public.t') AS t")).rows[0]).toEqual({ t: null });
+    } finally {
+      await Promise.all([a.close(), b.close(), m.close()]);
+    }
+  }, 60_000);
+
+  it('reopens a directory with what it holds, and empties it only when asked', async () => {
+    const dir = join(tempDir('fs-pglite-c-'), 'db');
+    const first = await EmbeddedSqlClient.open(dir);
+    await first.query('t', 'CREATE TABLE kept (x int)');
+    await first.query('t', 'INSERT INTO kept VALUES (7)');
+    await first.close();
+    const again = await EmbeddedSqlClient.open(dir);
+    expect((await again.query('t', 'SELECT x FROM kept')).rows).toEqual([{ x: 7 }]);
+    await again.close();
+    const emptied = await EmbeddedSqlClient.open(dir, { emptySchema: true });
+    expect((await emptied.query('t', "SELECT to_regclass('public.kept') AS t")).rows[0]).toEqual({ t: null });
+    await emptied.close();
+  }, 60_000);
+});
