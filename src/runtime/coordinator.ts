@@ -198,8 +198,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     sinkRows = [];
     sinkDl = [];
     sinkLate = [];
-    const before = sinkWriting;
-    const writing = before.then(() =>
+    const writing = sinkWriting.then(() =>
       Promise.all(
         sinks.map(async (sink) => {
           if (rows.length > 0) await sink.write(rows);
