@@ -174,6 +174,8 @@ describe('featurestream drift over the offline store', () => {
       expect(await page.locator('section.feature svg.histogram').count()).toBe(features);
       // Drifted first, with bars drawn for both periods.
       const first = page.locator('section.feature').first();
+      // The rendered text (innerText) is what a reader sees: the pattern matches its whitespace.
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's rendered text, on purpose
       expect(await first.locator('h2').innerText()).toMatch(
         /drift · (medium|high|critical)\s+latency_p95_5min\s+claude/,
       );

@@ -186,7 +186,7 @@ describe('repartition frames', () => {
     buf.writeUInt32BE(head.length, 0);
     head.copy(buf, 4);
     let o = dataStart;
-    for (const k of cols) for (const v of b[k]) buf.writeDoubleLE(v, o), (o += 8);
+    for (const k of cols) for (const v of b[k]) o = buf.writeDoubleLE(v, o);
     const back = decodeFrame(buf).branches[0]!;
     for (const k of cols) expect([...back[k]].map(String), k).toEqual([...b[k]].map(String));
   });
