@@ -10,10 +10,10 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { type PayloadFormat, PayloadDecoder } from '../connectors/kafka/payload.js';
-import { useFastGzip } from '../connectors/kafka/gzip-codec.js';
+import { kafkaClient } from '../connectors/kafka/client.js';
 import { ConfigError, ExternalError } from '../errors.js';
 import { decodeLine } from '../events/decode.js';
 import type { ScanResult } from './scan.js';
@@ -49,14 +49,8 @@ export interface KafkaScanResult extends ScanResult {
   readonly group: string;
 }
 
-const client = (src: KafkaReplaySource) => {
-  useFastGzip();
-  return new Kafka({
-    brokers: [...src.brokers],
-    clientId: 'featurestream-replay',
-    logLevel: logLevel.NOTHING,
-  });
-};
+const client = (src: KafkaReplaySource) =>
+  kafkaClient({ brokers: src.brokers, clientId: 'featurestream-replay' });
 
 /**
  * The offsets a replay reads per partition: from the first message with a timestamp at or after

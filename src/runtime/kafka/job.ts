@@ -6,9 +6,8 @@ import {
   CompressionTypes,
   type Consumer,
   type EachBatchPayload,
-  Kafka,
+  type Kafka,
   type KafkaMessage,
-  logLevel,
   type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -21,7 +20,7 @@ import { KafkaRowSink } from '../../connectors/kafka/row-sink.js';
 import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '../../errors.js';
 import { createShardPool, type ShardPool } from '../shard-pool.js';
 import type { RowSink } from '../sink.js';
-import { useFastGzip } from '../../connectors/kafka/gzip-codec.js';
+import { kafkaClient } from '../../connectors/kafka/client.js';
 import { createKafkaMetrics, type KafkaMetrics, serveMetrics } from './metrics.js';
 import { restoreShards, type ShardContext, type ShardTask } from './shard-task.js';
 import { type OffsetCommit, OffsetCommitter } from './offset-committer.js';
@@ -239,11 +238,9 @@ export class KafkaJob {
       format: opts.format ?? 'auto',
       registryUrl: opts.schemaRegistry ?? null,
     });
-    useFastGzip();
-    this.kafka = new Kafka({
+    this.kafka = kafkaClient({
       clientId: opts.clientId ?? `featurestream-${hostname()}-${process.pid}`,
-      brokers: [...opts.brokers],
-      logLevel: logLevel.NOTHING,
+      brokers: opts.brokers,
       retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
     });
   }
