@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support.js';
@@ -44,5 +44,31 @@ describe('EmbeddedSqlClient', () => {
     const emptied = await EmbeddedSqlClient.open(dir, { emptySchema: true });
     expect((await emptied.query('t', "SELECT to_regclass('public.kept') AS t")).rows[0]).toEqual({ t: null });
     await emptied.close();
+  }, 60_000);
+
+  it('runs initdb when the template cannot be loaded, and the database works', async () => {
+    const good = await EmbeddedSqlClient.open(null);
+    const templateId = await systemId(good);
+    await good.close();
+    const broken = join(tempDir('fs-pglite-t-'), 'broken.tar.gz');
+    writeFileSync(broken, 'not a tarball');
+    const before = process.env.FEATURESTREAM_PGLITE_TEMPLATE;
+    process.env.FEATURESTREAM_PGLITE_TEMPLATE = broken;
+    try {
+      const dir = join(tempDir('fs-pglite-d-'), 'db');
+      const c = await EmbeddedSqlClient.open(dir);
+      try {
+        // initdb draws a cluster id of its own: not the template's.
+        expect(await systemId(c)).not.toBe(templateId);
+        await c.query('t', 'CREATE TABLE t (x int)');
+        await c.query('t', 'INSERT INTO t VALUES (3)');
+        expect((await c.query('t', 'SELECT x FROM t')).rows).toEqual([{ x: 3 }]);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      if (before === undefined) delete process.env.FEATURESTREAM_PGLITE_TEMPLATE;
+      else process.env.FEATURESTREAM_PGLITE_TEMPLATE = before;
+    }
   }, 60_000);
 });

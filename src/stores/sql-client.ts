@@ -439,13 +439,23 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection terminated|not queryable|Client has encountered a connection error/i.test(err.message);
 }
 
-/** The build's fresh PGlite data directory (`scripts/pglite-template.mjs`), or null when absent. */
+/**
+ * The fresh PGlite data directory new embedded databases start from, or null (run initdb): the
+ * build's (`scripts/pglite-template.mjs` → dist/assets/pglite-template.tar.gz) unless
+ * `FEATURESTREAM_PGLITE_TEMPLATE` names another file, or is `none` to always run initdb.
+ */
 function pgliteTemplate(): Blob | null {
+  const chosen = process.env.FEATURESTREAM_PGLITE_TEMPLATE;
+  if (chosen === 'none') return null;
   const here = fileURLToPath(import.meta.url);
   // Compiled: dist/src/stores/ → dist/assets; the sources (tests): src/stores/ → dist/assets.
   const assets = here.endsWith('.ts') ? '../../dist/assets' : '../../assets';
+  const file =
+    chosen !== undefined && chosen !== ''
+      ? resolve(chosen)
+      : resolve(dirname(here), assets, 'pglite-template.tar.gz');
   try {
-    return new Blob([readFileSync(resolve(dirname(here), assets, 'pglite-template.tar.gz'))]);
+    return new Blob([readFileSync(file)]);
   } catch {
     return null;
   }
