@@ -460,13 +460,15 @@ export class KafkaJob {
     partitionsConsumedConcurrently: 8,
     eachBatch: (payload: EachBatchPayload) =>
       this.onBatchLocked(payload).then(async () => {
-        const due = () =>
-          this.checkpointWanted || performance.now() - this.lastCheckpoint >= this.opts.checkpointIntervalMs;
-        if (due() && !this.stopping)
+        const interval = () => performance.now() - this.lastCheckpoint >= this.opts.checkpointIntervalMs;
+        if ((this.checkpointWanted || interval()) && !this.stopping)
           await this.lock.run(async () => {
-            if (!due()) return;
+            const wanted = this.checkpointWanted;
             this.checkpointWanted = false;
-            await this.checkpointAll();
+            // Every shard at the interval; otherwise only those that just finished a bounded run
+            // (the others go on: checkpointing them too would only pause them).
+            if (interval()) await this.checkpointAll();
+            else if (wanted) await this.checkpointAll((task) => task.done);
           });
       }),
   };
@@ -943,13 +945,18 @@ export class KafkaJob {
     }
   }
 
-  /** Checkpoints every ready shard, then commits the group offsets. */
-  private async checkpointAll(): Promise<void> {
-    this.lastCheckpoint = performance.now();
+  /**
+   * Checkpoints every ready shard (or those `only` picks), then commits the group offsets: the
+   * checkpointed shards' positions and every source partition's. A shard's checkpoint stands on
+   * its own (its state, position and outputs go to its changelog partition together), so a
+   * subset is as safe as all; only a full round restarts the checkpoint interval.
+   */
+  private async checkpointAll(only?: (task: ShardTask) => boolean): Promise<void> {
+    if (only === undefined) this.lastCheckpoint = performance.now();
     const commits: OffsetCommit[] = [];
     for (const [s, slot] of [...this.shards]) {
       const task = slot.task;
-      if (task === null) continue;
+      if (task === null || (only !== undefined && !only(task))) continue;
       try {
         if (await task.checkpoint()) this.counters.checkpoints++;
       } catch (err) {
