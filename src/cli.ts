@@ -298,9 +298,15 @@ const runCommand = program
     // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
     const { openSinks } = await import('./runtime/open-sinks.js');
     const { runJob } = await import('./runtime/coordinator.js');
-    const sinks = await openSinks(online, offline, topology.name, logger, await featureSetOf(base), {
+    const opening = openSinks(online, offline, topology.name, logger, await featureSetOf(base), {
       emptyEmbeddedOffline: emptyOffline,
     });
+    // The embedded default's own stores (no flags to check) open while the run starts; stores
+    // named by flags open first, so a bad one fails before any input is read.
+    const sinks =
+      embedded && o.online === undefined && o.offline === undefined
+        ? [(await import('./runtime/deferred-sinks.js')).deferredSinks(opening, 'embedded stores')]
+        : await opening;
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     // Continuous drift (issue 12), when --drift names groups.
     const drift = await (await import('./drift/run-options.js')).driftMonitorOf(o);

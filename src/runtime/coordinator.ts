@@ -210,7 +210,23 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     );
     writing.catch(() => undefined); // awaited by the next full buffer or the checkpoint
     sinkWriting = writing;
+    sinkWrites++;
+    writing.then(
+      () => sinkWrites--,
+      () => sinkWrites--,
+    );
     return writing;
+  };
+  /** Sink writes started and not finished. */
+  let sinkWrites = 0;
+  /**
+   * Starts a sink write when a batch is buffered and none runs, as rows come back from the shards:
+   * the stores are written while the shards work, not only between input batches (the last input
+   * batch is read long before its rows fire, which left every row of a short run to the end).
+   */
+  const startSinkWrite = () => {
+    if (sinkWrites === 0 && sinkRows.length + sinkDl.length + sinkLate.length >= sinkBatch)
+      void writeSinks(false);
   };
 
   if (record?.done === true) {
@@ -344,6 +360,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       if (res.lines === undefined) writeRows(res.rows);
       else writeLines(res.lines);
       writeLate(res.late);
+      if (sinks.length > 0) startSinkWrite();
       for (const b of covered) release(b);
       inFlightRecords -= n;
       link.inFlight = null;
