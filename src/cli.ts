@@ -262,9 +262,13 @@ const runCommand = program
       stateDir ??= join(dir, 'state');
       // First of all: a second default run is refused before it touches the first one's files.
       lockRun(stateDir, true);
-      process.stdout.write(`embedded default: generating a sample stream into ${input}\n`);
-      const { writeLlmEvents } = await import('./generate/llm-stream.js');
-      const g = await writeLlmEvents(input, { events: 20_000, seed: 42 });
+      const { defaultSample } = await import('./generate/default-sample.js');
+      const { stats: g, reused } = await defaultSample(input, { events: 20_000, seed: 42 });
+      process.stdout.write(
+        reused
+          ? `embedded default: the sample stream in ${input} (as this generator wrote it: reused)\n`
+          : `embedded default: generated a sample stream into ${input}\n`,
+      );
       process.stdout.write(`  ${fmt(g.lines)} events${detail(g.byType)}\n`);
       deadLetters ??= join(dir, 'dead-letters.ndjson');
       lateEvents ??= join(dir, 'late-events.ndjson');

@@ -1,5 +1,5 @@
 /** The command-line contract: exit codes, messages naming the flag, help, topology show, the embedded default. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { llmFeatureSet } from '../src/features/feature-set.js';
 import { EmbeddedSqlClient } from '../src/stores/sql-client.js';
@@ -105,13 +105,21 @@ describe('featurestream CLI', () => {
     const first = await counts('make');
     expect(first.features).toBeGreaterThan(1000);
     expect(first.deadLetters).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/embedded default: generated a sample stream/);
     const r2 = await runCli(['run'], cwd);
     expect(r2.code, r2.stderr).toBe(0);
+    // The sample this generator wrote, unchanged since, is reused (the generator is deterministic).
+    expect(r2.stdout).toMatch(/embedded default: the sample stream in .* reused/);
+    expect(r2.stdout).toMatch(/events read\s+20,000/);
     expect(await counts('check')).toEqual(first);
-    // A directory PGlite cannot open is made anew rather than failing the run.
+    // A directory PGlite cannot open is made anew rather than failing the run; a sample file
+    // touched since it was written is generated again.
     writeFileSync(join(offlineDir, 'PG_VERSION'), 'not a version\n');
+    const sample = join(cwd, '.featurestream/default/events.ndjson');
+    utimesSync(sample, new Date(), new Date(Date.now() + 60_000));
     const r3 = await runCli(['run'], cwd);
     expect(r3.code, r3.stderr).toBe(0);
+    expect(r3.stdout).toMatch(/embedded default: generated a sample stream/);
     expect(await counts('none')).toEqual(first);
   }, 600_000);
 });
