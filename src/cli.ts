@@ -306,9 +306,10 @@ const runCommand = program
       emptyEmbeddedOffline: emptyOffline,
     });
     // The embedded default's own stores (no flags to check) open while the run starts; stores
-    // named by flags open first, so a bad one fails before any input is read.
+    // named by flags open first, so a bad one fails before any input is read, and so do the
+    // stores of a run with --metrics-port (each sink keeps its own metrics).
     const sinks =
-      embedded && o.online === undefined && o.offline === undefined
+      embedded && o.online === undefined && o.offline === undefined && o.metricsPort === undefined
         ? [(await import('./runtime/deferred-sinks.js')).deferredSinks(opening, 'embedded stores')]
         : await opening;
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;

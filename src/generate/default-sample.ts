@@ -12,12 +12,19 @@ export interface DefaultSample {
 /** The modules whose code decides the sample's bytes, beside this one (compiled or sources). */
 const GENERATOR_MODULES = ['./llm-stream', './ndjson-writer', './perf-stream', '../events/timestamp'];
 
-/** What decides a sample's bytes: the options and the generator's code (its modules' text). */
-function fingerprint(opts: LlmStreamOptions): string {
+/**
+ * What decides a sample's bytes: the options and the generator's code (its modules' text); null
+ * when a module's file cannot be read (then the sample is generated every time).
+ */
+function fingerprint(opts: LlmStreamOptions): string | null {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   const h = createHash('sha256').update(JSON.stringify(opts));
-  for (const m of GENERATOR_MODULES)
-    h.update(readFileSync(fileURLToPath(new URL(`${m}${ext}`, import.meta.url))));
+  try {
+    for (const m of GENERATOR_MODULES)
+      h.update(readFileSync(fileURLToPath(new URL(`${m}${ext}`, import.meta.url))));
+  } catch {
+    return null;
+  }
   return h.digest('hex');
 }
 
@@ -44,7 +51,7 @@ export async function defaultSample(path: string, opts: LlmStreamOptions): Promi
   try {
     const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as Stamp;
     const s = statSync(path);
-    if (stamp.fingerprint === print && stamp.size === s.size && stamp.mtimeMs === s.mtimeMs)
+    if (print !== null && stamp.fingerprint === print && stamp.size === s.size && stamp.mtimeMs === s.mtimeMs)
       return { stats: stamp.stats, reused: true };
   } catch {
     // No stamp, no file, or a stamp of another format: generate.
@@ -52,7 +59,9 @@ export async function defaultSample(path: string, opts: LlmStreamOptions): Promi
   rmSync(stampPath, { force: true });
   const stats = await writeLlmEvents(path, opts);
   const s = statSync(path);
-  const stamp: Stamp = { fingerprint: print, size: s.size, mtimeMs: s.mtimeMs, stats };
-  writeFileSync(stampPath, `${JSON.stringify(stamp)}\n`);
+  if (print !== null) {
+    const stamp: Stamp = { fingerprint: print, size: s.size, mtimeMs: s.mtimeMs, stats };
+    writeFileSync(stampPath, `${JSON.stringify(stamp)}\n`);
+  }
   return { stats, reused: false };
 }
