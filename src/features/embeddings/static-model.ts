@@ -105,12 +105,18 @@ function loadTable(): Table {
   if (buf.length !== base + count * rec) throw new ExternalError(`${path} is truncated`);
   const index = new Map<string, number>();
   const weighted = new Float32Array(count * dims);
+  // Typed views, not Buffer's read methods: this loop runs once per process (and per worker), so
+  // mostly before the optimiser reaches it, where a call per byte costs ~4× the plain reads.
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const bytes = new Int8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   for (let i = 0; i < count; i++) {
     const o = base + i * rec;
-    const rank = buf.readUInt32LE(o + 4 + dims);
+    const rank = view.getUint32(o + 4 + dims, true);
     const weight = SIF_A / (SIF_A + 1 / (rank * harmonic));
-    const scale = buf.readFloatLE(o) * weight;
-    for (let d = 0; d < dims; d++) weighted[i * dims + d] = buf.readInt8(o + 4 + d) * scale;
+    const scale = view.getFloat32(o, true) * weight;
+    const from = o + 4;
+    const to = i * dims;
+    for (let d = 0; d < dims; d++) weighted[to + d] = bytes[from + d]! * scale;
     index.set(words[i]!, i);
   }
   const t: Table = { index, weighted, common: new Float64Array(dims) };
