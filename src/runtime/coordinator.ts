@@ -225,9 +225,10 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
    * batch is read long before its rows fire, which left every row of a short run to the end).
    */
   const startSinkWrite = () => {
-    if (sinkWrites === 0 && sinkRows.length + sinkDl.length + sinkLate.length >= sinkBatch)
-      void writeSinks(false);
+    if (sinkWrites === 0 && sinkFull()) void writeSinks(false);
   };
+  /** A batch for the sinks is buffered. */
+  const sinkFull = () => sinkRows.length + sinkDl.length + sinkLate.length >= sinkBatch;
 
   if (record?.done === true) {
     log.info({ checkpoint: record.id }, 'state dir holds a finished job: nothing to do');
@@ -360,7 +361,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       if (res.lines === undefined) writeRows(res.rows);
       else writeLines(res.lines);
       writeLate(res.late);
-      if (sinks.length > 0) startSinkWrite();
+      startSinkWrite();
       for (const b of covered) release(b);
       inFlightRecords -= n;
       link.inFlight = null;
@@ -528,7 +529,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       }
       // Backpressure from the external sinks: a slow or unavailable store holds the input back
       // (one write runs beside the processing; the next full buffer waits for it).
-      if (sinkRows.length + sinkDl.length + sinkLate.length >= sinkBatch) {
+      if (sinkFull()) {
         await sinkWriting;
         void writeSinks(false);
       }

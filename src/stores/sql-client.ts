@@ -454,12 +454,17 @@ function pgliteTemplate(): Blob | null {
     chosen !== undefined && chosen !== ''
       ? resolve(chosen)
       : resolve(dirname(here), assets, 'pglite-template.tar.gz');
-  try {
-    return new Blob([readFileSync(file)]);
-  } catch {
-    return null;
+  if (templateBytes?.file !== file) {
+    try {
+      templateBytes = { file, blob: new Blob([readFileSync(file)]) };
+    } catch {
+      return null;
+    }
   }
+  return templateBytes.blob;
 }
+/** The template last read (4.5 MB): every new embedded database of the process starts from it. */
+let templateBytes: { readonly file: string; readonly blob: Blob } | null = null;
 
 /** Everything in `dir` but its lock file. */
 function emptyDir(dir: string): void {
