@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { moduleExtension } from '../dist-path.js';
 import { type LlmStreamOptions, type LlmStreamStats, writeLlmEvents } from './llm-stream.js';
 
 /** The embedded default's sample stream and whether it was reused (see {@link defaultSample}). */
@@ -17,7 +18,7 @@ const GENERATOR_MODULES = ['./llm-stream', './ndjson-writer', './perf-stream', '
  * when a module's file cannot be read (then the sample is generated every time).
  */
 function fingerprint(opts: LlmStreamOptions): string | null {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const ext = moduleExtension(import.meta.url);
   const h = createHash('sha256').update(JSON.stringify(opts));
   try {
     for (const m of GENERATOR_MODULES)

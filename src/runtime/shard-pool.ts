@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { affinityBalancer, withSlot } from './affinity-balancer.js';
+import { distFile } from '../dist-path.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 
 /**
@@ -26,10 +27,8 @@ export interface ShardPool {
  * build).
  */
 export function workerFile(): string {
-  const here = new URL(import.meta.url);
-  const dist = new URL(here.pathname.endsWith('.ts') ? '../../dist/' : '../../', here);
-  const bundled = new URL('bundle/shard-worker.js', dist).pathname;
-  return existsSync(bundled) ? bundled : new URL('src/runtime/shard-worker.js', dist).pathname;
+  const bundled = distFile(import.meta.url, 'bundle', 'shard-worker.js');
+  return existsSync(bundled) ? bundled : distFile(import.meta.url, 'src', 'runtime', 'shard-worker.js');
 }
 
 let prewarmed: { readonly key: string; readonly pool: ShardPool } | null = null;

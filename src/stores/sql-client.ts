@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { ConfigError, ExternalError, FeaturestreamError } from '../errors.js';
+import { distFile } from '../dist-path.js';
 import { type DirLock, LOCK_FILE, lockDir } from './dir-lock.js';
 import { quoteIdent } from './migrate.js';
 
@@ -447,13 +447,10 @@ export function isConnectionError(err: unknown): boolean {
 function pgliteTemplate(): Blob | null {
   const chosen = process.env.FEATURESTREAM_PGLITE_TEMPLATE;
   if (chosen === 'none') return null;
-  const here = fileURLToPath(import.meta.url);
-  // Compiled: dist/src/stores/ → dist/assets; the sources (tests): src/stores/ → dist/assets.
-  const assets = here.endsWith('.ts') ? '../../dist/assets' : '../../assets';
   const file =
     chosen !== undefined && chosen !== ''
       ? resolve(chosen)
-      : resolve(dirname(here), assets, 'pglite-template.tar.gz');
+      : distFile(import.meta.url, 'assets', 'pglite-template.tar.gz');
   if (templateBytes?.file !== file) {
     try {
       templateBytes = { file, blob: new Blob([readFileSync(file)]) };

@@ -1,14 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { KIND_COLOURS } from './graph.js';
+import { distFile } from '../dist-path.js';
 
 /** The browser bundle (src/ui/client.js + graph.ts), built by scripts/build-ui.mjs with esbuild. */
 export function clientBundle(): string {
-  const here = new URL(import.meta.url);
-  const candidates = here.pathname.endsWith('.ts')
-    ? [new URL('../../dist/src/ui/app.js', here)]
-    : [new URL('./app.js', here)];
-  for (const c of candidates) if (existsSync(c)) return readFileSync(c, 'utf8');
-  throw new Error(`the UI bundle is missing (${candidates[0]!.pathname}): run \`npm run build\``);
+  const file = distFile(import.meta.url, 'src', 'ui', 'app.js');
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  throw new Error(`the UI bundle is missing (${file}): run \`npm run build\``);
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
