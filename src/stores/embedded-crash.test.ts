@@ -13,6 +13,7 @@ import { EmbeddedOnlineStore } from './online-leveldb.js';
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const SOURCES = [
   'src/errors.ts',
+  'src/dist-path.ts',
   'src/stores/dir-lock.ts',
   'src/stores/migrate.ts',
   'src/stores/sql-client.ts',
