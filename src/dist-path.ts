@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
  * moduleExtension(import.meta.url); // '.ts' under vitest, '.js' compiled
  */
 
-/** The build folder (`dist/`) for the module at `moduleUrl` (its `import.meta.url`). */
+/**
+ * The build folder (`dist/`) for the module at `moduleUrl` (its `import.meta.url`); for a module
+ * under no `src/` folder, its own folder.
+ */
 export function distDir(moduleUrl: string): string {
   const path = fileURLToPath(moduleUrl);
   const at = path.lastIndexOf(`${sep}src${sep}`);

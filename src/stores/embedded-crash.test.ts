@@ -11,15 +11,23 @@ import { EmbeddedOnlineStore } from './online-leveldb.js';
 // sink's write/flush resolved must be there afterwards, and the stale locks must not block.
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
-const SOURCES = [
-  'src/errors.ts',
-  'src/dist-path.ts',
-  'src/stores/dir-lock.ts',
-  'src/stores/migrate.ts',
-  'src/stores/sql-client.ts',
-  'src/stores/offline-postgres.ts',
-  'src/stores/online-leveldb.ts',
-];
+/** The modules the child loads, and every module they import at run time (type imports vanish). */
+const ENTRIES = ['src/stores/offline-postgres.ts', 'src/stores/online-leveldb.ts'];
+function sources(): string[] {
+  const seen = new Set<string>();
+  const visit = (rel: string) => {
+    if (seen.has(rel)) return;
+    seen.add(rel);
+    const text = fs.readFileSync(path.join(repo, rel), 'utf8');
+    for (const m of text.matchAll(
+      /^(?:import|export)\s+(?!type\s)[^;]*?\sfrom\s+'(\.{1,2}\/[^']+)\.js';/gm,
+    )) {
+      visit(path.posix.join(path.posix.dirname(rel), `${m[1]}.ts`));
+    }
+  };
+  for (const e of ENTRIES) visit(e);
+  return [...seen];
+}
 
 const CHILD = `
 import { OfflineStore } from './src/stores/offline-postgres.js';
@@ -46,7 +54,7 @@ describe('embedded stores survive kill -9', () => {
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(tmpdir(), 'fs-h5-crash-'));
-    for (const rel of SOURCES) {
+    for (const rel of sources()) {
       const out = ts.transpileModule(fs.readFileSync(path.join(repo, rel), 'utf8'), {
         compilerOptions: {
           module: ts.ModuleKind.ESNext,
