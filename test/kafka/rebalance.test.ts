@@ -8,7 +8,6 @@
  * the restore time, the rebalances and the consumer lag per partition.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, tempDir } from '../support.js';
@@ -16,6 +15,7 @@ import {
   collectorMessage,
   comparisonLines,
   fileRun,
+  freePort,
   folderLines,
   kafkaArgs,
   produce,
@@ -31,16 +31,6 @@ let broker: TestBroker;
 const dir = tempDir('fs-kafka-rebalance-');
 const lines = comparisonLines(40_000, 17);
 let reference: Awaited<ReturnType<typeof fileRun>>;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-    });
-  });
-}
 
 beforeAll(async () => {
   broker = await startBroker(3, ['events:8']);

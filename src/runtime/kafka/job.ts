@@ -29,6 +29,7 @@ import { heldTotals, type KafkaRunSummary, summarize } from './summary.js';
 import { decodeShardMeta, decodeSourceMeta, encodeShardMeta, encodeSourceMeta } from './offset-metadata.js';
 import { type DecodeStage, lateBoundOf, type SourceChunk, SourceTask } from './source-task.js';
 import { FrameOutbox } from './frame-outbox.js';
+import { ClusterContact } from './cluster-contact.js';
 import { SharedLock } from './shared-lock.js';
 
 export type { KafkaRunSummary } from './summary.js';
@@ -196,6 +197,10 @@ export class KafkaJob {
   private rowSinks: RowSink[] = [];
   private stopping = false;
   private joined = false;
+  /** The group consumer crashed and has not rejoined yet (readiness is false meanwhile). */
+  private consumerDown = false;
+  /** When the group consumer last heard from the cluster (readiness is false past the session timeout). */
+  private readonly contact: ClusterContact;
   private restoring = 0;
   private lastCheckpoint = performance.now();
   private lastDonePoll = 0;
@@ -231,6 +236,7 @@ export class KafkaJob {
     this.repartitionCompression =
       opts.repartitionCompression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.committer = new OffsetCommitter(opts.logger);
+    this.contact = new ClusterContact(opts.sessionTimeoutMs ?? 30_000, opts.logger);
     if (opts.brokers.length === 0)
       throw new ConfigError('--kafka needs at least one broker', { field: '--kafka' });
     if (opts.group.length === 0) throw new ConfigError('--group must not be empty', { field: '--group' });
@@ -258,6 +264,7 @@ export class KafkaJob {
     o.signal?.addEventListener('abort', onAbort, { once: true });
     let server: Awaited<ReturnType<typeof serveMetrics>> | null = null;
     let housekeeping: NodeJS.Timeout | null = null;
+    let contactCheck: NodeJS.Timeout | null = null;
     let stoppedBy: 'end' | 'signal' = 'signal';
     let graceful = false;
     try {
@@ -265,10 +272,14 @@ export class KafkaJob {
       if (o.metricsPort !== undefined && o.metricsPort !== null) {
         server = await serveMetrics(o.metricsPort, this.metrics.registry, {
           live: () => this.failure === null,
-          ready: () => this.joined && this.restoring === 0,
+          ready: () => this.joined && !this.consumerDown && this.contact.fresh && this.restoring === 0,
         });
       }
       await this.startConsumer();
+      // Not under the lock: a batch stuck on a broker that is gone holds it.
+      contactCheck = setInterval(() => {
+        if (this.joined) this.contact.check();
+      }, 1000);
       housekeeping = setInterval(() => {
         this.lock
           .run(() => this.housekeep())
@@ -278,6 +289,7 @@ export class KafkaJob {
       graceful = true;
     } finally {
       if (housekeeping !== null) clearInterval(housekeeping);
+      if (contactCheck !== null) clearInterval(contactCheck);
       o.signal?.removeEventListener('abort', onAbort);
       await this.tearDown(graceful);
       server?.close();
@@ -308,6 +320,8 @@ export class KafkaJob {
 
   private async setUp(): Promise<void> {
     const o = this.opts;
+    // kafkajs retries an unreachable cluster for ~45 s before it fails: say what is going on.
+    this.log.info({ brokers: o.brokers, topic: o.topic, group: o.group }, 'connecting to kafka');
     this.admin = this.kafka.admin();
     await this.admin.connect();
     this.producer = this.kafka.producer({
@@ -423,7 +437,13 @@ export class KafkaJob {
       },
     });
     const c = this.consumer;
+    const seen = () => this.contact.seen();
+    seen();
+    // Every answer a broker gave the consumer (fetches, heartbeats, joins, commits). Not FETCH:
+    // kafkajs reports a fetch with every partition paused without asking any broker.
+    c.on(c.events.REQUEST, seen);
     c.on(c.events.GROUP_JOIN, (e) => {
+      seen();
       try {
         this.onJoin(e.payload.memberAssignment);
       } catch (err) {
@@ -432,6 +452,8 @@ export class KafkaJob {
     });
     c.on(c.events.CRASH, (e) => {
       const err = e.payload.error;
+      this.consumerDown = true;
+      this.metrics.consumerCrashes.inc();
       this.log.warn({ err: String(err), restart: e.payload.restart }, 'kafka consumer crashed');
       if (e.payload.restart === true || this.stopping) return;
       // kafkajs gives up on errors it deems final (e.g. a broker answering a SyncGroup that
@@ -517,6 +539,7 @@ export class KafkaJob {
     // Leaving: the group rebalanced because a member (maybe this one) left; nothing to take on.
     if (this.stopping) return;
     this.joined = true;
+    this.consumerDown = false;
     this.consumerRestarts = 0;
     this.counters.rebalances++;
     this.metrics.rebalances.inc();
@@ -1071,7 +1094,14 @@ export class KafkaJob {
 
   private async tearDown(graceful: boolean): Promise<void> {
     this.stopping = true;
-    if (graceful && this.consumer !== undefined) {
+    if (graceful && this.consumer !== undefined && !this.contact.fresh) {
+      // The batch in hand waits on brokers that do not answer (kafkajs retries for minutes), and
+      // a checkpoint could not reach them either: stop as after a crash.
+      this.log.warn(
+        { timeoutMs: this.contact.timeoutMs },
+        'stopping without a final checkpoint: no contact with the kafka cluster; the shards resume at their last checkpoint (exactly once)',
+      );
+    } else if (graceful && this.consumer !== undefined) {
       // Finish the current batch, checkpoint, then leave the group.
       await this.lock
         .run(() => this.checkpointAll())

@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  * |---|---|---|
  * | `featurestream_kafka_consumer_lag` | gauge: messages between a partition's end and this consumer's position | topic, partition |
  * | `featurestream_kafka_rebalances_total` | counter: group (re)joins of this member | |
+ * | `featurestream_kafka_consumer_crashes_total` | counter: crashes of the group consumer (kafkajs restarts it, or the job does) | |
  * | `featurestream_kafka_restore_seconds` | histogram: time to restore the shards assigned in one go | |
  * | `featurestream_kafka_restored_shards_total` | counter | |
  * | `featurestream_kafka_assigned_partitions` | gauge | topic |
@@ -28,6 +29,7 @@ export interface KafkaMetrics {
   readonly registry: Registry;
   readonly lag: Gauge<'topic' | 'partition'>;
   readonly rebalances: Counter;
+  readonly consumerCrashes: Counter;
   readonly restoreSeconds: Histogram;
   readonly restores: Counter;
   readonly assigned: Gauge<'topic'>;
@@ -54,6 +56,11 @@ export function createKafkaMetrics(registry = new Registry()): KafkaMetrics {
     rebalances: new Counter({
       name: 'featurestream_kafka_rebalances_total',
       help: 'Consumer group (re)joins of this member',
+      registers,
+    }),
+    consumerCrashes: new Counter({
+      name: 'featurestream_kafka_consumer_crashes_total',
+      help: 'Crashes of the group consumer (kafkajs restarts it, or the job does)',
       registers,
     }),
     restoreSeconds: new Histogram({
@@ -120,7 +127,8 @@ export interface HealthProbe {
 /**
  * A small HTTP server for Kubernetes and Prometheus: `GET /metrics` (text exposition),
  * `GET /healthz` (200 while the job is alive, else 503) and `GET /readyz` (200 once the consumer
- * joined its group and restored its shards, else 503).
+ * joined its group and restored its shards, else 503; 503 again from a consumer crash until the
+ * consumer has rejoined, e.g. while every broker is unreachable).
  *
  * @example
  * const server = await serveMetrics(9464, metrics.registry, probe);

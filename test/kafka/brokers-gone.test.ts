@@ -1,0 +1,131 @@
+/**
+ * Every broker of the cluster goes away for good while a member runs (the test broker's process
+ * exits: connections are refused from then on). The member must stay a working process that
+ * says what is wrong: it logs that the cluster is silent, answers its probes (its event loop
+ * turns: kafkajs 2.2.4 could leave a stopped consumer's fetchers spinning in microtasks, see
+ * src/connectors/kafka/runner-guard.ts), reports not ready, and stops on SIGTERM. When the
+ * brokers come back it goes on (test/kafka/outage.test.ts).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, tempDir } from '../support.js';
+import {
+  collectorMessage,
+  comparisonLines,
+  freePort,
+  kafkaArgs,
+  produce,
+  runnerSummary,
+  startBroker,
+  startRunner,
+  type TestBroker,
+  within,
+} from './broker.js';
+
+let broker: TestBroker;
+const dir = tempDir('fs-kafka-gone-');
+const lines = comparisonLines(30_000, 29);
+
+beforeAll(async () => {
+  broker = await startBroker(3, ['events:8']);
+  await produce(
+    broker,
+    'events',
+    lines.map((l, i) => collectorMessage(l, `line-${i}`)),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await broker?.stop();
+});
+
+/** GET a probe: its status, or 0 when nothing answered within 2 s. */
+async function probe(port: number, path: string): Promise<{ status: number; body: string }> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
+    return { status: r.status, body: await r.text() };
+  } catch {
+    return { status: 0, body: '' };
+  }
+}
+
+/** Polls a probe until `ok` holds (at most `tries` × 250 ms); the last answer. */
+async function until(
+  port: number,
+  path: string,
+  ok: (a: { status: number; body: string }) => boolean,
+  tries = 120,
+): Promise<{ status: number; body: string }> {
+  let a = await probe(port, path);
+  for (let i = 0; i < tries && !ok(a); i++) {
+    await sleep(250);
+    a = await probe(port, path);
+  }
+  return a;
+}
+
+describe('kafka: every broker gone for good', () => {
+  it('the member says so, answers its probes, is not ready, and stops on SIGTERM without waiting out the retries', async () => {
+    const port = await freePort();
+    // A live member (no --stop-at-end): it would run for ever.
+    const args = kafkaArgs({
+      broker,
+      topic: 'events',
+      group: 'gone',
+      dir,
+      tag: 'a',
+      extra: ['--metrics-port', String(port)],
+    }).filter((a) => a !== '--stop-at-end');
+    const r = startRunner(args);
+    const runners = { a: r };
+    await within(
+      r.waitForLog((e) => e.msg === 'connecting to kafka'),
+      30_000,
+      'the connecting log line',
+      runners,
+      dir,
+    );
+    await within(
+      r.waitForLog((e) => e.msg === 'shards restored'),
+      60_000,
+      'shards restored',
+      runners,
+      dir,
+    );
+    const ready = await until(port, '/readyz', (a) => a.status === 200);
+    expect(ready.status, 'ready before the brokers go').toBe(200);
+
+    await broker.stop();
+    // The process still turns its event loop: it answers, and says it is not ready once the
+    // consumer has not heard from the cluster for the session timeout (5 s here).
+    await within(
+      r.waitForLog(
+        (e) =>
+          e.msg ===
+          'no contact with the kafka cluster for longer than the session timeout: not ready; kafkajs keeps retrying',
+      ),
+      60_000,
+      'the member to notice that no broker answers',
+      runners,
+      dir,
+    );
+    const notReady = await until(port, '/readyz', (a) => a.status === 503);
+    expect(notReady.status, '/readyz once no broker answers').toBe(503);
+    expect((await probe(port, '/healthz')).status, '/healthz: alive (kafkajs retries)').toBe(200);
+    const metrics = await probe(port, '/metrics');
+    expect(metrics.body).toMatch(/^featurestream_kafka_consumer_lag\{/m);
+    // Still answering, still not ready, a while later.
+    await sleep(5000);
+    expect((await probe(port, '/readyz')).status).toBe(503);
+
+    // SIGTERM: no final checkpoint can reach the brokers, so the member stops as after a crash
+    // (its shards resume at their last checkpoint) instead of waiting out kafkajs' retries.
+    r.child.kill('SIGTERM');
+    const res = await within(r.result, 120_000, 'the member to stop on SIGTERM', runners, dir);
+    writeFileSync(join(dir, 'a.stderr.log'), res.stderr);
+    expect(res.code, res.stderr.slice(-2000)).toBe(0);
+    expect(res.stderr).toContain('stopping without a final checkpoint: no contact with the kafka cluster');
+    expect(runnerSummary(res.stdout).stoppedBy).toBe('signal');
+  }, 300_000);
+});
