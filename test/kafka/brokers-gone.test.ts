@@ -4,7 +4,9 @@
  * says what is wrong: it logs that the cluster is silent, answers its probes (its event loop
  * turns: kafkajs 2.2.4 could leave a stopped consumer's fetchers spinning in microtasks, see
  * src/connectors/kafka/runner-guard.ts), reports not ready, and stops on SIGTERM. When the
- * brokers come back it goes on (test/kafka/outage.test.ts).
+ * brokers come back it goes on (test/kafka/outage.test.ts). And a crash of the group consumer
+ * that kafkajs does not recover from itself (a non-retriable fetch error, injected with the test
+ * broker's `err` command) is counted, makes the member not ready, and is recovered by the job.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,4 +130,67 @@ describe('kafka: every broker gone for good', () => {
     expect(res.stderr).toContain('stopping without a final checkpoint: no contact with the kafka cluster');
     expect(runnerSummary(res.stdout).stoppedBy).toBe('signal');
   }, 300_000);
+});
+
+describe('kafka: the group consumer crashes', () => {
+  it('it is counted and not ready until the job has restarted it and it has rejoined', async () => {
+    const b2 = await startBroker(1, ['events:2']);
+    try {
+      await produce(
+        b2,
+        'events',
+        lines.slice(0, 2000).map((l, i) => collectorMessage(l, `line-${i}`)),
+      );
+      const port = await freePort();
+      const args = kafkaArgs({
+        broker: b2,
+        topic: 'events',
+        group: 'crash',
+        dir,
+        tag: 'c',
+        extra: ['--metrics-port', String(port)],
+      }).filter((a) => a !== '--stop-at-end');
+      const r = startRunner(args);
+      const runners = { c: r };
+      await within(
+        r.waitForLog((e) => e.msg === 'shards restored'),
+        60_000,
+        'shards restored',
+        runners,
+        dir,
+      );
+      expect((await until(port, '/readyz', (a) => a.status === 200)).status).toBe(200);
+      // One fetch (API key 1) answers TOPIC_AUTHORIZATION_FAILED (29, not retriable): kafkajs'
+      // consumer crashes and does not restart itself; the job restarts it (after 1 s).
+      await b2.apply('err 1 29 1');
+      const crash = await within(
+        r.waitForLog((e) => e.msg === 'kafka consumer crashed'),
+        60_000,
+        'the consumer to crash',
+        runners,
+        dir,
+      );
+      expect(crash.restart).toBe(false);
+      expect(String(crash.err)).toContain('Not authorized');
+      expect(
+        (await until(port, '/readyz', (a) => a.status === 503, 40)).status,
+        'not ready after the crash',
+      ).toBe(503);
+      expect((await probe(port, '/metrics')).body).toMatch(/^featurestream_kafka_consumer_crashes_total 1$/m);
+      await within(
+        r.waitForLog((e) => e.msg === 'restarting the kafka consumer'),
+        30_000,
+        'the job to restart the consumer',
+        runners,
+        dir,
+      );
+      expect((await until(port, '/readyz', (a) => a.status === 200)).status, 'ready once rejoined').toBe(200);
+      r.child.kill('SIGTERM');
+      const res = await within(r.result, 60_000, 'the member to stop on SIGTERM', runners, dir);
+      expect(res.code, res.stderr.slice(-2000)).toBe(0);
+      expect(runnerSummary(res.stdout).stoppedBy).toBe('signal');
+    } finally {
+      await b2.stop();
+    }
+  }, 200_000);
 });
