@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { sleep, tempDir } from '../support.js';
 import {
   collectorMessage,
@@ -80,6 +80,9 @@ describe('kafka: every broker gone for good', () => {
       extra: ['--metrics-port', String(port)],
     }).filter((a) => a !== '--stop-at-end');
     const r = startRunner(args);
+    onTestFinished(() => {
+      r.child.kill('SIGKILL');
+    });
     const runners = { a: r };
     await within(
       r.waitForLog((e) => e.msg === 'connecting to kafka'),
@@ -151,6 +154,9 @@ describe('kafka: the group consumer crashes', () => {
         extra: ['--metrics-port', String(port)],
       }).filter((a) => a !== '--stop-at-end');
       const r = startRunner(args);
+      onTestFinished(() => {
+        r.child.kill('SIGKILL');
+      });
       const runners = { c: r };
       await within(
         r.waitForLog((e) => e.msg === 'shards restored'),
