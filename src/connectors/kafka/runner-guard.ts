@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { InternalError } from '../../errors.js';
 
 /**
  * The error a stopped kafkajs runner's fetch now rejects with (see {@link guardStoppedRunnerFetch}).
@@ -50,6 +51,10 @@ export function guardStoppedRunnerFetch(): void {
   const proto = kafkajsRunnerPrototype();
   if (proto[GUARDED] !== undefined) return;
   const fetch = proto.fetch;
+  if (typeof fetch !== 'function')
+    throw new InternalError(
+      'kafkajs has no Runner.prototype.fetch (kafkajs/src/consumer/runner.js): the stopped-consumer guard was written for kafkajs 2.2.4; check it against the installed version',
+    );
   proto.fetch = function guardedFetch(this: RunnerPrototype, nodeId: number): Promise<unknown[]> {
     if (!this.running) return Promise.reject(new StoppedRunnerFetchError());
     return fetch.call(this, nodeId);
