@@ -10,13 +10,10 @@
  * librdkafka mock cluster, 3 brokers) and produces the events itself: `performance_metrics`
  * events as the LLM Auto-Optimizer collector writes them (JSON, gzip, key = event id).
  *
- * The default topic is 450,000 events over 24 partitions: the test broker keeps ~5 MB per
- * partition (~25,000 of these events), and a member's rate is measured over ~6 s, where the new worker
- * pool's compiling (V8's platform threads, ~1 CPU-s per job) no longer dominates as it does over
- * the ~2 s of a 150,000-event topic (`EVENTS=150000 PARTITIONS=8`, the default until
- * 2026-12-04 19:45): a member runs for hours and pays that once.
+ * The default topic is 150,000 events over 8 partitions (`EVENTS`, `PARTITIONS`); the test
+ * broker keeps ~5 MB per partition (~25,000 of these events).
  *
- *   EVENTS=450000 PARTITIONS=24 RUNS=5 TOPOLOGY=llm-features npm run bench:kafka
+ *   EVENTS=150000 PARTITIONS=8 RUNS=5 TOPOLOGY=llm-features npm run bench:kafka
  *
  * `MAX_LAG` (default 32) is the job's `maxRepartitionLag` (the test broker's partitions are
  * small), `MAX_WAIT` (default 100) its fetch wait in ms.
@@ -34,10 +31,10 @@ import { TOPOLOGIES } from '../topology/index.js';
 import { generatePerfLines } from '../src/generate/perf-stream.js';
 import { runKafkaJob } from '../src/runtime/kafka/job.js';
 
-const EVENTS = Number(process.env.EVENTS ?? 450_000);
-const RUNS = Number(process.env.RUNS ?? 5);
+const EVENTS = Number(process.env.EVENTS ?? 150_000);
+const RUNS = Number(process.env.RUNS ?? 3);
 const TOPOLOGY = process.env.TOPOLOGY ?? 'llm-features';
-const PARTITIONS = Number(process.env.PARTITIONS ?? 24);
+const PARTITIONS = Number(process.env.PARTITIONS ?? 8);
 if (!Number.isInteger(EVENTS) || EVENTS <= 0)
   throw new Error(`EVENTS must be a positive integer, got ${process.env.EVENTS}`);
 if (!Number.isInteger(PARTITIONS) || PARTITIONS <= 0)
