@@ -7,6 +7,9 @@
  * brokers come back it goes on (test/kafka/outage.test.ts). And a crash of the group consumer
  * that kafkajs does not recover from itself (a non-retriable fetch error, injected with the test
  * broker's `err` command) is counted, makes the member not ready, and is recovered by the job.
+ * A member stopped while no broker answers skips its final checkpoint (it could not reach the
+ * brokers); a member started once they are back resumes at the last checkpoint and ends with the
+ * rows and dead letters of a file run: the skipped checkpoint loses nothing and doubles nothing.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,9 +18,12 @@ import { sleep, tempDir } from '../support.js';
 import {
   collectorMessage,
   comparisonLines,
+  fileRun,
+  folderLines,
   freePort,
   kafkaArgs,
   produce,
+  rowDifferences,
   runnerSummary,
   startBroker,
   startRunner,
@@ -199,4 +205,82 @@ describe('kafka: the group consumer crashes', () => {
       await b2.stop();
     }
   }, 200_000);
+});
+
+describe('kafka: SIGTERM while no broker answers', () => {
+  it('stops without a final checkpoint; a member started once the brokers are back gives the rows of a file run', async () => {
+    const b3 = await startBroker(3, ['events:8']);
+    const dir3 = tempDir('fs-kafka-gone-exact-');
+    try {
+      const events = comparisonLines(30_000, 31);
+      await produce(
+        b3,
+        'events',
+        events.map((l, i) => collectorMessage(l, `line-${i}`)),
+      );
+      const reference = await fileRun(dir3, events);
+      const args = (tag: string) =>
+        kafkaArgs({
+          broker: b3,
+          topic: 'events',
+          group: 'gone-exact',
+          dir: dir3,
+          tag,
+          // Small fetches, so that the run is still going when the brokers go down.
+          extra: ['--log-level', 'debug', '--fetch-max-bytes', '16384'],
+        });
+      const a = startRunner(args('a'));
+      onTestFinished(() => {
+        a.child.kill('SIGKILL');
+      });
+      const runners: Parameters<typeof within>[3] = { a };
+      await within(
+        a.waitForLog((e) => e.msg === 'shard checkpoint committed'),
+        60_000,
+        'a checkpoint of A',
+        runners,
+        dir3,
+      );
+      await b3.apply('down -1');
+      await within(
+        a.waitForLog((e) => String(e.msg).startsWith('no contact with the kafka cluster')),
+        60_000,
+        'A to notice that no broker answers',
+        runners,
+        dir3,
+      );
+      a.child.kill('SIGTERM');
+      const ra = await within(a.result, 120_000, 'A to stop on SIGTERM', runners, dir3);
+      expect(ra.code, ra.stderr.slice(-2000)).toBe(0);
+      expect(ra.stderr).toContain('stopping without a final checkpoint');
+      expect(runnerSummary(ra.stdout).stoppedBy).toBe('signal');
+
+      await b3.apply('up -1');
+      const b = startRunner(args('b'));
+      onTestFinished(() => {
+        b.child.kill('SIGKILL');
+      });
+      runners.b = b;
+      const rb = await within(b.result, 120_000, 'B to finish', runners, dir3);
+      writeFileSync(join(dir3, 'a.stderr.log'), ra.stderr);
+      writeFileSync(join(dir3, 'b.stderr.log'), rb.stderr);
+      expect(rb.code, rb.stderr.slice(-3000)).toBe(0);
+      expect(runnerSummary(rb.stdout).stoppedBy).toBe('end');
+      // B restored what A had checkpointed before the outage.
+      const restores = rb.stderr
+        .split('\n')
+        .filter((l) => l.includes('"shards restored"'))
+        .map((l) => JSON.parse(l) as { changelogRecords: number });
+      expect(restores.some((r) => r.changelogRecords > 0)).toBe(true);
+
+      const rows = folderLines(join(dir3, 'rows'));
+      expect(rows.length).toBeGreaterThan(100);
+      expect(rowDifferences(rows, reference.rows)).toEqual([]);
+      const key = (d: { reason: string; raw: string }) => `${d.reason}\t${d.raw}`;
+      const dl = folderLines(join(dir3, 'dl')).map((l) => JSON.parse(l) as { reason: string; raw: string });
+      expect(dl.map(key).sort()).toEqual(reference.deadLetters.map(key).sort());
+    } finally {
+      await b3.stop();
+    }
+  }, 400_000);
 });
