@@ -346,6 +346,41 @@ describe.concurrent('misuse table', () => {
     oneLine(r, /^featurestream: --shards must stay 2 for the state in --state-dir \(got 3\)/);
   });
 
+  it('run --kafka with no broker answering → 1, saying so while kafkajs retries', async () => {
+    // A port nothing listens on: every connection is refused.
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
+      });
+    });
+    const r = await cli([
+      'run',
+      '--topology',
+      'llm-perf',
+      '--kafka',
+      `127.0.0.1:${port}`,
+      '--topic',
+      'events',
+      '--group',
+      'misuse',
+      '--state-dir',
+      join(dir, 'kafka-state'),
+      '--log-level',
+      'info',
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('"msg":"connecting to kafka"');
+    expect(r.stderr).toContain('still connecting to kafka: no broker has answered yet');
+    oneLine(
+      r,
+      new RegExp(
+        `^featurestream: --kafka 127\\.0\\.0\\.1:${port}: could not connect in \\d+ s \\(.*ECONNREFUSED.*\\): check the addresses and that the brokers are up`,
+      ),
+    );
+  }, 120_000);
+
   it('run with a bad store URL → 2; an unreachable Redis or PostgreSQL → 1', async () => {
     const base = run('--input', events, '--out', join(dir, 'stores.ndjson'));
     const a = await cli([...base, '--online', 'ftp://x']);

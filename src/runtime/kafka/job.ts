@@ -322,14 +322,31 @@ export class KafkaJob {
     const o = this.opts;
     // kafkajs retries an unreachable cluster for ~45 s before it fails: say what is going on.
     this.log.info({ brokers: o.brokers, topic: o.topic, group: o.group }, 'connecting to kafka');
-    this.admin = this.kafka.admin();
-    await this.admin.connect();
-    this.producer = this.kafka.producer({
-      allowAutoTopicCreation: true,
-      maxInFlightRequests: 1,
-      retry: { initialRetryTime: 200, retries: 12, maxRetryTime: 5000 },
-    });
-    await this.producer.connect();
+    const connecting = performance.now();
+    const stillConnecting = setInterval(() => {
+      this.log.warn(
+        { brokers: o.brokers, waitedMs: Math.round(performance.now() - connecting) },
+        'still connecting to kafka: no broker has answered yet (kafkajs retries for about 45 s)',
+      );
+    }, 10_000);
+    try {
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+      this.producer = this.kafka.producer({
+        allowAutoTopicCreation: true,
+        maxInFlightRequests: 1,
+        retry: { initialRetryTime: 200, retries: 12, maxRetryTime: 5000 },
+      });
+      await this.producer.connect();
+    } catch (err) {
+      const seconds = Math.round((performance.now() - connecting) / 1000);
+      throw new ExternalError(
+        `--kafka ${o.brokers.join(',')}: could not connect in ${seconds} s (${err instanceof Error ? err.message : String(err)}): check the addresses and that the brokers are up, then run the same command again`,
+        { field: '--kafka', cause: err },
+      );
+    } finally {
+      clearInterval(stillConnecting);
+    }
 
     const plan = await planShardTopics(this.admin, o, this.log);
     this.partitionsN = plan.sourcePartitions;
