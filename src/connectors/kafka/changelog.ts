@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CompressionTypes, type Consumer, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import {
+  CompressionTypes,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import { ExternalError, InternalError } from '../../errors.js';
 
@@ -179,6 +186,9 @@ export async function writeClaim(
   return Number(meta.baseOffset);
 }
 
+/** Crashes in a row (without a join between) after which a changelog reader gives up. */
+const MAX_READER_RESTARTS = 20;
+
 /** Options of {@link ChangelogReader}. */
 export interface ChangelogReaderOptions {
   /** Prefix of the reader's own consumer group (host, pid and a random suffix are added). */
@@ -216,7 +226,11 @@ export class ChangelogReader {
   private readonly reads = new Map<number, PendingRead>();
   private assigned: number[] = [];
   private joined!: Promise<void>;
+  private joinedNow!: () => void;
   private failed: unknown = null;
+  /** Crashes since the last join (see {@link MAX_READER_RESTARTS}). */
+  private restarts = 0;
+  private stopped = false;
 
   constructor(
     kafka: Kafka,
@@ -235,50 +249,78 @@ export class ChangelogReader {
   /** Joins the reader's group (resolves once it holds every partition of the topic). */
   async start(): Promise<void> {
     const c = this.consumer;
-    let joined!: () => void;
-    this.joined = new Promise<void>((r) => {
-      joined = r;
-    });
+    this.awaitJoin();
     c.on(c.events.GROUP_JOIN, (e) => {
       this.assigned = e.payload.memberAssignment[this.topic] ?? [];
+      this.restarts = 0;
       const idle = this.assigned.filter((p) => !this.reads.has(p));
       if (idle.length > 0) c.pause([{ topic: this.topic, partitions: idle }]);
       for (const [p, r] of this.reads) c.seek({ topic: this.topic, partition: p, offset: String(r.from) });
-      joined();
+      this.joinedNow();
     });
     c.on(c.events.CRASH, (e) => {
-      if (e.payload.restart === true) return;
-      this.failed = e.payload.error;
-      for (const r of this.reads.values()) r.reject(e.payload.error);
+      if (e.payload.restart === true || this.stopped) return;
+      // kafkajs gave up (a non-retriable error): the reads in hand fail (their restores retry),
+      // and the reader restarts its consumer, as the job does with its own; later reads wait for
+      // the rejoin. Only a consumer that keeps crashing without rejoining fails the reader.
+      const err = e.payload.error;
+      for (const r of this.reads.values()) r.reject(err);
       this.reads.clear();
+      if (++this.restarts > MAX_READER_RESTARTS) {
+        this.failed = err;
+        this.joinedNow();
+        return;
+      }
+      this.awaitJoin();
+      this.opts.logger?.warn(
+        { err: String(err), attempt: this.restarts },
+        'changelog reader crashed; restarting it',
+      );
+      setTimeout(() => {
+        if (this.stopped) return;
+        c.run(this.runConfig).catch((e2: unknown) => {
+          this.failed = e2;
+          this.joinedNow();
+        });
+      }, 1000);
     });
     await c.connect();
     await c.subscribe({ topics: [this.topic], fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const p = batch.partition;
-        const r = this.reads.get(p);
-        if (r === undefined) {
-          c.pause([{ topic: this.topic, partitions: [p] }]);
-          return;
-        }
-        try {
-          for (const m of batch.messages) {
-            const offset = Number(m.offset);
-            if (offset < r.from) continue;
-            if (offset >= r.to) break;
-            r.onRecord(toRecord(offset, m));
-          }
-        } catch (err) {
-          this.finish(p, err);
-          return;
-        }
-        if (Number(batch.lastOffset()) + 1 >= r.to) this.finish(p, null);
-      },
-    });
+    await c.run(this.runConfig);
     await this.joined;
   }
+
+  /** A new join to wait for (reads wait for it before seeking). */
+  private awaitJoin(): void {
+    this.joined = new Promise<void>((r) => {
+      this.joinedNow = r;
+    });
+  }
+
+  private readonly runConfig = {
+    autoCommit: false,
+    eachBatch: async ({ batch }: EachBatchPayload) => {
+      const c = this.consumer;
+      const p = batch.partition;
+      const r = this.reads.get(p);
+      if (r === undefined) {
+        c.pause([{ topic: this.topic, partitions: [p] }]);
+        return;
+      }
+      try {
+        for (const m of batch.messages) {
+          const offset = Number(m.offset);
+          if (offset < r.from) continue;
+          if (offset >= r.to) break;
+          r.onRecord(toRecord(offset, m));
+        }
+      } catch (err) {
+        this.finish(p, err);
+        return;
+      }
+      if (Number(batch.lastOffset()) + 1 >= r.to) this.finish(p, null);
+    },
+  };
 
   /** Reads offsets `[from, to)` of one partition, calling `onRecord` in offset order. */
   async read(
@@ -293,6 +335,7 @@ export class ChangelogReader {
       throw new InternalError(`changelog ${this.topic}/${partition} is already being read`);
     }
     await this.joined;
+    if (this.failed !== null) throw this.failed;
     await new Promise<void>((resolve, reject) => {
       this.reads.set(partition, { from, to, onRecord, resolve, reject });
       this.consumer.seek({ topic: this.topic, partition, offset: String(from) });
@@ -301,6 +344,7 @@ export class ChangelogReader {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const r of this.reads.values()) r.reject(new ExternalError('the changelog reader stopped'));
     this.reads.clear();
     await this.consumer
