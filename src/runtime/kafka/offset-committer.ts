@@ -46,7 +46,8 @@ export class OffsetCommitter {
       await consumer.commitOffsets(changed);
     } catch (err) {
       // Harmless: shards resume from their changelog, sources re-send frames that shards drop.
-      const during = /rebalanc|generation/i.test(String(err));
+      // Expected during a rebalance and while a crashed consumer restarts ("not initialized").
+      const during = /rebalanc|generation|not initialized/i.test(String(err));
       this.log[during ? 'debug' : 'warn']({ err: String(err) }, 'offset commit failed');
       return [];
     }
