@@ -27,6 +27,7 @@ import {
   runnerSummary,
   startBroker,
   startRunner,
+  type RunnerChild,
   type TestBroker,
   within,
 } from './broker.js';
@@ -73,39 +74,45 @@ async function until(
   return a;
 }
 
+/**
+ * Starts a live member (no `--stop-at-end`: it would run for ever) serving `--metrics-port`, and
+ * waits until it has restored its shards and says it is ready; it is killed when the test ends.
+ */
+async function startLiveMember(
+  b: TestBroker,
+  group: string,
+  tag: string,
+): Promise<{ r: RunnerChild; runners: Record<string, RunnerChild>; port: number }> {
+  const port = await freePort();
+  const args = kafkaArgs({
+    broker: b,
+    topic: 'events',
+    group,
+    dir,
+    tag,
+    extra: ['--metrics-port', String(port)],
+  }).filter((a) => a !== '--stop-at-end');
+  const r = startRunner(args);
+  onTestFinished(() => {
+    r.child.kill('SIGKILL');
+  });
+  const runners = { [tag]: r };
+  await within(
+    r.waitForLog((e) => e.msg === 'shards restored'),
+    60_000,
+    'shards restored',
+    runners,
+    dir,
+  );
+  expect((await until(port, '/readyz', (a) => a.status === 200)).status, 'ready').toBe(200);
+  return { r, runners, port };
+}
+
 describe('kafka: every broker gone for good', () => {
   it('the member says so, answers its probes, is not ready, and stops on SIGTERM without waiting out the retries', async () => {
-    const port = await freePort();
-    // A live member (no --stop-at-end): it would run for ever.
-    const args = kafkaArgs({
-      broker,
-      topic: 'events',
-      group: 'gone',
-      dir,
-      tag: 'a',
-      extra: ['--metrics-port', String(port)],
-    }).filter((a) => a !== '--stop-at-end');
-    const r = startRunner(args);
-    onTestFinished(() => {
-      r.child.kill('SIGKILL');
-    });
-    const runners = { a: r };
-    await within(
-      r.waitForLog((e) => e.msg === 'connecting to kafka'),
-      30_000,
-      'the connecting log line',
-      runners,
-      dir,
-    );
-    await within(
-      r.waitForLog((e) => e.msg === 'shards restored'),
-      60_000,
-      'shards restored',
-      runners,
-      dir,
-    );
-    const ready = await until(port, '/readyz', (a) => a.status === 200);
-    expect(ready.status, 'ready before the brokers go').toBe(200);
+    const { r, runners, port } = await startLiveMember(broker, 'gone', 'a');
+    // Said at start, before kafkajs' first answer.
+    expect((await r.waitForLog((e) => e.msg === 'connecting to kafka')).brokers).toEqual(broker.brokers);
 
     await broker.stop();
     // The process still turns its event loop: it answers, and says it is not ready once the
@@ -150,28 +157,7 @@ describe('kafka: the group consumer crashes', () => {
         'events',
         lines.slice(0, 2000).map((l, i) => collectorMessage(l, `line-${i}`)),
       );
-      const port = await freePort();
-      const args = kafkaArgs({
-        broker: b2,
-        topic: 'events',
-        group: 'crash',
-        dir,
-        tag: 'c',
-        extra: ['--metrics-port', String(port)],
-      }).filter((a) => a !== '--stop-at-end');
-      const r = startRunner(args);
-      onTestFinished(() => {
-        r.child.kill('SIGKILL');
-      });
-      const runners = { c: r };
-      await within(
-        r.waitForLog((e) => e.msg === 'shards restored'),
-        60_000,
-        'shards restored',
-        runners,
-        dir,
-      );
-      expect((await until(port, '/readyz', (a) => a.status === 200)).status).toBe(200);
+      const { r, runners, port } = await startLiveMember(b2, 'crash', 'c');
       // One fetch (API key 1) answers TOPIC_AUTHORIZATION_FAILED (29, not retriable): kafkajs'
       // consumer crashes and does not restart itself; the job restarts it (after 1 s).
       await b2.apply('err 1 29 1');

@@ -227,6 +227,7 @@ export class ChangelogReader {
   private assigned: number[] = [];
   private joined!: Promise<void>;
   private joinedNow!: () => void;
+  private joinPending = false;
   private failed: unknown = null;
   /** Crashes since the last join (see {@link MAX_READER_RESTARTS}). */
   private restarts = 0;
@@ -288,12 +289,18 @@ export class ChangelogReader {
     await c.subscribe({ topics: [this.topic], fromBeginning: true });
     await c.run(this.runConfig);
     await this.joined;
+    if (this.failed !== null) throw this.failed;
   }
 
-  /** A new join to wait for (reads wait for it before seeking). */
+  /** A join to wait for (reads wait for it before seeking); kept if one is already awaited. */
   private awaitJoin(): void {
+    if (this.joinPending) return;
+    this.joinPending = true;
     this.joined = new Promise<void>((r) => {
-      this.joinedNow = r;
+      this.joinedNow = () => {
+        this.joinPending = false;
+        r();
+      };
     });
   }
 
