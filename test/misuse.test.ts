@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/free-port.js';
 import { BIN, tempDir } from './support.js';
 
 interface Result {
@@ -348,13 +349,7 @@ describe.concurrent('misuse table', () => {
 
   it('run --kafka with no broker answering → 1, saying so while kafkajs retries', async () => {
     // A port nothing listens on: every connection is refused.
-    const port = await new Promise<number>((resolve) => {
-      const srv = createServer();
-      srv.listen(0, '127.0.0.1', () => {
-        const addr = srv.address();
-        srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-      });
-    });
+    const port = await freePort();
     const r = await cli([
       'run',
       '--topology',

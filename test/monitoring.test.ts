@@ -5,11 +5,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { DriftMonitor } from '../src/drift/monitor.js';
+import { freePort } from '../src/free-port.js';
 import { writePerfEvents } from '../src/generate/perf-stream.js';
 import { RunMetrics } from '../src/monitoring/run-metrics.js';
 import { createKafkaMetrics } from '../src/runtime/kafka/metrics.js';
@@ -150,12 +150,7 @@ describe('monitoring', () => {
     const dir = tempDir('fs-metrics-');
     const input = join(dir, 'events.ndjson');
     await writePerfEvents(input, { events: 60_000, seed: 5, models: 4 });
-    const port = await new Promise<number>((resolve) => {
-      const s = createNetServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const child = startCli([
       'run',
       '--topology',

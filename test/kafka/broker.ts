@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
 import { pino } from 'pino';
@@ -435,15 +434,4 @@ export async function within<T>(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** A TCP port free on 127.0.0.1 right now (for a runner's `--metrics-port`). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-    });
-  });
 }

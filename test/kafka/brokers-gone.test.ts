@@ -14,13 +14,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { waitFor } from '../stores-support.js';
 import { sleep, tempDir } from '../support.js';
 import {
   collectorMessage,
   comparisonLines,
   fileRun,
   folderLines,
-  freePort,
   kafkaArgs,
   produce,
   rowDifferences,
@@ -31,6 +31,7 @@ import {
   type TestBroker,
   within,
 } from './broker.js';
+import { freePort } from '../../src/free-port.js';
 
 let broker: TestBroker;
 const dir = tempDir('fs-kafka-gone-');
@@ -59,19 +60,14 @@ async function probe(port: number, path: string): Promise<{ status: number; body
   }
 }
 
-/** Polls a probe until `ok` holds (at most `tries` × 250 ms); the last answer. */
-async function until(
-  port: number,
-  path: string,
-  ok: (a: { status: number; body: string }) => boolean,
-  tries = 120,
-): Promise<{ status: number; body: string }> {
-  let a = await probe(port, path);
-  for (let i = 0; i < tries && !ok(a); i++) {
-    await sleep(250);
-    a = await probe(port, path);
-  }
-  return a;
+/** Waits (at most `ms`) until `/readyz` answers `status`; the status it answered. */
+function readyzBecomes(port: number, status: number, ms = 30_000): Promise<number> {
+  return waitFor(
+    `/readyz to answer ${status}`,
+    async () => ((await probe(port, '/readyz')).status === status ? status : undefined),
+    ms,
+    250,
+  );
 }
 
 /**
@@ -104,7 +100,7 @@ async function startLiveMember(
     runners,
     dir,
   );
-  expect((await until(port, '/readyz', (a) => a.status === 200)).status, 'ready').toBe(200);
+  expect(await readyzBecomes(port, 200), 'ready').toBe(200);
   return { r, runners, port };
 }
 
@@ -128,8 +124,7 @@ describe('kafka: every broker gone for good', () => {
       runners,
       dir,
     );
-    const notReady = await until(port, '/readyz', (a) => a.status === 503);
-    expect(notReady.status, '/readyz once no broker answers').toBe(503);
+    expect(await readyzBecomes(port, 503), '/readyz once no broker answers').toBe(503);
     expect((await probe(port, '/healthz')).status, '/healthz: alive (kafkajs retries)').toBe(200);
     const metrics = await probe(port, '/metrics');
     expect(metrics.body).toMatch(/^featurestream_kafka_consumer_lag\{/m);
@@ -170,10 +165,7 @@ describe('kafka: the group consumer crashes', () => {
       );
       expect(crash.restart).toBe(false);
       expect(String(crash.err)).toContain('Not authorized');
-      expect(
-        (await until(port, '/readyz', (a) => a.status === 503, 40)).status,
-        'not ready after the crash',
-      ).toBe(503);
+      expect(await readyzBecomes(port, 503, 10_000), 'not ready after the crash').toBe(503);
       expect((await probe(port, '/metrics')).body).toMatch(/^featurestream_kafka_consumer_crashes_total 1$/m);
       await within(
         r.waitForLog((e) => e.msg === 'restarting the kafka consumer'),
@@ -182,7 +174,7 @@ describe('kafka: the group consumer crashes', () => {
         runners,
         dir,
       );
-      expect((await until(port, '/readyz', (a) => a.status === 200)).status, 'ready once rejoined').toBe(200);
+      expect(await readyzBecomes(port, 200), 'ready once rejoined').toBe(200);
       r.child.kill('SIGTERM');
       const res = await within(r.result, 60_000, 'the member to stop on SIGTERM', runners, dir);
       expect(res.code, res.stderr.slice(-2000)).toBe(0);

@@ -15,7 +15,6 @@ import {
   collectorMessage,
   comparisonLines,
   fileRun,
-  freePort,
   folderLines,
   kafkaArgs,
   produce,
@@ -26,6 +25,7 @@ import {
   type TestBroker,
   within,
 } from './broker.js';
+import { freePort } from '../../src/free-port.js';
 
 let broker: TestBroker;
 const dir = tempDir('fs-kafka-rebalance-');

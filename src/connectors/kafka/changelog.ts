@@ -10,6 +10,7 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import { ExternalError, InternalError } from '../../errors.js';
+import { restartWhenKafkaJsGivesUp } from './consumer-restart.js';
 
 /**
  * The changelog of shard state: one compacted Kafka topic, partition s = shard s. At every
@@ -186,9 +187,6 @@ export async function writeClaim(
   return Number(meta.baseOffset);
 }
 
-/** Crashes in a row (without a join between) after which a changelog reader gives up. */
-const MAX_READER_RESTARTS = 20;
-
 /** Options of {@link ChangelogReader}. */
 export interface ChangelogReaderOptions {
   /** Prefix of the reader's own consumer group (host, pid and a random suffix are added). */
@@ -229,8 +227,6 @@ export class ChangelogReader {
   private joinedNow!: () => void;
   private joinPending = false;
   private failed: unknown = null;
-  /** Crashes since the last join (see {@link MAX_READER_RESTARTS}). */
-  private restarts = 0;
   private stopped = false;
 
   constructor(
@@ -253,37 +249,26 @@ export class ChangelogReader {
     this.awaitJoin();
     c.on(c.events.GROUP_JOIN, (e) => {
       this.assigned = e.payload.memberAssignment[this.topic] ?? [];
-      this.restarts = 0;
       const idle = this.assigned.filter((p) => !this.reads.has(p));
       if (idle.length > 0) c.pause([{ topic: this.topic, partitions: idle }]);
       for (const [p, r] of this.reads) c.seek({ topic: this.topic, partition: p, offset: String(r.from) });
       this.joinedNow();
     });
-    c.on(c.events.CRASH, (e) => {
-      if (e.payload.restart === true || this.stopped) return;
-      // kafkajs gave up (a non-retriable error): the reads in hand fail (their restores retry),
-      // and the reader restarts its consumer, as the job does with its own; later reads wait for
-      // the rejoin. Only a consumer that keeps crashing without rejoining fails the reader.
-      const err = e.payload.error;
-      for (const r of this.reads.values()) r.reject(err);
-      this.reads.clear();
-      if (++this.restarts > MAX_READER_RESTARTS) {
+    // A crash kafkajs gives up on: the reads in hand fail (their restores retry), and the reader
+    // restarts its consumer, as the job does with its own; later reads wait for the rejoin.
+    restartWhenKafkaJsGivesUp(c, {
+      run: () => c.run(this.runConfig),
+      stopping: () => this.stopped,
+      onGaveUp: (err) => {
+        for (const r of this.reads.values()) r.reject(err);
+        this.reads.clear();
+        this.awaitJoin();
+      },
+      onRestart: (attempt) => this.opts.logger?.warn({ attempt }, 'changelog reader crashed; restarting it'),
+      onFatal: (err) => {
         this.failed = err;
         this.joinedNow();
-        return;
-      }
-      this.awaitJoin();
-      this.opts.logger?.warn(
-        { err: String(err), attempt: this.restarts },
-        'changelog reader crashed; restarting it',
-      );
-      setTimeout(() => {
-        if (this.stopped) return;
-        c.run(this.runConfig).catch((e2: unknown) => {
-          this.failed = e2;
-          this.joinedNow();
-        });
-      }, 1000);
+      },
     });
     await c.connect();
     await c.subscribe({ topics: [this.topic], fromBeginning: true });

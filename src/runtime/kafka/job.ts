@@ -21,6 +21,7 @@ import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '.
 import { createShardPool, type ShardPool } from '../shard-pool.js';
 import type { RowSink } from '../sink.js';
 import { kafkaClient } from '../../connectors/kafka/client.js';
+import { restartWhenKafkaJsGivesUp } from '../../connectors/kafka/consumer-restart.js';
 import { createKafkaMetrics, type KafkaMetrics, serveMetrics } from './metrics.js';
 import { restoreShards, type ShardContext, type ShardTask } from './shard-task.js';
 import { type OffsetCommit, OffsetCommitter } from './offset-committer.js';
@@ -214,7 +215,6 @@ export class KafkaJob {
   private lastLagPoll = 0;
   private readonly maxLag: number;
   private readerStarted: Promise<void> = Promise.resolve();
-  private consumerRestarts = 0;
   private finish!: (by: 'end' | 'signal') => void;
   private fail!: (e: unknown) => void;
   private readonly counters = { events: 0, checkpoints: 0, restored: 0, rebalances: 0 };
@@ -454,13 +454,10 @@ export class KafkaJob {
       },
     });
     const c = this.consumer;
-    const seen = () => this.contact.seen();
-    seen();
-    // Every answer a broker gave the consumer (fetches, heartbeats, joins, commits). Not FETCH:
-    // kafkajs reports a fetch with every partition paused without asking any broker.
-    c.on(c.events.REQUEST, seen);
+    // Every answer a broker gave the consumer (its connect, fetches, heartbeats, joins, commits).
+    // Not FETCH: kafkajs reports a fetch with every partition paused without asking any broker.
+    c.on(c.events.REQUEST, () => this.contact.seen());
     c.on(c.events.GROUP_JOIN, (e) => {
-      seen();
       try {
         this.onJoin(e.payload.memberAssignment);
       } catch (err) {
@@ -468,23 +465,15 @@ export class KafkaJob {
       }
     });
     c.on(c.events.CRASH, (e) => {
-      const err = e.payload.error;
       this.consumerDown = true;
       this.metrics.consumerCrashes.inc();
-      this.log.warn({ err: String(err), restart: e.payload.restart }, 'kafka consumer crashed');
-      if (e.payload.restart === true || this.stopping) return;
-      // kafkajs gives up on errors it deems final (e.g. a broker answering a SyncGroup that
-      // raced a rebalance with INVALID_REQUEST); ours are final, the broker's may pass.
-      const fromKafkaJs = err instanceof Error && err.name.startsWith('KafkaJS');
-      if (!fromKafkaJs || ++this.consumerRestarts > 20) {
-        this.fatal(err);
-        return;
-      }
-      setTimeout(() => {
-        if (this.stopping) return;
-        this.log.info({ attempt: this.consumerRestarts }, 'restarting the kafka consumer');
-        this.consumer.run(this.runConfig).catch((e2: unknown) => this.fatal(e2));
-      }, 1000);
+      this.log.warn({ err: String(e.payload.error), restart: e.payload.restart }, 'kafka consumer crashed');
+    });
+    restartWhenKafkaJsGivesUp(c, {
+      run: () => c.run(this.runConfig),
+      stopping: () => this.stopping,
+      onRestart: (attempt) => this.log.info({ attempt }, 'restarting the kafka consumer'),
+      onFatal: (err) => this.fatal(err),
     });
     await c.connect();
     const topics = this.mode === 'direct' ? [this.sourceTopic] : [this.sourceTopic, this.shardTopic];
@@ -557,7 +546,6 @@ export class KafkaJob {
     if (this.stopping) return;
     this.joined = true;
     this.consumerDown = false;
-    this.consumerRestarts = 0;
     this.counters.rebalances++;
     this.metrics.rebalances.inc();
     const src = new Set(assignment[this.sourceTopic] ?? []);
@@ -1111,18 +1099,20 @@ export class KafkaJob {
 
   private async tearDown(graceful: boolean): Promise<void> {
     this.stopping = true;
-    if (graceful && this.consumer !== undefined && !this.contact.fresh) {
-      // The batch in hand waits on brokers that do not answer (kafkajs retries for minutes), and
-      // a checkpoint could not reach them either: stop as after a crash.
-      this.log.warn(
-        { timeoutMs: this.contact.timeoutMs },
-        'stopping without a final checkpoint: no contact with the kafka cluster; the shards resume at their last checkpoint (exactly once)',
-      );
-    } else if (graceful && this.consumer !== undefined) {
-      // Finish the current batch, checkpoint, then leave the group.
-      await this.lock
-        .run(() => this.checkpointAll())
-        .catch((err: unknown) => this.log.warn({ err: String(err) }, 'final checkpoint failed'));
+    if (graceful && this.consumer !== undefined) {
+      if (this.contact.fresh) {
+        // Finish the current batch, checkpoint, then leave the group.
+        await this.lock
+          .run(() => this.checkpointAll())
+          .catch((err: unknown) => this.log.warn({ err: String(err) }, 'final checkpoint failed'));
+      } else {
+        // The batch in hand waits on brokers that do not answer (kafkajs retries for minutes), and
+        // a checkpoint could not reach them either: stop as after a crash.
+        this.log.warn(
+          { timeoutMs: this.contact.timeoutMs },
+          'stopping without a final checkpoint: no contact with the kafka cluster; the shards resume at their last checkpoint (exactly once)',
+        );
+      }
     }
     this.stopping = true;
     // Everything is checkpointed by now; a client that cannot say goodbye to a broker that just
