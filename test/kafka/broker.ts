@@ -87,6 +87,26 @@ export async function startBroker(n: number, topics: readonly string[]): Promise
   };
 }
 
+/**
+ * Starts a cluster of `n` brokers with one topic of `partitions` partitions and produces `lines`
+ * to it as the collector writes them ({@link collectorMessage}; a line without an id is keyed
+ * `line-<index>`).
+ */
+export async function startBrokerWithEvents(
+  n: number,
+  topic: string,
+  partitions: number,
+  lines: readonly string[],
+): Promise<TestBroker> {
+  const broker = await startBroker(n, [`${topic}:${partitions}`]);
+  await produce(
+    broker,
+    topic,
+    lines.map((l, i) => collectorMessage(l, `line-${i}`)),
+  );
+  return broker;
+}
+
 /** A kafkajs client for tests (logs off). */
 export function testKafka(broker: TestBroker): Kafka {
   return new Kafka({ brokers: broker.brokers, clientId: 'fs-test', logLevel: logLevel.NOTHING });

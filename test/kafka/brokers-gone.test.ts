@@ -17,17 +17,15 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { waitFor } from '../stores-support.js';
 import { sleep, tempDir } from '../support.js';
 import {
-  collectorMessage,
   comparisonLines,
   fileRun,
   folderLines,
   kafkaArgs,
-  produce,
   rowDifferences,
-  runnerSummary,
-  startBroker,
-  startRunner,
   type RunnerChild,
+  runnerSummary,
+  startBrokerWithEvents,
+  startRunner,
   type TestBroker,
   within,
 } from './broker.js';
@@ -38,12 +36,7 @@ const dir = tempDir('fs-kafka-gone-');
 const lines = comparisonLines(30_000, 29);
 
 beforeAll(async () => {
-  broker = await startBroker(3, ['events:8']);
-  await produce(
-    broker,
-    'events',
-    lines.map((l, i) => collectorMessage(l, `line-${i}`)),
-  );
+  broker = await startBrokerWithEvents(3, 'events', 8, lines);
 }, 120_000);
 
 afterAll(async () => {
@@ -145,13 +138,8 @@ describe('kafka: every broker gone for good', () => {
 
 describe('kafka: the group consumer crashes', () => {
   it('it is counted and not ready until the job has restarted it and it has rejoined', async () => {
-    const b2 = await startBroker(1, ['events:2']);
+    const b2 = await startBrokerWithEvents(1, 'events', 2, lines.slice(0, 2000));
     try {
-      await produce(
-        b2,
-        'events',
-        lines.slice(0, 2000).map((l, i) => collectorMessage(l, `line-${i}`)),
-      );
       const { r, runners, port } = await startLiveMember(b2, 'crash', 'c');
       // One fetch (API key 1) answers TOPIC_AUTHORIZATION_FAILED (29, not retriable): kafkajs'
       // consumer crashes and does not restart itself; the job restarts it (after 1 s).
@@ -187,15 +175,10 @@ describe('kafka: the group consumer crashes', () => {
 
 describe('kafka: SIGTERM while no broker answers', () => {
   it('stops without a final checkpoint; a member started once the brokers are back gives the rows of a file run', async () => {
-    const b3 = await startBroker(3, ['events:8']);
+    const events = comparisonLines(30_000, 31);
+    const b3 = await startBrokerWithEvents(3, 'events', 8, events);
     const dir3 = tempDir('fs-kafka-gone-exact-');
     try {
-      const events = comparisonLines(30_000, 31);
-      await produce(
-        b3,
-        'events',
-        events.map((l, i) => collectorMessage(l, `line-${i}`)),
-      );
       const reference = await fileRun(dir3, events);
       const args = (tag: string) =>
         kafkaArgs({

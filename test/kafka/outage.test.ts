@@ -8,15 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, tempDir } from '../support.js';
 import {
-  collectorMessage,
   comparisonLines,
   fileRun,
   folderLines,
   kafkaArgs,
-  produce,
   rowDifferences,
   runnerSummary,
-  startBroker,
+  startBrokerWithEvents,
   startRunner,
   type TestBroker,
   within,
@@ -28,12 +26,7 @@ const lines = comparisonLines(30_000, 23);
 let reference: Awaited<ReturnType<typeof fileRun>>;
 
 beforeAll(async () => {
-  broker = await startBroker(3, ['events:8']);
-  await produce(
-    broker,
-    'events',
-    lines.map((l, i) => collectorMessage(l, `line-${i}`)),
-  );
+  broker = await startBrokerWithEvents(3, 'events', 8, lines);
   reference = await fileRun(dir, lines);
 }, 120_000);
 

@@ -14,18 +14,16 @@ import { OfflineStore } from '../../src/stores/offline-postgres.js';
 import { dropSchema, offlineUrl, PG_URL, readOfflineTables, uniqueName } from '../stores-support.js';
 import { tempDir } from '../support.js';
 import {
-  collectorMessage,
   comparisonLines,
   fileRun,
   folderLines,
   kafkaArgs,
-  produce,
   rowDifferences,
   runnerSummary,
-  startBroker,
+  startBrokerWithEvents,
   startRunner,
-  within,
   type TestBroker,
+  within,
 } from './broker.js';
 
 let broker: TestBroker;
@@ -43,12 +41,7 @@ beforeAll(async () => {
     await store.migrate();
     await store.close();
   }
-  broker = await startBroker(3, ['events:8']);
-  await produce(
-    broker,
-    'events',
-    lines.map((l, i) => collectorMessage(l, `line-${i}`)),
-  );
+  broker = await startBrokerWithEvents(3, 'events', 8, lines);
   reference = await fileRun(dir, lines, offlineUrl(refSchema));
 }, 120_000);
 

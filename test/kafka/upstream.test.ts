@@ -12,14 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionDepth } from '../../src/features/request.js';
 import { tempDir } from '../support.js';
 import {
-  collectorMessage,
   fileRun,
   folderLines,
   kafkaArgs,
-  produce,
   multisetDifferences,
   runnerSummary,
-  startBroker,
+  startBrokerWithEvents,
   startRunner,
   type TestBroker,
   within,
@@ -38,12 +36,7 @@ let broker: TestBroker;
 let reference: Awaited<ReturnType<typeof fileRun>>;
 
 beforeAll(async () => {
-  broker = await startBroker(3, ['upstream:8']);
-  await produce(
-    broker,
-    'upstream',
-    lines.map((l, i) => collectorMessage(l, `line-${i}`)),
-  );
+  broker = await startBrokerWithEvents(3, 'upstream', 8, lines);
   reference = await fileRun(dir, lines);
 }, 180_000);
 
