@@ -196,7 +196,7 @@ describe('monitoring', () => {
       await sleep(25);
     }
     const r = await child.result;
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `signal ${r.signal ?? 'none'}\n${r.stderr}`).toBe(0);
     expect(text).toMatch(/^featurestream_events_total [1-9]\d*/m);
     expect(text).toMatch(/^featurestream_rows_total\{group="perf_5min"\} \d+/m);
     expect(text).toMatch(/^featurestream_watermark_lag_seconds\{partition="0"\} \d/m);
