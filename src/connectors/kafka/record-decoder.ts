@@ -1,0 +1,201 @@
+/**
+ * A faster decoder for the records of a fetched Kafka record batch, in kafkajs' place.
+ *
+ * kafkajs 2.2.4 decodes every record with `Long` arithmetic for its offset and timestamp (a
+ * varlong is read as one `Long` per byte) and builds its headers object by spreading it once per
+ * header. On the Kafka member's main thread that was the largest single function of a profile
+ * (`bench:kafka`, 150,000 collector events with three headers each). This decoder gives the same
+ * record objects — the same fields, string offsets and timestamps, header `Buffer`s, repeated
+ * header keys as arrays — with plain numbers where they are exact (below 2^53) and kafkajs' own
+ * `Long` path otherwise.
+ *
+ * kafkajs keeps the record decoder as a module its batch decoder captures when it loads, so it
+ * can only be put in place before the first fetch of the process: {@link useFastRecordDecoder}
+ * (called by `kafkaClient`) replaces the module's export with a switch, and
+ * {@link selectRecordDecoder} picks either decoder afterwards (`bench:kafka` measures its
+ * baseline with kafkajs' own).
+ */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+/** The part of kafkajs' `Decoder` a record is read with. */
+interface KafkaDecoder {
+  buffer: Buffer;
+  offset: number;
+  readInt8(): number;
+  readVarInt(): number;
+  readVarLong(): KafkaLong;
+  readVarIntString(): string | null;
+  readVarIntBytes(): Buffer | null;
+}
+
+/** kafkajs' `Long` (its copy of long.js), as far as it is used here. */
+interface KafkaLong {
+  add(other: KafkaLong | number | string): KafkaLong;
+  toString(): string;
+}
+interface KafkaLongStatic {
+  fromValue(v: unknown): KafkaLong;
+}
+
+/** What kafkajs' batch decoder passes with each record. */
+interface BatchContext {
+  readonly firstOffset?: string;
+  readonly firstTimestamp?: string;
+  readonly magicByte?: number;
+  readonly isControlBatch?: boolean;
+  readonly timestampType?: number;
+  readonly maxTimestamp?: string;
+}
+
+type RecordDecoder = (decoder: KafkaDecoder, batchContext?: BatchContext) => unknown;
+
+const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
+const BATCH_MODULE = 'kafkajs/src/protocol/recordBatch/v0/decoder.js';
+const LOG_APPEND_TIME = (require('kafkajs/src/protocol/timestampTypes.js') as { LOG_APPEND_TIME: number })
+  .LOG_APPEND_TIME;
+const Long = require('kafkajs/src/utils/long.js') as KafkaLongStatic;
+
+/** The batch the cached numbers below belong to (every record of a batch shares its context). */
+let cachedContext: BatchContext | null = null;
+let firstOffsetN = Number.NaN;
+let firstTimestampN = Number.NaN;
+
+/** A decimal string as an exact number, or NaN when it is not one below 2^53. */
+function exactNumber(s: string | undefined): number {
+  if (s === undefined) return Number.NaN;
+  const n = Number(s);
+  return Number.isSafeInteger(n) && String(n) === s ? n : Number.NaN;
+}
+
+/**
+ * A zigzag varlong as a number, when it fits in 7 bytes (|value| < 2^48); otherwise NaN and the
+ * decoder is left where it was (the caller reads it with kafkajs' `readVarLong`).
+ */
+function readSmallVarLong(d: KafkaDecoder): number {
+  const buf = d.buffer;
+  let at = d.offset;
+  let raw = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    const b = buf[at++]!;
+    raw += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      d.offset = at;
+      // Zigzag: even → raw / 2, odd → −(raw + 1) / 2.
+      return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+    }
+    scale *= 128;
+  }
+  return Number.NaN;
+}
+
+/** kafkajs' header fold: a repeated key collects its values in an array, in order. */
+function addHeader(headers: Record<string, unknown>, key: string | null, value: Buffer | null): void {
+  const k = String(key);
+  const prev = headers[k];
+  const next = prev === undefined ? value : Array.isArray(prev) ? prev.concat([value]) : [prev, value];
+  // An own property even for `__proto__`, as kafkajs' object spread makes it.
+  if (k === '__proto__')
+    Object.defineProperty(headers, k, { value: next, enumerable: true, writable: true, configurable: true });
+  else headers[k] = next;
+}
+
+/** Decodes one record as kafkajs 2.2.4's `record/v0/decoder` does (see the module comment). */
+export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext = {}): unknown {
+  const {
+    firstOffset,
+    firstTimestamp,
+    magicByte,
+    isControlBatch = false,
+    timestampType,
+    maxTimestamp,
+  } = batchContext;
+  if (batchContext !== cachedContext) {
+    cachedContext = batchContext;
+    firstOffsetN = exactNumber(firstOffset);
+    firstTimestampN = exactNumber(firstTimestamp);
+  }
+  const attributes = decoder.readInt8();
+
+  let timestamp: string;
+  let delta = readSmallVarLong(decoder);
+  const deltaLong = Number.isNaN(delta) ? decoder.readVarLong() : null;
+  if (timestampType === LOG_APPEND_TIME && maxTimestamp) timestamp = maxTimestamp;
+  else if (deltaLong === null && Number.isSafeInteger(firstTimestampN + delta))
+    timestamp = String(firstTimestampN + delta);
+  else
+    timestamp = Long.fromValue(firstTimestamp)
+      .add(deltaLong ?? delta)
+      .toString();
+
+  delta = decoder.readVarInt();
+  const offset = Number.isSafeInteger(firstOffsetN + delta)
+    ? String(firstOffsetN + delta)
+    : Long.fromValue(firstOffset).add(delta).toString();
+
+  const key = decoder.readVarIntBytes();
+  const value = decoder.readVarIntBytes();
+  const headers: Record<string, unknown> = {};
+  const n = decoder.readVarInt();
+  for (let i = 0; i < n; i++) {
+    const k = decoder.readVarIntString();
+    addHeader(headers, k, decoder.readVarIntBytes());
+  }
+  return {
+    magicByte,
+    attributes,
+    timestamp,
+    offset,
+    key,
+    value,
+    headers,
+    isControlRecord: isControlBatch,
+    batchContext,
+  };
+}
+
+/** kafkajs' own record decoder, once {@link useFastRecordDecoder} has put the switch in place. */
+let plainDecoder: RecordDecoder | null = null;
+let current: RecordDecoder = decodeRecord;
+/** What kafkajs' batch decoder calls (when installed): whichever decoder is selected. */
+const recordSwitch: RecordDecoder = (decoder, ctx) => current(decoder, ctx);
+
+/**
+ * Puts {@link decodeRecord} in place of kafkajs' record decoder for every kafkajs client of this
+ * process. Returns false, and changes nothing, when kafkajs already decoded a fetched batch in
+ * this process with its own (its batch decoder holds it from then on). Idempotent.
+ *
+ * @example
+ * useFastRecordDecoder(); // before the first fetch
+ * const kafka = new Kafka({ brokers: ['127.0.0.1:9092'] });
+ */
+export function useFastRecordDecoder(): boolean {
+  const recordPath = require.resolve(RECORD_MODULE);
+  const cached = require.cache[recordPath];
+  if (cached?.exports === recordSwitch) {
+    current = decodeRecord;
+    return true;
+  }
+  if (require.cache[require.resolve(BATCH_MODULE)] !== undefined) return false;
+  plainDecoder = require(recordPath) as RecordDecoder;
+  require.cache[recordPath]!.exports = recordSwitch;
+  current = decodeRecord;
+  return true;
+}
+
+/**
+ * Picks the decoder kafkajs uses from now on, once {@link useFastRecordDecoder} succeeded:
+ * `kafkajs` is its own (a benchmark's baseline), `featurestream` this module's.
+ */
+export function selectRecordDecoder(which: 'kafkajs' | 'featurestream'): void {
+  if (plainDecoder === null)
+    throw new Error('selectRecordDecoder: useFastRecordDecoder() has not been called');
+  current = which === 'kafkajs' ? plainDecoder : decodeRecord;
+}
+
+/** kafkajs' own record decoder (for tests that compare the two). */
+export function kafkajsRecordDecoder(): RecordDecoder {
+  return require(RECORD_MODULE) === recordSwitch ? plainDecoder! : (require(RECORD_MODULE) as RecordDecoder);
+}
