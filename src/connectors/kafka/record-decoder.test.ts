@@ -60,6 +60,11 @@ describe('the fast record decoder', () => {
       { a: ['1', '2', '3'] },
       { __proto__: 'p', toString: 't' },
       { ключ: 'значение' },
+      // Keys are decoded once and then known by their bytes: same length, other bytes; and more
+      // distinct keys than are kept.
+      { ab: '1', ac: '2', ba: '3' },
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`key-${i}`, `v${i}`])),
+      { ab: '4', ac: '5', ba: '6' },
     ];
     for (const headers of cases) {
       const bytes = body({ offsetDelta: 0, timestampDelta: 0, key: null, value: null, headers });

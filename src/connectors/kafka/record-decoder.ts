@@ -91,12 +91,42 @@ function readSmallVarLong(d: KafkaDecoder): number {
   return Number.NaN;
 }
 
-/** kafkajs' header fold: a repeated key collects its values in an array, in order. */
-function addHeader(headers: Record<string, unknown>, key: string | null, value: Buffer | null): void {
-  const k = String(key);
+/**
+ * Header keys seen lately, by their bytes: a topic's records repeat the same few keys, so each
+ * is decoded to a string once (the same bytes always give the same string).
+ */
+const headerKeys: Array<{ readonly bytes: Buffer; readonly text: string }> = [];
+const MAX_HEADER_KEYS = 16;
+
+/** The header key of `length` bytes at `at` (kafkajs: `null` for length −1, as the key "null"). */
+function headerKey(buf: Buffer, at: number, length: number): string {
+  if (length < 0) return 'null';
+  for (let j = 0; j < headerKeys.length; j++) {
+    const known = headerKeys[j]!;
+    const kb = known.bytes;
+    if (kb.length !== length) continue;
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (kb[i] !== buf[at + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return known.text;
+  }
+  const text = buf.toString('utf8', at, at + length);
+  if (headerKeys.length < MAX_HEADER_KEYS)
+    headerKeys.push({ bytes: Buffer.from(buf.subarray(at, at + length)), text });
+  return text;
+}
+
+/**
+ * kafkajs' header fold for a key already present (or inherited, such as `toString`): the values
+ * collect in an array, in order; `__proto__` becomes an own property, as kafkajs' spread makes it.
+ */
+function foldHeader(headers: Record<string, unknown>, k: string, value: Buffer | null): void {
   const prev = headers[k];
   const next = prev === undefined ? value : Array.isArray(prev) ? prev.concat([value]) : [prev, value];
-  // An own property even for `__proto__`, as kafkajs' object spread makes it.
   if (k === '__proto__')
     Object.defineProperty(headers, k, { value: next, enumerable: true, writable: true, configurable: true });
   else headers[k] = next;
@@ -139,9 +169,14 @@ export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext =
   const value = decoder.readVarIntBytes();
   const headers: Record<string, unknown> = {};
   const n = decoder.readVarInt();
+  const buf = decoder.buffer;
   for (let i = 0; i < n; i++) {
-    const k = decoder.readVarIntString();
-    addHeader(headers, k, decoder.readVarIntBytes());
+    const keyLength = decoder.readVarInt();
+    const k = headerKey(buf, decoder.offset, keyLength);
+    if (keyLength > 0) decoder.offset += keyLength;
+    const v = decoder.readVarIntBytes();
+    if (headers[k] === undefined && k !== '__proto__') headers[k] = v;
+    else foldHeader(headers, k, v);
   }
   return {
     magicByte,
