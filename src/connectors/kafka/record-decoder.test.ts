@@ -1,6 +1,11 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, kafkajsRecordDecoder } from './record-decoder.js';
+import {
+  decodeRecord,
+  kafkajsRecordDecoder,
+  selectRecordDecoder,
+  useFastRecordDecoder,
+} from './record-decoder.js';
 
 const require = createRequire(import.meta.url);
 type KafkaDecoderClass = new (buffer: Buffer) => { offset: number; readVarIntBytes(): Buffer | null };
@@ -122,5 +127,55 @@ describe('the fast record decoder', () => {
       const r = both(body({ offsetDelta: 3, timestampDelta: 2, key: 'k', value: 'v' }), ctx);
       expect(r.actual).toEqual(r.expected);
     }
+  });
+
+  it('is what kafkajs’ batch decoder calls once installed; selecting kafkajs’ own brings that back', async () => {
+    // A test file runs in a process of its own: kafkajs has fetched nothing here yet.
+    expect(useFastRecordDecoder()).toBe(true);
+    const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+      RecordBatch: (b: Record<string, unknown>) => Promise<{ buffer: Buffer }>;
+    };
+    const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (
+      d: unknown,
+    ) => Promise<{ records: unknown[] }>;
+    const records = Array.from({ length: 5 }, (_, i) =>
+      encodeRecord({
+        offsetDelta: i,
+        timestampDelta: i * 10,
+        key: `k${i}`,
+        value: `v${i}`,
+        headers: { event_type: 'performance_metrics', n: String(i) },
+      }),
+    );
+    const batch = await RecordBatch({
+      firstOffset: Long.fromValue('40'),
+      firstTimestamp: 1733300000000,
+      maxTimestamp: 1733300000040,
+      lastOffsetDelta: 4,
+      records,
+    });
+    // The switch kafkajs now holds: count what goes through the selected decoder.
+    const installed = require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js') as {
+      current: (...a: unknown[]) => unknown;
+    };
+    const through = (): { calls: number } => {
+      const seen = { calls: 0 };
+      const selected = installed.current;
+      installed.current = (...a) => {
+        seen.calls++;
+        return selected(...a);
+      };
+      return seen;
+    };
+    const ours = through();
+    const fast = (await decodeBatch(new Decoder(batch.buffer))).records;
+    expect(ours.calls).toBe(5);
+    selectRecordDecoder('kafkajs');
+    expect(installed.current).toBe(kafkajsRecordDecoder());
+    const plain = (await decodeBatch(new Decoder(batch.buffer))).records;
+    selectRecordDecoder('featurestream');
+    expect(installed.current).toBe(decodeRecord);
+    expect(fast).toEqual(plain);
+    expect(fast.map((r) => (r as { offset: string }).offset)).toEqual(['40', '41', '42', '43', '44']);
   });
 });

@@ -16,6 +16,7 @@
  * baseline with kafkajs' own).
  */
 import { createRequire } from 'node:module';
+import { InternalError } from '../../errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -191,11 +192,23 @@ export function decodeRecord(decoder: KafkaDecoder, batchContext: BatchContext =
   };
 }
 
-/** kafkajs' own record decoder, once {@link useFastRecordDecoder} has put the switch in place. */
-let plainDecoder: RecordDecoder | null = null;
-let current: RecordDecoder = decodeRecord;
-/** What kafkajs' batch decoder calls (when installed): whichever decoder is selected. */
-const recordSwitch: RecordDecoder = (decoder, ctx) => current(decoder, ctx);
+/**
+ * What kafkajs' batch decoder calls once {@link useFastRecordDecoder} put it in place: whichever
+ * decoder is selected. It lives in kafkajs' module cache, so its state is the process's, whatever
+ * copy of this module (a test runner may load several) selects.
+ */
+interface RecordSwitch extends RecordDecoder {
+  /** kafkajs' own decoder. */
+  readonly kafkajs: RecordDecoder;
+  current: RecordDecoder;
+}
+
+function installedSwitch(): RecordSwitch | null {
+  const m: unknown = require.cache[require.resolve(RECORD_MODULE)]?.exports;
+  if (typeof m !== 'function') return null;
+  const installed = m as RecordSwitch;
+  return typeof installed.kafkajs === 'function' ? installed : null;
+}
 
 /**
  * Puts {@link decodeRecord} in place of kafkajs' record decoder for every kafkajs client of this
@@ -207,16 +220,22 @@ const recordSwitch: RecordDecoder = (decoder, ctx) => current(decoder, ctx);
  * const kafka = new Kafka({ brokers: ['127.0.0.1:9092'] });
  */
 export function useFastRecordDecoder(): boolean {
-  const recordPath = require.resolve(RECORD_MODULE);
-  const cached = require.cache[recordPath];
-  if (cached?.exports === recordSwitch) {
-    current = decodeRecord;
+  const installed = installedSwitch();
+  if (installed !== null) {
+    installed.current = decodeRecord;
     return true;
   }
   if (require.cache[require.resolve(BATCH_MODULE)] !== undefined) return false;
-  plainDecoder = require(recordPath) as RecordDecoder;
-  require.cache[recordPath]!.exports = recordSwitch;
-  current = decodeRecord;
+  const recordPath = require.resolve(RECORD_MODULE);
+  const kafkajs = require(recordPath) as RecordDecoder;
+  const select: RecordSwitch = Object.assign(
+    (d: KafkaDecoder, ctx?: BatchContext) => select.current(d, ctx),
+    {
+      kafkajs,
+      current: decodeRecord,
+    },
+  );
+  require.cache[recordPath]!.exports = select;
   return true;
 }
 
@@ -225,12 +244,15 @@ export function useFastRecordDecoder(): boolean {
  * `kafkajs` is its own (a benchmark's baseline), `featurestream` this module's.
  */
 export function selectRecordDecoder(which: 'kafkajs' | 'featurestream'): void {
-  if (plainDecoder === null)
-    throw new Error('selectRecordDecoder: useFastRecordDecoder() has not been called');
-  current = which === 'kafkajs' ? plainDecoder : decodeRecord;
+  const installed = installedSwitch();
+  if (installed === null)
+    throw new InternalError(
+      'selectRecordDecoder: the record decoder switch is not in place (call useFastRecordDecoder first)',
+    );
+  installed.current = which === 'kafkajs' ? installed.kafkajs : decodeRecord;
 }
 
-/** kafkajs' own record decoder (for tests that compare the two). */
+/** kafkajs' own record decoder, whether or not the switch is in place (tests compare the two). */
 export function kafkajsRecordDecoder(): RecordDecoder {
-  return require(RECORD_MODULE) === recordSwitch ? plainDecoder! : (require(RECORD_MODULE) as RecordDecoder);
+  return installedSwitch()?.kafkajs ?? (require(RECORD_MODULE) as RecordDecoder);
 }
