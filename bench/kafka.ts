@@ -4,8 +4,8 @@
  * the same topic measured in the same run (a consumer group that JSON-parses every message and
  * counts per key — the least a consumer of these events does), with kafkajs' own gzip codec and
  * record decoder. Prints both and the ratio, and the raw rate once more with the gzip codec and
- * the record decoder the job installs
- * (`useFastGzip`), so what the codec alone gives is in the table too.
+ * the record decoder the job installs (`useFastGzip`, `useFastRecordDecoder`), so what those
+ * alone give a plain consumer is in the table too.
  *
  * Without `KAFKA_BROKERS` it starts the Kafka-protocol test broker of /work/shared/kafka (the
  * librdkafka mock cluster, 3 brokers) and produces the events itself: `performance_metrics`
