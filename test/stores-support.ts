@@ -7,8 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { Socket } from 'node:net';
-import { freePort } from '../src/free-port.js';
+import { freePort, waitForPort } from '../src/free-port.js';
 import { join } from 'node:path';
 import { setTimeout as setTimeoutP } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -523,7 +522,7 @@ export class DurableRedis {
       { stdio: 'ignore' },
     );
     this.proc = proc;
-    await waitForPort(this.port);
+    await waitForPort(this.port, 'redis-server');
     // Listening precedes loading the AOF: wait until it answers commands.
     const probe = new Redis(this.url(), { lazyConnect: true, maxRetriesPerRequest: 0 });
     try {
@@ -561,22 +560,4 @@ export class DurableRedis {
       proc.kill('SIGKILL');
     });
   }
-}
-
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  await waitFor(
-    `redis-server to listen on ${port}`,
-    () =>
-      new Promise<true | undefined>((resolve) => {
-        const sock = new Socket();
-        sock.once('connect', () => {
-          sock.destroy();
-          resolve(true);
-        });
-        sock.once('error', () => resolve(undefined));
-        sock.connect(port, '127.0.0.1');
-      }),
-    timeoutMs,
-    50,
-  );
 }

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Socket } from 'node:net';
-import { freePort } from '../free-port.js';
+import { freePort, waitForPort } from '../free-port.js';
 
 /**
  * A redis-server of a test's own, on a free port, without persistence — for outage tests that
@@ -53,7 +52,7 @@ export class PrivateRedis {
       ],
       { stdio: 'ignore' },
     );
-    await waitForPort(this.port);
+    await waitForPort(this.port, 'redis-server');
   }
 
   /** SIGKILLs the server and waits for it to exit. */
@@ -65,23 +64,5 @@ export class PrivateRedis {
       proc.once('exit', () => resolve());
       proc.kill('SIGKILL');
     });
-  }
-}
-
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = new Socket();
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once('error', () => resolve(false));
-      sock.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

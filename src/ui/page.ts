@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { KIND_COLOURS } from './graph.js';
 import { distFile } from '../dist-path.js';
+import { InternalError } from '../errors.js';
 
 /** The browser bundle (src/ui/client.js + graph.ts), built by scripts/build-ui.mjs with esbuild. */
 export function clientBundle(): string {
   const file = distFile(import.meta.url, 'src', 'ui', 'app.js');
   if (existsSync(file)) return readFileSync(file, 'utf8');
-  throw new Error(`the UI bundle is missing (${file}): run \`npm run build\``);
+  throw new InternalError(`the UI bundle is missing (${file}): run \`npm run build\``);
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
