@@ -10,19 +10,37 @@ export interface DefaultSample {
   readonly reused: boolean;
 }
 
-/** The modules whose code decides the sample's bytes, beside this one (compiled or sources). */
-const GENERATOR_MODULES = ['./llm-stream', './ndjson-writer', './perf-stream', '../events/timestamp'];
+/** A relative value import or re-export of a module (not `import type`), compiled or source. */
+const RELATIVE_IMPORT = /^\s*(?:import|export)\s+(?!type\b)[^;]*?\bfrom\s+['"](\.{1,2}\/[^'"]+)\.js['"]/gm;
+
+/**
+ * The files whose code decides the sample's bytes: the generator's module and every module it
+ * imports, transitively (compiled beside this one, or the sources when tests run them). Derived
+ * from the import statements, so a module the generator comes to use is covered without a list
+ * to keep.
+ */
+export function generatorFiles(): string[] {
+  const ext = moduleExtension(import.meta.url);
+  const seen = new Set<string>();
+  const visit = (url: URL): void => {
+    const path = fileURLToPath(url);
+    if (seen.has(path)) return;
+    seen.add(path);
+    for (const m of readFileSync(path, 'utf8').matchAll(RELATIVE_IMPORT))
+      visit(new URL(`${m[1]}${ext}`, url));
+  };
+  visit(new URL(`./llm-stream${ext}`, import.meta.url));
+  return [...seen].sort();
+}
 
 /**
  * What decides a sample's bytes: the options and the generator's code (its modules' text); null
  * when a module's file cannot be read (then the sample is generated every time).
  */
 function fingerprint(opts: LlmStreamOptions): string | null {
-  const ext = moduleExtension(import.meta.url);
   const h = createHash('sha256').update(JSON.stringify(opts));
   try {
-    for (const m of GENERATOR_MODULES)
-      h.update(readFileSync(fileURLToPath(new URL(`${m}${ext}`, import.meta.url))));
+    for (const file of generatorFiles()) h.update(readFileSync(file));
   } catch {
     return null;
   }
