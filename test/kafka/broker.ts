@@ -12,6 +12,7 @@ import { TOPOLOGIES } from '../../topology/index.js';
 import { generatePerfLines } from '../../src/generate/perf-stream.js';
 import { runJob } from '../../src/runtime/coordinator.js';
 import { createStoreSinks } from '../../src/stores/sinks.js';
+import { afterAll, beforeAll } from 'vitest';
 import { ROOT } from '../support.js';
 
 /** The standalone Kafka entry in the build (`npm run build` first, as for every CLI test). */
@@ -105,6 +106,44 @@ export async function startBrokerWithEvents(
     lines.map((l, i) => collectorMessage(l, `line-${i}`)),
   );
   return broker;
+}
+
+/**
+ * {@link startBrokerWithEvents} for a whole test file: started before its tests (`beforeAll`),
+ * stopped after them (`afterAll`). The handle it returns stands for that cluster once it runs.
+ *
+ * @example
+ * const broker = brokerWithEventsForFile(3, 'events', 8, lines);
+ * it('…', () => startRunner(kafkaArgs({ broker, … })));
+ */
+export function brokerWithEventsForFile(
+  n: number,
+  topic: string,
+  partitions: number,
+  lines: readonly string[],
+): TestBroker {
+  let started: TestBroker | null = null;
+  beforeAll(async () => {
+    started = await startBrokerWithEvents(n, topic, partitions, lines);
+  }, 120_000);
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const running = (): TestBroker => {
+    if (started === null) throw new Error('the test broker is not running (it starts in beforeAll)');
+    return started;
+  };
+  return {
+    get bootstrap() {
+      return running().bootstrap;
+    },
+    get brokers() {
+      return running().brokers;
+    },
+    command: (line) => running().command(line),
+    apply: (line) => running().apply(line),
+    stop: () => running().stop(),
+  };
 }
 
 /** A kafkajs client for tests (logs off). */

@@ -13,7 +13,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { waitFor } from '../stores-support.js';
 import { sleep, tempDir } from '../support.js';
 import {
@@ -24,6 +24,7 @@ import {
   rowDifferences,
   type RunnerChild,
   runnerSummary,
+  brokerWithEventsForFile,
   startBrokerWithEvents,
   startRunner,
   type TestBroker,
@@ -31,17 +32,9 @@ import {
 } from './broker.js';
 import { freePort } from '../../src/free-port.js';
 
-let broker: TestBroker;
 const dir = tempDir('fs-kafka-gone-');
 const lines = comparisonLines(30_000, 29);
-
-beforeAll(async () => {
-  broker = await startBrokerWithEvents(3, 'events', 8, lines);
-}, 120_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
+const broker = brokerWithEventsForFile(3, 'events', 8, lines);
 
 /** GET a probe: its status, or 0 when nothing answered within 2 s. */
 async function probe(port: number, path: string): Promise<{ status: number; body: string }> {

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sleep, tempDir } from '../support.js';
 import {
   comparisonLines,
@@ -14,25 +14,19 @@ import {
   kafkaArgs,
   rowDifferences,
   runnerSummary,
-  startBrokerWithEvents,
+  brokerWithEventsForFile,
   startRunner,
-  type TestBroker,
   within,
 } from './broker.js';
 
-let broker: TestBroker;
 const dir = tempDir('fs-kafka-outage-');
 const lines = comparisonLines(30_000, 23);
+const broker = brokerWithEventsForFile(3, 'events', 8, lines);
 let reference: Awaited<ReturnType<typeof fileRun>>;
 
 beforeAll(async () => {
-  broker = await startBrokerWithEvents(3, 'events', 8, lines);
   reference = await fileRun(dir, lines);
 }, 120_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
 
 describe('kafka: broker down and up mid-run', () => {
   it('completes with the same rows and dead letters as a file run', async () => {

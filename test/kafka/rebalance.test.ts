@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sleep, tempDir } from '../support.js';
 import {
   comparisonLines,
@@ -18,26 +18,20 @@ import {
   kafkaArgs,
   rowDifferences,
   runnerSummary,
-  startBrokerWithEvents,
+  brokerWithEventsForFile,
   startRunner,
-  type TestBroker,
   within,
 } from './broker.js';
 import { freePort } from '../../src/free-port.js';
 
-let broker: TestBroker;
 const dir = tempDir('fs-kafka-rebalance-');
 const lines = comparisonLines(40_000, 17);
+const broker = brokerWithEventsForFile(3, 'events', 8, lines);
 let reference: Awaited<ReturnType<typeof fileRun>>;
 
 beforeAll(async () => {
-  broker = await startBrokerWithEvents(3, 'events', 8, lines);
   reference = await fileRun(dir, lines);
 }, 120_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
 
 describe('kafka: rebalances and graceful stop', () => {
   it('a member joining and a member leaving on SIGTERM hand shards over through the changelog', async () => {

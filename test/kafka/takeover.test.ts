@@ -20,15 +20,14 @@ import {
   kafkaArgs,
   rowDifferences,
   runnerSummary,
-  startBrokerWithEvents,
+  brokerWithEventsForFile,
   startRunner,
-  type TestBroker,
   within,
 } from './broker.js';
 
-let broker: TestBroker;
 const dir = tempDir('fs-kafka-takeover-');
 const lines = comparisonLines(40_000, 11);
+const broker = brokerWithEventsForFile(3, 'events', 8, lines);
 let reference: Awaited<ReturnType<typeof fileRun>>;
 const pool = new pg.Pool({ connectionString: PG_URL });
 const refSchema = uniqueName('fs_kafka_ref');
@@ -41,12 +40,10 @@ beforeAll(async () => {
     await store.migrate();
     await store.close();
   }
-  broker = await startBrokerWithEvents(3, 'events', 8, lines);
   reference = await fileRun(dir, lines, offlineUrl(refSchema));
 }, 120_000);
 
 afterAll(async () => {
-  await broker?.stop();
   for (const schema of [refSchema, kafkaSchema]) await dropSchema(pool, schema);
   await pool.end();
 });

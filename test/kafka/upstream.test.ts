@@ -8,7 +8,7 @@
  * under Kafka had session_depth 1.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sessionDepth } from '../../src/features/request.js';
 import { tempDir } from '../support.js';
 import {
@@ -17,9 +17,8 @@ import {
   kafkaArgs,
   multisetDifferences,
   runnerSummary,
-  startBrokerWithEvents,
+  brokerWithEventsForFile,
   startRunner,
-  type TestBroker,
   within,
 } from './broker.js';
 import { SCENARIO_SESSIONS, upstreamScenarioLines } from './upstream-scenario.js';
@@ -32,17 +31,12 @@ interface Row {
 
 const lines = upstreamScenarioLines();
 const dir = tempDir('fs-kafka-upstream-');
-let broker: TestBroker;
+const broker = brokerWithEventsForFile(3, 'upstream', 8, lines);
 let reference: Awaited<ReturnType<typeof fileRun>>;
 
 beforeAll(async () => {
-  broker = await startBrokerWithEvents(3, 'upstream', 8, lines);
   reference = await fileRun(dir, lines);
 }, 180_000);
-
-afterAll(async () => {
-  await broker?.stop();
-});
 
 const parse = (ls: readonly string[]) => ls.map((l) => JSON.parse(l) as Row);
 const depths = (rows: readonly Row[]) =>

@@ -1114,7 +1114,6 @@ export class KafkaJob {
         );
       }
     }
-    this.stopping = true;
     // Everything is checkpointed by now; a client that cannot say goodbye to a broker that just
     // came back must not keep the process alive (each step is bounded).
     const bounded = async (what: string, p: Promise<unknown> | undefined) => {
