@@ -7,7 +7,7 @@
  * the record decoder the job installs (`useFastGzip`, `useFastRecordDecoder`), so what those
  * alone give a plain consumer is in the table too.
  *
- * Without `KAFKA_BROKERS` it starts the Kafka-protocol test broker of /work/shared/kafka (the
+ * Without `KAFKA_BROKERS` it starts the project's Kafka-protocol test broker (test/kafka/mockbroker) (the
  * librdkafka mock cluster, 3 brokers) and produces the events itself: `performance_metrics`
  * events as the LLM Auto-Optimizer collector writes them (JSON, gzip, key = event id).
  *
@@ -58,7 +58,9 @@ interface Broker {
 async function startBroker(): Promise<Broker> {
   const env = process.env.KAFKA_BROKERS;
   if (env !== undefined && env !== '') return { brokers: env.split(','), stop: async () => {} };
-  const script = process.env.FEATURESTREAM_KAFKA_BUILD ?? '/work/shared/kafka/build.sh';
+  const script =
+    process.env.FEATURESTREAM_KAFKA_BUILD ??
+    new URL('../../test/kafka/mockbroker/build.sh', import.meta.url).pathname;
   const bin = execFileSync('bash', [script], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
   const child = spawn(bin, ['3', `${TOPIC}:${PARTITIONS}`], { stdio: ['pipe', 'pipe', 'inherit'] });
   const bootstrap = await new Promise<string>((resolve, reject) => {

@@ -1,5 +1,5 @@
 /**
- * Where a Kafka replay starts reading. The test broker of /work/shared/kafka answers every
+ * Where a Kafka replay starts reading. The test broker of test/kafka/mockbroker answers every
  * timestamp with the end offset, so a broker that really looks offsets up by time cannot be
  * caused on this machine: these cases use a stub of the three admin calls (and say so). The
  * whole replay against the real test broker is test/kafka/replay.test.ts.

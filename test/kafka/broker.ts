@@ -1,6 +1,6 @@
 /**
  * Test harness: a real Kafka-protocol broker on this machine — librdkafka's mock cluster run as a
- * TCP server (/work/shared/kafka, see its README) — started per test file, plus helpers to
+ * TCP server (test/kafka/mockbroker, see its README) — started per test file, plus helpers to
  * produce events and to run the Kafka runner as a child process from the build.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -18,7 +18,8 @@ import { ROOT } from '../support.js';
 /** The standalone Kafka entry in the build (`npm run build` first, as for every CLI test). */
 export const KAFKA_ENTRY = join(ROOT, 'bin/featurestream.js');
 
-const BUILD_SCRIPT = process.env.FEATURESTREAM_KAFKA_BUILD ?? '/work/shared/kafka/build.sh';
+const BUILD_SCRIPT =
+  process.env.FEATURESTREAM_KAFKA_BUILD ?? join(ROOT, 'test/kafka/mockbroker/build.sh');
 
 let binary: string | null = null;
 

@@ -1,7 +1,7 @@
 /**
  * A topic already keyed by the topology's key (`--topic-key model`): no repartition topic —
  * shard s is source partition s, its clock that partition's own — against the test broker of
- * /work/shared/kafka. A stop and a restart with the same group, the second one with its local
+ * test/kafka/mockbroker. A stop and a restart with the same group, the second one with its local
  * state gone (so it restores from the changelog), must together give the rows of a file run.
  */
 import { rmSync } from 'node:fs';

@@ -2,7 +2,7 @@
  * The one-runtime acceptance test: the full `llm-features` catalog over the generated all-type
  * stream (`featurestream generate --kind llm`: every event type, out-of-order events within the
  * topology's bounds, invalid values, malformed lines) through Kafka — two members of one group on
- * the test broker of /work/shared/kafka, one SIGKILLed mid-run — equals the single-process file
+ * the project's test broker (test/kafka/mockbroker), one SIGKILLed mid-run — equals the single-process file
  * run exactly: feature rows of all nine groups, dead letters (with raw), late events (with raw),
  * invalid-value counts and the offline store (PostgreSQL).
  *

@@ -1,7 +1,7 @@
 /**
  * The shipped user topology (examples/endpoint-errors: a topology file plus its plugin) on the
  * Kafka source: `run --kafka --topology FILE --plugin MODULE` against the test broker of
- * /work/shared/kafka gives the same rows as the file run of the same events (whose rows
+ * test/kafka/mockbroker gives the same rows as the file run of the same events (whose rows
  * test/example-endpoint-errors.test.ts checks against a recount), with the plugin's filter,
  * aggregation and keyed processor loaded in every pool worker.
  */

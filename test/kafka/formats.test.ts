@@ -1,5 +1,5 @@
 /**
- * Payload formats against a real Kafka-protocol broker (the test broker of /work/shared/kafka):
+ * Payload formats against a real Kafka-protocol broker (the project's test broker (test/kafka/mockbroker)):
  * the LLM Auto-Optimizer collector's messages as it writes them (JSON, gzip, key = event id,
  * headers event_type / event_id / timestamp), Confluent schema-registry framed Avro and JSON
  * Schema payloads, and garbage. The broker has no schema registry, so this test serves the

@@ -1,5 +1,5 @@
 /**
- * Broker outage: every broker of the test cluster (/work/shared/kafka's mock, one per test file)
+ * Broker outage: every broker of the test cluster (the project's test broker, one per test file)
  * goes down mid-run and comes back. The run must complete on its own with the same feature rows
  * and dead letters as a file run (`runJob`) over the same events.
  */

@@ -1,5 +1,5 @@
 /**
- * Rebalances on a real Kafka-protocol broker (the test broker of /work/shared/kafka): member A
+ * Rebalances on a real Kafka-protocol broker (the project's test broker (test/kafka/mockbroker)): member A
  * runs alone; member B joins mid-run, so A gives up partitions (checkpointing first when it sees
  * the rebalance inside a batch; kafkajs has no revoke callback, so that is best effort) and B
  * restores the shards it is given from the changelog before processing them; then A is stopped

@@ -1,5 +1,5 @@
 /**
- * `featurestream replay --kafka` (issue 13) against the test broker of /work/shared/kafka: a live
+ * `featurestream replay --kafka` (issue 13) against the project's test broker (test/kafka/mockbroker): a live
  * `run --kafka` writes version 1 and commits its group's offsets; a replay over an inner range
  * reads the topic from offsets found by timestamp, in its own consumer group, and writes version
  * 2. Every window ending inside the range equals version 1, nothing outside it is written as

@@ -1,6 +1,6 @@
 /**
  * Two processes in one consumer group split the partitions of a real Kafka-protocol broker (the
- * test broker of /work/shared/kafka, one per test file); one is SIGKILLed mid-stream; the other
+ * test broker of test/kafka/mockbroker, one per test file); one is SIGKILLed mid-stream; the other
  * takes its partitions over, restores the dead member's shards from the changelog, and finishes
  * the bounded run. The feature rows of all shards must equal a file run (`runJob`) over the same
  * events: nothing lost, nothing doubled — whatever the topology emits. Both members also write

@@ -1,5 +1,5 @@
 /**
- * The topology page of a Kafka run (issue 13) against the test broker of /work/shared/kafka: two
+ * The topology page of a Kafka run (issue 13) against the project's test broker (test/kafka/mockbroker): two
  * members of one group, each with `--ui-port`, each serve their own page. `GET /api/metrics` of
  * each says which source partitions and shards it owns (together all of them, none twice) and
  * its consumer lag per owned partition; the page (headless Chromium, playwright-core) shows the
