@@ -12,10 +12,10 @@
  * STATIC_PROMPTS distinct generated prompts (all new: no cache is involved for this model).
  */
 import { pathToFileURL } from 'node:url';
-import { Embedder } from '../src/features/embeddings/embedder.js';
-import { EMBEDDER_NAMES, type EmbedderName } from '../src/features/embeddings/models.js';
-import { defaultCorpusPath, project, readCorpus } from '../src/features/embeddings/projection.js';
-import { generateLlmEvents } from '../src/generate/llm-stream.js';
+import { Embedder } from '../src/domains/llm/features/embeddings/embedder.js';
+import { EMBEDDER_NAMES, type EmbedderName } from '../src/domains/llm/features/embeddings/models.js';
+import { defaultCorpusPath, project, readCorpus } from '../src/domains/llm/features/embeddings/projection.js';
+import { generateLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
 
 /** Distinct prompts of the generated stream, in order of first appearance. */
 export function generatedPrompts(count: number, seed = 11): string[] {

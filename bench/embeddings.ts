@@ -14,8 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Embedder, type EmbedderStats } from '../src/features/embeddings/embedder.js';
-import { defaultCorpusPath, readCorpus } from '../src/features/embeddings/projection.js';
+import { Embedder, type EmbedderStats } from '../src/domains/llm/features/embeddings/embedder.js';
+import { defaultCorpusPath, readCorpus } from '../src/domains/llm/features/embeddings/projection.js';
 
 /** Options of {@link benchEmbeddings}. */
 export interface EmbeddingsBenchOptions {

@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeLlmEvents } from '../src/generate/llm-stream.js';
+import { writeLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
 import { benchEmbeddings } from './embeddings.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 60_000);

@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { writePerfEvents } from '../src/generate/perf-stream.js';
+import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 250_000);
 const RUNS = Number(process.env.RUNS ?? 3);

@@ -30,7 +30,7 @@ import { gzipCodec } from '../src/connectors/kafka/gzip-codec.js';
 import { selectRecordDecoder, useFastRecordDecoder } from '../src/connectors/kafka/record-decoder.js';
 import { pino } from 'pino';
 import { TOPOLOGIES } from '../topology/index.js';
-import { generatePerfLines } from '../src/generate/perf-stream.js';
+import { generatePerfLines } from '../src/domains/llm/generate/perf-stream.js';
 import { runKafkaJob } from '../src/runtime/kafka/job.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 150_000);

@@ -18,7 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Emitter, FeatureRow, RecordBatch } from '../operators/operator.js';
 import { SlidingWindowOperator } from '../operators/sliding-window.js';
-import { llmPerfTopology } from '../topology/llm-features.js';
+import { llmPerfTopology } from '../src/domains/llm/topology.js';
 import type { MapNode, WindowNode } from '../topology/nodes.js';
 
 const RATE = Number(process.env.RATE ?? 10_000);

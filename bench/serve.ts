@@ -26,7 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import type { FeatureRow } from '../operators/operator.js';
-import { featuresOfGroup } from '../src/features/catalog.js';
+import { featuresOfGroup } from '../src/domains/llm/features/catalog.js';
 import { createServer } from '../src/serve/server.js';
 import { RedisOnlineStore } from '../src/stores/online-redis.js';
 

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writePerfEvents } from '../src/generate/perf-stream.js';
+import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
 
 const RUNS = Number(process.env.RUNS ?? 9);
 const root = new URL('../../', import.meta.url).pathname;

@@ -4,7 +4,7 @@
  * returning a body of the same size, measured in the same run (autocannon, 10 connections).
  * Prints server-side p50/p99 (onRequest → onResponse), client throughput and the ratio to the
  * bare server, with the rows read from the store on every request, kept in process (the row
- * view the server keeps, src/workflow/row-cache.ts) and with the vector cache too; the cold-prompt p99 (an embedding miss: the model runs); and the vector and
+ * view the server keeps, src/domains/api-workflow/row-cache.ts) and with the vector cache too; the cold-prompt p99 (an embedding miss: the model runs); and the vector and
  * embedding cache hit rates on a repeat mix (70 % of requests repeat a recent session and prompt).
  */
 import { spawnSync } from 'node:child_process';
@@ -15,14 +15,18 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { DEFAULT_EMBEDDER, Embedder, type EmbedderName } from '../src/features/embeddings/embedder.js';
-import { writeApiEvents } from '../src/generate/api-stream.js';
+import {
+  DEFAULT_EMBEDDER,
+  Embedder,
+  type EmbedderName,
+} from '../src/domains/llm/features/embeddings/embedder.js';
+import { writeApiEvents } from '../src/domains/api-workflow/generate/api-stream.js';
 import { ServeMetrics } from '../src/serve/metrics.js';
 import { registerWorkflowRoute } from '../src/serve/routes/workflow.js';
 import { openOnlineStore } from '../src/stores/online-store.js';
-import { CachedRowReader } from '../src/workflow/row-cache.js';
-import { builtinSpec } from '../src/workflow/openapi.js';
-import { API_WORKFLOW_PARAMS } from '../src/workflow/params.js';
+import { CachedRowReader } from '../src/domains/api-workflow/row-cache.js';
+import { builtinSpec } from '../src/domains/api-workflow/openapi.js';
+import { API_WORKFLOW_PARAMS } from '../src/domains/api-workflow/params.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fs-bench-wf-'));
 const q = (xs: number[], p: number) => {

@@ -4,4 +4,4 @@
 import { existsSync } from 'node:fs';
 
 const bundled = new URL('../dist/bundle/cli.js', import.meta.url);
-await import(existsSync(bundled) ? bundled.href : '../dist/src/cli.js');
+await import(existsSync(bundled) ? bundled.href : '../dist/src/cli/index.js');

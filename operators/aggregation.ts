@@ -1,4 +1,4 @@
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/shared/errors.js';
 import type { AggSpec, FeatureSpec, JsonValue, QuantileStorage } from '../topology/nodes.js';
 import { AGGREGATIONS, type AggregationInstance } from './aggregation-functions.js';
 import { QuantileSketch } from './quantile-sketch.js';

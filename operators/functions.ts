@@ -5,12 +5,12 @@
  * confused with the feature registry (`src/registry/`) or Confluent's schema registry (see
  * docs/glossary.md).
  */
-import { ConfigError } from '../src/errors.js';
-import type { DecodedEvent } from '../src/events/types.js';
+import { ConfigError } from '../src/shared/errors.js';
+import type { DecodedEvent } from '../src/domains/llm/events/types.js';
 import type { JsonValue, ProcessNode } from '../topology/nodes.js';
-import { API_ATTRIBUTES, API_FIELDS, apiExtract } from './api-workflow/api-extract.js';
-import { ContextRowOperator } from './llm/context-row.js';
-import { DerivedJoinOperator } from './llm/derived-join.js';
+import { API_ATTRIBUTES, API_FIELDS, apiExtract } from '../src/domains/api-workflow/operators/api-extract.js';
+import { ContextRowOperator } from '../src/domains/llm/operators/context-row.js';
+import { DerivedJoinOperator } from '../src/domains/llm/operators/derived-join.js';
 import {
   MODEL_FIELDS,
   modelExtract,
@@ -23,16 +23,19 @@ import {
   perfValues,
   SESSION_FIELDS,
   sessionExtract,
-} from './llm/extractors.js';
-import { ModelTableOperator } from './llm/model-table.js';
+} from '../src/domains/llm/operators/extractors.js';
+import { ModelTableOperator } from '../src/domains/llm/operators/model-table.js';
 import type { Operator } from './operator.js';
-import { RequestRowOperator } from './llm/request-row.js';
-import { WfNgramOperator } from './api-workflow/wf-ngram.js';
-import { WfPopularityOperator } from './api-workflow/wf-popularity.js';
-import { validateWorkflowParams, WfSessionOperator } from './api-workflow/wf-session.js';
-import { WfTransitionOperator } from './api-workflow/wf-transition.js';
+import { RequestRowOperator } from '../src/domains/llm/operators/request-row.js';
+import { WfNgramOperator } from '../src/domains/api-workflow/operators/wf-ngram.js';
+import { WfPopularityOperator } from '../src/domains/api-workflow/operators/wf-popularity.js';
+import {
+  validateWorkflowParams,
+  WfSessionOperator,
+} from '../src/domains/api-workflow/operators/wf-session.js';
+import { WfTransitionOperator } from '../src/domains/api-workflow/operators/wf-transition.js';
 
-export type { MapContext, MapFn } from './llm/extractors.js';
+export type { MapContext, MapFn } from '../src/domains/llm/operators/extractors.js';
 
 /**
  * A record after the map stage: event time, string attributes (candidate keys) and numeric

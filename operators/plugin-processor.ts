@@ -1,4 +1,4 @@
-import { InternalError } from '../src/errors.js';
+import { InternalError } from '../src/shared/errors.js';
 import type { JsonValue, ProcessNode } from '../topology/nodes.js';
 import { KeyedProcessBase } from './keyed-process-base.js';
 import type { Emitter } from './operator.js';

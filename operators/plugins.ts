@@ -21,8 +21,8 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError } from '../src/errors.js';
-import type { DecodedEvent } from '../src/events/types.js';
+import { ConfigError } from '../src/shared/errors.js';
+import type { DecodedEvent } from '../src/domains/llm/events/types.js';
 import type { JsonValue } from '../topology/nodes.js';
 import { AGGREGATIONS, type AggregationDef } from './aggregation-functions.js';
 import { type PluginProcessorDef, PluginProcessorOperator } from './plugin-processor.js';

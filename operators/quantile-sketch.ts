@@ -1,5 +1,5 @@
 import type { DDSketch } from '@datadog/sketches-js';
-import { lazyModule } from '../src/lazy-module.js';
+import { lazyModule } from '../src/shared/lazy-module.js';
 
 // Loaded on the first sketch: topologies with exact quantiles only, and commands that never run
 // a window, skip it (issue 10: start-up).

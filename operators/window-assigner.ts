@@ -1,4 +1,4 @@
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/shared/errors.js';
 import type { WindowSpec } from '../topology/nodes.js';
 
 /** A half-open event-time interval `[start, end)` in ms; its last timestamp is `end - 1`. */

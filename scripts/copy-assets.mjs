@@ -1,21 +1,23 @@
-// Copies the non-TypeScript files the build needs beside the compiled modules:
-// SQL migrations, shipped topology files and the embedding projections/corpus/word vectors.
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+// Copies the non-TypeScript files the build needs beside the compiled modules, at the same
+// relative path under dist/: SQL migrations, shipped topology files, OpenAPI documents,
+// schemas and the embedding projections, corpus and word vectors. Every such file under the
+// source folders is copied, so a module that moves keeps its assets. Test fixtures stay out.
+import { cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 
-const copies = [['src/stores/migrations', 'dist/src/stores/migrations']];
-// Shipped topology files, loaded by name (topology/index.ts).
-mkdirSync('dist/topology', { recursive: true });
-cpSync('topology/api-workflow.yaml', 'dist/topology/api-workflow.yaml');
-for (const [from, to] of copies) {
-  if (!existsSync(from)) continue;
-  mkdirSync(to, { recursive: true });
-  cpSync(from, to, { recursive: true });
-}
-const emb = 'src/features/embeddings';
-if (existsSync(emb)) {
-  mkdirSync(`dist/${emb}`, { recursive: true });
-  for (const f of readdirSync(emb)) {
-    if (f.endsWith('.json') || f.endsWith('.txt') || f.endsWith('.bin'))
-      cpSync(`${emb}/${f}`, `dist/${emb}/${f}`);
+const ASSETS = new Set(['.json', '.yaml', '.yml', '.sql', '.txt', '.bin']);
+
+/** Copies the assets under `dir` (recursively) to `dist/<dir>`. */
+function copyAssets(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      if (name !== 'fixtures' && name !== 'node_modules') copyAssets(path);
+    } else if (ASSETS.has(extname(name))) {
+      mkdirSync(join('dist', dirname(path)), { recursive: true });
+      cpSync(path, join('dist', path));
+    }
   }
 }
+
+for (const root of ['src', 'topology', 'operators', 'state']) copyAssets(root);

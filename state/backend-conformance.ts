@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FeaturestreamError } from '../src/errors.js';
+import { FeaturestreamError } from '../src/shared/errors.js';
 import type { BatchOp, StateBackend } from './backend.js';
 
 /** What a conformance run needs: an unopened backend, and a way to get a new unopened one over the same data. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, ExternalError } from '../src/errors.js';
+import { ConfigError, ExternalError } from '../src/shared/errors.js';
 import { runBackendConformance } from './backend-conformance.js';
 import { createBackend } from './create-backend.js';
 import { LevelDbBackend } from './leveldb-backend.js';

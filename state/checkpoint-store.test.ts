@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InternalError } from '../src/errors.js';
+import { InternalError } from '../src/shared/errors.js';
 import type { StateBackend } from './backend.js';
 import { CheckpointStore, type ShardSnapshot } from './checkpoint-store.js';
 import { LevelDbBackend } from './leveldb-backend.js';
@@ -273,7 +273,7 @@ describe.each(['memory', 'leveldb'] as const)('CheckpointStore on %s', (kind) =>
 
 // --- Real crashes: a child process running the compiled store is SIGKILLed. ---
 
-/** Transpiles state/ and src/errors.ts to JS under `dir`, so the child runs the code under test as it is now. */
+/** Transpiles state/ and src/shared/errors.ts to JS under `dir`, so the child runs the code under test as it is now. */
 function compileForChild(dir: string): void {
   const repo = path.resolve(import.meta.dirname, '..');
   const sources = [
@@ -281,7 +281,7 @@ function compileForChild(dir: string): void {
       .readdirSync(path.join(repo, 'state'))
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
       .map((f) => path.join('state', f)),
-    path.join('src', 'errors.ts'),
+    path.join('src', 'shared', 'errors.ts'),
   ];
   for (const rel of sources) {
     const out = ts.transpileModule(fs.readFileSync(path.join(repo, rel), 'utf8'), {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/shared/errors.js';
 import type { StateBackend } from './backend.js';
 import { LevelDbBackend } from './leveldb-backend.js';
 import { MemoryBackend } from './memory-backend.js';

@@ -1,4 +1,4 @@
-import { ConfigError, InternalError } from '../src/errors.js';
+import { ConfigError, InternalError } from '../src/shared/errors.js';
 
 /** Options of a {@link KeyedStateTable}. */
 export interface KeyedStateTableOptions<V> {

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import { ExternalError, FeaturestreamError, InternalError } from '../src/errors.js';
+import { ExternalError, FeaturestreamError, InternalError } from '../src/shared/errors.js';
 import type { BatchOp, StateBackend } from './backend.js';
 import { assertWellFormed, validateBatch } from './validate-batch.js';
 

@@ -1,4 +1,4 @@
-import { InternalError } from '../src/errors.js';
+import { InternalError } from '../src/shared/errors.js';
 import type { BatchOp, StateBackend } from './backend.js';
 import { assertWellFormed, validateBatch } from './validate-batch.js';
 

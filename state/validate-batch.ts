@@ -1,4 +1,4 @@
-import { InternalError } from '../src/errors.js';
+import { InternalError } from '../src/shared/errors.js';
 import type { BatchOp } from './backend.js';
 
 // A lone UTF-16 surrogate has no UTF-8 encoding: LevelDB would store U+FFFD instead and the

@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeLlmEvents } from '../src/generate/llm-stream.js';
+import { writeLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
 import { expectSameSet, runWithKills, timedRun } from './stores-support.js';
 import { lines, summaryOf, tempDir } from './support.js';
 

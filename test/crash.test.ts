@@ -7,7 +7,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writePerfEvents } from '../src/generate/perf-stream.js';
+import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
 import { lines, runCli, sleep, startCli, summaryOf, tempDir } from './support.js';
 
 const dir = tempDir('fs-crash-');

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writePerfEvents } from '../src/generate/perf-stream.js';
+import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
 import { lines, runCli, sleep, startCli, summaryOf, tempDir } from './support.js';
 
 const dir = tempDir('fs-drift-run-');

@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/free-port.js';
+import { freePort } from '../src/shared/free-port.js';
 import { BIN, tempDir } from './support.js';
 
 interface Result {

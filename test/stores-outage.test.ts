@@ -13,11 +13,11 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeLlmEvents } from '../src/generate/llm-stream.js';
-import { writePerfEvents } from '../src/generate/perf-stream.js';
+import { writeLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
+import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
 import { OfflineStore } from '../src/stores/offline-postgres.js';
 import { PrivateRedis } from '../src/stores/private-redis.js';
-import { llmFeatureSet } from '../src/features/feature-set.js';
+import { llmFeatureSet } from '../src/registry/feature-set.js';
 
 const GROUP_TTL_SECONDS = llmFeatureSet().ttlSecondsByGroup;
 import {

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { freePort, waitForPort } from '../src/free-port.js';
+import { freePort, waitForPort } from '../src/shared/free-port.js';
 import { join } from 'node:path';
 import { setTimeout as setTimeoutP } from 'node:timers/promises';
 import { Redis } from 'ioredis';

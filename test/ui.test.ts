@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writePerfEvents } from '../src/generate/perf-stream.js';
+import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
 import { BIN, type CliResult, ROOT, runCli, tempDir } from './support.js';
 
 const ARTEFACTS = join(ROOT, 'test-artifacts', 'ui');

@@ -1,6 +1,6 @@
 /**
  * The upstream collector's events, exactly as its Rust structs serialise them
- * (src/events/fixtures/collector.ndjson: all five collector types, nanosecond and offset
+ * (src/domains/llm/events/fixtures/collector.ndjson: all five collector types, nanosecond and offset
  * timestamps, nulls for `Option`s, floats for integers), through the full `llm-features`
  * topology; and the feature registry as the CLI lists it.
  */
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lines, ROOT, runCli, summaryOf, tempDir } from './support.js';
 
-const FIXTURE = join(ROOT, 'src/events/fixtures/collector.ndjson');
+const FIXTURE = join(ROOT, 'src/domains/llm/events/fixtures/collector.ndjson');
 
 interface Row {
   group: string;
@@ -148,10 +148,10 @@ describe('the upstream collector fixture through llm-features', () => {
     }
   });
 
-  // BUG (src/features/context.ts, instantMs via contextFeatures): CTX_006 reads a numeric
+  // BUG (src/domains/llm/features/context.ts, instantMs via contextFeatures): CTX_006 reads a numeric
   // metrics.budget_reset_at as epoch *milliseconds*, but the collector writes epoch *seconds*
   // (its `metrics` map is HashMap<String, f64>; this fixture has 1736985600.0 =
-  // 2025-01-16T00:00:00Z) and so does our own generator (src/generate/llm-stream.ts:
+  // 2025-01-16T00:00:00Z) and so does our own generator (src/domains/llm/generate/llm-stream.ts:
   // `budget_reset_at: new F64(((day + 1) * DAY) / 1000)`). The value is taken as a time in
   // January 1970, always in the past, so CTX_006 is 0 for every collector report. Expected for
   // the 10:30:00 report: 13.5 h until midnight / 24 = 0.5625.

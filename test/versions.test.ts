@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writePerfEvents } from '../src/generate/perf-stream.js';
-import { startServe } from '../src/serve/command.js';
+import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
+import { startServe } from '../src/cli/serve.js';
 import { pino } from 'pino';
 import { runCli, tempDir } from './support.js';
 import { dropSchema, offlineUrl, PG_URL, uniqueName } from './stores-support.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAPS } from '../operators/functions.js';
-import { TopologyError } from '../src/errors.js';
+import { TopologyError } from '../src/shared/errors.js';
 import { type TopologyBuilder, topology, type WindowProps } from './builder.js';
 import { SourceNode, type Topology } from './nodes.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TopologyError } from '../src/errors.js';
+import { TopologyError } from '../src/shared/errors.js';
 import { parseTopology, serializeTopology, TOPOLOGY_SCHEMA_VERSION, topologyDocument } from './file.js';
 import { loadTopology, TOPOLOGIES } from './index.js';
 

@@ -22,8 +22,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import type * as Yaml from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, TopologyError } from '../src/errors.js';
-import { lazy, lazyModule } from '../src/lazy-module.js';
+import { ConfigError, TopologyError } from '../src/shared/errors.js';
+import { lazy, lazyModule } from '../src/shared/lazy-module.js';
 import { freezeTopology, type Topology, type TopologyNode } from './nodes.js';
 import { validateTopology } from './validate.js';
 

@@ -8,16 +8,16 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/shared/errors.js';
 import { loadPlugins, resolvePluginPath } from '../operators/plugins.js';
 import { readTopologyFile, topologyFileFormat, validateFileTopology } from './file.js';
-import { llmFeaturesTopology, llmPerfTopology } from './llm-features.js';
+import { llmFeaturesTopology, llmPerfTopology } from '../src/domains/llm/topology.js';
 import { freezeTopology, type Topology } from './nodes.js';
 
-export * from './api-workflow.js';
+export * from '../src/domains/api-workflow/topology.js';
 export * from './builder.js';
 export * from './file.js';
-export * from './llm-features.js';
+export * from '../src/domains/llm/topology.js';
 export * from './nodes.js';
 export * from './plan.js';
 export * from './render.js';
@@ -34,7 +34,9 @@ export const TOPOLOGIES: ReadonlyMap<string, () => Topology> = new Map<string, (
  * The shipped `api-workflow` topology file (topology/api-workflow.yaml, beside this module in the
  * build too). {@link apiWorkflowTopology} builds the same graph in code; a test keeps them equal.
  */
-export const API_WORKFLOW_FILE: string = fileURLToPath(new URL('./api-workflow.yaml', import.meta.url));
+export const API_WORKFLOW_FILE: string = fileURLToPath(
+  new URL('../src/domains/api-workflow/api-workflow.yaml', import.meta.url),
+);
 
 /** `api-workflow` read from its file. */
 function apiWorkflowFromFile(): Topology {

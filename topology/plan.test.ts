@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAPS } from '../operators/functions.js';
-import { TopologyError } from '../src/errors.js';
+import { TopologyError } from '../src/shared/errors.js';
 import { topology, type WindowProps } from './builder.js';
-import { llmPerfTopology } from './llm-features.js';
+import { llmPerfTopology } from '../src/domains/llm/topology.js';
 import { planTopology } from './plan.js';
 
 const perf = MAPS.get('perf-extract')!;

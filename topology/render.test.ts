@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAPS } from '../operators/functions.js';
 import { topology } from './builder.js';
-import { llmPerfTopology } from './llm-features.js';
+import { llmPerfTopology } from '../src/domains/llm/topology.js';
 import type { Topology } from './nodes.js';
 import { describeWindow, formatDuration, renderTopology } from './render.js';
 import { validateTopology } from './validate.js';

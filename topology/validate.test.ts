@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, TopologyError } from '../src/errors.js';
-import { llmPerfTopology } from './llm-features.js';
+import { ConfigError, TopologyError } from '../src/shared/errors.js';
+import { llmPerfTopology } from '../src/domains/llm/topology.js';
 import { FilterNode, type Topology, type TopologyNode, type WindowNode, type WindowSpec } from './nodes.js';
 import { validateTopology, validateWindowSpec } from './validate.js';
 

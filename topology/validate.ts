@@ -10,7 +10,7 @@
  * validateWindowSpec({ type: 'sliding', size: 3_600_000, slide: 0 }, 'nodes.perf_1hr.window');
  * // ConfigError: sliding window `slide` must be > 0 and ≤ `size`, got 0  (field nodes.perf_1hr.window.slide)
  */
-import { ConfigError, TopologyError } from '../src/errors.js';
+import { ConfigError, TopologyError } from '../src/shared/errors.js';
 import { AGGREGATIONS } from '../operators/aggregation-functions.js';
 import { FILTERS, MAPS, PROCESSORS, SCHEMAS } from '../operators/functions.js';
 import type {

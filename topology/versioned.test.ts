@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { llmFeaturesTopology } from './llm-features.js';
+import { llmFeaturesTopology } from '../src/domains/llm/topology.js';
 import { withFeatureVersion } from './versioned.js';
 
 describe('withFeatureVersion', () => {

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import { InputError } from '../errors.js';
+import { InputError } from '../shared/errors.js';
 
 /**
  * Bytes of one line kept in memory: twice the decoder's limit, so an overlong line still reaches

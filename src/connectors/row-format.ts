@@ -1,5 +1,5 @@
 import type { FeatureRow } from '../../operators/operator.js';
-import { formatTimestamp } from '../events/timestamp.js';
+import { formatTimestamp } from '../shared/timestamp.js';
 
 /**
  * The file sink's line format: one JSON object per row with keys in this order —

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../../operators/operator.js';
 import { formatRow } from '../connectors/row-format.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { tempDir } from '../../test/support.js';
 import { DriftMonitor } from './monitor.js';
 

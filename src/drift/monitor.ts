@@ -1,8 +1,8 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { FeatureRow } from '../../operators/operator.js';
-import { ConfigError } from '../errors.js';
-import { formatTimestamp, parseTimestamp } from '../events/timestamp.js';
+import { ConfigError } from '../shared/errors.js';
+import { formatTimestamp, parseTimestamp } from '../shared/timestamp.js';
 import { assessDrift, type DriftSeverity, type DriftStatus } from './assess.js';
 
 /** The group continuous drift writes its rows to. */

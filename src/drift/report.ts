@@ -1,4 +1,4 @@
-import { llmFeatureSet } from '../features/feature-set.js';
+import { llmFeatureSet } from '../registry/feature-set.js';
 import { quoteIdent } from '../stores/migrate.js';
 import type { OfflineStore } from '../stores/offline-postgres.js';
 import {

@@ -1,8 +1,8 @@
 import { type Command, Option } from 'commander';
-import { ConfigError } from '../errors.js';
-import { positiveInt } from '../flags.js';
-import { parseDuration } from '../quality/command.js';
-import { periodFlag } from './command.js';
+import { ConfigError } from '../shared/errors.js';
+import { positiveInt } from '../shared/flags.js';
+import { parseDuration } from '../cli/quality.js';
+import { periodFlag } from '../cli/drift.js';
 import type { DriftMonitor } from './monitor.js';
 
 /** The `run` flags of continuous drift, as commander parses them. */

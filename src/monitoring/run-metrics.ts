@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FeatureRow } from '../../operators/operator.js';
-import { llmFeatureSet } from '../features/feature-set.js';
+import { llmFeatureSet } from '../registry/feature-set.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
 
 /** The live counters of a run the metrics read at scrape time (the coordinator's own objects). */

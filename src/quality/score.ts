@@ -1,6 +1,6 @@
 import { assessDrift, type DriftStatus } from '../drift/assess.js';
-import { checkValue } from '../features/catalog.js';
-import { type FeatureDef, llmFeatureSet } from '../features/feature-set.js';
+import { checkValue } from '../domains/llm/features/catalog.js';
+import { type FeatureDef, llmFeatureSet } from '../registry/feature-set.js';
 
 // Scored against the shipped llm-features topology's features and groups.
 const { features: FEATURE_CATALOG, groups: GROUPS } = llmFeatureSet();

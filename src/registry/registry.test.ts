@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FeatureDef, llmFeatureSet } from '../features/feature-set.js';
+import { type FeatureDef, llmFeatureSet } from './feature-set.js';
 
 const FEATURE_CATALOG = llmFeatureSet().features;
 import { readChangelog, readRegistry, syncRegistry } from './registry.js';

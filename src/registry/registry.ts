@@ -1,5 +1,5 @@
-import type { FeatureDef } from '../features/feature-set.js';
-import { ConfigError } from '../errors.js';
+import type { FeatureDef } from './feature-set.js';
+import { ConfigError } from '../shared/errors.js';
 import { quoteIdent } from '../stores/migrate.js';
 import type { SqlClient, SqlSession } from '../stores/sql-client.js';
 

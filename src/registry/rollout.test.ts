@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { assignVersion, userHashUnit, validateRollout } from './rollout.js';
 
 /** Reference FNV-1a over TextEncoder bytes, independent of the implementation's UTF-8 encoder. */

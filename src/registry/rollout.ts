@@ -8,7 +8,7 @@
  * validateRollout(rollout, 'rollout.perf_5min');
  * assignVersion('user-42', rollout); // 1 or 2, the same every time for 'user-42'
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 
 /** One arm of a rollout: `share` of the users (in (0, 1]) are served `version`. */
 export interface RolloutArm {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { assignVersion } from './rollout.js';
 import { registryTestEngines, type TestStore } from './test-engines.js';
 import {

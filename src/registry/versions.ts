@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { quoteIdent } from '../stores/migrate.js';
 import type { SqlClient } from '../stores/sql-client.js';
 import { type RolloutArm, validateRollout } from './rollout.js';

@@ -14,8 +14,8 @@ import type { Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { type PayloadFormat, PayloadDecoder } from '../connectors/kafka/payload.js';
 import { kafkaClient } from '../connectors/kafka/client.js';
-import { ConfigError, ExternalError } from '../errors.js';
-import { decodeLine } from '../events/decode.js';
+import { ConfigError, ExternalError } from '../shared/errors.js';
+import { decodeLine } from '../domains/llm/events/decode.js';
 import type { ScanResult } from './scan.js';
 
 /** Where a replay reads from Kafka. */

@@ -1,5 +1,5 @@
 import type { Topology, WindowSpec } from '../../topology/nodes.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 
 /**
  * What a replay of `[from, to)` reads and writes, derived from the topology alone (no I/O).

@@ -10,8 +10,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { readLines } from '../connectors/file-source.js';
-import { ConfigError } from '../errors.js';
-import { decodeLine } from '../events/decode.js';
+import { ConfigError } from '../shared/errors.js';
+import { decodeLine } from '../domains/llm/events/decode.js';
 
 /** One input file of a replay with its size (the progress total). */
 export interface ReplayInput {

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeTime, encodeTime } from '../../operators/operator.js';
-import { ExternalError } from '../errors.js';
+import { ExternalError } from '../shared/errors.js';
 import type { FilePosition } from '../connectors/file-source.js';
 
 /**

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
 import { PartitionClock } from '../../operators/watermark.js';
 import type { Topology } from '../../topology/nodes.js';
-import type { EmbedderName } from '../features/embeddings/models.js';
+import type { EmbedderName } from '../domains/llm/features/embeddings/models.js';
 import { planTopology } from '../../topology/plan.js';
 import { CommittedFile } from '../connectors/committed-file.js';
 import {
@@ -15,8 +15,8 @@ import {
   SharedBatchBuffers,
 } from '../connectors/file-source.js';
 import { formatRow } from '../connectors/row-format.js';
-import { ConfigError, type InputError, InternalError } from '../errors.js';
-import { formatTimestamp } from '../events/timestamp.js';
+import { ConfigError, type InputError, InternalError } from '../shared/errors.js';
+import { formatTimestamp } from '../shared/timestamp.js';
 import { type CheckpointRecord, readCheckpoint, writeCheckpoint } from './checkpoint-record.js';
 import type { LateRef, ProcessChunk, RowLines, ShardRequest, ShardResponse } from './protocol.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
@@ -24,7 +24,7 @@ import { columnBuffers, createShardPool } from './shard-pool.js';
 import type { LiveObserver } from './observer.js';
 import { addRowLineCounts, validateRow } from './validate-row.js';
 import type { DriftMonitor } from '../drift/monitor.js';
-import { featureSet } from '../features/feature-set.js';
+import { featureSet } from '../registry/feature-set.js';
 import type { RunObserver } from '../monitoring/run-metrics.js';
 
 /** What a run reads, writes and how it is parallelised. */

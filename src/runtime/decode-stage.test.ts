@@ -4,8 +4,8 @@ import { registerPlugin } from '../../operators/plugins.js';
 import { TOPOLOGIES } from '../../topology/index.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
-import { decodeLine } from '../events/decode.js';
-import { generateLlmEvents } from '../generate/llm-stream.js';
+import { decodeLine } from '../domains/llm/events/decode.js';
+import { generateLlmEvents } from '../domains/llm/generate/llm-stream.js';
 import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { shardOf } from './shard-hash.js';
 

@@ -1,9 +1,9 @@
 import { FILTERS, type MapContext, type MapFn, MAPS } from '../../operators/functions.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
-import { decodeLine } from '../events/decode.js';
-import { type DecodedEvent, EVENT_TYPES } from '../events/types.js';
-import { InternalError } from '../errors.js';
+import { decodeLine } from '../domains/llm/events/decode.js';
+import { type DecodedEvent, EVENT_TYPES } from '../domains/llm/events/types.js';
+import { InternalError } from '../shared/errors.js';
 import type { DecodedBatch, EncodedBranch } from './protocol.js';
 import { shardOf } from './shard-hash.js';
 import { StringDictionary } from './string-dictionary.js';

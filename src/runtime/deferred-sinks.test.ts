@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { onlineRow } from '../stores/online-conformance.js';
 import { EmbeddedOnlineStore } from '../stores/online-leveldb.js';
 import { deferredSinks } from './deferred-sinks.js';

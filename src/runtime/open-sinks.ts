@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { FeatureSet } from '../features/feature-set.js';
+import type { FeatureSet } from '../registry/feature-set.js';
 import type { RowSink } from './sink.js';
 
 /**

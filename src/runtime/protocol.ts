@@ -1,6 +1,6 @@
 import type { FeatureRow } from '../../operators/operator.js';
 import type { Topology } from '../../topology/nodes.js';
-import type { EmbedderName } from '../features/embeddings/models.js';
+import type { EmbedderName } from '../domains/llm/features/embeddings/models.js';
 
 /**
  * The typed message protocol between the coordinator (main thread) and shard actors (piscina

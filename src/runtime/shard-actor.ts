@@ -6,7 +6,7 @@ import { CheckpointStore } from '../../state/checkpoint-store.js';
 import { createBackend } from '../../state/create-backend.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
-import { InternalError } from '../errors.js';
+import { InternalError } from '../shared/errors.js';
 import type { LateRef, ProcessChunk } from './protocol.js';
 
 /**

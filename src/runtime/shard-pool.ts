@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { affinityBalancer, withSlot } from './affinity-balancer.js';
-import { distFile } from '../dist-path.js';
+import { distFile } from '../shared/dist-path.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 
 /**

@@ -1,13 +1,13 @@
-import { sharedEmbedder } from '../features/embeddings/embedder.js';
-import { DEFAULT_EMBEDDER } from '../features/embeddings/models.js';
-import { project } from '../features/embeddings/projection.js';
+import { sharedEmbedder } from '../domains/llm/features/embeddings/embedder.js';
+import { DEFAULT_EMBEDDER } from '../domains/llm/features/embeddings/models.js';
+import { project } from '../domains/llm/features/embeddings/projection.js';
 import { loadPlugins } from '../../operators/plugins.js';
 import { linesAt } from '../connectors/file-source.js';
 import { type CompiledChains, compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
 import { rowsAsLines } from './validate-row.js';
-import { featureSet } from '../features/feature-set.js';
-import type { ValidationRule } from '../features/catalog.js';
+import { featureSet } from '../registry/feature-set.js';
+import type { ValidationRule } from '../domains/llm/features/catalog.js';
 import { columnBuffers } from './shard-pool.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 import type { Topology } from '../../topology/nodes.js';

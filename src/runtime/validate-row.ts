@@ -1,6 +1,6 @@
 import type { FeatureRow } from '../../operators/operator.js';
-import { checkValue, type ValidationRule } from '../features/catalog.js';
-import { llmFeatureSet } from '../features/feature-set.js';
+import { checkValue, type ValidationRule } from '../domains/llm/features/catalog.js';
+import { llmFeatureSet } from '../registry/feature-set.js';
 import { formatRow } from '../connectors/row-format.js';
 import type { RowLines } from './protocol.js';
 

@@ -8,7 +8,7 @@
  * reply.code(e.status).send(e.body());
  */
 import type { FastifyError, FastifyRequest } from 'fastify';
-import { FeaturestreamError } from '../errors.js';
+import { FeaturestreamError } from '../shared/errors.js';
 import { type ErrorCode, RequestError } from './errors.js';
 
 /** The body of an error response. */

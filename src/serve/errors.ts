@@ -6,7 +6,7 @@
  * @example
  * throw new RequestError(400, 'unknown_feature', 'features: unknown feature "PERF_999"', 'features');
  */
-import { FeaturestreamError } from '../errors.js';
+import { FeaturestreamError } from '../shared/errors.js';
 
 /** Machine-readable error codes of the serving API. */
 export type ErrorCode =

@@ -7,8 +7,8 @@
  * // node dist/src/serve/main.js serve --help
  */
 import { Command, CommanderError } from 'commander';
-import { FeaturestreamError } from '../errors.js';
-import { registerServeCommand } from './command.js';
+import { FeaturestreamError } from '../shared/errors.js';
+import { registerServeCommand } from '../cli/serve.js';
 
 const program = new Command().name('featurestream').showHelpAfterError().exitOverride();
 registerServeCommand(program);

@@ -8,7 +8,7 @@
  * const reader = new OfflineReader(new pg.Pool({ connectionString }), { schema: 'features' });
  * await reader.readAt('model', 'gpt-4', 'perf_5min', 1, Date.parse('2025-01-15T10:07:00Z'), 86_400_000);
  */
-import { ExternalError } from '../errors.js';
+import { ExternalError } from '../shared/errors.js';
 import { toTierValue, type TierValue } from './values.js';
 
 /**

@@ -8,10 +8,10 @@
  * const plan = resolver.resolve(['PERF_001,latency_p95_5min'], 'model');
  * plan.groups.map((g) => g.group); // ['perf_5min']
  */
-import type { EntityType } from '../features/catalog.js';
-import { type FeatureDef, type FeatureSet, type GroupDef, llmFeatureSet } from '../features/feature-set.js';
+import type { EntityType } from '../domains/llm/features/catalog.js';
+import { type FeatureDef, type FeatureSet, type GroupDef, llmFeatureSet } from '../registry/feature-set.js';
 import { type RolloutArm, validateRollout } from '../registry/rollout.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { RequestError } from './errors.js';
 
 /** One group a request reads. */

@@ -31,8 +31,8 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { ConfigError } from '../errors.js';
-import { type FeatureSet, llmFeatureSet } from '../features/feature-set.js';
+import { ConfigError } from '../shared/errors.js';
+import { type FeatureSet, llmFeatureSet } from '../registry/feature-set.js';
 import type { RolloutArm } from '../registry/rollout.js';
 import { bearerAuth } from './auth.js';
 import { errorBody, toRequestError } from './error-mapping.js';
@@ -51,8 +51,8 @@ import { featureRoutes } from './routes/features.js';
 import { healthRoutes } from './routes/health.js';
 import { registryRoutes } from './routes/registry.js';
 import { type OnlineReader, TieredReader } from './tiers.js';
-import { CachedRowReader } from '../workflow/row-cache.js';
-import type { RowReader } from '../workflow/store-ranker.js';
+import { CachedRowReader } from '../domains/api-workflow/row-cache.js';
+import type { RowReader } from '../domains/api-workflow/store-ranker.js';
 import { elapsedMs, STARTED, type StampedRequest } from './timing.js';
 
 export type { OnlineReader } from './tiers.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InUseError } from '../errors.js';
+import { InUseError } from '../shared/errors.js';
 import { LOCK_FILE, lockDir, readLock } from './dir-lock.js';
 
 const dirs: string[] = [];

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ExternalError, InUseError } from '../errors.js';
+import { ExternalError, InUseError } from '../shared/errors.js';
 
 /** Directories this process holds, so a second opener in the same process is refused too. */
 const HELD = new Set<string>();

@@ -1,6 +1,6 @@
 import type { FeatureRow } from '../../operators/operator.js';
 import { formatRow } from '../connectors/row-format.js';
-import { type FeatureGroup, featuresOfGroup } from '../features/catalog.js';
+import { type FeatureGroup, featuresOfGroup } from '../domains/llm/features/catalog.js';
 import { quoteIdent } from './migrate.js';
 import type { OfflineStore } from './offline-postgres.js';
 import {

@@ -8,8 +8,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { FeaturestreamError } from '../errors.js';
-import { registerStoreCommands } from './commands.js';
+import { FeaturestreamError } from '../shared/errors.js';
+import { registerStoreCommands } from '../cli/stores.js';
 
 /**
  * Runs the store commands on `argv` (as `process.argv`); resolves to the exit code.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ExternalError } from '../errors.js';
+import { ConfigError, ExternalError } from '../shared/errors.js';
 import { offlineRow, runOfflineConformance } from './offline-conformance.js';
 import { OfflineStore } from './offline-postgres.js';
 import { EmbeddedSqlClient, PostgresSqlClient, parseOfflineSpec } from './sql-client.js';

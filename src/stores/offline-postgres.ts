@@ -1,5 +1,5 @@
 import type { FeatureRow } from '../../operators/operator.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import type { DeadLetterRecord, LateRecord } from '../runtime/sink.js';
 import { type Migration, migrate, quoteIdent } from './migrate.js';
 import type { OnlineValue } from './online-store.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ExternalError } from '../errors.js';
+import { ConfigError, ExternalError } from '../shared/errors.js';
 import { onlineRow, runOnlineConformance } from './online-conformance.js';
 import { EmbeddedOnlineStore } from './online-leveldb.js';
 import { openOnlineStore, parseOnlineSpec } from './online-store.js';

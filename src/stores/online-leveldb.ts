@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { FeatureRow } from '../../operators/operator.js';
-import { ConfigError, ExternalError } from '../errors.js';
+import { ConfigError, ExternalError } from '../shared/errors.js';
 import { type DirLock, lockDir } from './dir-lock.js';
 import type { OnlineKey, OnlineStore, OnlineValue } from './online-store.js';
 

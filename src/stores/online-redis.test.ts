@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ExternalError } from '../errors.js';
+import { ExternalError } from '../shared/errors.js';
 import { onlineRow, runOnlineConformance } from './online-conformance.js';
 import { INVALIDATE_CHANNEL, RedisOnlineStore } from './online-redis.js';
 import { PrivateRedis } from './private-redis.js';

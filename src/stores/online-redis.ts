@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { FeatureRow } from '../../operators/operator.js';
-import { ConfigError, ExternalError } from '../errors.js';
+import { ConfigError, ExternalError } from '../shared/errors.js';
 import type { OnlineKey, OnlineStore, OnlineValue } from './online-store.js';
 
 export type { OnlineValue } from './online-store.js';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { FeatureRow } from '../../operators/operator.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { EmbeddedOnlineStore } from './online-leveldb.js';
 import { RedisOnlineStore } from './online-redis.js';
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { freePort, waitForPort } from '../free-port.js';
+import { freePort, waitForPort } from '../shared/free-port.js';
 
 /**
  * A redis-server of a test's own, on a free port, without persistence — for outage tests that

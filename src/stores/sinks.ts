@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
-import { type FeatureSet, llmFeatureSet } from '../features/feature-set.js';
+import { type FeatureSet, llmFeatureSet } from '../registry/feature-set.js';
 import { registerGroupVersion } from '../registry/versions.js';
 import { syncRegistry } from '../registry/registry.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
-import { ExternalError, FeaturestreamError } from '../errors.js';
+import { ExternalError, FeaturestreamError } from '../shared/errors.js';
 import { OfflineStore } from './offline-postgres.js';
 import { RedisOnlineStore } from './online-redis.js';
 import { type OnlineStore, openOnlineStore, parseOnlineSpec } from './online-store.js';

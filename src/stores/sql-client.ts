@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { ConfigError, ExternalError, FeaturestreamError } from '../errors.js';
-import { distFile } from '../dist-path.js';
+import { ConfigError, ExternalError, FeaturestreamError } from '../shared/errors.js';
+import { distFile } from '../shared/dist-path.js';
 import { type DirLock, LOCK_FILE, lockDir } from './dir-lock.js';
 import { quoteIdent } from './migrate.js';
 

@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ByteWriter, fileWriter, ParquetWriter, type SchemaElement, type Writer } from 'hyparquet-writer';
-import { ConfigError, ExternalError } from '../errors.js';
-import { formatTimestamp } from '../events/timestamp.js';
+import { ConfigError, ExternalError } from '../shared/errors.js';
+import { formatTimestamp } from '../shared/timestamp.js';
 import type { OutputFormat } from './output-formats.js';
 
 export { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../../operators/operator.js';
-import { ConfigError } from '../errors.js';
-import { formatTimestamp } from '../events/timestamp.js';
+import { ConfigError } from '../shared/errors.js';
+import { formatTimestamp } from '../shared/timestamp.js';
 import { registryTestEngines, type TestStore } from '../registry/test-engines.js';
 import { buildTrainingSet, readEntitiesCsv, resolveFeatures } from './training-set.js';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { ConfigError } from '../errors.js';
-import { parseDateOrTimestamp } from '../events/timestamp.js';
-import { type FeatureSet, llmFeatureSet } from '../features/feature-set.js';
+import { ConfigError } from '../shared/errors.js';
+import { parseDateOrTimestamp } from '../shared/timestamp.js';
+import { type FeatureSet, llmFeatureSet } from '../registry/feature-set.js';
 import { quoteIdent } from './migrate.js';
 import type { OfflineStore } from './offline-postgres.js';
 import {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { KIND_COLOURS } from './graph.js';
-import { distFile } from '../dist-path.js';
-import { InternalError } from '../errors.js';
+import { distFile } from '../shared/dist-path.js';
+import { InternalError } from '../shared/errors.js';
 
 /** The browser bundle (src/ui/client.js + graph.ts), built by scripts/build-ui.mjs with esbuild. */
 export function clientBundle(): string {

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Topology } from '../../topology/nodes.js';
 import { serializeTopology } from '../../topology/index.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import type { TopologyJson } from './graph.js';
 import { RunMetrics } from './metrics.js';
 import { clientBundle, pageHtml } from './page.js';

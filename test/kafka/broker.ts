@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
 import { pino } from 'pino';
 import { TOPOLOGIES } from '../../topology/index.js';
-import { generatePerfLines } from '../../src/generate/perf-stream.js';
+import { generatePerfLines } from '../../src/domains/llm/generate/perf-stream.js';
 import { runJob } from '../../src/runtime/coordinator.js';
 import { createStoreSinks } from '../../src/stores/sinks.js';
 import { afterAll, beforeAll } from 'vitest';
@@ -18,8 +18,7 @@ import { ROOT } from '../support.js';
 /** The standalone Kafka entry in the build (`npm run build` first, as for every CLI test). */
 export const KAFKA_ENTRY = join(ROOT, 'bin/featurestream.js');
 
-const BUILD_SCRIPT =
-  process.env.FEATURESTREAM_KAFKA_BUILD ?? join(ROOT, 'test/kafka/mockbroker/build.sh');
+const BUILD_SCRIPT = process.env.FEATURESTREAM_KAFKA_BUILD ?? join(ROOT, 'test/kafka/mockbroker/build.sh');
 
 let binary: string | null = null;
 

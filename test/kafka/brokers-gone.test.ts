@@ -30,7 +30,7 @@ import {
   type TestBroker,
   within,
 } from './broker.js';
-import { freePort } from '../../src/free-port.js';
+import { freePort } from '../../src/shared/free-port.js';
 
 const dir = tempDir('fs-kafka-gone-');
 const lines = comparisonLines(30_000, 29);

@@ -28,7 +28,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPOLOGIES } from '../../topology/index.js';
-import { generateLlmLines } from '../../src/generate/llm-stream.js';
+import { generateLlmLines } from '../../src/domains/llm/generate/llm-stream.js';
 import { type RunSummary, runJob } from '../../src/runtime/coordinator.js';
 import { OfflineStore } from '../../src/stores/offline-postgres.js';
 import { createStoreSinks } from '../../src/stores/sinks.js';

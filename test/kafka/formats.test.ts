@@ -15,7 +15,7 @@ import type { Message } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPOLOGIES } from '../../topology/index.js';
-import { generatePerfLines } from '../../src/generate/perf-stream.js';
+import { generatePerfLines } from '../../src/domains/llm/generate/perf-stream.js';
 import { runKafkaJob } from '../../src/runtime/kafka/job.js';
 import { tempDir } from '../support.js';
 import {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPOLOGIES } from '../../topology/index.js';
-import { generatePerfLines } from '../../src/generate/perf-stream.js';
+import { generatePerfLines } from '../../src/domains/llm/generate/perf-stream.js';
 import { createKafkaMetrics } from '../../src/runtime/kafka/metrics.js';
 import { runKafkaJob } from '../../src/runtime/kafka/job.js';
 import { collectorMessage, produce, startBroker, type TestBroker } from './broker.js';

@@ -22,7 +22,7 @@ import {
   startRunner,
   within,
 } from './broker.js';
-import { freePort } from '../../src/free-port.js';
+import { freePort } from '../../src/shared/free-port.js';
 
 const dir = tempDir('fs-kafka-rebalance-');
 const lines = comparisonLines(40_000, 17);

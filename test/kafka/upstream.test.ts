@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sessionDepth } from '../../src/features/request.js';
+import { sessionDepth } from '../../src/domains/llm/features/request.js';
 import { tempDir } from '../support.js';
 import {
   fileRun,

@@ -9,7 +9,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-import { ExternalError, InternalError } from '../../errors.js';
+import { ExternalError, InternalError } from '../../shared/errors.js';
 import { restartWhenKafkaJsGivesUp } from './consumer-restart.js';
 
 /**

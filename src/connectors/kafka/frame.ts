@@ -1,5 +1,5 @@
 import type { EncodedBranch } from '../../runtime/protocol.js';
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../shared/errors.js';
 import { StringDictionary } from '../../runtime/string-dictionary.js';
 
 /**

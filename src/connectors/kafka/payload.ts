@@ -1,5 +1,5 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { ConfigError, ExternalError } from '../../errors.js';
+import { ConfigError, ExternalError } from '../../shared/errors.js';
 import type { PayloadFormat } from './payload-formats.js';
 import { lineOf, SharedBatchBuffers, sharedConcat } from '../file-source.js';
 

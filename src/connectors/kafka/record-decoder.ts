@@ -16,7 +16,7 @@
  * baseline with kafkajs' own).
  */
 import { createRequire } from 'node:module';
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../shared/errors.js';
 
 const require = createRequire(import.meta.url);
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../shared/errors.js';
 
 /**
  * The error a stopped kafkajs runner's fetch now rejects with (see {@link guardStoppedRunnerFetch}).

@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs';
 import type { Logger } from 'pino';
-import { ConfigError, ExternalError } from '../../errors.js';
+import { ConfigError, ExternalError } from '../../shared/errors.js';
 
 /** An internal topic the job needs. */
 export interface TopicSpec {

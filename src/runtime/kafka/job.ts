@@ -17,7 +17,7 @@ import { produceDeadLetters } from '../../connectors/kafka/dead-letter-topic.js'
 import { decodeFrame, encodeFrame, type RepartitionFrame } from '../../connectors/kafka/frame.js';
 import { PayloadDecoder, type PayloadFormat } from '../../connectors/kafka/payload.js';
 import { KafkaRowSink } from '../../connectors/kafka/row-sink.js';
-import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '../../errors.js';
+import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '../../shared/errors.js';
 import { createShardPool, type ShardPool } from '../shard-pool.js';
 import type { RowSink } from '../sink.js';
 import { kafkaClient } from '../../connectors/kafka/client.js';

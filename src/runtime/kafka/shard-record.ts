@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExternalError } from '../../errors.js';
+import { ExternalError } from '../../shared/errors.js';
 
 /**
  * What this machine's copy of a shard's state corresponds to in the changelog: the checkpoint

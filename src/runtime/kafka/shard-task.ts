@@ -16,12 +16,12 @@ import {
 import { filterBranch, type RepartitionFrame } from '../../connectors/kafka/frame.js';
 import { CommittedFile } from '../../connectors/committed-file.js';
 import { formatRow } from '../../connectors/row-format.js';
-import { ExternalError, InternalError } from '../../errors.js';
-import { formatTimestamp } from '../../events/timestamp.js';
+import { ExternalError, InternalError } from '../../shared/errors.js';
+import { formatTimestamp } from '../../shared/timestamp.js';
 import type { EncodedBranch, LateRef, ProcessChunk, RowLines } from '../protocol.js';
 import { columnBuffers, type ShardPool } from '../shard-pool.js';
-import { featureSet } from '../../features/feature-set.js';
-import type { ValidationRule } from '../../features/catalog.js';
+import { featureSet } from '../../registry/feature-set.js';
+import type { ValidationRule } from '../../domains/llm/features/catalog.js';
 import { addRowLineCounts, validateRow } from '../validate-row.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../sink.js';
 import type { KafkaMetrics } from './metrics.js';

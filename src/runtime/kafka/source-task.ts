@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { DeadLetterMessage } from '../../connectors/kafka/dead-letter-topic.js';
 import type { FrameDeadLetter, RepartitionFrame } from '../../connectors/kafka/frame.js';
 import { type PayloadDecoder, rawText } from '../../connectors/kafka/payload.js';
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../shared/errors.js';
 import type { ShardPool } from '../shard-pool.js';
 import type { Topology } from '../../../topology/nodes.js';
 import { buildFrame, type FrameSpec } from './frame-build.js';

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { Topology } from '../../../topology/nodes.js';
 import { planTopology } from '../../../topology/plan.js';
 import { ensureTopics, sourcePartitions } from '../../connectors/kafka/topics.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../shared/errors.js';
 
 /** Internal topic names of a job. */
 export function internalTopics(group: string, topology: string): { repartition: string; changelog: string } {

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { FeatureSet } from '../../features/feature-set.js';
+import type { FeatureSet } from '../../registry/feature-set.js';
 import type { InvalidationSubscription } from '../invalidation.js';
-import type { CachedRowReader } from '../../workflow/row-cache.js';
+import type { CachedRowReader } from '../../domains/api-workflow/row-cache.js';
 import type { ServeMetrics } from '../metrics.js';
 import type { OfflineReader } from '../offline-reader.js';
 import type { FeatureReads } from '../reading.js';

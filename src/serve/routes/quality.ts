@@ -10,7 +10,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
-import { parseDateOrTimestamp } from '../../events/timestamp.js';
+import { parseDateOrTimestamp } from '../../shared/timestamp.js';
 import { computeQuality, type QualityReport } from '../../quality/score.js';
 import { RequestError } from '../errors.js';
 import type { ServeMetrics } from '../metrics.js';

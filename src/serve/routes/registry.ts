@@ -7,11 +7,11 @@
  * await app.register(registryRoutes(ctx));
  */
 import type { FastifyInstance } from 'fastify';
-import type { FeatureDef } from '../../features/feature-set.js';
+import type { FeatureDef } from '../../registry/feature-set.js';
 import { RequestError } from '../errors.js';
-import { sharedEmbedder } from '../../features/embeddings/embedder.js';
-import { builtinSpec } from '../../workflow/openapi.js';
-import { API_WORKFLOW_PARAMS } from '../../workflow/params.js';
+import { sharedEmbedder } from '../../domains/llm/features/embeddings/embedder.js';
+import { builtinSpec } from '../../domains/api-workflow/openapi.js';
+import { API_WORKFLOW_PARAMS } from '../../domains/api-workflow/params.js';
 import { registerQualityRoute } from './quality.js';
 import { registerWorkflowRoute } from './workflow.js';
 import type { RouteContext } from './context.js';

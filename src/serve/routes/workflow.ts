@@ -21,12 +21,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
-import { apiPathProblem, HTTP_METHODS } from '../../events/values.js';
-import type { Embedder } from '../../features/embeddings/embedder.js';
-import type { RankRequest, RowReader, StoreRanker } from '../../workflow/store-ranker.js';
-import { StoreRanker as Ranker } from '../../workflow/store-ranker.js';
-import type { ApiSpec } from '../../workflow/openapi.js';
-import { WF_FEATURE_NAMES } from '../../workflow/features.js';
+import { apiPathProblem, HTTP_METHODS } from '../../domains/llm/events/values.js';
+import type { Embedder } from '../../domains/llm/features/embeddings/embedder.js';
+import type { RankRequest, RowReader, StoreRanker } from '../../domains/api-workflow/store-ranker.js';
+import { StoreRanker as Ranker } from '../../domains/api-workflow/store-ranker.js';
+import type { ApiSpec } from '../../domains/api-workflow/openapi.js';
+import { WF_FEATURE_NAMES } from '../../domains/api-workflow/features.js';
 import { RequestError } from '../errors.js';
 import type { ServeMetrics } from '../metrics.js';
 

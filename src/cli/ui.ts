@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { Topology } from '../../topology/nodes.js';
+import { nonNegativeInt } from '../shared/flags.js';
+
+/**
+ * Adds `featurestream ui --topology T --port P`: serves the topology page (no job attached, so
+ * the live figures stay at zero; `run --ui-port P` serves the same page for a running job).
+ * Runs until SIGINT/SIGTERM.
+ *
+ * @example
+ * registerUiCommand(program, topologyByName);
+ */
+export function registerUiCommand(program: Command, topologyByName: (name: string) => Topology): void {
+  program
+    .command('ui')
+    .description(
+      'Serve the topology web page: the graph (nodes by kind, keys on edges, window sizes, slides and lateness),\n' +
+        'GET /api/topology (= topology show --format json), GET /api/metrics and /api/events (SSE). For live\n' +
+        'figures of a running job use `run --ui-port P`.',
+    )
+    .option('--topology <name>', 'topology', 'llm-features')
+    .addOption(
+      new Option('--port <port>', 'TCP port (0: any free port)')
+        .argParser(nonNegativeInt('--port'))
+        .default(8081),
+    )
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .action(async (o) => {
+      const { startUiServer } = await import('../ui/server.js');
+      const ui = await startUiServer(topologyByName(o.topology as string), o.port as number, {
+        host: o.host as string,
+      });
+      process.stdout.write(`topology page: http://${o.host as string}:${ui.port}/\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await ui.close();
+    });
+}

@@ -1,0 +1,484 @@
+import {
+  modelTableNorm,
+  costLatencyScore,
+  DecayedCounter,
+  loadAdjustedLatency,
+  modelFitScore,
+  modelFitVector,
+  OnlineKMeans,
+  type ParetoPoint,
+  paretoDistance,
+  qualityCostRatio,
+  RunningCentroid,
+  requestFitVector,
+  timePressure,
+} from '../features/derived.js';
+import { KeyedStateTable } from '../../../../state/keyed-state-table.js';
+import type { ProcessNode, WindowNode } from '../../../../topology/nodes.js';
+import { DERIVED_KIND, EMBEDDING_DIMS, MODEL_VALUES, REQUEST_VALUES } from './extractors.js';
+import type {
+  Emitter,
+  FeatureRow,
+  Operator,
+  RecordBatch,
+  StateTableSpec,
+} from '../../../../operators/operator.js';
+import { decodeTime, encodeTime } from '../../../../operators/operator.js';
+import { watermarkFor } from '../../../../operators/watermark.js';
+import { createWindowOperator, type WindowOperator } from '../../../../operators/window-operator.js';
+import { compileAggregation } from '../../../../operators/aggregation.js';
+import { InternalError } from '../../../shared/errors.js';
+
+/** Parameters of the `derived-join` processor. */
+export interface DerivedJoinParams {
+  /** The perf_5min window the join reads its performance side from (same spec as the group's). */
+  readonly perfWindow: Omit<WindowNode, 'kind' | 'id' | 'inputs'>;
+  /** DRV_009's half-life, ms. */
+  readonly fatigueHalfLife: number;
+  /** DRV_006's k. */
+  readonly clusters: number;
+}
+
+/** The latest fired perf_5min window of a model. */
+interface PerfSide {
+  windowEnd: number;
+  revision: number;
+  p95: number | null;
+  success: number | null;
+  avgCost: number | null;
+}
+
+/** The perf_5min values the join reads (PERF_002, PERF_006, PERF_009). */
+const PERF_SIDE = new Set(['latency_p95_5min', 'success_rate_5min', 'avg_cost_per_request_5min']);
+
+/** The request features that form a user's behaviour vector (DRV_006): running mean per user. */
+const USER_VECTOR = [
+  'prompt_length',
+  'prompt_complexity',
+  'expected_output_length',
+  'task_type_classification',
+  'prompt_domain',
+  'request_priority',
+  'user_tier',
+] as const;
+
+interface UserState {
+  n: number;
+  mean: number[];
+}
+
+/**
+ * The `derived` group (catalog A6): one row per `llm_request`, entity `request`, no window. A
+ * stream–table join: each request is joined with the latest `model_static` entry of its model
+ * (the catalog table), the latest *fired* `perf_5min` window of its model, and the latest context
+ * (the `system_health` report with the greatest event time, system-wide), all as of the request's
+ * place in the stream. Keyed by a constant: one shard holds the tables (the catalog and the
+ * contexts are small; the Pareto frontier, the prompt centroid and the k-means centroids are
+ * global by definition), as Flink would run a parallelism-1 co-process or Kafka Streams a
+ * global-table join.
+ *
+ * The performance side is materialised here by running the same perf_5min window over the
+ * same records (a private window instance whose rows update the table and are not emitted), so
+ * the join sees exactly what the perf_5min group fires, at the same watermark.
+ */
+export class DerivedJoinOperator implements Operator {
+  readonly id: string;
+  readonly tables: readonly StateTableSpec[] = [
+    { name: 'cat', access: 'keyed-map' },
+    { name: 'perf', access: 'keyed-map' },
+    { name: 'user', access: 'keyed-map' },
+    { name: 'fatigue', access: 'keyed-map' },
+    { name: 'wm', access: 'value' },
+    { name: 'ctx', access: 'value' },
+    { name: 'centroid', access: 'value' },
+    { name: 'kmeans', access: 'value' },
+    // the private perf_5min window's own tables, under `w/`
+    { name: 'w', access: 'keyed-map' },
+  ];
+  private readonly params: DerivedJoinParams;
+  private readonly perfWindow: WindowOperator;
+  private readonly f: Readonly<Record<string, number>>;
+  private readonly modelAttr: number;
+  private readonly userAttr: number;
+  private readonly requestAttr: number;
+  private readonly valueNames: readonly string[];
+  /**
+   * For each slot of the private window's accumulators, its slot in an accumulator of the whole
+   * perf_5min feature list (what checkpoints written before the window was narrowed hold).
+   */
+  private readonly slotsFromFull: { readonly full: number; readonly map: readonly number[] };
+
+  // Tables (keyed state of the one key, checkpointed per entry): the model table by model
+  // (`cat/<model>`), the latest fired perf_5min window by model, users' running means, fatigue.
+  private readonly models = new KeyedStateTable<number[]>({
+    name: 'cat',
+    version: 1,
+    encode: (v) => stateJson(v),
+    decode: (s) => (JSON.parse(s) as Array<number | null>).map(nanOf),
+  });
+  private readonly perf = new KeyedStateTable<PerfSide>({
+    name: 'perf',
+    version: 1,
+    encode: (v) => stateJson(v),
+    decode: (s) => JSON.parse(s) as PerfSide,
+  });
+  private readonly users = new KeyedStateTable<UserState>({
+    name: 'user',
+    version: 1,
+    encode: (v) => stateJson(v),
+    decode: (s) => JSON.parse(s) as UserState,
+  });
+  private readonly fatigue = new KeyedStateTable<DecayedCounter>({
+    name: 'fatigue',
+    version: 1,
+    encode: (v) => stateJson(v.toJSON()),
+    decode: (s) => DecayedCounter.fromJSON(JSON.parse(s) as never),
+  });
+  // Single values, checkpointed when changed.
+  private context: { ts: number; queue: number; budget: number } | null = null;
+  private centroid: RunningCentroid;
+  private kmeans: OnlineKMeans;
+  private wm = Number.NEGATIVE_INFINITY;
+  private readonly dirty = new Set<'wm' | 'ctx' | 'centroid' | 'kmeans'>();
+
+  constructor(
+    private readonly node: ProcessNode,
+    fields: readonly string[],
+    attributes: readonly string[],
+  ) {
+    this.id = node.id;
+    this.params = node.params as unknown as DerivedJoinParams;
+    // Only the three values the join reads: the same window computes nothing else for it.
+    const perfFeatures = this.params.perfWindow.features.filter((f) => PERF_SIDE.has(f.name));
+    this.slotsFromFull = slotMapping(this.params.perfWindow, perfFeatures, fields);
+    this.perfWindow = createWindowOperator(
+      {
+        ...this.params.perfWindow,
+        features: perfFeatures,
+        kind: 'window',
+        id: `${node.id}.perf`,
+        inputs: [],
+      } as WindowNode,
+      fields,
+    );
+    this.f = Object.fromEntries(fields.map((n, i) => [n, i]));
+    this.modelAttr = attributes.indexOf('model');
+    this.userAttr = attributes.indexOf('user_id');
+    this.requestAttr = attributes.indexOf('request_id');
+    this.valueNames = node.features.flatMap((x) => x.values ?? [x.name]);
+    this.centroid = new RunningCentroid(EMBEDDING_DIMS);
+    this.kmeans = new OnlineKMeans(this.params.clusters, USER_VECTOR.length);
+  }
+
+  processBatch(batch: RecordBatch, out: Emitter): void {
+    const { width, values, attrs, attrWidth } = batch;
+    const kindAt = this.f.kind!;
+    // Performance records go to the private window in contiguous runs (keyed by model).
+    let runStart = -1;
+    const flushRun = (end: number) => {
+      if (runStart < 0) return;
+      this.feedPerf(batch, runStart, end);
+      runStart = -1;
+    };
+    for (let r = 0; r < batch.count; r++) {
+      const kind = values[r * width + kindAt]!;
+      if (kind === DERIVED_KIND.perf) {
+        if (runStart < 0) runStart = r;
+        continue;
+      }
+      flushRun(r);
+      const clock = batch.clock[r]!;
+      this.advance(clock);
+      const base = r * width;
+      const v = (name: string) => values[base + this.f[name]!]!;
+      const a = (i: number) => attrs[r * attrWidth + i]!;
+      const ts = batch.ts[r]!;
+      if (kind === DERIVED_KIND.model) this.onModel(a(this.modelAttr), ts, v);
+      else if (kind === DERIVED_KIND.health) this.onHealth(ts, v);
+      else if (kind === DERIVED_KIND.request) out.row(this.onRequest(a, ts, v));
+    }
+    flushRun(batch.count);
+  }
+
+  /**
+   * Performance records only feed the private perf_5min window, whose result does not depend on
+   * their order (exact sums, nearest-rank quantiles) and which only the sorted stream's clock
+   * fires: they need no place in the event-time sort. A record the sort lets through is never
+   * behind that window's watermark (it is ahead of everything released), so the window sees the
+   * same records at the same firings as when they waited in the sort.
+   */
+  isUnordered(values: Float64Array, offset: number): boolean {
+    return values[offset + this.f.kind!] === DERIVED_KIND.perf;
+  }
+
+  processUnordered(batch: RecordBatch, _out: Emitter): void {
+    this.feedPerf(batch, 0, batch.count);
+  }
+
+  onWatermark(clock: number, _out: Emitter): void {
+    this.advance(clock);
+  }
+
+  /** Moves the private window's watermark (firing what closed) before a non-perf record. */
+  private advance(clock: number): void {
+    const wm = watermarkFor(clock, this.params.perfWindow.outOfOrderness);
+    if (wm > this.wm) {
+      this.wm = wm;
+      this.dirty.add('wm');
+    }
+    this.perfWindow.onWatermark(clock, this.capture);
+  }
+
+  private readonly capture: Emitter = {
+    row: (row: FeatureRow) => {
+      const prev = this.perf.get(row.entityId);
+      const end = row.windowEnd ?? Number.NEGATIVE_INFINITY;
+      if (
+        prev !== undefined &&
+        (prev.windowEnd > end || (prev.windowEnd === end && prev.revision > row.revision))
+      )
+        return;
+      this.perf.set(row.entityId, {
+        windowEnd: end,
+        revision: row.revision,
+        p95: row.values.latency_p95_5min ?? null,
+        success: row.values.success_rate_5min ?? null,
+        avgCost: row.values.avg_cost_per_request_5min ?? null,
+      });
+    },
+    // Late records are reported by the perf_5min group itself.
+    late: () => {},
+  };
+
+  private feedPerf(batch: RecordBatch, start: number, end: number): void {
+    const n = end - start;
+    const keys: string[] = new Array(n);
+    for (let i = 0; i < n; i++) keys[i] = batch.attrs[(start + i) * batch.attrWidth + this.modelAttr]!;
+    this.perfWindow.processBatch(
+      {
+        count: n,
+        width: batch.width,
+        keys,
+        attrs: [],
+        attrWidth: 0,
+        ts: batch.ts.subarray(start, end),
+        clock: batch.clock.subarray(start, end),
+        values: batch.values.subarray(start * batch.width, end * batch.width),
+        refs: batch.refs.subarray(start, end),
+      },
+      this.capture,
+    );
+  }
+
+  private onModel(model: string, ts: number, v: (name: string) => number): void {
+    const prev = this.models.get(model);
+    if (prev !== undefined && prev[0]! > ts) return;
+    this.models.set(model, [ts, ...MODEL_VALUES.map((n) => v(n)), v('cost_in'), v('cost_out')]);
+  }
+
+  private onHealth(ts: number, v: (name: string) => number): void {
+    if (this.context !== null && this.context.ts > ts) return;
+    this.context = { ts, queue: v('queue_depth_requests'), budget: v('available_budget_ratio') };
+    this.dirty.add('ctx');
+  }
+
+  /** The catalog entry of a model as named values, or null when the catalog does not know it. */
+  private modelEntry(model: string): Record<string, number> | null {
+    const e = this.models.get(model);
+    if (e === undefined) return null;
+    const out: Record<string, number> = {};
+    MODEL_VALUES.forEach((n, i) => {
+      out[n] = e[i + 1]!;
+    });
+    out.cost_in = e[MODEL_VALUES.length + 1]!;
+    out.cost_out = e[MODEL_VALUES.length + 2]!;
+    // MDL_002/003 are table-wide: the price over the catalog's maximum (as model_static emits them).
+    let maxIn = Number.NaN;
+    let maxOut = Number.NaN;
+    for (const other of this.models.values()) {
+      const i = other[MODEL_VALUES.length + 1]!;
+      const o = other[MODEL_VALUES.length + 2]!;
+      if (Number.isFinite(i) && !(i <= maxIn)) maxIn = i;
+      if (Number.isFinite(o) && !(o <= maxOut)) maxOut = o;
+    }
+    const unit = (x: number) => Math.min(1, Math.max(0, x));
+    out.model_cost_per_1k_input = unit(out.cost_in / maxIn);
+    out.model_cost_per_1k_output = unit(out.cost_out / maxOut);
+    return out;
+  }
+
+  private onRequest(a: (i: number) => string, ts: number, v: (name: string) => number): FeatureRow {
+    const model = a(this.modelAttr);
+    const user = a(this.userAttr);
+    const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
+    const values: Record<string, number | null> = {};
+    for (const n of this.valueNames) values[n] = null;
+
+    // DRV_001: the projected prompt embedding; DRV_004: cosine to the centroid of the earlier prompts.
+    const emb: number[] = [];
+    for (let i = 1; i <= EMBEDDING_DIMS; i++) emb.push(v(`emb_${i}`));
+    if (emb.every(Number.isFinite)) {
+      emb.forEach((x, i) => {
+        values[`prompt_embedding_${i + 1}`] = x;
+      });
+      values.prompt_similarity_to_avg = this.centroid.similarity(emb);
+      this.centroid.update(emb);
+      this.dirty.add('centroid');
+    }
+
+    const req: Record<string, number | null> = {};
+    for (const n of REQUEST_VALUES) req[n] = num(v(n));
+    const entry = model === '' ? null : this.modelEntry(model);
+    const perf = model === '' ? undefined : this.perf.get(model);
+
+    if (perf !== undefined) {
+      // DRV_002: avg cost (PERF_009) and p95 latency (PERF_002), min–max over the models with a fired window.
+      const sides = [...this.perf.values()];
+      values.cost_latency_score = costLatencyScore(
+        modelTableNorm(
+          perf.avgCost,
+          sides.map((p) => p.avgCost),
+        ),
+        modelTableNorm(
+          perf.p95,
+          sides.map((p) => p.p95),
+        ),
+      );
+      // DRV_003, DRV_008.
+      values.quality_cost_ratio = qualityCostRatio(perf.success, perf.avgCost);
+      if (this.context !== null) {
+        values.load_adjusted_latency = loadAdjustedLatency(perf.p95, num(this.context.queue));
+      }
+      // DRV_010: distance to the Pareto frontier over (avg cost, p95 latency, success rate).
+      const models = [...this.perf.keys()].sort();
+      const points: ParetoPoint[] = models.map((m) => {
+        const p = this.perf.get(m)!;
+        return { cost: p.avgCost, latency: p.p95, quality: p.success };
+      });
+      values.pareto_efficiency_score = paretoDistance(points, models.indexOf(model));
+    }
+    // DRV_005: request × model features.
+    if (entry !== null) {
+      const m: Record<string, number | null> = {};
+      for (const n of MODEL_VALUES) m[n] = num(entry[n]!);
+      values.model_fit_score = modelFitScore(requestFitVector(req), modelFitVector(m));
+    }
+    // DRV_006: the user's running behaviour vector, clustered by online k-means.
+    if (user !== '') {
+      const x = USER_VECTOR.map((n) => req[n] ?? Number.NaN);
+      if (x.every(Number.isFinite)) {
+        const u = this.users.get(user) ?? { n: 0, mean: new Array<number>(x.length).fill(0) };
+        u.n++;
+        u.mean = u.mean.map((m, i) => m + (x[i]! - m) / u.n);
+        this.users.set(user, u);
+        const cluster = this.kmeans.assign(u.mean);
+        this.dirty.add('kmeans');
+        values.user_behavior_cluster = cluster / this.params.clusters;
+      }
+    }
+    // DRV_007: priority under budget pressure.
+    if (this.context !== null) {
+      values.time_pressure_indicator = timePressure(req.request_priority ?? null, num(this.context.budget));
+    }
+    // DRV_009: decayed recent uses of the model (this request included).
+    if (model !== '') {
+      const c = this.fatigue.get(model) ?? new DecayedCounter(this.params.fatigueHalfLife);
+      c.add(ts);
+      this.fatigue.set(model, c);
+      values.model_fatigue_score = num(c.score(ts));
+    }
+    return {
+      group: this.node.group,
+      entityType: this.node.entityType,
+      entityId: a(this.requestAttr),
+      version: this.node.version,
+      windowStart: null,
+      windowEnd: null,
+      eventTime: ts,
+      revision: 0,
+      values,
+    };
+  }
+
+  onStart(entries: ReadonlyMap<string, string>): void {
+    const windowEntries = new Map<string, string>();
+    for (const [k, raw] of entries) {
+      if (k.startsWith('w/')) {
+        windowEntries.set(k.slice(2), k.startsWith('w/k/') ? this.narrowPanes(raw) : raw);
+        continue;
+      }
+      if (k === 'wm') this.wm = decodeTime(JSON.parse(raw) as number | string);
+      else if (k === 'ctx') this.context = JSON.parse(raw) as { ts: number; queue: number; budget: number };
+      else if (k === 'centroid') this.centroid = RunningCentroid.fromJSON(JSON.parse(raw) as never);
+      else if (k === 'kmeans') this.kmeans = OnlineKMeans.fromJSON(JSON.parse(raw) as never);
+    }
+    for (const table of [this.models, this.perf, this.users, this.fatigue]) table.load(entries);
+    this.perfWindow.onStart(windowEntries);
+    if (this.context !== null) {
+      this.context = {
+        ts: this.context.ts,
+        queue: nanOf(this.context.queue),
+        budget: nanOf(this.context.budget),
+      };
+    }
+  }
+
+  /**
+   * A private-window key's state as checkpointed: panes whose accumulators have the slots of the
+   * whole perf_5min feature list (written before the window was narrowed to the three values
+   * the join reads) keep just the narrowed window's slots.
+   */
+  private narrowPanes(raw: string): string {
+    const { full, map } = this.slotsFromFull;
+    if (full === map.length) return raw;
+    const state = JSON.parse(raw) as { p?: Array<[number, unknown[]]> };
+    if (!Array.isArray(state.p) || !state.p.some(([, acc]) => acc.length === full)) return raw;
+    state.p = state.p.map(([start, acc]) => [start, acc.length === full ? map.map((i) => acc[i]) : acc]);
+    return JSON.stringify(state);
+  }
+
+  onCheckpoint(): Map<string, string | null> {
+    const changes = new Map<string, string | null>();
+    for (const k of this.dirty) {
+      let v: unknown;
+      if (k === 'wm') v = encodeTime(this.wm);
+      else if (k === 'ctx') v = this.context;
+      else if (k === 'centroid') v = this.centroid.toJSON();
+      else v = this.kmeans.toJSON();
+      changes.set(k, stateJson(v));
+    }
+    this.dirty.clear();
+    for (const table of [this.models, this.perf, this.users, this.fatigue]) table.takeChanges(changes);
+    for (const [k, v] of this.perfWindow.onCheckpoint()) changes.set(`w/${k}`, v);
+    return changes;
+  }
+}
+
+/** JSON of a state value, non-finite numbers (NaN: a missing input) as null. */
+function stateJson(v: unknown): string {
+  return JSON.stringify(v, (_key, x) => (typeof x === 'number' ? nullOf(x) : x));
+}
+
+function nanOf(x: number | null): number {
+  return x === null ? Number.NaN : x;
+}
+
+function nullOf(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+/** Where each slot of the narrowed window's plan sits in the whole window's plan. */
+function slotMapping(
+  whole: Omit<WindowNode, 'kind' | 'id' | 'inputs'>,
+  narrowed: WindowNode['features'],
+  fields: readonly string[],
+): { full: number; map: number[] } {
+  const slotKey = (x: { kind: string; field: number }) => `${x.kind}:${x.field}`;
+  const full = compileAggregation(whole.features, fields, whole.quantiles).slots.map(slotKey);
+  const map = compileAggregation(narrowed, fields, whole.quantiles).slots.map((x) =>
+    full.indexOf(slotKey(x)),
+  );
+  if (map.some((i) => i < 0))
+    throw new InternalError('the narrowed perf window has a slot the whole one lacks');
+  return { full: full.length, map };
+}
