@@ -6,7 +6,7 @@
  * docs/glossary.md).
  */
 import { ConfigError } from '../src/shared/errors.js';
-import type { DecodedEvent } from '../src/domains/llm/events/types.js';
+import type { DecodedEvent } from './schemas.js';
 import type { JsonValue, ProcessNode } from '../topology/nodes.js';
 import { API_ATTRIBUTES, API_FIELDS, apiExtract } from '../src/domains/api-workflow/operators/api-extract.js';
 import { ContextRowOperator } from '../src/domains/llm/operators/context-row.js';

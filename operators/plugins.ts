@@ -22,7 +22,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../src/shared/errors.js';
-import type { DecodedEvent } from '../src/domains/llm/events/types.js';
+import { type DecodedEvent, registerSchema, type SchemaDef } from './schemas.js';
 import type { JsonValue } from '../topology/nodes.js';
 import { AGGREGATIONS, type AggregationDef } from './aggregation-functions.js';
 import { type PluginProcessorDef, PluginProcessorOperator } from './plugin-processor.js';
@@ -67,6 +67,8 @@ export interface Plugin {
   readonly maps?: Readonly<Record<string, PluginMapDef>>;
   readonly aggregations?: Readonly<Record<string, AggregationDef>>;
   readonly processors?: Readonly<Record<string, PluginProcessorDef>>;
+  /** Event schemas by name, for a topology's `decode: { schema }` (see `schemas.ts`). */
+  readonly schemas?: Readonly<Record<string, SchemaDef>>;
 }
 
 /** Identity, for type checking a plugin written in TypeScript. */
@@ -121,6 +123,7 @@ async function loadOne(path: string): Promise<void> {
 
 /** Registers a plugin object's functions (what {@link loadPlugins} does for each module). */
 export function registerPlugin(p: Plugin, source = `plugin ${p.name}`): void {
+  for (const [name, def] of Object.entries(p.schemas ?? {})) registerSchema(name, def, source);
   const each = <T>(kind: FunctionKind | 'aggregation', defs: Readonly<Record<string, T>> | undefined) =>
     Object.entries(defs ?? {}).map(([name, def]) => {
       if (

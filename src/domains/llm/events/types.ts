@@ -3,7 +3,11 @@
  * integer milliseconds since the epoch, and the parsed object as it came (unknown extra fields
  * kept).
  */
-export interface DecodedEvent {
+import type { DecodedEvent as EngineEvent, ReasonCode } from '../../../../operators/schemas.js';
+
+export { REASON_CODES, type ReasonCode } from '../../../../operators/schemas.js';
+
+export interface DecodedEvent extends EngineEvent {
   readonly type: EventType;
   /** Event time, ms since the Unix epoch (fractional digits beyond ms truncated toward -∞). */
   readonly ts: number;
@@ -21,19 +25,6 @@ export const EVENT_TYPES = [
   'api_call',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-
-/** Why a record went to dead letters. Stable strings: they appear in files, metrics and tables. */
-export const REASON_CODES = [
-  'not_json',
-  'unknown_type',
-  'missing_field',
-  'wrong_type',
-  'non_finite',
-  'out_of_range',
-  'bad_timestamp',
-  'oversize',
-] as const;
-export type ReasonCode = (typeof REASON_CODES)[number];
 
 export type DecodeResult =
   | { readonly ok: true; readonly event: DecodedEvent }
