@@ -320,7 +320,7 @@ const runCommand = program
         : await opening;
     const bar = process.stderr.isTTY ? progressBar('reading') : undefined;
     // Continuous drift (issue 12), when --drift names groups.
-    const drift = await (await import('../drift/run-options.js')).driftMonitorOf(o);
+    const drift = await (await import('./drift-run-options.js')).driftMonitorOf(o);
     // Prometheus metrics of the run on --metrics-port (issue 12).
     const served =
       o.metricsPort === undefined
@@ -386,7 +386,7 @@ function lockRun(stateDir: string, fresh: boolean): void {
 }
 
 registerKafkaOptions(runCommand);
-(await import('../drift/run-options.js')).registerDriftRunOptions(runCommand);
+(await import('./drift-run-options.js')).registerDriftRunOptions(runCommand);
 
 const topologyCmd = program.command('topology').description('Inspect topologies and write topology files');
 topologyCmd

@@ -183,7 +183,7 @@ describe('featurestream serve (process)', () => {
     mkdirSync(dir, { recursive: true });
     const bundle = join(dir, 'main.mjs');
     await build({
-      entryPoints: ['src/serve/main.ts'],
+      entryPoints: ['src/cli/serve-main.ts'],
       bundle: true,
       platform: 'node',
       format: 'esm',

@@ -9,7 +9,7 @@ import type { FeatureRow } from '../../operators/operator.js';
 import { formatRow } from '../connectors/row-format.js';
 import { formatTimestamp } from '../shared/timestamp.js';
 import { exportFeatures } from '../stores/export.js';
-import { runStoreCli } from '../stores/main.js';
+import { runStoreCli } from './stores-main.js';
 import { OfflineStore } from '../stores/offline-postgres.js';
 
 const PG = 'postgres://postgres@127.0.0.1:5432/test';

@@ -1,5 +1,5 @@
 import { assessDrift, type DriftStatus } from '../drift/assess.js';
-import { checkValue } from '../domains/llm/features/catalog.js';
+import { checkValue } from '../../topology/feature-catalog.js';
 import type { FeatureDef, FeatureSet } from '../registry/feature-set.js';
 
 // Scored against the shipped llm-features topology's features and groups.

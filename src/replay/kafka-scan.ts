@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { type PayloadFormat, PayloadDecoder } from '../connectors/kafka/payload.js';
 import { kafkaClient } from '../connectors/kafka/client.js';
 import { ConfigError, ExternalError } from '../shared/errors.js';
-import { decodeLine } from '../domains/llm/events/decode.js';
+import type { DecodeFn } from '../../operators/schemas.js';
 import type { ScanResult } from './scan.js';
 
 /** Where a replay reads from Kafka. */
@@ -141,6 +141,8 @@ export async function scanKafka(
     readonly seekAt: number;
     readonly group: string;
     readonly logger: Logger;
+    /** The decoder of the replayed topology's schema (`schemaDecoder`). */
+    readonly decode: DecodeFn;
     readonly onProgress?: (read: number, total: number, kept: number) => void;
   },
 ): Promise<KafkaScanResult> {
@@ -210,7 +212,7 @@ export async function scanKafka(
               last = BigInt(batch.messages[i]!.offset);
               linesRead++;
               const line = decoded.line(i);
-              const r = decodeLine(line);
+              const r = opts.decode(line);
               if (!r.ok) continue;
               if (r.event.ts >= opts.stopAt) {
                 done = true;

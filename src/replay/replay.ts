@@ -1,3 +1,4 @@
+import { schemaDecoder } from '../../operators/schemas.js';
 import {
   existsSync,
   mkdirSync,
@@ -156,6 +157,10 @@ async function replayLocked(
     writeFileSync(manifestPath, `${JSON.stringify(job)}\n`);
   }
   let scan = manifest?.scan;
+  const decodeNode = opts.topology.nodes.find((n) => n.kind === 'decode');
+  if (decodeNode === undefined)
+    throw new ConfigError(`topology ${opts.topology.name} has no decode node`, { field: '--topology' });
+  const decode = schemaDecoder(decodeNode.schema);
   const resumed = scan !== undefined && existsSync(eventsPath);
   if (!resumed && kafka !== null) {
     const { scanKafka } = await import('./kafka-scan.js');
@@ -167,6 +172,7 @@ async function replayLocked(
       seekAt: plan.seekAt,
       group: `featurestream-replay-${opts.topology.name}-v${opts.featureVersion}-${process.pid}-${Date.now()}`,
       logger: opts.logger,
+      decode,
       ...(bar === undefined ? {} : { onProgress: (read, total) => bar.update(read, total, read) }),
     });
     bar?.done();
@@ -180,7 +186,7 @@ async function replayLocked(
   } else if (!resumed) {
     const total = inputs.reduce((n, i) => n + i.bytes, 0);
     const bar = opts.progress?.('scan');
-    scan = await scanInputs(inputs, eventsPath, plan.readFrom, plan.stopAt, (bytes, lines) =>
+    scan = await scanInputs(inputs, eventsPath, plan.readFrom, plan.stopAt, decode, (bytes, lines) =>
       bar?.update(bytes, total, lines),
     );
     bar?.update(total, total, scan.linesRead);

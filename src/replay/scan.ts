@@ -11,7 +11,7 @@ import {
 import { join } from 'node:path';
 import { readLines } from '../connectors/file-source.js';
 import { ConfigError } from '../shared/errors.js';
-import { decodeLine } from '../domains/llm/events/decode.js';
+import type { DecodeFn } from '../../operators/schemas.js';
 
 /** One input file of a replay with its size (the progress total). */
 export interface ReplayInput {
@@ -51,13 +51,15 @@ export interface ScanResult {
  * The file is written under a temporary name, fsynced and renamed, so it exists only complete.
  *
  * @example
- * await scanInputs(replayInputs('events/'), 'state/replay-events.ndjson', plan.readFrom, plan.stopAt);
+ * await scanInputs(replayInputs('events/'), 'state/replay-events.ndjson', plan.readFrom, plan.stopAt, schemaDecoder('llm-events'));
  */
 export async function scanInputs(
   inputs: readonly ReplayInput[],
   out: string,
   readFrom: number,
   stopAt: number,
+  /** The decoder of the replayed topology's schema (`schemaDecoder`). */
+  decodeLine: DecodeFn,
   onProgress?: (bytes: number, lines: number) => void,
 ): Promise<ScanResult> {
   const tmp = `${out}.partial`;

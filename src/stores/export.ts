@@ -1,6 +1,9 @@
 import type { FeatureRow } from '../../operators/operator.js';
 import { formatRow } from '../connectors/row-format.js';
-import { type FeatureGroup, featuresOfGroup } from '../domains/llm/features/catalog.js';
+import { catalogEntries } from '../../topology/feature-catalog.js';
+
+/** The registered catalog's features of a group, in catalog order. */
+const featuresOfGroup = (group: string) => catalogEntries().filter((f) => f.group === group);
 import { quoteIdent } from './migrate.js';
 import type { OfflineStore } from './offline-postgres.js';
 import {
@@ -171,7 +174,7 @@ export async function exportFeatures(
 
 /** Value name → rank in the group's catalog order. */
 function catalogOrder(group: string): ReadonlyMap<string, number> {
-  const names = featuresOfGroup(group as FeatureGroup).flatMap((f) => f.valueNames);
+  const names = featuresOfGroup(group).flatMap((f) => f.valueNames);
   return new Map(names.map((n, i) => [n, i]));
 }
 
@@ -219,7 +222,7 @@ async function valueColumnsOf(
   );
   const found = new Set(res.rows.map((r) => r.k));
   const ordered: string[] = [];
-  for (const f of featuresOfGroup(group as FeatureGroup)) {
+  for (const f of featuresOfGroup(group)) {
     for (const name of f.valueNames) {
       if (found.delete(name)) ordered.push(name);
     }

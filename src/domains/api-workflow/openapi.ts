@@ -8,7 +8,7 @@
  * const api = loadOpenApi('spec.json');
  * api.endpoints[0]; // { method: 'GET', path: '/v1/invoices', description: 'List invoices' }
  */
-import { dirname, join } from 'node:path';
+import { assetPath } from '../../shared/asset-path.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -110,18 +110,7 @@ export function loadOpenApi(file: string): ApiSpec {
  * `/crm/v3/objects/…`) and e-commerce (carts, orders, checkouts) — one tag per family.
  */
 export function builtinSpecPath(): string {
-  const beside = fileURLToPath(new URL('./specs/saas-api.json', import.meta.url));
-  if (existsSync(beside)) return beside;
-  // Elsewhere (a build without its assets, a bundle of the sources): the source tree's copy, in
-  // the nearest folder above this module that has one.
-  let dir = dirname(beside);
-  for (;;) {
-    const source = join(dir, 'src', 'domains', 'api-workflow', 'specs', 'saas-api.json');
-    if (existsSync(source)) return source;
-    const up = dirname(dir);
-    if (up === dir) return beside;
-    dir = up;
-  }
+  return assetPath(import.meta.url, './specs/saas-api.json', 'src/domains/api-workflow/specs/saas-api.json');
 }
 
 let builtin: ApiSpec | null = null;

@@ -5,6 +5,7 @@
  * schema, which the llm domain registers. It registers itself through the same plugin API as a
  * user's `--plugin` module (`featurestream/plugin`).
  */
+import { assetPath } from '../../shared/asset-path.js';
 import {
   definePlugin,
   type MapContext,
@@ -18,7 +19,11 @@ import { validateWorkflowParams, WfSessionOperator } from './operators/wf-sessio
 import { WfTransitionOperator } from './operators/wf-transition.js';
 
 /** The shipped `api-workflow` topology file. */
-export const API_WORKFLOW_FILE = new URL('./api-workflow.yaml', import.meta.url);
+export const API_WORKFLOW_FILE: string = assetPath(
+  import.meta.url,
+  './api-workflow.yaml',
+  'src/domains/api-workflow/api-workflow.yaml',
+);
 
 /** The API-workflow domain's plugin object. */
 export const apiWorkflowPlugin = definePlugin({

@@ -10,6 +10,7 @@
  * loadTopology('llm-features');
  */
 import type { JsonValue } from '../../../topology/nodes.js';
+import { assetPath } from '../../shared/asset-path.js';
 import {
   definePlugin,
   type MapContext,
@@ -39,6 +40,9 @@ import {
 } from './operators/extractors.js';
 import { ModelTableOperator } from './operators/model-table.js';
 import { RequestRowOperator } from './operators/request-row.js';
+
+/** This domain's folder in the source tree (for its files when the build has no copy). */
+const HERE = 'src/domains/llm';
 
 /** The provider of projected prompt embeddings (`derived-extract` needs it). */
 export const PROMPT_EMBEDDING = 'prompt-embedding';
@@ -183,8 +187,12 @@ export const llmPlugin = definePlugin({
     },
   },
   topologies: {
-    'llm-features': new URL('./topologies/llm-features.yaml', import.meta.url),
-    'llm-perf': new URL('./topologies/llm-perf.yaml', import.meta.url),
+    'llm-features': assetPath(
+      import.meta.url,
+      './topologies/llm-features.yaml',
+      `${HERE}/topologies/llm-features.yaml`,
+    ),
+    'llm-perf': assetPath(import.meta.url, './topologies/llm-perf.yaml', `${HERE}/topologies/llm-perf.yaml`),
   },
 });
 

@@ -1,9 +1,9 @@
 import { type Command, Option } from 'commander';
 import { ConfigError } from '../shared/errors.js';
 import { positiveInt } from '../shared/flags.js';
-import { parseDuration } from '../cli/quality.js';
-import { periodFlag } from '../cli/drift.js';
-import type { DriftMonitor } from './monitor.js';
+import { parseDuration } from './quality.js';
+import { periodFlag } from './drift.js';
+import type { DriftMonitor } from '../drift/monitor.js';
 
 /** The `run` flags of continuous drift, as commander parses them. */
 export interface DriftRunFlags {
@@ -80,7 +80,7 @@ export async function driftMonitorOf(o: DriftRunFlags): Promise<DriftMonitor | u
     );
   }
   // Loaded only when --drift asks for it (prom-client and the statistics stay out of start-up).
-  const { DriftMonitor } = await import('./monitor.js');
+  const { DriftMonitor } = await import('../drift/monitor.js');
   return new DriftMonitor({
     groups,
     currentMs: o.driftCurrent,

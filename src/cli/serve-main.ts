@@ -1,15 +1,15 @@
 /**
- * Standalone entry point for `serve` (until src/cli.ts registers it):
- * `node dist/src/serve/main.js serve --port 8080 …`. Exit codes as the main CLI: 0 done, 2 bad
+ * Standalone entry point for `serve` (the main CLI also has it):
+ * `node dist/src/cli/serve-main.js serve --port 8080 …`. Exit codes as the main CLI: 0 done, 2 bad
  * arguments or configuration, 1 failure.
  *
  * @example
- * // node dist/src/serve/main.js serve --help
+ * // node dist/src/cli/serve-main.js serve --help
  */
 import { Command, CommanderError } from 'commander';
 import { FeaturestreamError } from '../shared/errors.js';
-import { registerServeCommand } from '../cli/serve.js';
-import { registerDomains } from '../cli/domains.js';
+import { registerServeCommand } from './serve.js';
+import { registerDomains } from './domains.js';
 import { setDefaultTopology } from '../registry/feature-set.js';
 
 registerDomains();

@@ -1,15 +1,15 @@
 /**
  * The store commands on their own (`db migrate`, `db retention`, `export`, `training-set`), for
- * running them without the main CLI: `node dist/src/stores/main.js db migrate --offline embedded`.
+ * running them without the main CLI: `node dist/src/cli/stores-main.js db migrate --offline embedded`.
  * Exit codes as the main CLI: 0 done; 2 bad arguments or configuration; 1 any other failure.
  *
  * @example
- * // node dist/src/stores/main.js export --offline postgres://postgres@127.0.0.1/test --group perf_5min --format csv
+ * // node dist/src/cli/stores-main.js export --offline postgres://postgres@127.0.0.1/test --group perf_5min --format csv
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { FeaturestreamError } from '../shared/errors.js';
-import { registerStoreCommands } from '../cli/stores.js';
+import { registerStoreCommands } from './stores.js';
 
 /**
  * Runs the store commands on `argv` (as `process.argv`); resolves to the exit code.
