@@ -23,6 +23,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../src/shared/errors.js';
 import { type DecodedEvent, registerSchema, type SchemaDef } from './schemas.js';
+// Installs the JSON-Schema compiler, so a plugin's `jsonSchema` schemas decode.
+import './json-schema.js';
 import type { JsonValue } from '../topology/nodes.js';
 import { AGGREGATIONS, type AggregationDef } from './aggregation-functions.js';
 import { type PluginProcessorDef, PluginProcessorOperator } from './plugin-processor.js';
