@@ -93,11 +93,52 @@ const bad = [
   '["page_view"]', // not_json: not an object
   JSON.stringify({ event_id: 'bad-3', type: 'refund', ts: t0, user_id: 'u-001', session_id: 'x' }), // unknown_type
   JSON.stringify({ event_id: 'bad-4', type: 'page_view', ts: t0, session_id: 'x', page: 'home' }), // missing_field: user_id
-  JSON.stringify({ event_id: 'bad-5', type: 'purchase', ts: t0, user_id: 'u-002', session_id: 'x', product_id: 'p-101', quantity: 1 }), // missing_field: price
-  JSON.stringify({ event_id: 'bad-6', type: 'add_to_cart', ts: t0, user_id: 'u-003', session_id: 'x', product_id: 'p-102', price: '9.99', quantity: 1 }), // wrong_type
-  JSON.stringify({ event_id: 'bad-7', type: 'purchase', ts: t0, user_id: 'u-004', session_id: 'x', product_id: 'p-103', price: -5, quantity: 1 }), // out_of_range
-  JSON.stringify({ event_id: 'bad-8', type: 'page_view', ts: '2026-03-02T25:00:00Z', user_id: 'u-005', session_id: 'x', page: 'home' }), // bad_timestamp
-  JSON.stringify({ event_id: 'bad-9', type: 'page_view', ts: '2026-03-02 10:00', user_id: 'u-006', session_id: 'x', page: 'home' }), // bad_timestamp
+  JSON.stringify({
+    event_id: 'bad-5',
+    type: 'purchase',
+    ts: t0,
+    user_id: 'u-002',
+    session_id: 'x',
+    product_id: 'p-101',
+    quantity: 1,
+  }), // missing_field: price
+  JSON.stringify({
+    event_id: 'bad-6',
+    type: 'add_to_cart',
+    ts: t0,
+    user_id: 'u-003',
+    session_id: 'x',
+    product_id: 'p-102',
+    price: '9.99',
+    quantity: 1,
+  }), // wrong_type
+  JSON.stringify({
+    event_id: 'bad-7',
+    type: 'purchase',
+    ts: t0,
+    user_id: 'u-004',
+    session_id: 'x',
+    product_id: 'p-103',
+    price: -5,
+    quantity: 1,
+  }), // out_of_range
+  JSON.stringify({
+    event_id: 'bad-8',
+    type: 'page_view',
+    ts: '2026-03-02T25:00:00Z',
+    user_id: 'u-005',
+    session_id: 'x',
+    page: 'home',
+  }), // bad_timestamp
+  JSON.stringify({
+    event_id: 'bad-9',
+    type: 'page_view',
+    ts: '2026-03-02 10:00',
+    user_id: 'u-006',
+    session_id: 'x',
+    page: 'home',
+  }), // bad_timestamp
 ];
-bad.forEach((l, i) => lines.splice(Math.floor(((i + 1) * lines.length) / (bad.length + 1)), 0, l));
+for (const [i, l] of bad.entries())
+  lines.splice(Math.floor(((i + 1) * lines.length) / (bad.length + 1)), 0, l);
 process.stdout.write(`${lines.join('\n')}\n`);
