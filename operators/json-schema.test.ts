@@ -114,6 +114,35 @@ describe('compileJsonSchemaDecoder', () => {
     });
   });
 
+  it('unknown_type: a union discriminated by the type field (oneOf of const types)', () => {
+    const union = compileJsonSchemaDecoder('union', {
+      jsonSchema: {
+        type: 'object',
+        required: ['kind', 'ts'],
+        oneOf: [
+          { properties: { kind: { const: 'view' } } },
+          { properties: { kind: { const: 'buy' }, price: { type: 'number' } }, required: ['price'] },
+        ],
+      },
+      eventTime: 'ts',
+      eventType: 'kind',
+    });
+    const r = (o: Record<string, unknown>) => union(JSON.stringify({ ts: T0, ...o }));
+    expect(r({ kind: 'view' })).toMatchObject({ ok: true, event: { type: 'view' } });
+    expect(r({ kind: 'buy', price: 2 })).toMatchObject({ ok: true, event: { type: 'buy' } });
+    expect(r({ kind: 'refund', price: 2 })).toEqual({
+      ok: false,
+      reason: 'unknown_type',
+      detail: 'kind: unknown event type "refund" (expected view|buy)',
+    });
+    // A known type whose own alternative fails is not an unknown type: the union is reported.
+    expect(r({ kind: 'buy' })).toEqual({
+      ok: false,
+      reason: 'out_of_range',
+      detail: 'event: must match exactly one schema in oneOf, got object',
+    });
+  });
+
   it('out_of_range: bounds, lengths, patterns, formats, forbidden fields, combinators', () => {
     expect(reason(line({ price: -3 }))).toBe('out_of_range | price: must be ≥ 0, got -3');
     expect(reason(line({ qty: 0 }))).toBe('out_of_range | qty: must be > 0, got 0');

@@ -24,7 +24,9 @@
  *      `additionalProperties`, `propertyNames`, `unevaluatedProperties`, `not`, … → `out_of_range`;
  *    - when no alternative of an `anyOf` / `oneOf` matches (or several of a `oneOf` do), the
  *      combinator itself is reported (`out_of_range`), not the first alternative's fault.
- *      Inside `if`/`then`/`else`, the `then`/`else` schema's own fault is reported.
+ *      But a union discriminated by the type — each alternative refuses the event-type
+ *      field's value with `enum`/`const` — gives `unknown_type`. Inside `if`/`then`/`else`, the
+ *      `then`/`else` schema's own fault is reported.
  * 4. The event type, when `eventType` is given: missing or `null` → `missing_field`; not a
  *    string → `wrong_type`. Without `eventType`, every event's type is the schema's name.
  * 5. The event time (`eventTime`): missing or `null` → `missing_field`; `timeFormat`
@@ -172,9 +174,49 @@ const BOUND: Readonly<Record<string, string>> = {
   exclusiveMaximum: '<',
 };
 
+const refusesType = (x: ErrorObject, typePath: string) =>
+  (x.keyword === 'enum' || x.keyword === 'const') && x.instancePath === typePath;
+
+/**
+ * A union discriminated by the event type: when each alternative of a failed `anyOf`/`oneOf`
+ * stopped at `enum`/`const` on the type field, the type is unknown (`unknown_type`, naming every
+ * type the alternatives allow); otherwise null.
+ */
+function unionRefusesType(
+  errors: readonly ErrorObject[],
+  combinator: ErrorObject,
+  typePath: string,
+): DecodeResult | null {
+  const alternatives = Array.isArray(combinator.schema) ? combinator.schema.length : 0;
+  const prefix = `${combinator.schemaPath}/`;
+  const first = new Map<string, ErrorObject>(); // each alternative's fault
+  for (const x of errors) {
+    if (!x.schemaPath.startsWith(prefix)) continue;
+    const k = x.schemaPath.slice(prefix.length).split('/')[0]!;
+    if (!first.has(k)) first.set(k, x);
+  }
+  if (alternatives === 0 || first.size !== alternatives) return null;
+  const faults = [...first.values()];
+  if (!faults.every((x) => refusesType(x, typePath))) return null;
+  const allowed = faults.flatMap((x) => {
+    const p = x.params as Record<string, unknown>;
+    return x.keyword === 'enum' ? (p.allowedValues as unknown[]) : [p.allowedValue];
+  });
+  const expected = allowed.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join('|');
+  return fail(
+    'unknown_type',
+    `${label(pointerPath(typePath))}: unknown event type ${show(faults[0]!.data)} (expected ${expected})`,
+  );
+}
+
 /** The dead letter of ajv's errors (the first failing keyword; see the module comment). */
 function schemaFault(errors: readonly ErrorObject[], typePath: string | null): DecodeResult {
-  const e = errors.find((x) => COMBINATORS.has(x.keyword)) ?? errors[0]!;
+  const combinator = errors.find((x) => COMBINATORS.has(x.keyword));
+  if (combinator !== undefined && typePath !== null) {
+    const refused = unionRefusesType(errors, combinator, typePath);
+    if (refused !== null) return refused;
+  }
+  const e = combinator ?? errors[0]!;
   const path = pointerPath(e.instancePath);
   const params = e.params as Record<string, unknown>;
   const at = label(path);
