@@ -10,6 +10,7 @@ export default defineConfig({
       'test/**/*.test.ts',
       'k8s/**/*.test.ts',
     ],
+    setupFiles: ['test/setup-domains.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

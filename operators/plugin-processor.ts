@@ -1,3 +1,4 @@
+import type { Operator } from './operator.js';
 import { InternalError } from '../src/shared/errors.js';
 import type { JsonValue, ProcessNode } from '../topology/nodes.js';
 import { KeyedProcessBase } from './keyed-process-base.js';
@@ -46,6 +47,19 @@ export interface PluginProcessorDef<S = unknown> {
   /** Throws (a message naming the parameter) when `params` are not valid. */
   validate?(params: JsonValue | undefined): void;
   create(params: JsonValue | undefined): ProcessorInstance<S>;
+}
+
+/**
+ * A keyed processor written against the engine's operator lifecycle (`operator.ts`) instead of
+ * {@link ProcessorInstance}: full control of state tables, timers and output, as the shipped
+ * domains' processors use. `operator` builds one per shard.
+ */
+export interface OperatorProcessorDef {
+  readonly description?: string;
+  readonly requiresFields?: readonly string[];
+  readonly requiresAttributes?: readonly string[];
+  validate?(params: JsonValue | undefined): void;
+  operator(node: ProcessNode, fields: readonly string[], attributes: readonly string[]): Operator;
 }
 
 /** Runs a plugin's {@link ProcessorInstance} as a process node, on the shared keyed-processor core. */

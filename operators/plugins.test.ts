@@ -40,7 +40,7 @@ describe('plugins', () => {
     expect(FILTERS.get('unit-ok')!.create(undefined)(event({ ok: true }))).toBe(true);
     const map = MAPS.get('unit-map')!;
     expect(map.fields).toEqual(['a', 'b', 'c']);
-    const rec = map.create(undefined)(event({ k: 7, a: 2.5 }), { embedding: () => null })!;
+    const rec = map.create(undefined)(event({ k: 7, a: 2.5 }), { lookup: () => null })!;
     expect(rec.ts).toBe(1_000);
     expect(rec.attrs).toEqual({ k: '7' });
     expect(rec.values).toEqual([2.5, 1, Number.NaN]);

@@ -25,13 +25,30 @@ import { ConfigError } from '../src/shared/errors.js';
 import { type DecodedEvent, registerSchema, type SchemaDef } from './schemas.js';
 // Installs the JSON-Schema compiler, so a plugin's `jsonSchema` schemas decode.
 import './json-schema.js';
+import { type ProviderDef, registerProvider } from './providers.js';
+import { type FeatureCatalogEntry, registerFeatureCatalog } from '../topology/feature-catalog.js';
+import { registerTopology } from '../topology/registry.js';
+import type { MapContext } from './functions.js';
 import type { JsonValue } from '../topology/nodes.js';
 import { AGGREGATIONS, type AggregationDef } from './aggregation-functions.js';
-import { type PluginProcessorDef, PluginProcessorOperator } from './plugin-processor.js';
+import {
+  type OperatorProcessorDef,
+  type PluginProcessorDef,
+  PluginProcessorOperator,
+} from './plugin-processor.js';
 import { type FunctionKind, type MapFn, registerFunction } from './functions.js';
 
 export type { AggregationDef, AggregationInstance } from './aggregation-functions.js';
-export type { PluginProcessorDef, ProcessorInstance, ProcessorRecord } from './plugin-processor.js';
+export type {
+  OperatorProcessorDef,
+  PluginProcessorDef,
+  ProcessorInstance,
+  ProcessorRecord,
+} from './plugin-processor.js';
+export type { DecodedEvent, DecodeResult, ReasonCode, SchemaDef, TimeFormat } from './schemas.js';
+export type { ProviderDef, ProviderInstance } from './providers.js';
+export type { FeatureCatalogEntry, ValidationRule } from '../topology/feature-catalog.js';
+export type { MapContext, MapFn } from './functions.js';
 
 /** The event a plugin's filter or map receives: its type, event time (ms) and validated body. */
 export type PluginEvent = DecodedEvent;
@@ -58,7 +75,15 @@ export interface PluginMapDef {
   readonly description?: string;
   readonly fields: readonly string[];
   readonly attributes: readonly string[];
-  create(params: JsonValue | undefined): (event: PluginEvent) => PluginRecord | null;
+  /** Providers (`providers`) whose values the function reads with `ctx.lookup(name, key)`. */
+  readonly needs?: readonly string[];
+  /**
+   * `record` (default): the function returns a {@link PluginRecord}. `columns`: it returns the
+   * engine's record as is — `ts`, every declared attribute, and `values` as numbers in declared
+   * order (NaN for null) — which skips the conversion on the hot path.
+   */
+  readonly output?: 'record' | 'columns';
+  create(params: JsonValue | undefined): (event: PluginEvent, ctx: MapContext) => PluginRecord | null;
 }
 
 /** A plugin module's default export. */
@@ -69,8 +94,16 @@ export interface Plugin {
   readonly maps?: Readonly<Record<string, PluginMapDef>>;
   readonly aggregations?: Readonly<Record<string, AggregationDef>>;
   readonly processors?: Readonly<Record<string, PluginProcessorDef>>;
+  /** Keyed processors written against the operator lifecycle (see {@link OperatorProcessorDef}). */
+  readonly operators?: Readonly<Record<string, OperatorProcessorDef>>;
   /** Event schemas by name, for a topology's `decode: { schema }` (see `schemas.ts`). */
   readonly schemas?: Readonly<Record<string, SchemaDef>>;
+  /** Batch providers by name, for maps that declare them in `needs` (see `providers.ts`). */
+  readonly providers?: Readonly<Record<string, ProviderDef>>;
+  /** Feature catalog entries: descriptions and validation rules of features topologies name by id. */
+  readonly catalog?: readonly FeatureCatalogEntry[];
+  /** Topology files by name, for `--topology NAME` (a path, or a `file:` URL). */
+  readonly topologies?: Readonly<Record<string, string | URL>>;
 }
 
 /** Identity, for type checking a plugin written in TypeScript. */
@@ -79,6 +112,8 @@ export function definePlugin(plugin: Plugin): Plugin {
 }
 
 const loaded = new Map<string, Promise<void>>();
+/** Plugin objects already registered in this thread (registering one again does nothing). */
+const registered = new WeakSet<Plugin>();
 
 /** The absolute path of a `--plugin` value (relative paths from `base`, default the working directory). */
 export function resolvePluginPath(path: string, base = process.cwd()): string {
@@ -125,7 +160,12 @@ async function loadOne(path: string): Promise<void> {
 
 /** Registers a plugin object's functions (what {@link loadPlugins} does for each module). */
 export function registerPlugin(p: Plugin, source = `plugin ${p.name}`): void {
+  if (registered.has(p)) return;
+  registered.add(p);
   for (const [name, def] of Object.entries(p.schemas ?? {})) registerSchema(name, def, source);
+  for (const [name, def] of Object.entries(p.providers ?? {})) registerProvider(name, def, source);
+  if (p.catalog !== undefined) registerFeatureCatalog(p.catalog, source);
+  for (const [name, file] of Object.entries(p.topologies ?? {})) registerTopology(name, file, source);
   const each = <T>(kind: FunctionKind | 'aggregation', defs: Readonly<Record<string, T>> | undefined) =>
     Object.entries(defs ?? {}).map(([name, def]) => {
       if (
@@ -158,7 +198,11 @@ export function registerPlugin(p: Plugin, source = `plugin ${p.name}`): void {
         description: def.description ?? `${p.name}: ${name}`,
         fields: [...def.fields],
         attributes: [...def.attributes],
-        create: (params: JsonValue | undefined) => adaptMap(def, def.create(params)),
+        ...(def.needs === undefined ? {} : { needs: [...def.needs] }),
+        create: (params: JsonValue | undefined) =>
+          def.output === 'columns'
+            ? (def.create(params) as unknown as MapFn)
+            : adaptMap(def, def.create(params)),
       },
       source,
     );
@@ -177,6 +221,25 @@ export function registerPlugin(p: Plugin, source = `plugin ${p.name}`): void {
       source,
     );
   }
+  for (const [name, def] of Object.entries(p.operators ?? {})) {
+    if (def === null || typeof def !== 'object' || typeof def.operator !== 'function') {
+      throw new ConfigError(`${source}: operator \`${name}\` needs an \`operator\` function`, {
+        field: '--plugin',
+      });
+    }
+    registerFunction(
+      'processor',
+      name,
+      {
+        description: def.description ?? `${p.name}: ${name}`,
+        requiresFields: [...(def.requiresFields ?? [])],
+        requiresAttributes: [...(def.requiresAttributes ?? [])],
+        validate: (params) => def.validate?.(params),
+        create: (node, fields, attrs) => def.operator(node, fields, attrs),
+      },
+      source,
+    );
+  }
   for (const [name, def] of each('aggregation', p.aggregations)) {
     if (AGGREGATIONS.has(name)) {
       throw new ConfigError(`${source}: aggregation \`${name}\` is already registered`, {
@@ -191,10 +254,10 @@ const toNumber = (v: number | boolean | null | undefined): number =>
   typeof v === 'number' ? v : v === true ? 1 : v === false ? 0 : Number.NaN;
 
 /** A plugin map as the engine's {@link MapFn}: values by name into the declared order. */
-function adaptMap(def: PluginMapDef, fn: (e: PluginEvent) => PluginRecord | null): MapFn {
+function adaptMap(def: PluginMapDef, fn: (e: PluginEvent, ctx: MapContext) => PluginRecord | null): MapFn {
   const fields = def.fields;
-  return (e) => {
-    const r = fn(e);
+  return (e, ctx) => {
+    const r = fn(e, ctx);
     if (r === null || r === undefined) return null;
     const values = Array.isArray(r.values)
       ? (r.values as readonly number[]).map((v) => toNumber(v))

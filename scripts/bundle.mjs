@@ -31,7 +31,14 @@ const moduleUrl = {
 };
 
 await build({
-  entryPoints: { cli: 'dist/src/cli/index.js', 'shard-worker': 'dist/src/runtime/shard-worker.js' },
+  entryPoints: {
+    cli: 'dist/src/cli/index.js',
+    'shard-worker': 'dist/src/runtime/shard-worker.js',
+    // The shipped domains' plugins: workers load them by path (src/cli/domains.ts); as entries
+    // of the same build they share the engine's modules with the worker instead of copying them.
+    'domain-llm': 'dist/src/domains/llm/plugin.js',
+    'domain-api-workflow': 'dist/src/domains/api-workflow/plugin.js',
+  },
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -41,7 +41,7 @@ describe('the bundled build', () => {
 
   it('gives what the compiled modules give: the feature list, and the rows of a run', () => {
     const bundled = join(BUNDLE, 'cli.js');
-    const compiled = join(ROOT, 'dist/src/cli.js');
+    const compiled = join(ROOT, 'dist/src/cli/index.js');
     expect(node(bundled, ['features', 'list', '--json'])).toBe(
       node(compiled, ['features', 'list', '--json']),
     );

@@ -1,7 +1,7 @@
 /** The command-line contract: exit codes, messages naming the flag, help, topology show, the embedded default. */
 import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { llmFeatureSet } from '../src/registry/feature-set.js';
+import { llmFeatureSet } from '../src/domains/llm/feature-set.js';
 import { EmbeddedSqlClient } from '../src/stores/sql-client.js';
 import { describe, expect, it } from 'vitest';
 import { lines, runCli, tempDir } from './support.js';

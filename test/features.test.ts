@@ -29,7 +29,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { llmFeatureSet } from '../src/registry/feature-set.js';
+import { llmFeatureSet } from '../src/domains/llm/feature-set.js';
 import { lines, runCli, summaryOf, tempDir } from './support.js';
 
 const GROUPS = llmFeatureSet().groups;

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
 import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
 import { PrivateRedis } from '../src/stores/private-redis.js';
-import { llmFeatureSet } from '../src/registry/feature-set.js';
+import { llmFeatureSet } from '../src/domains/llm/feature-set.js';
 
 const GROUP_TTL_SECONDS = llmFeatureSet().ttlSecondsByGroup;
 import {

@@ -17,7 +17,7 @@ import { writeLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
 import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
 import { OfflineStore } from '../src/stores/offline-postgres.js';
 import { PrivateRedis } from '../src/stores/private-redis.js';
-import { llmFeatureSet } from '../src/registry/feature-set.js';
+import { llmFeatureSet } from '../src/domains/llm/feature-set.js';
 
 const GROUP_TTL_SECONDS = llmFeatureSet().ttlSecondsByGroup;
 import {

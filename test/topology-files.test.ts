@@ -6,7 +6,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { API_WORKFLOW_FILE, apiWorkflowTopology, loadTopology } from '../topology/index.js';
+import { fileURLToPath } from 'node:url';
+import { loadTopology } from '../topology/index.js';
+import { API_WORKFLOW_FILE as API_WORKFLOW_URL } from '../src/domains/api-workflow/plugin.js';
+import { apiWorkflowTopology } from '../src/domains/api-workflow/topology.js';
+
+const API_WORKFLOW_FILE = fileURLToPath(API_WORKFLOW_URL);
 import { lines, runCli, summaryOf, tempDir } from './support.js';
 
 const dir = tempDir('fs-topofile-');

@@ -62,7 +62,7 @@ export interface TopologyBuilder {
 
   /** Adds the entry node: the events of the configured source. */
   source(id: string, opts?: NodeOptions): TopologyBuilder;
-  /** Decodes `input` with the registered `schema` (see `SCHEMAS`). */
+  /** Decodes `input` with the registered `schema` (see `operators/schemas.ts`). */
   decode(id: string, input: string, schema: string, opts?: NodeOptions): TopologyBuilder;
   /** Keeps the events of `input` for which the registered predicate `fn` holds (see `FILTERS`). */
   filter(id: string, input: string, fn: string, params?: JsonValue, opts?: NodeOptions): TopologyBuilder;

@@ -1,47 +1,26 @@
 /**
- * The topology package: the graph model, the builder, validation, rendering, planning and the
- * shipped topologies.
+ * The topology package: the graph model, the builder, validation, rendering, planning, the
+ * feature catalogs and the topologies registered by name (plugins register them).
  *
  * @example
- * const make = TOPOLOGIES.get('llm-features');
+ * const make = TOPOLOGIES.get('llm-perf');
  * const plan = planTopology(make!());
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../src/shared/errors.js';
 import { loadPlugins, resolvePluginPath } from '../operators/plugins.js';
 import { readTopologyFile, topologyFileFormat, validateFileTopology } from './file.js';
-import { llmFeaturesTopology, llmPerfTopology } from '../src/domains/llm/topology.js';
 import { freezeTopology, type Topology } from './nodes.js';
+import { TOPOLOGIES } from './registry.js';
 
-export * from '../src/domains/api-workflow/topology.js';
 export * from './builder.js';
+export * from './feature-catalog.js';
 export * from './file.js';
-export * from '../src/domains/llm/topology.js';
 export * from './nodes.js';
 export * from './plan.js';
+export * from './registry.js';
 export * from './render.js';
 export * from './validate.js';
-
-/** The shipped topologies by name; each factory builds a fresh, validated, frozen topology. */
-export const TOPOLOGIES: ReadonlyMap<string, () => Topology> = new Map<string, () => Topology>([
-  ['llm-features', llmFeaturesTopology],
-  ['llm-perf', llmPerfTopology],
-  ['api-workflow', apiWorkflowFromFile],
-]);
-
-/**
- * The shipped `api-workflow` topology file (topology/api-workflow.yaml, beside this module in the
- * build too). {@link apiWorkflowTopology} builds the same graph in code; a test keeps them equal.
- */
-export const API_WORKFLOW_FILE: string = fileURLToPath(
-  new URL('../src/domains/api-workflow/api-workflow.yaml', import.meta.url),
-);
-
-/** `api-workflow` read from its file. */
-function apiWorkflowFromFile(): Topology {
-  return readTopologyFile(API_WORKFLOW_FILE);
-}
 
 /**
  * Resolves a `--topology` value: the name of a shipped topology, else a topology file

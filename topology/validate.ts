@@ -12,7 +12,8 @@
  */
 import { ConfigError, TopologyError } from '../src/shared/errors.js';
 import { AGGREGATIONS } from '../operators/aggregation-functions.js';
-import { FILTERS, MAPS, PROCESSORS, SCHEMAS } from '../operators/functions.js';
+import { FILTERS, MAPS, PROCESSORS } from '../operators/functions.js';
+import { hasSchema, schemaNames } from '../operators/schemas.js';
 import type {
   AggSpec,
   FeatureMeta,
@@ -229,11 +230,11 @@ export function validateTopology(t: Topology): void {
   for (const n of nodes) {
     switch (n.kind) {
       case 'decode':
-        if (!SCHEMAS.has(n.schema)) {
+        if (!hasSchema(n.schema)) {
           fail(
             n.id,
             `nodes.${n.id}.schema`,
-            `unknown operator: decode schema ${show(n.schema)} is not registered (known: ${[...SCHEMAS].join(', ')})`,
+            `unknown operator: decode schema ${show(n.schema)} is not registered (known: ${schemaNames().join(', ')})`,
           );
         }
         break;

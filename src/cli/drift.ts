@@ -108,17 +108,20 @@ export function registerDriftCommand(program: Command): void {
         '      --reference 2026-01-01/2026-01-08 --current 2026-01-08/2026-01-15 --format html --out drift.html',
     )
     .action(async (o: DriftFlags) => {
-      const [{ withStore }, { buildDriftReport }, { renderDriftReport }] = await Promise.all([
-        import('./stores.js'),
-        import('../drift/report.js'),
-        import('../drift/render.js'),
-      ]);
+      const [{ withStore }, { buildDriftReport }, { renderDriftReport }, { featureSetOf }] =
+        await Promise.all([
+          import('./stores.js'),
+          import('../drift/report.js'),
+          import('../drift/render.js'),
+          import('../registry/feature-set.js'),
+        ]);
       const features = o.features
         ?.split(',')
         .map((f) => f.trim())
         .filter((f) => f !== '');
       const result = await withStore(o, (store) =>
         buildDriftReport(store, {
+          featureSet: featureSetOf(),
           group: o.group,
           reference: o.reference,
           current: o.current,

@@ -1,3 +1,4 @@
+import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +22,8 @@ import { registerKafkaOptions } from './kafka.js';
 import { registerServeCommand } from './serve.js';
 import { registerStoreCommands } from './stores.js';
 import { progressBar } from '../shared/progress.js';
+import { registerDomains } from './domains.js';
+import { setDefaultTopology } from '../registry/feature-set.js';
 import type { RunSummary } from '../runtime/coordinator.js';
 
 /**
@@ -94,7 +97,10 @@ function printSummary(name: string, s: RunSummary, json: boolean): void {
     `  late events    ${fmt(s.lateEvents)}${detail(s.lateByWindow)}`,
     `  rows written   ${fmt(s.rowsWritten)}${detail(s.rowsByGroup)}`,
     `  invalid values ${fmt(Object.values(s.invalidValues).reduce((a, b) => a + b, 0))}${detail(s.invalidValues)} (written as null)`,
-    `  embeddings     ${fmt(s.embeddings.prompts)} prompts, ${s.embeddings.prompts === 0 ? 0 : ((100 * s.embeddings.cacheHits) / s.embeddings.prompts).toFixed(1)}% from cache`,
+    ...Object.entries(s.provided).map(
+      ([name, p]) =>
+        `  ${name.padEnd(14)} ${fmt(p.keys)} looked up, ${p.keys === 0 ? 0 : ((100 * p.cacheHits) / p.keys).toFixed(1)}% from cache`,
+    ),
     `  checkpoints    ${fmt(s.checkpoints)}${s.resumedFrom === null ? '' : ` (resumed from checkpoint ${s.resumedFrom})`}`,
     `  seconds        ${s.seconds.toFixed(2)}`,
     `  events/s       ${fmt(s.eventsPerSecond)}`,
@@ -300,7 +306,7 @@ const runCommand = program
         ? (await import('../domains/llm/features/embeddings/models.js')).withEmbedderVersion(base, embedder)
         : (await import('../../topology/versioned.js')).withFeatureVersion(base, o.featureVersion as number);
     // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
-    const { openSinks } = await import('../runtime/open-sinks.js');
+    const { openSinks } = await import('../stores/open-sinks.js');
     const { runJob } = await import('../runtime/coordinator.js');
     const opening = openSinks(online, offline, topology.name, logger, await featureSetOf(base), {
       emptyEmbeddedOffline: emptyOffline,
@@ -336,8 +342,7 @@ const runCommand = program
         ...(ui === undefined ? {} : { observer: ui.metrics }),
         sinks: served === null ? sinks : served.metrics.instrumentSinks(sinks),
         ...(served === null ? {} : { metrics: served.metrics }),
-        embeddingCache: o.embeddingCache as string,
-        embedder,
+        providerOptions: promptEmbeddingOptions({ cache: o.embeddingCache as string, model: embedder }),
         topology,
         input: input!,
         out: out ?? null,
@@ -547,6 +552,9 @@ async function main(): Promise<void> {
   installProcessGuards();
   const debug = debugWanted();
   try {
+    // The shipped domains: their schemas, functions, catalogs and topologies, here and in workers.
+    registerDomains();
+    setDefaultTopology('llm-features');
     await program.parseAsync(withoutDebug(process.argv));
   } catch (err) {
     installProcessGuards();

@@ -1,3 +1,4 @@
+import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { nonNegativeInt as nonNegative, positiveInt as positive } from '../shared/flags.js';
@@ -199,7 +200,7 @@ export async function kafkaJobOptions(
     maxRepartitionLag: o.maxRepartitionLag ?? 64,
     repartitionCompression: o.repartitionCompression ?? 'none',
     metricsPort: o.metricsPort ?? null,
-    embeddingCache: o.embeddingCache ?? null,
+    providerOptions: promptEmbeddingOptions({ cache: o.embeddingCache ?? null }),
     logger,
   };
 }
@@ -214,7 +215,7 @@ export async function runKafkaCommand(o: KafkaCommandFlags, logger: Logger): Pro
   const base = await kafkaJobOptions(o, logger);
   // Loaded here so that registering the Kafka flags costs `--help` nothing.
   const [{ openSinks }, { runKafkaJob }, { featureSet }] = await Promise.all([
-    import('../runtime/open-sinks.js'),
+    import('../stores/open-sinks.js'),
     import('../runtime/kafka/job.js'),
     import('../registry/feature-set.js'),
   ]);

@@ -92,12 +92,14 @@ export function registerQualityCommand(program: Command): void {
         window: number;
         format: 'json' | 'text';
       }) => {
-        const [{ withStore }, { computeQuality }] = await Promise.all([
+        const [{ withStore }, { computeQuality }, { featureSetOf }] = await Promise.all([
           import('./stores.js'),
           import('../quality/score.js'),
+          import('../registry/feature-set.js'),
         ]);
         const q = await withStore(o, (store) =>
           computeQuality(async (sql, params) => (await store.client.query('quality', sql, params)).rows, {
+            featureSet: featureSetOf(),
             schema: store.schema,
             windowMs: o.window,
             ...(o.at === undefined ? {} : { at: o.at }),

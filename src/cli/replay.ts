@@ -1,3 +1,4 @@
+import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
 import { availableParallelism } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Topology } from '../../topology/nodes.js';
@@ -198,7 +199,7 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
         shards: o.shards,
         checkpointIntervalMs: o.checkpointInterval,
         ...(o.batchLines === undefined ? {} : { batchLines: o.batchLines }),
-        embeddingCache: o.embeddingCache,
+        providerOptions: promptEmbeddingOptions({ cache: o.embeddingCache }),
         logger,
         progress: (phase) => eventProgress(phase === 'scan' ? 'replay: scan' : 'replay: run', tty),
       });

@@ -172,7 +172,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
   // Loaded here, not at the top: `featurestream --help` and other commands import this module
   // to register `serve` and should not pay for fastify, pg and the stores.
   const [
-    { llmFeatureSet },
+    { featureSetOf },
     { RedisOnlineStore },
     { openOnlineStore },
     { asQueryable, openSqlClient },
@@ -186,7 +186,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
     import('../serve/server.js'),
     import('pg').then((m) => m.default),
   ]);
-  const set = config.featureSet ?? llmFeatureSet();
+  const set = config.featureSet ?? featureSetOf();
   const ttlSecondsByGroup = set.ttlSecondsByGroup;
   // The embedded stores of a finished `run` (one opener at a time): LevelDB as L2 (no pub/sub;
   // L1 expires by TTL), PGlite as L3.

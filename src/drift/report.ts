@@ -1,4 +1,4 @@
-import { llmFeatureSet } from '../registry/feature-set.js';
+import type { FeatureSet } from '../registry/feature-set.js';
 import { quoteIdent } from '../stores/migrate.js';
 import type { OfflineStore } from '../stores/offline-postgres.js';
 import {
@@ -13,7 +13,6 @@ import {
 } from './assess.js';
 
 // Described against the shipped llm-features topology's features.
-const featureByIdOrName = (k: string) => llmFeatureSet().byIdOrName(k);
 
 /** A half-open period [from, to), in ms since the epoch. */
 export interface Period {
@@ -23,6 +22,8 @@ export interface Period {
 
 /** What {@link buildDriftReport} compares. */
 export interface DriftReportOptions {
+  /** The features of the topology that wrote the rows (`featureSet(topology)`). */
+  readonly featureSet: FeatureSet;
   readonly group: string;
   readonly reference: Period;
   readonly current: Period;
@@ -76,7 +77,7 @@ export async function buildDriftReport(
   store: OfflineStore,
   opts: DriftReportOptions,
 ): Promise<DriftReportResult> {
-  const wanted = opts.features === undefined ? null : expandFeatures(opts.features);
+  const wanted = opts.features === undefined ? null : expandFeatures(opts.featureSet, opts.features);
   const version = opts.version ?? (await latestVersion(store, opts));
   const ref = await readPeriod(store, opts, opts.reference, version, wanted);
   const cur = await readPeriod(store, opts, opts.current, version, wanted);
@@ -91,7 +92,7 @@ export async function buildDriftReport(
       const cv = c.get(name) ?? [];
       pairs.push({
         drift: assessDrift(entity, name, rv, cv, {
-          kind: kindOf(name),
+          kind: kindOf(opts.featureSet, name),
           ...(opts.minSamples === undefined ? {} : { minSamples: opts.minSamples }),
         }),
         histogram: driftHistogram(rv, cv),
@@ -121,10 +122,10 @@ export async function buildDriftReport(
 }
 
 /** Feature ids and names become their value names (DRV_001 → prompt_embedding_1 … _8). */
-function expandFeatures(features: readonly string[]): string[] {
+function expandFeatures(set: FeatureSet, features: readonly string[]): string[] {
   const out: string[] = [];
   for (const f of features) {
-    const def = featureByIdOrName(f);
+    const def = set.byIdOrName(f);
     const names = def === undefined || def.valueNames.includes(f) ? [f] : def.valueNames;
     for (const n of names) if (!out.includes(n)) out.push(n);
   }
@@ -132,8 +133,8 @@ function expandFeatures(features: readonly string[]): string[] {
 }
 
 /** Hashed categories (validation [0, 1 − 2⁻³²]) are categorical; the rest is decided by the data. */
-function kindOf(name: string): FeatureKind | 'auto' {
-  const rule = featureByIdOrName(name)?.validation;
+function kindOf(set: FeatureSet, name: string): FeatureKind | 'auto' {
+  const rule = set.byIdOrName(name)?.validation;
   return rule !== undefined && rule.min === 0 && rule.max === 1 - 2 ** -32 ? 'categorical' : 'auto';
 }
 

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FeatureRow } from '../../operators/operator.js';
-import { llmFeatureSet } from '../registry/feature-set.js';
+import { featureSetOf } from '../registry/feature-set.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
 
 /** The live counters of a run the metrics read at scrape time (the coordinator's own objects). */
@@ -28,12 +28,14 @@ export interface RunObserver {
   checkpoint(seconds: number, ok: boolean): void;
 }
 
-/** Windowed groups of the shipped topology (a custom topology's count as rows only). */
-const WINDOWED: ReadonlySet<string> = new Set(
-  llmFeatureSet()
-    .groups.filter((g) => g.window !== null)
-    .map((g) => g.group),
-);
+/** Windowed groups of the default topology (a custom topology's count as rows only). */
+let windowed: ReadonlySet<string> | undefined;
+const WINDOWED = (): ReadonlySet<string> =>
+  (windowed ??= new Set(
+    featureSetOf()
+      .groups.filter((g) => g.window !== null)
+      .map((g) => g.group),
+  ));
 
 /**
  * The Prometheus metrics of a file run (`run --metrics-port`), units in the names, in their own
@@ -133,7 +135,7 @@ export class RunMetrics implements RunObserver {
       'featurestream_window_firings_total',
       'Window firings (rows of windowed groups), by group',
       ['group'],
-      (v) => entries(v.counters.rowsByGroup).filter(([[g]]) => WINDOWED.has(g!)),
+      (v) => entries(v.counters.rowsByGroup).filter(([[g]]) => WINDOWED().has(g!)),
     );
     mirrored(
       'featurestream_invalid_values_total',

@@ -6,6 +6,9 @@ import { createServer } from '../serve/server.js';
 import { OfflineStore } from '../stores/offline-postgres.js';
 import { groupSlideMs } from './score.js';
 import { computeQuality } from './score.js';
+import { llmFeatureSet } from '../domains/llm/feature-set.js';
+
+const SET = llmFeatureSet();
 
 const PG = 'postgres://postgres@127.0.0.1:5432/test';
 const W = 300_000;
@@ -73,14 +76,14 @@ describe('quality score', () => {
   });
 
   it('slides of the windowed groups', () => {
-    expect(groupSlideMs('perf_5min')).toBe(W);
-    expect(groupSlideMs('perf_1hr')).toBe(W);
-    expect(groupSlideMs('request')).toBeNull();
-    expect(groupSlideMs('feedback_session')).toBeNull();
+    expect(groupSlideMs(SET, 'perf_5min')).toBe(W);
+    expect(groupSlideMs(SET, 'perf_1hr')).toBe(W);
+    expect(groupSlideMs(SET, 'request')).toBeNull();
+    expect(groupSlideMs(SET, 'feedback_session')).toBeNull();
   });
 
   it('each component as computed by hand', async () => {
-    const q = await computeQuality(query, { at: AT, schema, group: 'perf_5min' });
+    const q = await computeQuality(query, { featureSet: SET, at: AT, schema, group: 'perf_5min' });
     const by = new Map(q.features.map((f) => [f.feature, f]));
     const p50 = by.get('latency_p50_5min')!;
     expect(p50.rows).toBe(currentRows);

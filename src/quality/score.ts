@@ -1,9 +1,8 @@
 import { assessDrift, type DriftStatus } from '../drift/assess.js';
 import { checkValue } from '../domains/llm/features/catalog.js';
-import { type FeatureDef, llmFeatureSet } from '../registry/feature-set.js';
+import type { FeatureDef, FeatureSet } from '../registry/feature-set.js';
 
 // Scored against the shipped llm-features topology's features and groups.
-const { features: FEATURE_CATALOG, groups: GROUPS } = llmFeatureSet();
 
 /**
  * Quality score per feature value (shared/spec/quality.md): null rate, freshness (age of the
@@ -33,6 +32,8 @@ const { features: FEATURE_CATALOG, groups: GROUPS } = llmFeatureSet();
 export type QueryRows = (sql: string, params: unknown[]) => Promise<readonly unknown[]>;
 
 export interface QualityOptions {
+  /** The features and groups of the topology that wrote the rows (`featureSet(topology)`). */
+  readonly featureSet: FeatureSet;
   /** The end of the window (ms). Default now. */
   readonly at?: number;
   /** Window length in ms. Default 24 h. */
@@ -74,13 +75,12 @@ export interface QualityReport {
   readonly features: readonly FeatureQuality[];
 }
 
-const VALUE_DEFS: ReadonlyMap<string, FeatureDef> = new Map(
-  FEATURE_CATALOG.flatMap((f) => f.valueNames.map((n) => [n, f] as const)),
-);
+const valueDefs = (set: FeatureSet): ReadonlyMap<string, FeatureDef> =>
+  new Map(set.features.flatMap((f) => f.valueNames.map((n) => [n, f] as const)));
 
 /** Slide of a group with a fixed one, in ms ("tumbling 5m", "sliding 1h every 5m"). */
-export function groupSlideMs(group: string): number | null {
-  const w = GROUPS.find((g) => g.group === group)?.window ?? null;
+export function groupSlideMs(set: FeatureSet, group: string): number | null {
+  const w = set.group(group)?.window ?? null;
   if (w === null) return null;
   const m = /(?:every|tumbling) (\d+)([smhd])/.exec(w);
   if (m === null) return null;
@@ -101,7 +101,9 @@ const quote = (s: string) => `"${s.replaceAll('"', '""')}"`;
  * Reads the rows of the two windows and scores every value of every group that has rows (the
  * catalog's values of those groups included, so a value that never arrives scores low).
  */
-export async function computeQuality(query: QueryRows, opts: QualityOptions = {}): Promise<QualityReport> {
+export async function computeQuality(query: QueryRows, opts: QualityOptions): Promise<QualityReport> {
+  const set = opts.featureSet;
+  const VALUE_DEFS = valueDefs(set);
   const at = opts.at ?? Date.now();
   const windowMs = opts.windowMs ?? 86_400_000;
   const table = opts.schema === undefined ? 'feature_values' : `${quote(opts.schema)}.feature_values`;
@@ -129,9 +131,9 @@ export async function computeQuality(query: QueryRows, opts: QualityOptions = {}
     const timeOf = (r: Row) =>
       r.event_time instanceof Date ? r.event_time.getTime() : Date.parse(r.event_time);
     const current = mine.filter((r) => timeOf(r) >= split);
-    const names = new Set(FEATURE_CATALOG.filter((f) => f.group === group).flatMap((f) => f.valueNames));
+    const names = new Set(set.ofGroup(group).flatMap((f) => f.valueNames));
     for (const r of mine) for (const k of Object.keys(r.values)) names.add(k);
-    const expected = expectedRows(group, current, timeOf);
+    const expected = expectedRows(set, group, current, timeOf);
     for (const name of names) {
       const def = VALUE_DEFS.get(name);
       let present = 0;
@@ -196,8 +198,13 @@ export async function computeQuality(query: QueryRows, opts: QualityOptions = {}
 }
 
 /** Rows the window should hold: per entity, one per slide between its first and last window. */
-function expectedRows(group: string, current: readonly Row[], timeOf: (r: Row) => number): number {
-  const slide = groupSlideMs(group);
+function expectedRows(
+  set: FeatureSet,
+  group: string,
+  current: readonly Row[],
+  timeOf: (r: Row) => number,
+): number {
+  const slide = groupSlideMs(set, group);
   if (slide === null) return current.length;
   const span = new Map<string, [number, number]>();
   for (const r of current) {

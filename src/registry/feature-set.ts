@@ -2,16 +2,17 @@
  * The features and feature groups of one topology: what the registry tables, the stores, the
  * serving layer and `features list` know. Groups (name, entity, version, TTL, window, freshness)
  * are read from the topology's window and process nodes; each feature's meaning (description,
- * formula, validation rule) from the node's feature entry, else from the family-A catalog for
- * catalog ids. Edit a window in a topology file and the registry says so.
+ * formula, validation rule) from the node's feature entry, else from the registered feature
+ * catalogs (`topology/feature-catalog.ts`) for catalog ids. Edit a window in a topology file and the registry says so.
  *
  * @example
- * const set = featureSet(llmFeaturesTopology());
+ * const set = featureSet(loadTopology('llm-features'));
  * set.group('perf_5min')?.window;              // 'tumbling 5m, lateness 60s'
  * set.byIdOrName('prompt_embedding_3')?.id;    // 'DRV_001'
  * set.ttlSecondsByGroup.context;               // 30
  */
-import { llmFeaturesTopology } from '../domains/llm/topology.js';
+import { ConfigError } from '../shared/errors.js';
+import { TOPOLOGIES } from '../../topology/registry.js';
 import type {
   AggSpec,
   FeatureMeta,
@@ -20,7 +21,7 @@ import type {
   WindowNode,
   WindowSpec,
 } from '../../topology/nodes.js';
-import { CATALOG_ENTRIES, catalogEntry, type ValidationRule } from '../domains/llm/features/catalog.js';
+import { catalogEntries, catalogEntry, ruleOf, type ValidationRule } from '../../topology/feature-catalog.js';
 
 /** One registry entry: a feature as one topology computes it. */
 export interface FeatureDef {
@@ -139,16 +140,6 @@ function describeAgg(a: AggSpec): string {
   }
 }
 
-function ruleOf(meta: FeatureMeta, fallback: ValidationRule | undefined): ValidationRule | undefined {
-  const v = meta.validation;
-  if (v === undefined) return fallback;
-  return Object.freeze({
-    min: v.min ?? Number.NEGATIVE_INFINITY,
-    max: v.max ?? Number.POSITIVE_INFINITY,
-    nullable: v.nullable ?? true,
-  });
-}
-
 const UNBOUNDED: ValidationRule = Object.freeze({
   min: Number.NEGATIVE_INFINITY,
   max: Number.POSITIVE_INFINITY,
@@ -160,11 +151,12 @@ const UNBOUNDED: ValidationRule = Object.freeze({
  * `planTopology` do it).
  */
 export function featureSet(t: Topology): FeatureSet {
-  const catalogOrder = new Map(CATALOG_ENTRIES.map((f, i) => [f.id, i]));
+  const catalog = catalogEntries();
+  const catalogOrder = new Map(catalog.map((f, i) => [f.id, i]));
   const groupDefs = new Map<string, GroupDef>();
   const defs: { def: FeatureDef; order: number }[] = [];
   const rules = new Map<string, ValidationRule>();
-  let custom = CATALOG_ENTRIES.length;
+  let custom = catalog.length;
   for (const n of t.nodes) {
     if (n.kind !== 'window' && n.kind !== 'process') continue;
     const window = n.kind === 'window' ? describeWindow(n) : null;
@@ -242,10 +234,39 @@ export function featureSet(t: Topology): FeatureSet {
   });
 }
 
-let llm: FeatureSet | undefined;
+let defaultTopology: string | null = null;
+const byName = new Map<string, FeatureSet>();
 
-/** The feature set of the shipped `llm-features` topology (the whole family-A catalog). */
-export function llmFeatureSet(): FeatureSet {
-  llm ??= featureSet(llmFeaturesTopology());
-  return llm;
+/**
+ * Names the topology whose feature set the platform uses when a caller gives none (the command
+ * line sets it: the topology `run` defaults to). The platform itself names no topology.
+ */
+export function setDefaultTopology(name: string): void {
+  defaultTopology = name;
+}
+
+/**
+ * The feature set of the registered topology `name`, or of the default topology when `name` is
+ * omitted (see {@link setDefaultTopology}); memoized per name.
+ *
+ * @throws ConfigError when no default is set or the name is not a registered topology.
+ */
+export function featureSetOf(name: string | null = defaultTopology): FeatureSet {
+  if (name === null) {
+    throw new ConfigError('no topology given and no default topology set (setDefaultTopology)', {
+      field: 'topology',
+    });
+  }
+  let set = byName.get(name);
+  if (set === undefined) {
+    const make = TOPOLOGIES.get(name);
+    if (make === undefined) {
+      throw new ConfigError(`unknown topology "${name}" (registered: ${[...TOPOLOGIES.keys()].join(', ')})`, {
+        field: 'topology',
+      });
+    }
+    set = featureSet(make());
+    byName.set(name, set);
+  }
+  return set;
 }

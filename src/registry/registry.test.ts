@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FeatureDef, llmFeatureSet } from './feature-set.js';
+import type { FeatureDef } from './feature-set.js';
+import { llmFeatureSet } from '../domains/llm/feature-set.js';
 
 const FEATURE_CATALOG = llmFeatureSet().features;
 import { readChangelog, readRegistry, syncRegistry } from './registry.js';

@@ -15,7 +15,7 @@ import { withFeatureVersion } from '../../topology/versioned.js';
 import { ConfigError } from '../shared/errors.js';
 import { formatTimestamp } from '../shared/timestamp.js';
 import { type RunSummary, runJob } from '../runtime/coordinator.js';
-import { openSinks } from '../runtime/open-sinks.js';
+import { openSinks } from '../stores/open-sinks.js';
 import { LOCK_FILE, lockDir } from '../stores/dir-lock.js';
 import type { KafkaReplaySource, KafkaScanPartition } from './kafka-scan.js';
 import { type ReplayPlan, replayPlan } from './plan.js';
@@ -42,7 +42,8 @@ export interface ReplayOptions {
   readonly checkpointIntervalMs: number;
   /** Lines per batch of the run (default: the run's). */
   readonly batchLines?: number;
-  readonly embeddingCache?: string | null;
+  /** The run's provider options (see `RunOptions.providerOptions`). */
+  readonly providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly logger: Logger;
   /** Progress of the scan and of the run (bytes, total, events). */
   readonly progress?: (phase: 'scan' | 'run') => EventProgress;
@@ -203,7 +204,7 @@ async function replayLocked(
     ...(opts.batchLines === undefined ? {} : { batchLines: opts.batchLines }),
     logger: opts.logger,
     sinks,
-    embeddingCache: opts.embeddingCache ?? null,
+    providerOptions: opts.providerOptions ?? {},
     rowFilter: (row) => row.eventTime >= plan.from && row.eventTime < plan.to,
     ...(bar === undefined ? {} : { onProgress: (b, t, lines) => bar.update(b, t, lines) }),
   });

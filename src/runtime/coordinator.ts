@@ -1,10 +1,10 @@
+import { addProviderStats, type ProviderStats } from '../../operators/providers.js';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
 import { PartitionClock } from '../../operators/watermark.js';
 import type { Topology } from '../../topology/nodes.js';
-import type { EmbedderName } from '../domains/llm/features/embeddings/models.js';
 import { planTopology } from '../../topology/plan.js';
 import { CommittedFile } from '../connectors/committed-file.js';
 import {
@@ -60,8 +60,8 @@ export interface RunOptions {
    * idempotent sinks); a slow or unavailable sink holds the input back.
    */
   readonly sinks?: readonly RowSink[];
-  /** Persistent prompt-embedding cache directory (null: memory only). */
-  readonly embeddingCache?: string | null;
+  /** The run's options of each provider the topology's maps need, by provider name (`operators/providers.ts`). */
+  readonly providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /**
    * Continuous drift (src/drift/monitor.ts): sees every validated row, and at each checkpoint
    * its drift rows join the output (group `drift`) and its alerts go to `driftAlerts`.
@@ -71,8 +71,6 @@ export interface RunOptions {
   readonly driftAlerts?: string | null;
   /** Prometheus metrics of the run (src/monitoring/run-metrics.ts). */
   readonly metrics?: RunObserver;
-  /** The prompt embedder (default: the static word-vector model). */
-  readonly embedder?: EmbedderName;
 }
 
 /** What a run did. Counters are totals over the whole job, across restarts. */
@@ -87,8 +85,8 @@ export interface RunSummary {
   readonly checkpoints: number;
   /** Output values that failed their registry rule and were written as null, by `feature:reason`. */
   readonly invalidValues: Record<string, number>;
-  /** Prompt embeddings: prompts looked up, and how many were found in the cache. */
-  readonly embeddings: { readonly prompts: number; readonly cacheHits: number };
+  /** Per provider: distinct keys resolved per batch, and how many a cache answered. */
+  readonly provided: ProviderStats;
   /** The checkpoint this process resumed from, or null for a fresh start. */
   readonly resumedFrom: number | null;
   /** True when the state dir held a finished job and nothing was run. */
@@ -109,7 +107,7 @@ interface Counters {
   lateByWindow: Record<string, number>;
   rowsByGroup: Record<string, number>;
   invalidValues?: Record<string, number>;
-  embeddings?: { prompts: number; cacheHits: number };
+  provided?: Record<string, { keys: number; cacheHits: number }>;
 }
 
 interface RetainedBatch {
@@ -174,9 +172,9 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     ? structuredClone(record.counters)
     : { eventsRead: 0, deadLettersByReason: {}, lateByWindow: {}, rowsByGroup: {} };
   counters.invalidValues ??= {};
-  counters.embeddings ??= { prompts: 0, cacheHits: 0 };
+  counters.provided ??= {};
   const invalid = counters.invalidValues;
-  const embeddingCounts = counters.embeddings;
+  const providedCounts = counters.provided;
   const sinks = opts.sinks ?? [];
   const source = resolve(opts.input);
   // Buffered for the external sinks; written in batches, always before a checkpoint commits.
@@ -494,9 +492,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
           });
         }
       }
-      if (res.embedded !== undefined) {
-        embeddingCounts.prompts += res.embedded.prompts;
-        embeddingCounts.cacheHits += res.embedded.cacheHits;
+      if (res.provided !== undefined) {
+        addProviderStats(providedCounts, res.provided);
       }
       const retainedBatch: RetainedBatch = { batch, refs: 1 };
       retained.set(batch.firstLine, retainedBatch);
@@ -557,8 +554,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
           starts: batch.starts,
           ends: batch.ends,
           firstLine: batch.firstLine,
-          embeddingCache: opts.embeddingCache ?? null,
-          ...(opts.embedder === undefined ? {} : { embedder: opts.embedder }),
+          providerOptions: opts.providerOptions ?? {},
         }),
       });
       while (decoding.length >= maxDecoding) await forwardNext();
@@ -624,7 +620,7 @@ function summarize(
     rowsByGroup: c.rowsByGroup,
     checkpoints,
     invalidValues: c.invalidValues ?? {},
-    embeddings: c.embeddings ?? { prompts: 0, cacheHits: 0 },
+    provided: c.provided ?? {},
     resumedFrom,
     alreadyComplete,
     seconds,

@@ -6,17 +6,21 @@ import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
 import { decodeLine } from '../domains/llm/events/decode.js';
 import { generateLlmEvents } from '../domains/llm/generate/llm-stream.js';
-import { compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
+import type { ProviderInstance } from '../../operators/providers.js';
+import { compileChains, decodeBatch } from './decode-stage.js';
 import { shardOf } from './shard-hash.js';
 
 const SHARDS = 4;
 const DIMS = 8;
 /** A deterministic stand-in for the embedder: the stage only forwards its vectors. */
-const embeddings: EmbeddingProvider = {
-  async embed(texts) {
-    return texts.map((t) => Array.from({ length: DIMS }, (_, i) => (t.length % 97) / 97 + i));
-  },
-};
+const embed = (texts: readonly string[]) =>
+  texts.map((t) => Array.from({ length: DIMS }, (_, i) => (t.length % 97) / 97 + i));
+const embeddings: ReadonlyMap<string, ProviderInstance> = new Map([
+  [
+    'prompt-embedding',
+    { resolve: async (texts: readonly string[]) => ({ values: embed(texts), cacheHits: 0 }) },
+  ],
+]);
 
 interface Row {
   key: string;
@@ -43,8 +47,8 @@ async function naive(topology: Topology, lines: readonly string[]): Promise<Map<
       ),
     ),
   ];
-  const vectors = await embeddings.embed(prompts);
-  const ctx: MapContext = { embedding: (t) => vectors[prompts.indexOf(t)] ?? null };
+  const vectors = embed(prompts);
+  const ctx: MapContext = { lookup: (_p: string, t: string) => vectors[prompts.indexOf(t)] ?? null };
   plan.pre.forEach((chain, c) => {
     const filters = chain.nodes.flatMap((n) =>
       n.kind === 'filter' ? [FILTERS.get(n.fn)!.create(n.params)] : [],

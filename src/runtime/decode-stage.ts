@@ -1,8 +1,8 @@
 import { FILTERS, type MapContext, type MapFn, MAPS } from '../../operators/functions.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
-import { decodeLine } from '../domains/llm/events/decode.js';
-import { type DecodedEvent, EVENT_TYPES } from '../domains/llm/events/types.js';
+import { PROVIDERS, type ProviderInstance, type ProviderStats } from '../../operators/providers.js';
+import { type DecodedEvent, type DecodeFn, schemaDecoder } from '../../operators/schemas.js';
 import { InternalError } from '../shared/errors.js';
 import type { DecodedBatch, EncodedBranch } from './protocol.js';
 import { shardOf } from './shard-hash.js';
@@ -28,7 +28,8 @@ interface CompiledChain {
   readonly width: number;
   /** The map's string attributes, carried with each record in this order. */
   readonly attributes: readonly string[];
-  readonly needsEmbeddings: boolean;
+  /** The providers the map looks values up in. */
+  readonly needs: readonly string[];
 }
 
 /**
@@ -41,14 +42,28 @@ interface CompiledChain {
  * const res = await decodeBatch(compiled, lines, 0, shards);
  */
 export class CompiledChains {
-  /** Event type → the indices of the chains whose type filters keep it. */
-  readonly byType: ReadonlyMap<string, readonly number[]>;
+  /** Event type → the indices of the chains whose type filters keep it (filled as types appear). */
+  readonly byType = new Map<string, readonly number[]>();
+  /** The providers any chain needs, in first-use order. */
+  readonly needs: readonly string[];
   private sizes = new Float64Array(0);
 
-  constructor(readonly chains: readonly CompiledChain[]) {
-    this.byType = new Map(
-      EVENT_TYPES.map((t) => [t, chains.flatMap((c, i) => (c.types === null || c.types.has(t) ? [i] : []))]),
-    );
+  constructor(
+    readonly chains: readonly CompiledChain[],
+    /** The decoder of the topology's schema. */
+    readonly decode: DecodeFn,
+  ) {
+    this.needs = [...new Set(chains.flatMap((c) => c.needs))];
+  }
+
+  /** The chains an event of type `t` reaches (those whose type filters keep it). */
+  routes(t: string): readonly number[] {
+    let r = this.byType.get(t);
+    if (r === undefined) {
+      r = this.chains.flatMap((c, i) => (c.types === null || c.types.has(t) ? [i] : []));
+      this.byType.set(t, r);
+    }
+    return r;
   }
 
   /**
@@ -69,7 +84,7 @@ export function compileChains(topology: Topology): CompiledChains {
     const filters: CompiledChain['filters'] = [];
     let types: Set<string> | null = null;
     let map: MapFn | null = null;
-    let needsEmbeddings = false;
+    let needs: readonly string[] = [];
     for (const n of chain.nodes) {
       if (n.kind === 'filter') {
         const def = FILTERS.get(n.fn)!;
@@ -84,7 +99,7 @@ export function compileChains(topology: Topology): CompiledChains {
       if (n.kind === 'map') {
         const def = MAPS.get(n.fn)!;
         map = def.create(n.params);
-        needsEmbeddings = def.needsEmbeddings === true;
+        needs = def.needs ?? [];
       }
     }
     const stage = plan.keyed[i]!;
@@ -96,10 +111,12 @@ export function compileChains(topology: Topology): CompiledChains {
       key: stage.keyBy.key,
       width: stage.map.fields.length,
       attributes: stage.map.attributes,
-      needsEmbeddings,
+      needs,
     };
   });
-  return new CompiledChains(chains);
+  const decode = topology.nodes.find((n) => n.kind === 'decode');
+  if (decode === undefined) throw new InternalError(`topology ${topology.name} has no decode node`);
+  return new CompiledChains(chains, schemaDecoder(decode.schema));
 }
 
 /**
@@ -186,29 +203,22 @@ class Columns {
   }
 }
 
-const NO_CHAINS: readonly number[] = [];
-
-/** Where the decode stage gets prompt embeddings from (a cached, batched embedder). */
-export interface EmbeddingProvider {
-  /** Projected embeddings of the texts, in order. */
-  embed(texts: readonly string[]): Promise<ReadonlyArray<readonly number[]>>;
-}
-
-const NO_EMBEDDINGS: MapContext = { embedding: () => null };
+const NO_VALUES: MapContext = { lookup: () => null };
 
 /**
  * Decodes one batch of lines (`lines[i]` is line `firstLine + i`) for `shards` shards. When a
- * chain's map needs prompt embeddings, the batch's distinct prompts are embedded in one call
- * first (batched and cached by `embeddings`).
+ * chain's map needs providers, each provider resolves the batch's distinct keys in one call
+ * first (`providers`: opened for this run, by name).
  */
 export async function decodeBatch(
   compiled: CompiledChains,
   lines: readonly string[],
   firstLine: number,
   shards: number,
-  embeddings: EmbeddingProvider | null = null,
+  providers: ReadonlyMap<string, ProviderInstance> | null = null,
 ): Promise<DecodedBatch> {
-  const { chains, byType } = compiled;
+  const { chains } = compiled;
+  const decodeLine = compiled.decode;
   const cols: Array<Array<Columns | null>> = Array.from({ length: shards }, () => chains.map(() => null));
   const dl: Array<[number, string, string]> = [];
   let events = 0;
@@ -224,21 +234,32 @@ export async function decodeBatch(
     }
     decoded[i] = res.event;
   }
-  let ctx = NO_EMBEDDINGS;
-  if (chains.some((c) => c.needsEmbeddings)) {
-    if (embeddings === null)
-      throw new InternalError('the topology needs prompt embeddings but no embedder is configured');
-    const prompts = new Set<string>();
-    for (const ev of decoded) {
-      if (ev?.type !== 'llm_request') continue;
-      const p = ev.body.prompt;
-      if (typeof p === 'string' && p.length > 0) prompts.add(p);
+  let ctx = NO_VALUES;
+  let provided: Record<string, { keys: number; cacheHits: number }> | undefined;
+  if (compiled.needs.length > 0) {
+    const byProvider = new Map<string, Map<string, unknown>>();
+    provided = {};
+    for (const name of compiled.needs) {
+      const def = PROVIDERS.get(name);
+      const instance = providers?.get(name);
+      if (def === undefined || instance === undefined)
+        throw new InternalError(
+          `the topology needs the provider \`${name}\` but it is not open on this worker`,
+        );
+      const keys = new Set<string>();
+      for (const ev of decoded) {
+        if (ev === null) continue;
+        const k = def.key(ev);
+        if (k !== null && k.length > 0) keys.add(k);
+      }
+      const list = [...keys];
+      const got = list.length === 0 ? { values: [], cacheHits: 0 } : await instance.resolve(list);
+      const values = new Map<string, unknown>();
+      for (let i = 0; i < list.length; i++) values.set(list[i]!, got.values[i]);
+      byProvider.set(name, values);
+      if (list.length > 0) provided[name] = { keys: list.length, cacheHits: got.cacheHits };
     }
-    const texts = [...prompts];
-    const vectors = texts.length === 0 ? [] : await embeddings.embed(texts);
-    const byText = new Map<string, readonly number[]>();
-    for (let i = 0; i < texts.length; i++) byText.set(texts[i]!, vectors[i]!);
-    ctx = { embedding: (text) => byText.get(text) ?? null };
+    ctx = { lookup: (name, key) => byProvider.get(name)?.get(key) ?? null };
   }
   // Each column starts at the size its branch and shard had in the previous batch (per line),
   // so a column rarely grows: a branch keyed by a constant sends a whole batch to one shard.
@@ -249,7 +270,7 @@ export async function decodeBatch(
   for (let i = 0; i < decoded.length; i++) {
     const ev = decoded[i];
     if (ev === null || ev === undefined) continue;
-    const routes = byType.get(ev.type) ?? NO_CHAINS;
+    const routes = compiled.routes(ev.type);
     for (let r = 0; r < routes.length; r++) {
       const c = routes[r]!;
       const chain = chains[c]!;
@@ -291,5 +312,8 @@ export async function decodeBatch(
     perShard: cols.map((perShard) =>
       perShard.every((c) => c === null) ? null : perShard.map((c) => c?.encode() ?? null),
     ),
+    ...(provided === undefined || Object.keys(provided).length === 0
+      ? {}
+      : { provided: provided as ProviderStats }),
   };
 }

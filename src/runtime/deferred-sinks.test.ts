@@ -6,7 +6,7 @@ import { ConfigError } from '../shared/errors.js';
 import { onlineRow } from '../stores/online-conformance.js';
 import { EmbeddedOnlineStore } from '../stores/online-leveldb.js';
 import { deferredSinks } from './deferred-sinks.js';
-import { openSinks } from './open-sinks.js';
+import { openSinks } from '../stores/open-sinks.js';
 
 const logger = pino({ level: 'silent' });
 

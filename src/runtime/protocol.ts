@@ -1,6 +1,6 @@
 import type { FeatureRow } from '../../operators/operator.js';
 import type { Topology } from '../../topology/nodes.js';
-import type { EmbedderName } from '../domains/llm/features/embeddings/models.js';
+import type { ProviderStats } from '../../operators/providers.js';
 
 /**
  * The typed message protocol between the coordinator (main thread) and shard actors (piscina
@@ -69,10 +69,8 @@ export type ShardRequest =
       readonly starts: Int32Array;
       readonly ends: Int32Array;
       readonly firstLine: number;
-      /** Persistent prompt-embedding cache directory (null: memory only). */
-      readonly embeddingCache: string | null;
-      /** The prompt embedder (absent: the default). */
-      readonly embedder?: EmbedderName;
+      /** The run's options of each provider the topology needs, by provider name (`operators/providers.ts`). */
+      readonly providerOptions: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
     }
   | {
       readonly type: 'process';
@@ -119,8 +117,8 @@ export interface DecodedBatch {
   readonly dl: Array<[number, string, string]>;
   /** Greatest event time of the valid events (−∞ if none). */
   readonly maxTs: number;
-  /** Prompt embeddings of this batch: distinct prompts looked up and how many the cache had. */
-  readonly embedded?: { readonly prompts: number; readonly cacheHits: number };
+  /** What this batch asked of the providers: distinct keys resolved and how many a cache had. */
+  readonly provided?: ProviderStats;
   /** Per shard (null: nothing for it), per keyed branch. */
   readonly perShard: Array<Array<EncodedBranch | null> | null>;
 }

@@ -21,6 +21,17 @@ export interface ShardPool {
   destroy(): Promise<void>;
 }
 
+let workerPreload: readonly string[] = [];
+
+/**
+ * Plugin modules (absolute paths) every worker of the pools created from now on loads before its
+ * first request: the command line names the shipped domains' plugins here, so their functions,
+ * schemas and providers are registered on every thread as they are on the main thread.
+ */
+export function setWorkerPreload(paths: readonly string[]): void {
+  workerPreload = Object.freeze([...paths]);
+}
+
 /**
  * Resolves the worker entry: the bundled one when the build made it (dist/bundle, see
  * scripts/bundle.mjs), else the compiled module (tests run the TypeScript sources against the
@@ -73,6 +84,7 @@ export function createShardPool(workers: number, maxShards: number): ShardPool {
 function startPool(workers: number, maxShards: number): ShardPool {
   const pool = new Piscina({
     filename: workerFile(),
+    workerData: { preload: [...workerPreload] },
     minThreads: workers,
     maxThreads: workers,
     idleTimeout: Number.POSITIVE_INFINITY,

@@ -1,13 +1,11 @@
-import { sharedEmbedder } from '../domains/llm/features/embeddings/embedder.js';
-import { DEFAULT_EMBEDDER } from '../domains/llm/features/embeddings/models.js';
-import { project } from '../domains/llm/features/embeddings/projection.js';
+import { workerData } from 'node:worker_threads';
 import { loadPlugins } from '../../operators/plugins.js';
+import { PROVIDERS, type ProviderInstance } from '../../operators/providers.js';
+import { featureRules, type ValidationRule } from '../../topology/feature-catalog.js';
 import { linesAt } from '../connectors/file-source.js';
-import { type CompiledChains, compileChains, decodeBatch, type EmbeddingProvider } from './decode-stage.js';
+import { type CompiledChains, compileChains, decodeBatch } from './decode-stage.js';
 import { ShardActor } from './shard-actor.js';
 import { rowsAsLines } from './validate-row.js';
-import { featureSet } from '../registry/feature-set.js';
-import type { ValidationRule } from '../domains/llm/features/catalog.js';
 import { columnBuffers } from './shard-pool.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 import type { Topology } from '../../topology/nodes.js';
@@ -27,6 +25,37 @@ const rules = new Map<number, ReadonlyMap<string, ValidationRule>>();
  */
 let decodeTurn: Promise<unknown> = Promise.resolve();
 const chainsByRun = new Map<string, CompiledChains>();
+/** Per run, the providers its chains need, opened on this thread with the run's options. */
+const providersByRun = new Map<string, Promise<ReadonlyMap<string, ProviderInstance>>>();
+
+/**
+ * The plugin modules every worker of the pool loads first (`workerData.preload`: absolute paths,
+ * set by whoever creates the pool — the command line passes the shipped domains' plugins).
+ */
+const preloaded: Promise<void> = loadPlugins(
+  ((workerData as { preload?: readonly string[] } | null)?.preload ?? []).slice(),
+);
+
+/** Opens the providers a run's chains need (once per run on this thread). */
+function openProviders(
+  needs: readonly string[],
+  runId: string,
+  options: Readonly<Record<string, Readonly<Record<string, unknown>>>>,
+): Promise<ReadonlyMap<string, ProviderInstance>> | null {
+  if (needs.length === 0) return null;
+  let open = providersByRun.get(runId);
+  if (open === undefined) {
+    open = Promise.all(
+      needs.map(async (name) => {
+        const def = PROVIDERS.get(name);
+        if (def === undefined) throw new Error(`provider \`${name}\` is not registered on this worker`);
+        return [name, await def.open(options[name] ?? {})] as const;
+      }),
+    ).then((entries) => new Map(entries));
+    providersByRun.set(runId, open);
+  }
+  return open;
+}
 
 function actor(shard: number): ShardActor {
   const a = actors.get(shard);
@@ -38,11 +67,12 @@ export default async function handle(req: ShardRequest): Promise<ShardResponse> 
   switch (req.type) {
     case 'open': {
       // User functions: this thread imports the topology's plugin modules (once) before use.
+      await preloaded;
       await loadPlugins(req.topology.plugins ?? []);
       await actors.get(req.shard)?.close();
       const a = new ShardActor(req.shard, req.topology);
       actors.set(req.shard, a);
-      rules.set(req.shard, featureSet(req.topology).rules);
+      rules.set(req.shard, featureRules(req.topology));
       const { keys, meta } = await a.open(req.location, req.committedId);
       return { type: 'opened', shard: req.shard, restoredKeys: keys, meta };
     }
@@ -91,28 +121,14 @@ async function decode(req: Extract<ShardRequest, { type: 'decode' }>): Promise<S
   let chains = chainsByRun.get(req.runId);
   if (chains === undefined) {
     const topology = JSON.parse(req.topologyJson) as Topology;
+    await preloaded;
     await loadPlugins(topology.plugins ?? []);
     chains = compileChains(topology);
     chainsByRun.set(req.runId, chains);
   }
-  let prompts = 0;
-  let cacheHits = 0;
-  const cacheDir = req.embeddingCache;
-  const model = req.embedder ?? DEFAULT_EMBEDDER;
-  const embeddings: EmbeddingProvider = {
-    async embed(texts) {
-      const embedder = await sharedEmbedder(cacheDir, { model });
-      const before = embedder.stats();
-      const vectors = await embedder.embed(texts);
-      const after = embedder.stats();
-      prompts += texts.length;
-      cacheHits += after.memoryHits + after.diskHits - before.memoryHits - before.diskHits;
-      return vectors.map((v) => project(v, model));
-    },
-  };
+  const providers = await openProviders(chains.needs, req.runId, req.providerOptions);
   const lines = linesAt(req.bytes, req.starts, req.ends);
-  const decoded = await decodeBatch(chains, lines, req.firstLine, req.shards, embeddings);
-  const res = prompts === 0 ? decoded : { ...decoded, embedded: { prompts, cacheHits } };
+  const res = await decodeBatch(chains, lines, req.firstLine, req.shards, providers);
   // The columns' buffers are moved to the coordinator, not copied.
   const buffers = columnBuffers(res.perShard.flatMap((b) => (b === null ? [] : [{ branches: b }])));
   return move({ [transferableSymbol]: buffers, [valueSymbol]: res }) as unknown as ShardResponse;

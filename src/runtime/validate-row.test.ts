@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../../operators/operator.js';
-import { llmFeatureSet } from '../registry/feature-set.js';
+import { llmFeatureSet } from '../domains/llm/feature-set.js';
 import { formatRow } from '../connectors/row-format.js';
 import { addRowLineCounts, rowsAsLines, validateRow } from './validate-row.js';
 

@@ -1,22 +1,21 @@
 import type { FeatureRow } from '../../operators/operator.js';
-import { checkValue, type ValidationRule } from '../domains/llm/features/catalog.js';
-import { llmFeatureSet } from '../registry/feature-set.js';
+import { checkValue, type ValidationRule } from '../../topology/feature-catalog.js';
 import { formatRow } from '../connectors/row-format.js';
 import type { RowLines } from './protocol.js';
 
 /**
- * Checks a row's values against their registry rules (a topology's `featureSet(t).rules`): a
+ * Checks a row's values against their registry rules (a topology's `featureRules(t)`): a
  * failing value is replaced by null and counted under `name:reason`. Values without a rule pass
- * as they are. `rules` default to the `llm-features` topology's (pass the run topology's).
+ * as they are.
  *
  * @example
- * const rules = featureSet(topology).rules;
+ * const rules = featureRules(topology);
  * const checked = validateRow(row, invalidCounts, rules);
  */
 export function validateRow(
   row: FeatureRow,
   invalid: Record<string, number>,
-  rules: ReadonlyMap<string, ValidationRule> = llmFeatureSet().rules,
+  rules: ReadonlyMap<string, ValidationRule>,
 ): FeatureRow {
   let values: Record<string, number | null> | null = null;
   for (const [name, v] of Object.entries(row.values)) {

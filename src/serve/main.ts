@@ -9,6 +9,11 @@
 import { Command, CommanderError } from 'commander';
 import { FeaturestreamError } from '../shared/errors.js';
 import { registerServeCommand } from '../cli/serve.js';
+import { registerDomains } from '../cli/domains.js';
+import { setDefaultTopology } from '../registry/feature-set.js';
+
+registerDomains();
+setDefaultTopology('llm-features');
 
 const program = new Command().name('featurestream').showHelpAfterError().exitOverride();
 registerServeCommand(program);

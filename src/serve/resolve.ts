@@ -9,7 +9,7 @@
  * plan.groups.map((g) => g.group); // ['perf_5min']
  */
 import type { EntityType } from '../domains/llm/features/catalog.js';
-import { type FeatureDef, type FeatureSet, type GroupDef, llmFeatureSet } from '../registry/feature-set.js';
+import { type FeatureDef, type FeatureSet, type GroupDef, featureSetOf } from '../registry/feature-set.js';
 import { type RolloutArm, validateRollout } from '../registry/rollout.js';
 import { ConfigError } from '../shared/errors.js';
 import { RequestError } from './errors.js';
@@ -65,7 +65,7 @@ export class FeatureResolver {
 
   constructor(options: ResolverOptions = {}) {
     this.memoSize = options.memoSize ?? 4096;
-    this.set = options.featureSet ?? llmFeatureSet();
+    this.set = options.featureSet ?? featureSetOf();
     const groups = this.set.groups;
     this.entities = new Set(groups.map((g) => g.entity));
     const rollout = options.rollout ?? {};

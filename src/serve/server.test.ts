@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { llmFeatureSet } from '../registry/feature-set.js';
+import { llmFeatureSet } from '../domains/llm/feature-set.js';
 import { assignVersion } from '../registry/rollout.js';
 import { RedisOnlineStore } from '../stores/online-redis.js';
 import { INVALIDATION_CHANNEL } from './invalidation.js';

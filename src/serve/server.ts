@@ -32,7 +32,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { ConfigError } from '../shared/errors.js';
-import { type FeatureSet, llmFeatureSet } from '../registry/feature-set.js';
+import { type FeatureSet, featureSetOf } from '../registry/feature-set.js';
 import type { RolloutArm } from '../registry/rollout.js';
 import { bearerAuth } from './auth.js';
 import { errorBody, toRequestError } from './error-mapping.js';
@@ -120,7 +120,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
   if (opts.authToken !== undefined && opts.authToken.length === 0) {
     throw new ConfigError('`authToken` must not be empty', { field: 'authToken' });
   }
-  const set = opts.featureSet ?? llmFeatureSet();
+  const set = opts.featureSet ?? featureSetOf();
   const resolver = new FeatureResolver({
     featureSet: set,
     ...(opts.rollout === undefined ? {} : { rollout: opts.rollout }),

@@ -25,6 +25,6 @@ describe('dist paths', () => {
   it('finds this build from this module (the sources under vitest)', () => {
     expect(moduleExtension(import.meta.url)).toBe('.ts');
     expect(moduleExtension(url('dist', 'src', 'x.js'))).toBe('.js');
-    expect(existsSync(distFile(import.meta.url, 'src', 'dist-path.js'))).toBe(true);
+    expect(existsSync(distFile(import.meta.url, 'src', 'shared', 'dist-path.js'))).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../../operators/operator.js';
 import { ConfigError, ExternalError } from '../shared/errors.js';
-import { llmFeatureSet } from '../registry/feature-set.js';
+import { llmFeatureSet } from '../domains/llm/feature-set.js';
 import { listGroupVersions } from '../registry/versions.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
 import { OfflineStore } from './offline-postgres.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
-import { type FeatureSet, llmFeatureSet } from '../registry/feature-set.js';
+import { type FeatureSet, featureSetOf } from '../registry/feature-set.js';
 import { registerGroupVersion } from '../registry/versions.js';
 import { syncRegistry } from '../registry/registry.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
@@ -77,7 +77,7 @@ export async function createStoreSinks(opts: StoreSinkOptions): Promise<RowSink[
   // FEATURESTREAM_RETRY_DEADLINE_MS: how long an unreachable store is waited for (default 15 s).
   const startTimeout = opts.startTimeoutMs ?? (Number(process.env.FEATURESTREAM_RETRY_DEADLINE_MS) || 15_000);
   const sinks: RowSink[] = [];
-  const set = opts.featureSet ?? llmFeatureSet();
+  const set = opts.featureSet ?? featureSetOf();
   try {
     if (onlineSpec !== undefined) {
       const name = `online:${onlineSpec.kind}`;

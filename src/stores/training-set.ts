@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { ConfigError } from '../shared/errors.js';
 import { parseDateOrTimestamp } from '../shared/timestamp.js';
-import { type FeatureSet, llmFeatureSet } from '../registry/feature-set.js';
+import { type FeatureSet, featureSetOf } from '../registry/feature-set.js';
 import { quoteIdent } from './migrate.js';
 import type { OfflineStore } from './offline-postgres.js';
 import {
@@ -61,7 +61,7 @@ export interface TrainingSetOptions {
 export function resolveFeatures(
   features: readonly string[],
   version?: number,
-  set: FeatureSet = llmFeatureSet(),
+  set: FeatureSet = featureSetOf(),
 ): RequestedValue[] {
   if (features.length === 0)
     throw new ConfigError('--features: list at least one feature', { field: '--features' });

@@ -22,6 +22,7 @@
  * `FEATURESTREAM_KAFKA_SOAK=N` repeats the failover N times (alternating the killed member, at a
  * random moment each time) against the same reference; see README "Kafka".
  */
+import { promptEmbeddingOptions } from '../../src/domains/llm/plugin.js';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -115,7 +116,7 @@ async function fileRun(c: Case): Promise<Reference> {
     workers: 1,
     shards: 4,
     checkpointIntervalMs: 60_000,
-    embeddingCache: join(dir, 'embeddings'),
+    providerOptions: promptEmbeddingOptions({ cache: join(dir, 'embeddings') }),
     logger,
   });
   return { rows: read(out('rows')), deadLetters: read(out('dl')), late: read(out('late')), summary, schema };

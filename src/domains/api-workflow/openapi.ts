@@ -8,6 +8,7 @@
  * const api = loadOpenApi('spec.json');
  * api.endpoints[0]; // { method: 'GET', path: '/v1/invoices', description: 'List invoices' }
  */
+import { dirname, join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -111,11 +112,16 @@ export function loadOpenApi(file: string): ApiSpec {
 export function builtinSpecPath(): string {
   const beside = fileURLToPath(new URL('./specs/saas-api.json', import.meta.url));
   if (existsSync(beside)) return beside;
-  // Built: dist/src/domains/api-workflow; the JSON stays in src/domains/api-workflow/specs.
-  const source = fileURLToPath(
-    new URL('../../../../src/domains/api-workflow/specs/saas-api.json', import.meta.url),
-  );
-  return existsSync(source) ? source : beside;
+  // Elsewhere (a build without its assets, a bundle of the sources): the source tree's copy, in
+  // the nearest folder above this module that has one.
+  let dir = dirname(beside);
+  for (;;) {
+    const source = join(dir, 'src', 'domains', 'api-workflow', 'specs', 'saas-api.json');
+    if (existsSync(source)) return source;
+    const up = dirname(dir);
+    if (up === dir) return beside;
+    dir = up;
+  }
 }
 
 let builtin: ApiSpec | null = null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAPS, PROCESSORS } from '../../../operators/functions.js';
-import { llmFeatureSet } from '../../registry/feature-set.js';
+import { llmFeatureSet } from './feature-set.js';
 import { TOPOLOGIES } from '../../../topology/index.js';
 import { llmFeaturesTopology, llmPerfTopology } from './topology.js';
 import type {

@@ -1,3 +1,4 @@
+import { addProviderStats } from '../../../operators/providers.js';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,7 +102,8 @@ export interface KafkaJobOptions {
     readonly source: readonly number[];
     readonly shards: readonly number[];
   }) => void;
-  readonly embeddingCache?: string | null;
+  /** The run's options of each provider the topology's maps need, by provider name. */
+  readonly providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Worker threads of the pool (decode on any, shard actors pinned). Default min(4, cores). */
   readonly workers?: number;
   readonly logger: Logger;
@@ -184,7 +186,7 @@ export class KafkaJob {
   private readonly decoder: PayloadDecoder;
   private pool: ShardPool | null = null;
   private stage!: DecodeStage;
-  private readonly embedded = { prompts: 0, cacheHits: 0 };
+  private readonly provided: Record<string, { keys: number; cacheHits: number }> = {};
   private mode: 'repartition' | 'direct' = 'repartition';
   private sourceTopic: string;
   private shardTopic = '';
@@ -310,7 +312,7 @@ export class KafkaJob {
         checkpoints: this.counters.checkpoints,
         restored: this.counters.restored,
         rebalances: this.counters.rebalances,
-        embeddings: this.embedded,
+        provided: this.provided,
       },
       this.held,
       stoppedBy,
@@ -387,7 +389,7 @@ export class KafkaJob {
       pool: this.pool,
       runId: `kafka-${process.pid}-${Date.now()}`,
       topologyJson: JSON.stringify(o.topology),
-      embeddingCache: o.embeddingCache ?? null,
+      providerOptions: o.providerOptions ?? {},
       rawAll: Number.isFinite(idleTimeoutMs),
       lateBound: lateBoundOf(o.topology),
     };
@@ -826,8 +828,7 @@ export class KafkaJob {
       }
       // All that is gathered (a chunk and the batch that completed it) in one decode, within reason.
       const chunk = await t.decode(t.peek(2 * size), this.decoder, this.stage, this.shardsP);
-      this.embedded.prompts += chunk.embedded.prompts;
-      this.embedded.cacheHits += chunk.embedded.cacheHits;
+      addProviderStats(this.provided, chunk.provided);
       await this.sendFrames(t.partition, chunk.frames);
       await this.chunkDone(t, chunk);
     }
@@ -868,8 +869,7 @@ export class KafkaJob {
     const size = this.opts.chunkRecords ?? 1000;
     for (let i = 0; i < todo.length; i += size) {
       const chunk = await t.decode(todo.slice(i, i + size), this.decoder, this.stage, 1);
-      this.embedded.prompts += chunk.embedded.prompts;
-      this.embedded.cacheHits += chunk.embedded.cacheHits;
+      addProviderStats(this.provided, chunk.provided);
       try {
         await shard.process([{ offset: chunk.next - 1, frame: chunk.frames[0]! }], Date.now());
       } catch (err) {

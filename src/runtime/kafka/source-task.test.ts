@@ -57,7 +57,7 @@ describe('SourceTask gathering', () => {
     frames: [],
     events: 0,
     deadLetters: [],
-    embedded: { prompts: 0, cacheHits: 0 },
+    provided: {},
     next,
     end: 0,
     eof: false,

@@ -1,3 +1,4 @@
+import type { ProviderStats } from '../../../operators/providers.js';
 import type { KafkaMessage } from 'kafkajs';
 import type { DeadLetterMessage } from '../../connectors/kafka/dead-letter-topic.js';
 import type { FrameDeadLetter, RepartitionFrame } from '../../connectors/kafka/frame.js';
@@ -14,7 +15,8 @@ export interface DecodeStage {
   readonly runId: string;
   /** The topology as JSON text, as decode requests carry it. */
   readonly topologyJson: string;
-  readonly embeddingCache: string | null;
+  /** The run's options of each provider, by provider name. */
+  readonly providerOptions: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /**
    * Carry every record's raw text (not only the out-of-order ones): when idle partitions leave
    * the watermark, a record in order in its partition may still be late.
@@ -57,8 +59,8 @@ export interface SourceChunk {
   readonly events: number;
   /** For the dead-letter topic. */
   readonly deadLetters: DeadLetterMessage[];
-  /** Prompt embeddings looked up, and how many the cache had. */
-  readonly embedded: { readonly prompts: number; readonly cacheHits: number };
+  /** What the batch asked of the providers: distinct keys resolved and how many a cache had. */
+  readonly provided: ProviderStats;
   /** Offset after the chunk, and the partition clock after it. */
   readonly next: number;
   readonly end: number;
@@ -197,7 +199,7 @@ export class SourceTask {
       starts: payload.starts,
       ends: payload.ends,
       firstLine: 0,
-      embeddingCache: stage.embeddingCache,
+      providerOptions: stage.providerOptions,
     });
     if (res.type !== 'decoded') throw new InternalError(`decode answered ${res.type}`);
     const end = Math.max(res.maxTs, this.base);
@@ -229,7 +231,7 @@ export class SourceTask {
     return {
       frames,
       events: res.events + payload.failures.length,
-      embedded: res.embedded ?? { prompts: 0, cacheHits: 0 },
+      provided: res.provided ?? {},
       deadLetters: dlq,
       next,
       end,

@@ -2,6 +2,7 @@
  * What a Kafka member reports when it stops: its own counts (this process) and the job totals of
  * the shards it held (their counters travel with their state through checkpoints and restores).
  */
+import type { ProviderStats } from '../../../operators/providers.js';
 import type { ShardTask } from './shard-task.js';
 
 /** What this process did (a job spans processes; shard files and stores hold the whole output). */
@@ -19,8 +20,8 @@ export interface KafkaRunSummary {
   readonly invalidValues: Record<string, number>;
   readonly lateEvents: number;
   readonly lateByWindow: Record<string, number>;
-  /** Prompt embeddings looked up by this process, and how many the cache had. */
-  readonly embeddings: { readonly prompts: number; readonly cacheHits: number };
+  /** Per provider: distinct keys resolved by this process, and how many a cache answered. */
+  readonly provided: ProviderStats;
   /**
    * Job totals (across processes and restarts) of the shards this member held when it stopped:
    * after a bounded run that one member finished alone, the whole job's counts.
@@ -50,7 +51,7 @@ export interface MemberCounts {
   readonly checkpoints: number;
   readonly restored: number;
   readonly rebalances: number;
-  readonly embeddings: { readonly prompts: number; readonly cacheHits: number };
+  readonly provided: ProviderStats;
 }
 
 /**
@@ -85,7 +86,7 @@ export function summarize(
     invalidValues: invalid,
     lateEvents: sum(late),
     lateByWindow: late,
-    embeddings: { ...member.embeddings },
+    provided: { ...member.provided },
     heldTotals: held,
     checkpoints: member.checkpoints,
     restoredShards: member.restored,

@@ -8,6 +8,7 @@
  * await app.register(async (scope) => registerQualityRoute(scope, { offline: pool, metrics }));
  * // GET /quality?group=perf_5min → { at, window_seconds, features: [{ feature, score, … }] }
  */
+import type { FeatureSet } from '../../registry/feature-set.js';
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 import { parseDateOrTimestamp } from '../../shared/timestamp.js';
@@ -17,6 +18,8 @@ import type { ServeMetrics } from '../metrics.js';
 import type { SqlClient } from '../offline-reader.js';
 
 export interface QualityRouteOptions {
+  /** The features the served topology writes. */
+  readonly featureSet: FeatureSet;
   readonly offline: SqlClient | null;
   readonly schema?: string;
   readonly metrics: ServeMetrics;
@@ -80,6 +83,7 @@ export function registerQualityRoute(scope: FastifyInstance, opts: QualityRouteO
       let hit = cache.get(key);
       if (hit === undefined || hit.until <= now) {
         const report = computeQuality(async (sql, params) => (await offline.query(sql, params)).rows, {
+          featureSet: opts.featureSet,
           windowMs,
           ...(opts.schema === undefined ? {} : { schema: opts.schema }),
           ...(q.group === undefined ? {} : { group: q.group }),

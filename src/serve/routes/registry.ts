@@ -64,6 +64,7 @@ export function registryRoutes(ctx: RouteContext) {
 
     // Quality scores per feature from the offline store (issue 12).
     registerQualityRoute(scope, {
+      featureSet: set,
       offline: ctx.opts.offline,
       metrics: ctx.metrics,
       ...(ctx.opts.offlineSchema === undefined ? {} : { schema: ctx.opts.offlineSchema }),

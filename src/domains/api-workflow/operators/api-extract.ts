@@ -38,7 +38,7 @@ export function apiExtract(params: JsonValue | undefined): MapFn {
   const normalizer = new PathNormalizer(
     spec === undefined ? [] : resolveSpec(spec).endpoints.map((e) => e.path),
   );
-  return (e: DecodedEvent) => {
+  const fn = (e: DecodedEvent) => {
     if (e.type !== 'api_call') return null;
     const b = e.body;
     const resource = typeof b.resource === 'string' && b.resource !== '' ? b.resource : null;
@@ -54,4 +54,5 @@ export function apiExtract(params: JsonValue | undefined): MapFn {
       values: [r.e, r.s, r.r, PRIOR_METHODS.indexOf(r.method as (typeof PRIOR_METHODS)[number])],
     };
   };
+  return fn as unknown as MapFn;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOG_ENTRIES, type FeatureGroup, checkValue } from './catalog.js';
-import { llmFeatureSet } from '../../../registry/feature-set.js';
+import { llmFeatureSet } from '../feature-set.js';
 
 // The registry's view: the catalog joined with the groups of the shipped llm-features topology.
 const LLM = llmFeatureSet();

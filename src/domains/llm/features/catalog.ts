@@ -20,11 +20,9 @@ export type EntityType = string;
 export type FeatureGroup = string;
 
 /** The registry's validation rule of one value: inclusive bounds and whether null is allowed. */
-export interface ValidationRule {
-  readonly min: number;
-  readonly max: number;
-  readonly nullable: boolean;
-}
+export type { ValidationRule } from '../../../../topology/feature-catalog.js';
+import type { ValidationRule } from '../../../../topology/feature-catalog.js';
+export { checkValue } from '../../../../topology/feature-catalog.js';
 
 /**
  * What the catalog knows of one family-A feature, independent of any topology: its description,
@@ -674,23 +672,4 @@ export function catalogEntry(id: string): CatalogEntry | undefined {
  */
 export function featuresOfGroup(group: FeatureGroup): readonly CatalogEntry[] {
   return CATALOG_ENTRIES.filter((f) => f.group === group);
-}
-
-/**
- * Checks one value against a rule: null when valid, else the reason — `non_finite` (NaN, ±∞),
- * `below_min`, `above_max` (bounds inclusive), or `null_not_allowed`.
- *
- * @example
- * checkValue({ min: 0, max: 1, nullable: true }, null); // null
- * checkValue({ min: 0, max: 1, nullable: false }, Number.NaN); // 'non_finite'
- */
-export function checkValue(
-  rule: ValidationRule,
-  value: number | null,
-): null | 'non_finite' | 'below_min' | 'above_max' | 'null_not_allowed' {
-  if (value === null) return rule.nullable ? null : 'null_not_allowed';
-  if (!Number.isFinite(value)) return 'non_finite';
-  if (value < rule.min) return 'below_min';
-  if (value > rule.max) return 'above_max';
-  return null;
 }

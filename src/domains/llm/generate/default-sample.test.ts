@@ -36,18 +36,18 @@ describe('defaultSample', () => {
     // llm-stream's own imports, and those of perf-stream it imports (the reason codes, the line
     // limit); events/values comes in through events/decode.
     for (const m of [
-      'generate/llm-stream',
-      'generate/ndjson-writer',
-      'generate/perf-stream',
-      'events/timestamp',
-      'events/types',
-      'events/decode',
-      'events/values',
-      'errors',
+      'domains/llm/generate/llm-stream',
+      'domains/llm/generate/ndjson-writer',
+      'domains/llm/generate/perf-stream',
+      'shared/timestamp',
+      'domains/llm/events/types',
+      'domains/llm/events/decode',
+      'domains/llm/events/values',
+      'shared/errors',
     ])
       expect(files).toContain(m);
     // Nothing outside what those modules import (e.g. not this module, not the CLI).
-    expect(files).not.toContain('generate/default-sample');
-    expect(files).not.toContain('cli');
+    expect(files).not.toContain('domains/llm/generate/default-sample');
+    expect(files).not.toContain('cli/index');
   });
 });

@@ -37,7 +37,9 @@ const EMB: Readonly<Record<string, readonly number[]>> = {
   'Classify the sentiment of this review.': unit(0, -1),
   'Explain the contract clause on liability.': [0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8],
 };
-const CTX: MapContext = { embedding: (text) => EMB[text] ?? null };
+const CTX: MapContext = {
+  lookup: (provider: string, text: string) => (provider === 'prompt-embedding' ? (EMB[text] ?? null) : null),
+};
 const PROMPTS = Object.keys(EMB);
 
 // ---- events -------------------------------------------------------------------------------

@@ -15,16 +15,12 @@ import type { DecodedEvent } from '../events/types.js';
 import { parseDateOrTimestamp } from '../../../shared/timestamp.js';
 import { InternalError } from '../../../shared/errors.js';
 
-/** What a map function may ask the stage for beyond the event (prompt embeddings, projected). */
-export interface MapContext {
-  embedding(text: string): readonly number[] | null;
-}
+import type { MapContext, MapFn } from '../../../../operators/functions.js';
 
-/** A map function: event → record, or null when the event yields no record here. */
-export type MapFn = (
-  e: DecodedEvent,
-  ctx: MapContext,
-) => { ts: number; attrs: Readonly<Record<string, string>>; values: readonly number[] } | null;
+export type { MapContext, MapFn };
+
+/** The provider of projected prompt embeddings (registered by the domain's plugin). */
+const PROMPT_EMBEDDING = 'prompt-embedding';
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
 const flag = (v: unknown): number => (v === true ? 1 : v === false ? 0 : Number.NaN);
@@ -224,7 +220,10 @@ export function derivedExtract(e: DecodedEvent, ctx: MapContext): ReturnType<Map
       const r = requestOf(e);
       for (const n of REQUEST_VALUES) v[AT[n]!] = nn(r[n]);
       const prompt = b.prompt;
-      const emb = typeof prompt === 'string' && prompt.length > 0 ? ctx.embedding(prompt) : null;
+      const emb =
+        typeof prompt === 'string' && prompt.length > 0
+          ? (ctx.lookup(PROMPT_EMBEDDING, prompt) as readonly number[] | null)
+          : null;
       if (emb !== null) for (let i = 0; i < EMBEDDING_DIMS; i++) v[AT[`emb_${i + 1}`]!] = emb[i]!;
       break;
     }

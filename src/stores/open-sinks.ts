@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { FeatureSet } from '../registry/feature-set.js';
-import type { RowSink } from './sink.js';
+import type { RowSink } from '../runtime/sink.js';
 
 /**
  * The external sinks of a run from its `--online` / `--offline` flags (none when both are
@@ -21,7 +21,7 @@ export async function openSinks(
 ): Promise<RowSink[]> {
   if (online === undefined && offline === undefined) return [];
   // Loaded on demand: a run without stores does not load the database drivers.
-  const { createStoreSinks } = await import('../stores/sinks.js');
+  const { createStoreSinks } = await import('./sinks.js');
   return createStoreSinks({
     ...(online === undefined ? {} : { online }),
     ...(offline === undefined ? {} : { offline }),
