@@ -13,10 +13,10 @@ const STEP = { page_view: 0, add_to_cart: 1, checkout: 2, purchase: 3 };
 /** A purchase line's revenue (unit price × quantity); 0 for every other event. */
 const revenue = (e) => (e.type === 'purchase' ? e.body.price * e.body.quantity : 0);
 
-/** Events about one product: product page views, add-to-carts and purchases. */
-const productEvents = {
-  description: 'page_view, add_to_cart and purchase events that name a product_id',
-  create: () => (e) => typeof e.body.product_id === 'string' && e.type !== 'checkout',
+/** Events that name a product (product page views; add-to-carts and purchases always do). */
+const hasProduct = {
+  description: 'events with a product_id',
+  create: () => (e) => typeof e.body.product_id === 'string',
 };
 
 /** Any event → its user and where it is in the funnel. */
@@ -89,7 +89,7 @@ export default {
       eventType: 'type',
     },
   },
-  filters: { 'product-events': productEvents },
+  filters: { 'has-product': hasProduct },
   maps: { 'user-extract': userExtract, 'product-extract': productExtract },
   aggregations: { 'cart-abandoned': cartAbandoned },
   processors: { 'since-last-purchase': sinceLastPurchase },
