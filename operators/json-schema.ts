@@ -42,9 +42,9 @@
  * are kept in `body` unless the schema forbids them (`additionalProperties: false`). Non-finite
  * numbers cannot come out of `JSON.parse`, so `non_finite` is never given.
  */
-import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ConfigError } from '../src/shared/errors.js';
+import { lazyModule } from '../src/shared/lazy-module.js';
 import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, parseTimestamp } from '../src/shared/timestamp.js';
 import {
   type DecodeFn,
@@ -72,19 +72,19 @@ const instances = new Map<Draft, AjvLike>();
 /** Decoders already compiled in this thread, by definition. */
 const compiled = new WeakMap<SchemaDef, DecodeFn>();
 
-const require = createRequire(import.meta.url);
+type AjvCtor = new (opts: object) => AjvLike;
+// Loaded on the first compile: commands and jobs without a JSON Schema never load ajv (issue 10).
+const AJV: Readonly<Record<Draft, () => { default: AjvCtor }>> = {
+  '2020-12': lazyModule('ajv/dist/2020'),
+  '2019-09': lazyModule('ajv/dist/2019'),
+  'draft-07': lazyModule('ajv'),
+};
+const addFormats = lazyModule<{ default: (ajv: AjvLike) => void }>('ajv-formats');
 
 function ajvFor(draft: Draft): AjvLike {
   const have = instances.get(draft);
   if (have !== undefined) return have;
-  type Ctor = new (opts: object) => AjvLike;
-  const mod = (path: string) => require(path) as { default: Ctor };
-  const Ctor =
-    draft === '2020-12'
-      ? mod('ajv/dist/2020').default
-      : draft === '2019-09'
-        ? mod('ajv/dist/2019').default
-        : mod('ajv').default;
+  const Ctor = AJV[draft]().default;
   const ajv = new Ctor({
     allErrors: false,
     verbose: true, // errors carry the failing value (`data`), for the detail
@@ -96,8 +96,7 @@ function ajvFor(draft: Draft): AjvLike {
     strictRequired: false,
     logger: false,
   });
-  const addFormats = require('ajv-formats') as { default: (ajv: AjvLike) => void };
-  addFormats.default(ajv);
+  addFormats().default(ajv);
   instances.set(draft, ajv);
   return ajv;
 }
