@@ -6,27 +6,8 @@ import { featureSetOf } from '../registry/feature-set.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
 
 /** The live counters of a run the metrics read at scrape time (the coordinator's own objects). */
-export interface RunView {
-  readonly counters: {
-    readonly eventsRead: number;
-    readonly deadLettersByReason: Readonly<Record<string, number>>;
-    readonly lateByWindow: Readonly<Record<string, number>>;
-    readonly rowsByGroup: Readonly<Record<string, number>>;
-    readonly invalidValues?: Readonly<Record<string, number>>;
-  };
-  /** The event-time clock (greatest event time seen, ms), −∞ before the first event. */
-  clock(): number;
-  /** Bytes of the input read so far. */
-  offset(): number;
-  readonly totalBytes: number;
-}
-
-/** What the coordinator reports to a {@link RunMetrics} (all optional hooks of a run). */
-export interface RunObserver {
-  attach(view: RunView): void;
-  shardProcessed(shard: number, records: number, seconds: number): void;
-  checkpoint(seconds: number, ok: boolean): void;
-}
+export type { RunObserver, RunView } from '../runtime/observer.js';
+import type { RunObserver, RunView } from '../runtime/observer.js';
 
 /** Windowed groups of the default topology (a custom topology's count as rows only). */
 let windowed: ReadonlySet<string> | undefined;

@@ -23,9 +23,8 @@ import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
 import type { LiveObserver } from './observer.js';
 import { addRowLineCounts, validateRow } from './validate-row.js';
-import type { DriftMonitor } from '../drift/monitor.js';
-import { featureSet } from '../registry/feature-set.js';
-import type { RunObserver } from '../monitoring/run-metrics.js';
+import { featureRules } from '../../topology/feature-catalog.js';
+import type { RowMonitor, RunObserver } from './observer.js';
 
 /** What a run reads, writes and how it is parallelised. */
 export interface RunOptions {
@@ -66,7 +65,8 @@ export interface RunOptions {
    * Continuous drift (src/drift/monitor.ts): sees every validated row, and at each checkpoint
    * its drift rows join the output (group `drift`) and its alerts go to `driftAlerts`.
    */
-  readonly drift?: DriftMonitor;
+  // biome-ignore lint/suspicious/noExplicitAny: a monitor of any alert type (its alerts go only to its own side output)
+  readonly drift?: RowMonitor<any>;
   /** The drift alerts side output (NDJSON), or null. */
   readonly driftAlerts?: string | null;
   /** Prometheus metrics of the run (src/monitoring/run-metrics.ts). */
@@ -140,7 +140,7 @@ class ShardLink {
 export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const log = opts.logger;
   const plan = planTopology(opts.topology);
-  const rules = featureSet(opts.topology).rules;
+  const rules = featureRules(opts.topology);
   const runId = `${process.pid}-${Date.now()}`;
   const started = performance.now();
   let firstEventMs: number | null = null;

@@ -20,8 +20,7 @@ import { ExternalError, InternalError } from '../../shared/errors.js';
 import { formatTimestamp } from '../../shared/timestamp.js';
 import type { EncodedBranch, LateRef, ProcessChunk, RowLines } from '../protocol.js';
 import { columnBuffers, type ShardPool } from '../shard-pool.js';
-import { featureSet } from '../../registry/feature-set.js';
-import type { ValidationRule } from '../../domains/llm/features/catalog.js';
+import { featureRules, type ValidationRule } from '../../../topology/feature-catalog.js';
 import { addRowLineCounts, validateRow } from '../validate-row.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../sink.js';
 import type { KafkaMetrics } from './metrics.js';
@@ -148,7 +147,7 @@ export class ShardTask {
     this.changelogEnd = changelogEnd;
     this.repairs = repairs;
     this.windowGroup = windowGroup;
-    this.rules = featureSet(ctx.topology).rules;
+    this.rules = featureRules(ctx.topology);
     const n = ctx.sourcePartitions;
     this.clock = new SourceClock(ctx.mode === 'direct' ? 1 : n, ctx.idleTimeoutMs);
     this.seen = new Array<number>(n).fill(-1);

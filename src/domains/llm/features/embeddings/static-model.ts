@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { ExternalError } from '../../../../shared/errors.js';
 import type { EmbeddingModel } from './model.js';
-import { EMBEDDERS } from './models.js';
+import { EMBEDDERS } from './embedder-info.js';
 import { embeddingsAssetPath } from './paths.js';
 
 /** Model version: part of the cache key and recorded in the fitted projection. */

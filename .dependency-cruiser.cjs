@@ -1,0 +1,65 @@
+/**
+ * The layers, checked in `npm run lint` (docs/architecture.md):
+ *   engine   topology/, operators/, state/, src/runtime/, src/connectors/
+ *   shared   src/shared/ (errors, flags, time parsing, paths: every layer may import it)
+ *   platform src/stores, serve, registry, drift, quality, replay, ui, monitoring
+ *   domains  src/domains/<name>/ (plug in through operators/plugins.ts, the public plugin API)
+ *   cli      src/cli/ (the only place that wires engine, platform and domains together)
+ */
+const ENGINE = '^(topology|operators|state|src/runtime|src/connectors)/';
+const PLATFORM = '^src/(stores|serve|registry|drift|quality|replay|ui|monitoring)/';
+const DOMAINS = '^src/domains/';
+const CLI = '^src/cli/';
+const TESTS = '(\\.test\\.ts$|^test/|test-support\\.ts$|-conformance\\.ts$|^bench/)';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'engine-knows-no-domain',
+      comment: 'The engine imports nothing from the domains, the platform or the command line.',
+      severity: 'error',
+      from: { path: ENGINE, pathNot: TESTS },
+      to: { path: [DOMAINS, PLATFORM, CLI] },
+    },
+    {
+      name: 'shared-imports-only-shared',
+      comment: 'src/shared/ is imported by every layer, so it imports none of them.',
+      severity: 'error',
+      from: { path: '^src/shared/', pathNot: TESTS },
+      to: { path: [ENGINE, PLATFORM, DOMAINS, CLI] },
+    },
+    {
+      name: 'platform-knows-no-domain',
+      comment:
+        'The platform takes feature sets and routes from what it is given, never from a domain. ' +
+        'Known exceptions (the API-workflow serving routes, replay scans, exports) are listed in ' +
+        'docs/architecture.md and warned about until they move behind the plugin API.',
+      severity: 'warn',
+      from: { path: PLATFORM, pathNot: TESTS },
+      to: { path: [DOMAINS, CLI] },
+    },
+    {
+      name: 'domains-do-not-wire',
+      comment: 'A domain plugs in; it does not import the command line.',
+      severity: 'error',
+      from: { path: DOMAINS, pathNot: TESTS },
+      to: { path: CLI },
+    },
+    {
+      name: 'no-circular',
+      comment: 'No import cycles at run time.',
+      severity: 'error',
+      from: { pathNot: TESTS },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules|examples)/' },
+    // Type-only imports vanish at compile time: they do not make runtime cycles.
+    tsPreCompilationDeps: false,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs'] },
+  },
+};
