@@ -104,6 +104,12 @@ export interface Plugin {
   readonly catalog?: readonly FeatureCatalogEntry[];
   /** Topology files by name, for `--topology NAME` (a path, or a `file:` URL). */
   readonly topologies?: Readonly<Record<string, string | URL>>;
+  /**
+   * Extensions of the feature platform by kind, which the engine keeps but does not read: e.g.
+   * `serve`, routes the serving API adds (see `src/serve/extensions.ts`). Read them with
+   * {@link pluginExtensions}.
+   */
+  readonly extensions?: Readonly<Record<string, unknown>>;
 }
 
 /** Identity, for type checking a plugin written in TypeScript. */
@@ -114,6 +120,22 @@ export function definePlugin(plugin: Plugin): Plugin {
 const loaded = new Map<string, Promise<void>>();
 /** Plugin objects already registered in this thread (registering one again does nothing). */
 const registered = new WeakSet<Plugin>();
+const registeredList: Plugin[] = [];
+
+/**
+ * The extensions of one kind that registered plugins carry, in registration order, with the
+ * plugin's name.
+ *
+ * @example
+ * for (const { plugin, extension } of pluginExtensions('serve')) …
+ */
+export function pluginExtensions(
+  kind: string,
+): readonly { readonly plugin: string; readonly extension: unknown }[] {
+  return registeredList.flatMap((p) =>
+    p.extensions?.[kind] === undefined ? [] : [{ plugin: p.name, extension: p.extensions[kind] }],
+  );
+}
 
 /** The absolute path of a `--plugin` value (relative paths from `base`, default the working directory). */
 export function resolvePluginPath(path: string, base = process.cwd()): string {
@@ -162,6 +184,7 @@ async function loadOne(path: string): Promise<void> {
 export function registerPlugin(p: Plugin, source = `plugin ${p.name}`): void {
   if (registered.has(p)) return;
   registered.add(p);
+  registeredList.push(p);
   for (const [name, def] of Object.entries(p.schemas ?? {})) registerSchema(name, def, source);
   for (const [name, def] of Object.entries(p.providers ?? {})) registerProvider(name, def, source);
   if (p.catalog !== undefined) registerFeatureCatalog(p.catalog, source);

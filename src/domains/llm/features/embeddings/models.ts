@@ -8,10 +8,15 @@ import type { EmbeddingModel } from './model.js';
 import { freezeTopology, type Topology, type TopologyNode } from '../../../../../topology/nodes.js';
 import { validateTopology } from '../../../../../topology/validate.js';
 
-import { DEFAULT_EMBEDDER, EMBEDDER_NAMES, EMBEDDERS, type EmbedderInfo, type EmbedderName } from './embedder-info.js';
+import {
+  DEFAULT_EMBEDDER,
+  EMBEDDER_NAMES,
+  EMBEDDERS,
+  type EmbedderInfo,
+  type EmbedderName,
+} from './embedder-info.js';
 
 export { DEFAULT_EMBEDDER, EMBEDDER_NAMES, EMBEDDERS, type EmbedderInfo, type EmbedderName };
-
 
 /**
  * The info of an embedder by name.
