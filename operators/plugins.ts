@@ -23,6 +23,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../src/shared/errors.js';
 import { type DecodedEvent, registerSchema, type SchemaDef } from './schemas.js';
+// Installs the JSON-Schema compiler, so a plugin's `jsonSchema` schemas decode.
+import './json-schema.js';
 import { type ProviderDef, registerProvider } from './providers.js';
 import { type FeatureCatalogEntry, registerFeatureCatalog } from '../topology/feature-catalog.js';
 import { registerTopology } from '../topology/registry.js';
