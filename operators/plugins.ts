@@ -46,6 +46,8 @@ export type {
   ProcessorRecord,
 } from './plugin-processor.js';
 export type { DecodedEvent, DecodeResult, ReasonCode, SchemaDef, TimeFormat } from './schemas.js';
+/** A registered schema's decoder, e.g. to test a schema plugin: `schemaDecoder('clickstream')(line)`. */
+export { schemaDecoder } from './schemas.js';
 export type { ProviderDef, ProviderInstance } from './providers.js';
 export type { FeatureCatalogEntry, ValidationRule } from '../topology/feature-catalog.js';
 export type { MapContext, MapFn } from './functions.js';
