@@ -8,7 +8,12 @@ import { type L1Follower, registeredServeExtensions, type ServeExtension } from 
 import { createServer, type ServeOptions } from './server.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
-const BASE: ServeOptions = { online: null, offline: null, redisUrl: null, l1: { maxBytes: 1 << 20, ttlMs: 5_000 } };
+const BASE: ServeOptions = {
+  online: null,
+  offline: null,
+  redisUrl: null,
+  l1: { maxBytes: 1 << 20, ttlMs: 5_000 },
+};
 
 const apps: FastifyInstance[] = [];
 async function server(opts: Partial<ServeOptions> = {}): Promise<FastifyInstance> {
@@ -101,14 +106,12 @@ describe('serve extensions', () => {
     await expect(server({ extensionOptions: { 'api-workflow': { embeddingsDir: 5 } } })).rejects.toThrow(
       /embeddingsDir/,
     );
-    await expect(server({ extensionOptions: { 'api-workflow': { nope: 1 } } })).rejects.toThrow(
-      ConfigError,
-    );
+    await expect(server({ extensionOptions: { 'api-workflow': { nope: 1 } } })).rejects.toThrow(ConfigError);
     // Turning prompt embeddings off is an option of the API-workflow extension.
     const app = await server({ extensionOptions: { 'api-workflow': { embeddingsDir: null } } });
-    expect((await app.inject({ method: 'POST', url: '/workflow/rank-features', payload: {} })).statusCode).toBe(
-      503,
-    );
+    expect(
+      (await app.inject({ method: 'POST', url: '/workflow/rank-features', payload: {} })).statusCode,
+    ).toBe(503);
   });
 
   // Last: the bad plugin stays registered in this file's process.
