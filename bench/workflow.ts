@@ -22,7 +22,7 @@ import {
 } from '../src/domains/llm/features/embeddings/embedder.js';
 import { writeApiEvents } from '../src/domains/api-workflow/generate/api-stream.js';
 import { ServeMetrics } from '../src/serve/metrics.js';
-import { registerWorkflowRoute } from '../src/serve/routes/workflow.js';
+import { registerWorkflowRoute } from '../src/domains/api-workflow/serve-routes.js';
 import { openOnlineStore } from '../src/stores/online-store.js';
 import { CachedRowReader } from '../src/domains/api-workflow/row-cache.js';
 import { builtinSpec } from '../src/domains/api-workflow/openapi.js';

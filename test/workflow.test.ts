@@ -12,7 +12,7 @@ import { decodeLine } from '../src/domains/llm/events/decode.js';
 import { writeApiEvents } from '../src/domains/api-workflow/generate/api-stream.js';
 import Fastify from 'fastify';
 import { ServeMetrics } from '../src/serve/metrics.js';
-import { registerWorkflowRoute } from '../src/serve/routes/workflow.js';
+import { registerWorkflowRoute } from '../src/domains/api-workflow/serve-routes.js';
 import { openOnlineStore } from '../src/stores/online-store.js';
 import { DEFAULT_WORKFLOW_CONFIG, WorkflowModel } from '../src/domains/api-workflow/model.js';
 import { builtinSpec, loadOpenApi } from '../src/domains/api-workflow/openapi.js';

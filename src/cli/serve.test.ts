@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { build } from 'esbuild';
 import pg from 'pg';
@@ -190,6 +192,25 @@ describe('featurestream serve (process)', () => {
       packages: 'external',
       outfile: bundle,
       logLevel: 'silent',
+      // Modules find their files (topology files, OpenAPI specs) through `import.meta.url`: keep
+      // it each source module's own URL, as scripts/bundle.mjs does for the build's bundle.
+      plugins: [
+        {
+          name: 'module-url',
+          setup(b) {
+            b.onLoad({ filter: /\.ts$/ }, async (args) => {
+              const contents = await readFile(args.path, 'utf8');
+              return {
+                contents: contents.replaceAll(
+                  'import.meta.url',
+                  JSON.stringify(pathToFileURL(args.path).href),
+                ),
+                loader: 'ts',
+              };
+            });
+          },
+        },
+      ],
     });
     cleanup = () => rmSync(dir, { recursive: true, force: true });
     child = spawn(

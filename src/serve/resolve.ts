@@ -8,7 +8,6 @@
  * const plan = resolver.resolve(['PERF_001,latency_p95_5min'], 'model');
  * plan.groups.map((g) => g.group); // ['perf_5min']
  */
-import type { EntityType } from '../domains/llm/features/catalog.js';
 import { type FeatureDef, type FeatureSet, type GroupDef, featureSetOf } from '../registry/feature-set.js';
 import { type RolloutArm, validateRollout } from '../registry/rollout.js';
 import { ConfigError } from '../shared/errors.js';
@@ -17,7 +16,7 @@ import { RequestError } from './errors.js';
 /** One group a request reads. */
 export interface GroupPlan {
   readonly group: string;
-  readonly entity: EntityType;
+  readonly entity: string;
   /** The group's TTL in ms: a value older than this is missing. */
   readonly ttlMs: number;
   /** The version served when the request names none and no rollout applies. */
@@ -28,7 +27,7 @@ export interface GroupPlan {
 
 /** The resolved read of one `features` list. */
 export interface FeaturePlan {
-  readonly entity: EntityType;
+  readonly entity: string;
   readonly groups: readonly GroupPlan[];
   /** The value names to return, in request order, each with the index of its group in `groups`. */
   readonly names: readonly string[];
@@ -162,7 +161,7 @@ export class FeatureResolver {
     const names: string[] = [];
     const groupOf: number[] = [];
     const seen = new Set<string>();
-    let entity: EntityType | null = null;
+    let entity: string | null = null;
     let entitySource = '';
     for (const token of list) {
       const def: FeatureDef | undefined = this.set.byIdOrName(token);

@@ -1,7 +1,8 @@
 /**
  * The feature-serving HTTP API (stores-and-serving.md, "Serving API"): current feature values per
  * entity through three tiers (L1 in-process LRU → L2 Redis → L3 PostgreSQL), point-in-time reads
- * from L3, batch reads, the registry, Prometheus metrics, health and readiness.
+ * from L3, batch reads, the registry, Prometheus metrics, health and readiness, and the routes
+ * plugins add (serve extensions, extensions.ts: e.g. the API workflow's `/workflow/rank-features`).
  *
  * Response of `GET /features/:entity_type/:entity_id` (and of each batch item):
  * `{ entity_id, features: { name: value | null }, metadata: { computed_at, version, cache_hit,
@@ -36,6 +37,13 @@ import { type FeatureSet, featureSetOf } from '../registry/feature-set.js';
 import type { RolloutArm } from '../registry/rollout.js';
 import { bearerAuth } from './auth.js';
 import { errorBody, toRequestError } from './error-mapping.js';
+import {
+  checkServeExtensions,
+  type L1Follower,
+  registeredServeExtensions,
+  type ServeExtension,
+  type ServeExtensionContext,
+} from './extensions.js';
 import { createFastPath } from './fast-path.js';
 import {
   INVALIDATION_CHANNEL,
@@ -51,19 +59,16 @@ import { featureRoutes } from './routes/features.js';
 import { healthRoutes } from './routes/health.js';
 import { registryRoutes } from './routes/registry.js';
 import { type OnlineReader, TieredReader } from './tiers.js';
-import { CachedRowReader } from '../domains/api-workflow/row-cache.js';
-import type { RowReader } from '../domains/api-workflow/store-ranker.js';
 import { elapsedMs, STARTED, type StampedRequest } from './timing.js';
 
 export type { OnlineReader } from './tiers.js';
 export type { SqlClient } from './offline-reader.js';
+export type { L1Follower, ServeExtension, ServeExtensionContext } from './extensions.js';
 
 /** Options of {@link createServer}. */
 export interface ServeOptions {
   /** L2: the online store (a `RedisOnlineStore`), or null to serve without it. */
   readonly online: (OnlineReader & { ping?(): Promise<unknown> }) | null;
-  /** Embedding cache of `/workflow/rank-features` prompts; null turns WF_001 off. Default `.featurestream/embeddings`. */
-  readonly workflowEmbeddingsDir?: string | null;
   /** L3: a `pg.Pool`-like client of the offline store, or null. Needed for `at=` reads. */
   readonly offline: SqlClient | null;
   /** Schema of `feature_values` in the offline store; unset = the connection's search_path. */
@@ -88,6 +93,16 @@ export interface ServeOptions {
   readonly ttlSecondsByGroup?: Readonly<Record<string, number>>;
   /** The features and groups served (the serve command's `--topology`). Default: the `llm-features` topology's. */
   readonly featureSet?: FeatureSet;
+  /**
+   * Routes plugins add (extensions.ts), mounted behind the bearer token. Default: the serve
+   * extensions of the registered plugins (`pluginExtensions('serve')`); `[]` mounts none.
+   */
+  readonly extensions?: readonly ServeExtension[];
+  /**
+   * Options of the mounted extensions by extension name, each checked by its extension, e.g.
+   * `{ 'api-workflow': { embeddingsDir: null } }` (no prompt embeddings: WF_001 off).
+   */
+  readonly extensionOptions?: Readonly<Record<string, unknown>>;
   /** A pino logger, or false (the default) for none. Requests are not logged; errors are. */
   readonly logger?: FastifyBaseLogger | false;
   /** Also export Node.js process metrics on `/metrics`. Default false. */
@@ -120,6 +135,8 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
   if (opts.authToken !== undefined && opts.authToken.length === 0) {
     throw new ConfigError('`authToken` must not be empty', { field: 'authToken' });
   }
+  const extensions = opts.extensions ?? registeredServeExtensions();
+  checkServeExtensions(extensions, opts.extensionOptions);
   const set = opts.featureSet ?? featureSetOf();
   const resolver = new FeatureResolver({
     featureSet: set,
@@ -149,15 +166,8 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     warn,
   });
   const reader = tiers;
-  // The api-workflow rows behind /workflow/rank-features, kept in process by L1's rules.
-  const rowSource = opts.online as (OnlineReader & Partial<RowReader>) | null;
-  const workflowRows =
-    rowSource !== null && typeof rowSource.readMany === 'function'
-      ? new CachedRowReader(rowSource as RowReader, {
-          ttlMs: opts.l1.maxBytes > 0 ? opts.l1.ttlMs : 0,
-          keyPrefix: opts.keyPrefix ?? '',
-        })
-      : null;
+  /** What the extensions keep in process by L1's rules (extensions.ts). */
+  const followers: L1Follower[] = [];
 
   let subscription: InvalidationSubscription | null = null;
   let closing = false;
@@ -239,7 +249,6 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     maxBatch,
     auth: opts.authToken === undefined ? null : bearerAuth(opts.authToken, metrics),
     recordHook,
-    workflowRows,
     subscription: () => subscription,
     serializers,
   };
@@ -247,27 +256,45 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
   await app.register(healthRoutes(ctx));
   // Everything a client reads sits behind the bearer token when one is configured.
   await app.register(registryRoutes(ctx));
+  // Plugins' routes (e.g. the API workflow's), each in its own scope, as guarded as the registry's.
+  for (const extension of extensions) {
+    const extensionCtx: ServeExtensionContext = {
+      opts,
+      featureSet: set,
+      metrics,
+      l1: { ttlMs: opts.l1.maxBytes > 0 ? opts.l1.ttlMs : 0, keyPrefix: opts.keyPrefix ?? '' },
+      options: opts.extensionOptions?.[extension.name],
+      followL1: (follower) => {
+        followers.push(follower);
+      },
+    };
+    await app.register(async (scope) => {
+      scope.addHook('onResponse', recordHook);
+      if (ctx.auth !== null) scope.addHook('onRequest', ctx.auth);
+      await extension.register(scope, extensionCtx);
+    });
+  }
   await app.register(featureRoutes(ctx));
 
   // Last, so nothing can fail after it and leak the connection (app.close() closes it).
   if (opts.redisUrl !== null && reader.hasL1) {
     // L1 stays off until the subscription is confirmed.
     reader.setL1Active(false);
-    workflowRows?.setActive(false);
+    for (const f of followers) f.setActive(false);
     subscription = await subscribeInvalidations({
       url: opts.redisUrl,
       channel: opts.invalidationChannel ?? INVALIDATION_CHANNEL,
       onKeys: (keys) => {
         reader.invalidate(keys);
-        workflowRows?.invalidate(keys);
+        for (const f of followers) f.invalidate(keys);
       },
       onUp: () => {
         reader.setL1Active(true);
-        workflowRows?.setActive(true);
+        for (const f of followers) f.setActive(true);
       },
       onDown: () => {
         reader.setL1Active(false);
-        workflowRows?.setActive(false);
+        for (const f of followers) f.setActive(false);
       },
       warn,
       ...(opts.invalidationStartTimeoutMs === undefined

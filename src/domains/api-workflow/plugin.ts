@@ -1,7 +1,8 @@
 /**
  * The API-workflow domain as a plugin: the `api-extract` extractor and the `wf-*` keyed
  * processors of the `api-workflow` topology (next-call ranking: sessions, n-grams, transitions,
- * popularity), and that topology's file. Its events are the `api_call` type of the `llm-events`
+ * popularity), that topology's file, and the serving API's `POST /workflow/rank-features`
+ * (a serve extension). Its events are the `api_call` type of the `llm-events`
  * schema, which the llm domain registers. It registers itself through the same plugin API as a
  * user's `--plugin` module (`featurestream/plugin`).
  */
@@ -12,6 +13,7 @@ import {
   type PluginEvent,
   type PluginRecord,
 } from '../../../operators/plugins.js';
+import type { ServeExtension } from '../../serve/extensions.js';
 import { API_ATTRIBUTES, API_FIELDS, apiExtract } from './operators/api-extract.js';
 import { WfNgramOperator } from './operators/wf-ngram.js';
 import { WfPopularityOperator } from './operators/wf-popularity.js';
@@ -24,6 +26,20 @@ export const API_WORKFLOW_FILE: string = assetPath(
   './api-workflow.yaml',
   'src/domains/api-workflow/api-workflow.yaml',
 );
+
+/**
+ * `POST /workflow/rank-features` as a serve extension (`ServeOptions.extensionOptions['api-workflow']`:
+ * `{ embeddingsDir?: string | null }`). Its routes (serve-routes.ts, with fastify's and
+ * prom-client's share) are loaded only when a server mounts it, so commands and workers that
+ * register this plugin without serving do not pay for them.
+ */
+export const apiWorkflowServeExtension: ServeExtension = {
+  name: 'api-workflow',
+  async register(scope, ctx) {
+    const { registerApiWorkflowServe } = await import('./serve-routes.js');
+    registerApiWorkflowServe(scope, ctx);
+  },
+};
 
 /** The API-workflow domain's plugin object. */
 export const apiWorkflowPlugin = definePlugin({
@@ -71,6 +87,7 @@ export const apiWorkflowPlugin = definePlugin({
     },
   },
   topologies: { 'api-workflow': API_WORKFLOW_FILE },
+  extensions: { serve: apiWorkflowServeExtension },
 });
 
 export default apiWorkflowPlugin;

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FeatureSet } from '../../registry/feature-set.js';
 import type { InvalidationSubscription } from '../invalidation.js';
-import type { CachedRowReader } from '../../domains/api-workflow/row-cache.js';
 import type { ServeMetrics } from '../metrics.js';
 import type { OfflineReader } from '../offline-reader.js';
 import type { FeatureReads } from '../reading.js';
@@ -24,8 +23,6 @@ export interface RouteContext {
   readonly recordHook: (request: FastifyRequest, reply: FastifyReply, done: () => void) => void;
   /** The features route's compiled 200 serializer, set on its first answer (for the fast path). */
   readonly serializers: { features?: (body: unknown) => string };
-  /** The api-workflow rows' in-process view (invalidated with L1), or null without an online store. */
-  readonly workflowRows: CachedRowReader | null;
   /** The L1 invalidation subscription, once subscribed. */
   readonly subscription: () => InvalidationSubscription | null;
 }

@@ -1,7 +1,8 @@
 /**
  * `/registry/features`, `/registry/features/:id_or_name` and `/registry/groups`: the feature
- * registry, serialized once at start-up; `/quality` (quality.ts) and
- * `/workflow/rank-features` (workflow.ts); behind the bearer token when one is configured.
+ * registry, serialized once at start-up, and `/quality` (quality.ts); behind the bearer token
+ * when one is configured. (Plugins' routes, e.g. `/workflow/rank-features`, are serve
+ * extensions: extensions.ts.)
  *
  * @example
  * await app.register(registryRoutes(ctx));
@@ -9,11 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { FeatureDef } from '../../registry/feature-set.js';
 import { RequestError } from '../errors.js';
-import { sharedEmbedder } from '../../domains/llm/features/embeddings/embedder.js';
-import { builtinSpec } from '../../domains/api-workflow/openapi.js';
-import { API_WORKFLOW_PARAMS } from '../../domains/api-workflow/params.js';
 import { registerQualityRoute } from './quality.js';
-import { registerWorkflowRoute } from './workflow.js';
 import type { RouteContext } from './context.js';
 
 /** The registry routes as a fastify plugin. */
@@ -68,19 +65,6 @@ export function registryRoutes(ctx: RouteContext) {
       offline: ctx.opts.offline,
       metrics: ctx.metrics,
       ...(ctx.opts.offlineSchema === undefined ? {} : { schema: ctx.opts.offlineSchema }),
-    });
-
-    // Next-call ranking over the api-workflow rows (issue 11).
-    registerWorkflowRoute(scope, {
-      store: ctx.workflowRows,
-      metrics: ctx.metrics,
-      embedder:
-        ctx.opts.workflowEmbeddingsDir === null
-          ? null
-          : () => sharedEmbedder(ctx.opts.workflowEmbeddingsDir ?? '.featurestream/embeddings'),
-      spec: builtinSpec(),
-      halfLifeMs: API_WORKFLOW_PARAMS.halfLife,
-      popularityHalfLifeMs: API_WORKFLOW_PARAMS.popularityHalfLife,
     });
   };
 }

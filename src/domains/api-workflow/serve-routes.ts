@@ -18,17 +18,26 @@
  * counts, `cold_start` 1), not an error. A malformed body is a 400 naming the field. Metrics:
  * `workflow_vector_cache_total{result}`, `workflow_embedding_cache_total{result}` and
  * `workflow_cache_invalidations_total` (hit rates = hits / (hits + misses)).
+ *
+ * The route reaches the serving API as a serve extension (`apiWorkflowServeExtension` in
+ * plugin.ts, which loads this module when a server mounts it; see {@link registerApiWorkflowServe}):
+ * the server mounts it behind its bearer token, and the rows it reads are kept in process by L1's
+ * rules ({@link CachedRowReader}).
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
-import { apiPathProblem, HTTP_METHODS } from '../../domains/llm/events/values.js';
-import type { Embedder } from '../../domains/llm/features/embeddings/embedder.js';
-import type { RankRequest, RowReader, StoreRanker } from '../../domains/api-workflow/store-ranker.js';
-import { StoreRanker as Ranker } from '../../domains/api-workflow/store-ranker.js';
-import type { ApiSpec } from '../../domains/api-workflow/openapi.js';
-import { WF_FEATURE_NAMES } from '../../domains/api-workflow/features.js';
-import { RequestError } from '../errors.js';
-import type { ServeMetrics } from '../metrics.js';
+import { RequestError } from '../../serve/errors.js';
+import type { ServeExtensionContext } from '../../serve/extensions.js';
+import type { ServeMetrics } from '../../serve/metrics.js';
+import { ConfigError } from '../../shared/errors.js';
+import { apiPathProblem, HTTP_METHODS } from '../llm/events/values.js';
+import { type Embedder, sharedEmbedder } from '../llm/features/embeddings/embedder.js';
+import { WF_FEATURE_NAMES } from './features.js';
+import { type ApiSpec, builtinSpec } from './openapi.js';
+import { API_WORKFLOW_PARAMS } from './params.js';
+import { CachedRowReader } from './row-cache.js';
+import type { RankRequest, RowReader, StoreRanker } from './store-ranker.js';
+import { StoreRanker as Ranker } from './store-ranker.js';
 
 const nullableNumber = { type: ['number', 'null'] } as const;
 
@@ -63,6 +72,7 @@ export const RANK_RESPONSE_SCHEMA = {
 /** Most candidates in one request. */
 export const MAX_CANDIDATES = 500;
 
+/** Options of {@link registerWorkflowRoute}. */
 export interface WorkflowRouteOptions {
   /** The online store holding the api-workflow rows, or null (the route answers 503). */
   readonly store: RowReader | null;
@@ -201,4 +211,70 @@ export function registerWorkflowRoute(
     },
   );
   return ranker;
+}
+
+/** Options of the API-workflow serve extension (`ServeOptions.extensionOptions['api-workflow']`). */
+export interface ApiWorkflowServeOptions {
+  /** Embedding cache of `/workflow/rank-features` prompts; null turns WF_001 off. Default `.featurestream/embeddings`. */
+  readonly embeddingsDir?: string | null;
+}
+
+/**
+ * Checks the extension's options entry.
+ *
+ * @throws ConfigError naming the option when the entry is not `{ embeddingsDir?: string | null }`.
+ */
+export function apiWorkflowServeOptions(options: unknown): ApiWorkflowServeOptions {
+  if (options === undefined) return {};
+  const field = 'extensionOptions.api-workflow';
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError(`\`${field}\` must be an object ({ embeddingsDir? })`, { field });
+  }
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (k !== 'embeddingsDir') {
+      throw new ConfigError(`\`${field}.${k}\` is not an option (embeddingsDir is)`, {
+        field: `${field}.${k}`,
+      });
+    }
+  }
+  const dir = o.embeddingsDir;
+  if (dir !== undefined && dir !== null && (typeof dir !== 'string' || dir === '')) {
+    throw new ConfigError(`\`${field}.embeddingsDir\` must be a non-empty string or null`, {
+      field: `${field}.embeddingsDir`,
+    });
+  }
+  return dir === undefined ? {} : { embeddingsDir: dir as string | null };
+}
+
+/**
+ * The API-workflow serve extension's `register` (the plugin's `extensions.serve` loads this module
+ * when a server mounts it): `POST /workflow/rank-features` ranking from the server's online store
+ * through an in-process row cache that follows L1 (503 without an online store that reads many
+ * rows at once), with the shipped OpenAPI spec and the `api-workflow` topology's half-lives;
+ * prompts are embedded with the shared embedder, cached in `embeddingsDir`.
+ *
+ * @throws ConfigError when the extension's options are bad ({@link apiWorkflowServeOptions}).
+ * @example
+ * await app.register(async (scope) => registerApiWorkflowServe(scope, ctx));
+ */
+export function registerApiWorkflowServe(scope: FastifyInstance, ctx: ServeExtensionContext): void {
+  const options = apiWorkflowServeOptions(ctx.options);
+  // The api-workflow rows, kept in process by L1's rules.
+  const source = ctx.opts.online as (object & Partial<RowReader>) | null;
+  const rows =
+    source !== null && typeof source.readMany === 'function'
+      ? new CachedRowReader(source as RowReader, { ttlMs: ctx.l1.ttlMs, keyPrefix: ctx.l1.keyPrefix })
+      : null;
+  if (rows !== null) ctx.followL1(rows);
+  const embeddingsDir = options.embeddingsDir;
+  registerWorkflowRoute(scope, {
+    store: rows,
+    metrics: ctx.metrics,
+    embedder:
+      embeddingsDir === null ? null : () => sharedEmbedder(embeddingsDir ?? '.featurestream/embeddings'),
+    spec: builtinSpec(),
+    halfLifeMs: API_WORKFLOW_PARAMS.halfLife,
+    popularityHalfLifeMs: API_WORKFLOW_PARAMS.popularityHalfLife,
+  });
 }
