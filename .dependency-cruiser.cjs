@@ -32,10 +32,9 @@ module.exports = {
     {
       name: 'platform-knows-no-domain',
       comment:
-        'The platform takes feature sets and routes from what it is given, never from a domain. ' +
-        'Known exceptions (the API-workflow serving routes, replay scans, exports) are listed in ' +
-        'docs/architecture.md and warned about until they move behind the plugin API.',
-      severity: 'warn',
+        'The platform takes feature sets, schemas and routes from what it is given (the topology, ' +
+        'registered plugins and their extensions), never from a domain.',
+      severity: 'error',
       from: { path: PLATFORM, pathNot: TESTS },
       to: { path: [DOMAINS, CLI] },
     },
