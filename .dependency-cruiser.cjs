@@ -39,6 +39,13 @@ module.exports = {
       to: { path: [DOMAINS, CLI] },
     },
     {
+      name: 'domains-through-public-entries',
+      comment: "A domain uses another domain only through that domain's index.ts.",
+      severity: 'error',
+      from: { path: '^src/domains/([^/]+)/', pathNot: TESTS },
+      to: { path: '^src/domains/', pathNot: ['^src/domains/$1/', '^src/domains/[^/]+/index\\.ts$'] },
+    },
+    {
       name: 'domains-do-not-wire',
       comment: 'A domain plugs in; it does not import the command line.',
       severity: 'error',

@@ -13,7 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateApiCalls } from './generate/api-stream.js';
-import { mulberry32 } from '../llm/generate/perf-stream.js';
+import { mulberry32 } from '../../shared/random.js';
 import { WF_FEATURE_NAMES, type WfVector } from './features.js';
 import { stableId } from './ids.js';
 import { DEFAULT_WORKFLOW_CONFIG, WorkflowModel } from './model.js';

@@ -14,7 +14,7 @@
  *   vector is the vector computed then — equal to a fresh one while the statistics have not moved.
  */
 import type { OnlineKey, OnlineValue } from '../../stores/online-store.js';
-import type { Embedder } from '../llm/features/embeddings/embedder.js';
+import type { Embedder } from '../llm/index.js';
 import { decayTo } from './counts.js';
 import {
   candidateFeatures,

@@ -22,9 +22,9 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { readLines } from '../../connectors/file-source.js';
-import { decodeLine } from '../llm/events/decode.js';
-import type { Embedder } from '../llm/features/embeddings/embedder.js';
-import { mulberry32 } from '../llm/generate/perf-stream.js';
+import type { Embedder } from '../llm/index.js';
+import { schemaDecoder } from '../../../operators/schemas.js';
+import { mulberry32 } from '../../shared/random.js';
 import { progressBar } from '../../shared/progress.js';
 import { cosine, WF_FEATURE_NAMES, type WfVector } from './features.js';
 import { DEFAULT_WORKFLOW_CONFIG, WorkflowModel } from './model.js';
@@ -107,6 +107,8 @@ export async function exportWorkflowTraining(opts: WorkflowTrainingOptions): Pro
   const bar =
     opts.progress === true && process.stderr.isTTY && total > 0 ? progressBar('training-set') : null;
 
+  // API calls are events of the llm domain's schema, found by name in the schema registry.
+  const decodeLine = schemaDecoder('llm-events');
   for await (const batch of readLines(opts.input, { offset: 0, line: 0 })) {
     for (const line of batch.lines) {
       lines++;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../domains/llm/generate/perf-stream.js';
+import { mulberry32 } from '../../shared/random.js';
 import { SourceClock } from './source-clock.js';
 
 describe('SourceClock', () => {

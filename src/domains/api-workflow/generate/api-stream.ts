@@ -16,8 +16,8 @@
  * for (const line of generateApiEvents({ events: 1000, seed: 1 })) console.log(line);
  */
 import { ConfigError } from '../../../shared/errors.js';
-import { writeNdjsonLines } from '../../llm/generate/ndjson-writer.js';
-import { mulberry32 } from '../../llm/generate/perf-stream.js';
+import { writeNdjsonLines } from '../../../shared/ndjson-writer.js';
+import { mulberry32 } from '../../../shared/random.js';
 
 export interface ApiStreamOptions {
   readonly events: number;

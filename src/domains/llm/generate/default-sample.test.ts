@@ -37,7 +37,8 @@ describe('defaultSample', () => {
     // limit); events/values comes in through events/decode.
     for (const m of [
       'domains/llm/generate/llm-stream',
-      'domains/llm/generate/ndjson-writer',
+      'shared/ndjson-writer',
+      'shared/random',
       'domains/llm/generate/perf-stream',
       'shared/timestamp',
       'domains/llm/events/types',

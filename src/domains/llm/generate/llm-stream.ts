@@ -73,8 +73,8 @@
 import { ConfigError } from '../../../shared/errors.js';
 import { formatTimestamp } from '../../../shared/timestamp.js';
 import type { EventType, ReasonCode } from '../events/types.js';
-import { writeNdjsonLines } from './ndjson-writer.js';
-import { mulberry32 } from './perf-stream.js';
+import { writeNdjsonLines } from '../../../shared/ndjson-writer.js';
+import { mulberry32 } from '../../../shared/random.js';
 
 /** Options of {@link generateLlmEvents} and {@link writeLlmEvents}; only `events` and `seed` are required. */
 export interface LlmStreamOptions {

@@ -21,7 +21,7 @@ import { ConfigError } from '../../../shared/errors.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../events/decode.js';
 import { formatTimestamp } from '../../../shared/timestamp.js';
 import { REASON_CODES, type ReasonCode } from '../events/types.js';
-import { writeNdjsonLines } from './ndjson-writer.js';
+import { writeNdjsonLines } from '../../../shared/ndjson-writer.js';
 
 export interface PerfStreamOptions {
   /** Number of lines to write (bad lines included). */
@@ -72,23 +72,8 @@ export interface PerfStreamCounts {
   readonly maxTs: number | null;
 }
 
-/**
- * mulberry32: a small, fast 32-bit PRNG, good enough for test data. Returns floats in [0, 1).
- *
- * @example
- * const rand = mulberry32(42);
- * rand(); // same number on every run
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { mulberry32 } from '../../../shared/random.js';
+import { mulberry32 } from '../../../shared/random.js';
 
 interface ModelProfile {
   readonly name: string;
