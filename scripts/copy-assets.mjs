@@ -1,21 +1,35 @@
-// Copies the non-TypeScript files the build needs beside the compiled modules:
-// SQL migrations, shipped topology files and the embedding projections/corpus/word vectors.
+// Copies the non-TypeScript files the build needs beside the compiled modules: every asset under
+// the compiled source folders (SQL migrations, shipped topology files, OpenAPI specs, embedding
+// projections/corpus/word vectors, fixtures, …) goes to dist/ at the same relative path, so a
+// module finds it through `import.meta.url` wherever the folder lives — no list to keep in step
+// when files move.
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 
-const copies = [['src/stores/migrations', 'dist/src/stores/migrations']];
-// Shipped topology files, loaded by name (topology/index.ts).
-mkdirSync('dist/topology', { recursive: true });
-cpSync('topology/api-workflow.yaml', 'dist/topology/api-workflow.yaml');
-for (const [from, to] of copies) {
-  if (!existsSync(from)) continue;
-  mkdirSync(to, { recursive: true });
-  cpSync(from, to, { recursive: true });
-}
-const emb = 'src/features/embeddings';
-if (existsSync(emb)) {
-  mkdirSync(`dist/${emb}`, { recursive: true });
-  for (const f of readdirSync(emb)) {
-    if (f.endsWith('.json') || f.endsWith('.txt') || f.endsWith('.bin'))
-      cpSync(`${emb}/${f}`, `dist/${emb}/${f}`);
+/** The folders tsconfig.build.json compiles into dist/ that may hold runtime assets. */
+const ROOTS = ['src', 'topology', 'operators', 'state'];
+/** Sources, not assets: TypeScript is compiled, browser scripts are bundled (build-ui.mjs). */
+const SOURCE = new Set(['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.md']);
+
+/** Yields every file under `dir` (relative paths), skipping dot-folders and node_modules. */
+function* files(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* files(path);
+    else if (entry.isFile()) yield path;
   }
 }
+
+let copied = 0;
+for (const root of ROOTS) {
+  if (!existsSync(root)) continue;
+  for (const file of files(root)) {
+    if (SOURCE.has(extname(file))) continue;
+    const to = join('dist', file);
+    mkdirSync(dirname(to), { recursive: true });
+    cpSync(file, to);
+    copied++;
+  }
+}
+if (process.env.FEATURESTREAM_BUILD_VERBOSE) console.log(`copy-assets: ${copied} files`);
