@@ -151,7 +151,7 @@ export function buildTestImage(prefix: string): TestImage {
 
 /** Removes containers by name (ignores ones already gone). */
 export function removeContainers(names: readonly string[]): void {
-  if (names.length > 0) podman(['rm', '-f', '-t', '0', ...names]);
+  if (names.length > 0) podman(['rm', '--ignore', '-f', '-t', '0', ...names]);
 }
 
 /** The package's version (the image's default tag and its version label). */
