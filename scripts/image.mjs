@@ -216,21 +216,30 @@ function gzipSize(image) {
   });
 }
 
-async function measure(image) {
-  const uncompressed = Number(out('podman', ['image', 'inspect', '--format', '{{.Size}}', image]));
-  const compressed = await gzipSize(image);
+/** Median wall milliseconds of 5 runs of `podman run --rm --network none ARGS`. */
+function medianRunMs(args) {
   const times = [];
   for (let i = 0; i < 5; i++) {
     const t0 = process.hrtime.bigint();
-    run('podman', ['run', '--rm', '--network', 'none', image, '--help'], { stdio: 'ignore' });
+    run('podman', ['run', '--rm', '--network', 'none', ...args], { stdio: 'ignore' });
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  times.sort((a, b) => a - b);
+  return times.sort((a, b) => a - b);
+}
+
+async function measure(image) {
+  const uncompressed = Number(out('podman', ['image', 'inspect', '--format', '{{.Size}}', image]));
+  const compressed = await gzipSize(image);
+  // Baseline: the same container running an empty Node script (podman's and Node's start alone).
+  const emptyMs = medianRunMs(['--entrypoint', '/usr/local/bin/node', image, '-e', '0']);
+  const helpMs = medianRunMs([image, '--help']);
   return {
     uncompressedBytes: uncompressed,
     compressedBytes: compressed,
-    helpMs: times,
-    helpMedianMs: times[2],
+    helpMs,
+    helpMedianMs: helpMs[2],
+    emptyNodeMs: emptyMs,
+    emptyNodeMedianMs: emptyMs[2],
   };
 }
 
@@ -269,7 +278,7 @@ try {
     const m = result.measure;
     console.error(
       `image: ${mb(m.uncompressedBytes)} uncompressed, ${mb(m.compressedBytes)} as podman save | gzip; ` +
-        `--help in a container ${m.helpMedianMs.toFixed(0)} ms (median of 5)`,
+        `--help in a container ${m.helpMedianMs.toFixed(0)} ms, node -e 0 in it ${m.emptyNodeMedianMs.toFixed(0)} ms (medians of 5)`,
     );
   }
   if (o.json) console.log(JSON.stringify(result));
