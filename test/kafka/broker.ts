@@ -18,8 +18,7 @@ import { ROOT } from '../support.js';
 /** The standalone Kafka entry in the build (`npm run build` first, as for every CLI test). */
 export const KAFKA_ENTRY = join(ROOT, 'bin/featurestream.js');
 
-const BUILD_SCRIPT =
-  process.env.FEATURESTREAM_KAFKA_BUILD ?? join(ROOT, 'test/kafka/mockbroker/build.sh');
+const BUILD_SCRIPT = process.env.FEATURESTREAM_KAFKA_BUILD ?? join(ROOT, 'test/kafka/mockbroker/build.sh');
 
 let binary: string | null = null;
 
