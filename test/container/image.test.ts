@@ -139,8 +139,8 @@ describe.skipIf(skip)('the container image', () => {
       chmodSync(events, 0o644);
       const run = await podmanAsync(
         ['run', '--rm', '--read-only', '--network', 'host', '--name', name('fs-run-stores')]
-          .concat(['--tmpfs', `${DATA}:rw,U`, '-v', `${dir}:/work-dir:rw`, img.image])
-          .concat(['run', '--input', '/work-dir/events.ndjson', '--out', '/work-dir/rows.ndjson'])
+          .concat(['--tmpfs', `${DATA}:rw,U`, '-v', `${dir}:/mnt/events:rw`, img.image])
+          .concat(['run', '--input', '/mnt/events/events.ndjson', '--out', '/mnt/events/rows.ndjson'])
           .concat(['--state-dir', `${DATA}/state`, '--online', redis.url, '--offline', offline]),
         300_000,
       );

@@ -29,7 +29,7 @@ import {
 } from './support.js';
 
 const skip = skipContainers('container Kafka member tests');
-const MOUNT = '/work-dir';
+const MOUNT = '/mnt/events';
 const DATA = '/var/lib/featurestream';
 
 describe.skipIf(skip)('Kafka members in containers', () => {
