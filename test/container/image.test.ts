@@ -125,7 +125,7 @@ describe.skipIf(skip)('the container image', () => {
     for (const k of ['eventsRead', 'deadLetters', 'lateEvents', 'rowsWritten', 'rowsByGroup'] as const) {
       expect(inside[k], k).toEqual(outside[k]);
     }
-  });
+  }, 300_000);
 
   it('writes to Redis and PostgreSQL on the host network and serves a feature; SIGTERM → 0', async () => {
     const redis = await PrivateRedis.start();
@@ -205,7 +205,7 @@ describe.skipIf(skip)('the container image', () => {
       await dropSchema(pool, schema);
       await pool.end();
     }
-  });
+  }, 300_000);
 
   it('stops a file run on SIGTERM within the grace period with the documented 143', async () => {
     const running = name('fs-sigterm');
@@ -230,5 +230,5 @@ describe.skipIf(skip)('the container image', () => {
     // sends when the grace period ends.
     expect(podman(['inspect', '--format', '{{.State.ExitCode}}', running]).stdout.trim()).toBe('143');
     expect(podman(['logs', running]).stderr).toContain('interrupted by SIGTERM');
-  });
+  }, 300_000);
 });

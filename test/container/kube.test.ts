@@ -22,7 +22,8 @@ import { PrivateRedis } from '../../src/stores/private-redis.js';
 import { comparisonLines, startBrokerWithEvents, type TestBroker } from '../kafka/broker.js';
 import { dropSchema, PG_URL, uniqueName as schemaName } from '../stores-support.js';
 import { lines, ROOT, runCli, tempDir } from '../support.js';
-import { type Doc, type Playable, playable, renderKustomization } from './kube.js';
+import { parseAllDocuments } from 'yaml';
+import { type Doc, type Playable, playable, renderKustomization, renderWithoutKubectl } from './kube.js';
 import {
   buildTestImage,
   podman,
@@ -100,6 +101,17 @@ describe.skipIf(skip)('podman kube play of the k8s/ manifests', () => {
     );
   });
 
+  it('renders the same objects without kubectl (the fallback for hosts without it)', () => {
+    const fallback = parseAllDocuments(renderWithoutKubectl(join(ROOT, 'k8s'))).map((d) => d.toJS() as Doc);
+    const key = (d: Doc) => `${d.kind}/${d.metadata.name}`;
+    expect(fallback.map(key).sort()).toEqual(docs.map(key).sort());
+    for (const d of docs)
+      expect(
+        fallback.find((f) => key(f) === key(d)),
+        key(d),
+      ).toEqual(d);
+  });
+
   it('the serving pod becomes ready through its probes and serves a feature; SIGTERM → 0', async () => {
     // Rows in Redis and PostgreSQL, from a run on this host.
     const events = join(dir, 'events.ndjson');
@@ -162,7 +174,7 @@ describe.skipIf(skip)('podman kube play of the k8s/ manifests', () => {
     };
     expect(read.features.latency_p95_5min).toBe(newest.values.latency_p95_5min);
     expect(await stopPod(p)).toBe('0');
-  });
+  }, 300_000);
 
   describe('consumers', () => {
     let broker: TestBroker;

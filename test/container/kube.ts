@@ -34,7 +34,7 @@ export function renderKustomization(dir: string): Doc[] {
 }
 
 /** kustomization.yaml's `resources` (files) with its `images` applied, as one YAML stream. */
-function renderWithoutKubectl(dir: string): string {
+export function renderWithoutKubectl(dir: string): string {
   const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Doc;
   for (const unsupported of ['configMapGenerator', 'secretGenerator', 'patches', 'components', 'namespace']) {
     if (k[unsupported] !== undefined)
