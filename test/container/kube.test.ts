@@ -17,7 +17,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/free-port.js';
+import { freePort } from '../../src/shared/free-port.js';
 import { PrivateRedis } from '../../src/stores/private-redis.js';
 import { comparisonLines, startBrokerWithEvents, type TestBroker } from '../kafka/broker.js';
 import { dropSchema, PG_URL, uniqueName as schemaName } from '../stores-support.js';
