@@ -301,10 +301,10 @@ const runCommand = program
     checkOutputFile(lateEvents, '--late-events');
     const base = await topologyOf(o);
     const embedder = o.embedder as EmbedderName;
-    const topology =
-      o.featureVersion === undefined
-        ? (await import('../domains/llm/features/embeddings/models.js')).withEmbedderVersion(base, embedder)
-        : (await import('../../topology/versioned.js')).withFeatureVersion(base, o.featureVersion as number);
+    const topology = await (await import('./run-topology.js')).runTopology(base, {
+      featureVersion: o.featureVersion as number | undefined,
+      embedder,
+    });
     // The registry and store TTLs describe the topology's groups as defined, not a replayed version.
     const { openSinks } = await import('../stores/open-sinks.js');
     const { runJob } = await import('../runtime/coordinator.js');

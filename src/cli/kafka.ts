@@ -1,3 +1,5 @@
+import { runTopology } from './run-topology.js';
+import type { EmbedderName } from '../domains/llm/features/embeddings/models.js';
 import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
@@ -140,6 +142,8 @@ export interface KafkaCommandFlags {
   readonly summaryJson?: boolean;
   readonly workers?: number;
   readonly featureVersion?: number;
+  /** The prompt embedder (`--embedder`), as for file runs. */
+  readonly embedder?: string;
 }
 
 /** Checks the flags and turns them into job options (ConfigError naming the flag on a bad one). */
@@ -148,10 +152,7 @@ export async function kafkaJobOptions(
   logger: Logger,
 ): Promise<Omit<KafkaJobOptions, 'rowSinks'>> {
   // The topology modules load here, not when the flags are registered (`--help` stays light).
-  const [{ openTopology }, { withFeatureVersion }] = await Promise.all([
-    import('../../topology/index.js'),
-    import('../../topology/versioned.js'),
-  ]);
+  const { openTopology } = await import('../../topology/index.js');
   const need = (v: string | undefined, flag: string): string => {
     if (v === undefined || v.trim() === '')
       throw new ConfigError(`${flag} is required with --kafka`, { field: flag });
@@ -175,7 +176,7 @@ export async function kafkaJobOptions(
     });
   }
   return {
-    topology: o.featureVersion === undefined ? topology : withFeatureVersion(topology, o.featureVersion),
+    topology: await runTopology(topology, o),
     ...(o.workers === undefined ? {} : { workers: o.workers }),
     brokers,
     topic: need(o.topic, '--topic'),
@@ -200,7 +201,10 @@ export async function kafkaJobOptions(
     maxRepartitionLag: o.maxRepartitionLag ?? 64,
     repartitionCompression: o.repartitionCompression ?? 'none',
     metricsPort: o.metricsPort ?? null,
-    providerOptions: promptEmbeddingOptions({ cache: o.embeddingCache ?? null }),
+    providerOptions: promptEmbeddingOptions({
+      cache: o.embeddingCache ?? null,
+      ...(o.embedder === undefined ? {} : { model: o.embedder as EmbedderName }),
+    }),
     logger,
   };
 }

@@ -308,13 +308,16 @@ export class ShardTask {
         if (d.offset <= seen) continue;
         this.counters.deadLettersByReason[d.reason] = (this.counters.deadLettersByReason[d.reason] ?? 0) + 1;
         this.ctx.metrics.deadLetters.inc({ reason: d.reason });
+        // A file's dead letter's fields under the same names (line: the record's 1-based
+        // position in its partition, offset: its Kafka offset), then the partition and key.
         const line: Record<string, unknown> = {
-          source: source(p),
+          line: d.offset + 1,
           offset: d.offset,
           reason: d.reason,
           detail: d.detail,
-          key: d.key,
           raw: d.raw,
+          source: source(p),
+          key: d.key,
         };
         if (d.rawBase64 !== undefined) line.raw_base64 = d.rawBase64;
         this.dl?.append(`${JSON.stringify(line)}\n`);
@@ -385,10 +388,10 @@ export class ShardTask {
       this.counters.lateByWindow[op] = (this.counters.lateByWindow[op] ?? 0) + 1;
       const p = Math.floor(ref / REF_SCALE);
       const offset = ref - p * REF_SCALE;
-      const group = this.windowGroup.get(op) ?? '';
+      const group = this.windowGroup.get(op) ?? op;
       const raw = raws.get(ref) ?? null;
       this.late?.append(
-        `${JSON.stringify({ source: `${this.ctx.sourceTopic}/${p}`, offset, window: op, group, event_time: formatTimestamp(ts), raw })}\n`,
+        `${JSON.stringify({ line: offset + 1, window: op, group, event_time: formatTimestamp(ts), raw, source: `${this.ctx.sourceTopic}/${p}`, offset })}\n`,
       );
       lateRecords.push({
         source: `${this.ctx.sourceTopic}/${p}`,
