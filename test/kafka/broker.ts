@@ -14,6 +14,7 @@ import { runJob } from '../../src/runtime/coordinator.js';
 import { createStoreSinks } from '../../src/stores/sinks.js';
 import { afterAll, beforeAll } from 'vitest';
 import { ROOT } from '../support.js';
+import { runTopology } from '../../src/cli/run-topology.js';
 
 /** The standalone Kafka entry in the build (`npm run build` first, as for every CLI test). */
 export const KAFKA_ENTRY = join(ROOT, 'bin/featurestream.js');
@@ -375,7 +376,8 @@ export async function fileRun(
     offline === undefined ? [] : await createStoreSinks({ offline, topologyName: 'llm-features', logger });
   await runJob({
     sinks,
-    topology: TOPOLOGIES.get('llm-features')!(),
+    // As `featurestream run` runs it (the derived version follows the default embedder).
+    topology: await runTopology(TOPOLOGIES.get('llm-features')!(), {}),
     input,
     out,
     deadLetters: dl,

@@ -29,6 +29,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPOLOGIES } from '../../topology/index.js';
+import { runTopology } from '../../src/cli/run-topology.js';
 import { generateLlmLines } from '../../src/domains/llm/generate/llm-stream.js';
 import { type RunSummary, runJob } from '../../src/runtime/coordinator.js';
 import { OfflineStore } from '../../src/stores/offline-postgres.js';
@@ -107,7 +108,8 @@ async function fileRun(c: Case): Promise<Reference> {
   const out = (what: string) => join(dir, `ref-${c.name}-${what}.ndjson`);
   const summary = await runJob({
     sinks,
-    topology: TOPOLOGIES.get('llm-features')!(),
+    // As `featurestream run` runs it (the derived version follows the default embedder).
+    topology: await runTopology(TOPOLOGIES.get('llm-features')!(), {}),
     input,
     out: out('rows'),
     deadLetters: out('dl'),
