@@ -16,7 +16,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  * | `featurestream_kafka_events_total` | counter: source records decoded | |
  * | `featurestream_kafka_dead_letters_total` | counter | reason |
  * | `featurestream_kafka_rows_total` | counter: feature rows emitted | group |
- * | `featurestream_kafka_checkpoint_seconds` | histogram: one shard checkpoint | |
+ * | `featurestream_checkpoint_duration_seconds` | histogram: one shard checkpoint | |
  * | `featurestream_kafka_repartition_frames_total` | counter: frames sent to the repartition topic | |
  * | `featurestream_kafka_repartition_requests_total` | counter: produce requests that carried them | |
  *
@@ -98,7 +98,7 @@ export function createKafkaMetrics(registry = new Registry()): KafkaMetrics {
       registers,
     }),
     checkpointSeconds: new Histogram({
-      name: 'featurestream_kafka_checkpoint_seconds',
+      name: 'featurestream_checkpoint_duration_seconds',
       help: 'Duration of one shard checkpoint (sinks flushed, changelog written)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
