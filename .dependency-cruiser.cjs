@@ -46,6 +46,23 @@ module.exports = {
       to: { path: '^src/domains/', pathNot: ['^src/domains/$1/', '^src/domains/[^/]+/index\\.ts$'] },
     },
     {
+      name: 'domains-use-public-entries',
+      comment:
+        'A domain builds on the engine through operators/index.ts and topology/index.ts (the ' +
+        'plugin API and the operator library), and on the platform through its public modules.',
+      severity: 'error',
+      from: { path: DOMAINS, pathNot: TESTS },
+      to: {
+        path: [ENGINE, PLATFORM],
+        pathNot: [
+          '^(operators|topology)/index\\.ts$',
+          '^src/serve/extensions\\.ts$',
+          '^src/registry/feature-set\\.ts$',
+          '^src/stores/online-store\\.ts$',
+        ],
+      },
+    },
+    {
       name: 'domains-do-not-wire',
       comment: 'A domain plugs in; it does not import the command line.',
       severity: 'error',

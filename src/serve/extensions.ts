@@ -29,6 +29,10 @@ import type { ServeMetrics } from './metrics.js';
 import type { ServeOptions } from './server.js';
 
 /** The plugin extension kind of serve extensions (`extensions: { serve: … }`). */
+/** What an extension's routes use of the serving API: its request error (a 400 naming the problem) and metrics. */
+export { RequestError } from './errors.js';
+export type { ServeMetrics } from './metrics.js';
+
 export const SERVE_EXTENSION_KIND = 'serve';
 
 /**

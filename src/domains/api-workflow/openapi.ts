@@ -9,8 +9,7 @@
  * api.endpoints[0]; // { method: 'GET', path: '/v1/invoices', description: 'List invoices' }
  */
 import { assetPath } from '../../shared/asset-path.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { ConfigError } from '../../shared/errors.js';
 

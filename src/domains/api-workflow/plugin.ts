@@ -12,7 +12,7 @@ import {
   type MapContext,
   type PluginEvent,
   type PluginRecord,
-} from '../../../operators/plugins.js';
+} from '../../../operators/index.js';
 import type { ServeExtension } from '../../serve/extensions.js';
 import { API_ATTRIBUTES, API_FIELDS, apiExtract } from './operators/api-extract.js';
 import { WfNgramOperator } from './operators/wf-ngram.js';

@@ -26,9 +26,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
-import { RequestError } from '../../serve/errors.js';
+import { RequestError } from '../../serve/extensions.js';
 import type { ServeExtensionContext } from '../../serve/extensions.js';
-import type { ServeMetrics } from '../../serve/metrics.js';
+import type { ServeMetrics } from '../../serve/extensions.js';
 import { ConfigError } from '../../shared/errors.js';
 import { apiPathProblem, type Embedder, HTTP_METHODS, sharedEmbedder } from '../llm/index.js';
 import { WF_FEATURE_NAMES } from './features.js';

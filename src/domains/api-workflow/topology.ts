@@ -17,12 +17,12 @@
  * @example
  * renderTopology(apiWorkflowTopology(), 'mermaid');
  */
-import { MAPS } from '../../../operators/functions.js';
+import { MAPS } from '../../../operators/index.js';
 import { API_WORKFLOW_PARAMS } from './params.js';
 import { SESSION_VALUE_NAMES } from './session.js';
 import { TRANSITION_VALUE_NAMES } from './stats.js';
-import { topology } from '../../../topology/builder.js';
-import type { JsonValue, Topology } from '../../../topology/nodes.js';
+import { topology } from '../../../topology/index.js';
+import type { JsonValue, Topology } from '../../../topology/index.js';
 
 export { API_WORKFLOW_PARAMS };
 

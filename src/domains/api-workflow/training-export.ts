@@ -21,9 +21,9 @@
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { readLines } from '../../connectors/file-source.js';
+import { readLines } from '../../../operators/index.js';
 import type { Embedder } from '../llm/index.js';
-import { schemaDecoder } from '../../../operators/schemas.js';
+import { schemaDecoder } from '../../../operators/index.js';
 import { mulberry32 } from '../../shared/random.js';
 import { progressBar } from '../../shared/progress.js';
 import { cosine, WF_FEATURE_NAMES, type WfVector } from './features.js';

@@ -1,4 +1,4 @@
-import { registerPlugin } from '../../../operators/plugins.js';
+import { registerPlugin } from '../../../operators/index.js';
 import { loadTopology } from '../../../topology/index.js';
 import { type FeatureSet, featureSet } from '../../registry/feature-set.js';
 import { llmPlugin } from './plugin.js';

@@ -9,7 +9,7 @@
  * registerPlugin(llmPlugin);
  * loadTopology('llm-features');
  */
-import type { JsonValue } from '../../../topology/nodes.js';
+import type { JsonValue } from '../../../topology/index.js';
 import { assetPath } from '../../shared/asset-path.js';
 import {
   definePlugin,
@@ -18,7 +18,7 @@ import {
   type PluginEvent,
   type PluginRecord,
   type ProviderInstance,
-} from '../../../operators/plugins.js';
+} from '../../../operators/index.js';
 import { decodeLine } from './events/decode.js';
 import type { DecodedEvent } from './events/types.js';
 import { CATALOG_ENTRIES } from './features/catalog.js';

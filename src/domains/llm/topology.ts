@@ -23,9 +23,9 @@
  * renderTopology(t, 'mermaid');
  */
 import { featuresOfGroup } from './features/catalog.js';
-import { MAPS } from '../../../operators/functions.js';
-import { topology } from '../../../topology/builder.js';
-import type { AggSpec, FeatureSpec, ProcessFeature, Topology, WindowNode } from '../../../topology/nodes.js';
+import { MAPS } from '../../../operators/index.js';
+import { topology } from '../../../topology/index.js';
+import type { AggSpec, FeatureSpec, ProcessFeature, Topology, WindowNode } from '../../../topology/index.js';
 
 const MINUTE = 60_000;
 

@@ -4,15 +4,15 @@
  * `builtin` for the shipped surface, a file path, or absent for the id heuristic alone), workflow
  * state, resource and method, keyed by session, tenant (`''` when none), endpoint and `all`.
  */
-import type { DecodedEvent } from '../../../../operators/schemas.js';
+import type { DecodedEvent } from '../../../../operators/index.js';
 import { ConfigError } from '../../../shared/errors.js';
 import { idHex } from '../ids.js';
 import { resolveEndpoint } from '../model.js';
 import { resolveSpec } from '../openapi.js';
 import { PathNormalizer } from '../paths.js';
 import { PRIOR_METHODS } from '../states.js';
-import type { JsonValue } from '../../../../topology/nodes.js';
-import type { MapFn } from '../../../../operators/functions.js';
+import type { JsonValue } from '../../../../topology/index.js';
+import type { MapFn } from '../../../../operators/index.js';
 
 /** Numeric fields: endpoint id, state index, resource id, method index (PRIOR_METHODS). */
 export const API_FIELDS = ['endpoint', 'state', 'resource', 'method'] as const;

@@ -1,9 +1,9 @@
 import type { Decayed } from '../counts.js';
 import { deserializeDecayed, serializeDecayed } from '../stats.js';
 import { deserializeSession, type SessionHistory, serializeSession } from '../session.js';
-import type { ProcessNode } from '../../../../topology/nodes.js';
-import { KeyedProcessBase } from '../../../../operators/keyed-process-base.js';
-import type { Emitter } from '../../../../operators/operator.js';
+import type { ProcessNode } from '../../../../topology/index.js';
+import { KeyedProcessBase } from '../../../../operators/index.js';
+import type { Emitter } from '../../../../operators/index.js';
 
 /** A state entry of the count processors: a session's recent calls, or a decayed count vector. */
 export type CountEntry =

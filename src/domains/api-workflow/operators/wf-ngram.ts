@@ -2,7 +2,7 @@ import { addDecayed } from '../counts.js';
 import { idHex } from '../ids.js';
 import { context2, emptySession, pushCall } from '../session.js';
 import { contextKey, ngramKey, VOCAB_KEY } from '../stats.js';
-import type { Emitter } from '../../../../operators/operator.js';
+import type { Emitter } from '../../../../operators/index.js';
 import { WfCountsBase } from './wf-counts-base.js';
 
 /**

@@ -1,7 +1,7 @@
 import { addDecayed } from '../counts.js';
 import { idHex } from '../ids.js';
 import { POPULARITY_ALL } from '../stats.js';
-import type { Emitter } from '../../../../operators/operator.js';
+import type { Emitter } from '../../../../operators/index.js';
 import { WfCountsBase } from './wf-counts-base.js';
 
 /**

@@ -8,9 +8,9 @@ import {
   serializeSession,
   sessionRowValues,
 } from '../session.js';
-import type { JsonValue, ProcessNode } from '../../../../topology/nodes.js';
-import { KeyedProcessBase } from '../../../../operators/keyed-process-base.js';
-import type { Emitter } from '../../../../operators/operator.js';
+import type { JsonValue, ProcessNode } from '../../../../topology/index.js';
+import { KeyedProcessBase } from '../../../../operators/index.js';
+import type { Emitter } from '../../../../operators/index.js';
 
 /** Parameters of `wf-session`. */
 export interface WfSessionParams {

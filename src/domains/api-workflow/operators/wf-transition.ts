@@ -2,7 +2,7 @@ import { DEFAULT_WORKFLOW_CONFIG } from '../model.js';
 import type { PatternTemplate } from '../patterns.js';
 import { emptySession, lastCall, pushCall, sessionPattern } from '../session.js';
 import { countTransition, TRANSITION_VALUE_NAMES, TRANSITION_WIDTH, transitionKey } from '../stats.js';
-import type { Emitter } from '../../../../operators/operator.js';
+import type { Emitter } from '../../../../operators/index.js';
 import { WfCountsBase } from './wf-counts-base.js';
 
 /**

@@ -3,9 +3,9 @@
  * integer milliseconds since the epoch, and the parsed object as it came (unknown extra fields
  * kept).
  */
-import type { DecodedEvent as EngineEvent, ReasonCode } from '../../../../operators/schemas.js';
+import type { DecodedEvent as EngineEvent, ReasonCode } from '../../../../operators/index.js';
 
-export { REASON_CODES, type ReasonCode } from '../../../../operators/schemas.js';
+export { REASON_CODES, type ReasonCode } from '../../../../operators/index.js';
 
 export interface DecodedEvent extends EngineEvent {
   readonly type: EventType;

@@ -20,9 +20,9 @@ export type EntityType = string;
 export type FeatureGroup = string;
 
 /** The registry's validation rule of one value: inclusive bounds and whether null is allowed. */
-export type { ValidationRule } from '../../../../topology/feature-catalog.js';
-import type { ValidationRule } from '../../../../topology/feature-catalog.js';
-export { checkValue } from '../../../../topology/feature-catalog.js';
+export type { ValidationRule } from '../../../../topology/index.js';
+import type { ValidationRule } from '../../../../topology/index.js';
+export { checkValue } from '../../../../topology/index.js';
 
 /**
  * What the catalog knows of one family-A feature, independent of any topology: its description,

@@ -1,6 +1,6 @@
-import type { ProcessNode } from '../../../../topology/nodes.js';
-import { KeyedProcessBase } from '../../../../operators/keyed-process-base.js';
-import type { Emitter } from '../../../../operators/operator.js';
+import type { ProcessNode } from '../../../../topology/index.js';
+import { KeyedProcessBase } from '../../../../operators/index.js';
+import type { Emitter } from '../../../../operators/index.js';
 
 /** Parameters of the `context-row` processor. */
 export interface ContextRowParams {

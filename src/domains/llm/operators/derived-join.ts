@@ -13,8 +13,8 @@ import {
   requestFitVector,
   timePressure,
 } from '../features/derived.js';
-import { KeyedStateTable } from '../../../../state/keyed-state-table.js';
-import type { ProcessNode, WindowNode } from '../../../../topology/nodes.js';
+import { KeyedStateTable } from '../../../../operators/index.js';
+import type { ProcessNode, WindowNode } from '../../../../topology/index.js';
 import { DERIVED_KIND, EMBEDDING_DIMS, MODEL_VALUES, REQUEST_VALUES } from './extractors.js';
 import type {
   Emitter,
@@ -22,11 +22,11 @@ import type {
   Operator,
   RecordBatch,
   StateTableSpec,
-} from '../../../../operators/operator.js';
-import { decodeTime, encodeTime } from '../../../../operators/operator.js';
-import { watermarkFor } from '../../../../operators/watermark.js';
-import { createWindowOperator, type WindowOperator } from '../../../../operators/window-operator.js';
-import { compileAggregation } from '../../../../operators/aggregation.js';
+} from '../../../../operators/index.js';
+import { decodeTime, encodeTime } from '../../../../operators/index.js';
+import { watermarkFor } from '../../../../operators/index.js';
+import { createWindowOperator, type WindowOperator } from '../../../../operators/index.js';
+import { compileAggregation } from '../../../../operators/index.js';
 import { InternalError } from '../../../shared/errors.js';
 
 /** Parameters of the `derived-join` processor. */

@@ -15,7 +15,7 @@ import type { DecodedEvent } from '../events/types.js';
 import { parseDateOrTimestamp } from '../../../shared/timestamp.js';
 import { InternalError } from '../../../shared/errors.js';
 
-import type { MapContext, MapFn } from '../../../../operators/functions.js';
+import type { MapContext, MapFn } from '../../../../operators/index.js';
 
 export type { MapContext, MapFn };
 

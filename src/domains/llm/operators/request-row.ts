@@ -1,7 +1,7 @@
 import { sessionDepth } from '../features/request.js';
-import type { ProcessNode } from '../../../../topology/nodes.js';
-import { KeyedProcessBase } from '../../../../operators/keyed-process-base.js';
-import type { Emitter } from '../../../../operators/operator.js';
+import type { ProcessNode } from '../../../../topology/index.js';
+import { KeyedProcessBase } from '../../../../operators/index.js';
+import type { Emitter } from '../../../../operators/index.js';
 
 /** Parameters of the `request-row` processor. */
 export interface RequestRowParams {

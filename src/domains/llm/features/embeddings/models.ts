@@ -5,8 +5,8 @@
  */
 import { ConfigError } from '../../../../shared/errors.js';
 import type { EmbeddingModel } from './model.js';
-import { freezeTopology, type Topology, type TopologyNode } from '../../../../../topology/nodes.js';
-import { validateTopology } from '../../../../../topology/validate.js';
+import { freezeTopology, type Topology, type TopologyNode } from '../../../../../topology/index.js';
+import { validateTopology } from '../../../../../topology/index.js';
 
 import {
   DEFAULT_EMBEDDER,
