@@ -218,6 +218,11 @@ export interface ParseOptions {
   readonly validate?: boolean;
   /** Directory that relative `plugins` paths are resolved against. Default: left as written. */
   readonly baseDir?: string;
+  /**
+   * The document's shape was checked already (a build compiled it from a checked file): skip
+   * the schema pass. The topology rules still run when `validate` is on.
+   */
+  readonly shapeChecked?: boolean;
 }
 
 /**
@@ -253,7 +258,7 @@ export function parseTopology(
       { field: 'schemaVersion' },
     );
   }
-  const parsed = fileSchemaOf().safeParse(raw);
+  const parsed = opts.shapeChecked === true ? { success: true as const } : fileSchemaOf().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = fieldOf(issue.path, raw);

@@ -1,4 +1,3 @@
-import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,8 +21,6 @@ import { registerKafkaOptions } from './kafka.js';
 import { registerServeCommand } from './serve.js';
 import { registerStoreCommands } from './stores.js';
 import { progressBar } from '../shared/progress.js';
-import { registerDomains } from './domains.js';
-import { setDefaultTopology } from '../registry/feature-set.js';
 import type { RunSummary } from '../runtime/coordinator.js';
 
 /**
@@ -36,6 +33,10 @@ let prewarmedPools: typeof import('../runtime/shard-pool.js') | undefined;
 // Commands registered by other modules take a synchronous topologyByName: load the topology
 // modules before any action runs (never for --help).
 program.hook('preAction', async (_program, action) => {
+  // The shipped domains: their schemas, functions, catalogs and topologies, here and in workers
+  // (before a pool is prewarmed). Not for `--help`, which runs no action.
+  (await import('./domains.js')).registerDomains();
+  (await import('../registry/feature-set.js')).setDefaultTopology('llm-features');
   if (action.name() === 'run' && action.opts().kafka === undefined) {
     // The pool's workers load their modules (~0.3 s each) while this thread loads and opens
     // everything else; runJob takes the pool over (issue 10: time to first event).
@@ -342,7 +343,10 @@ const runCommand = program
         ...(ui === undefined ? {} : { observer: ui.metrics }),
         sinks: served === null ? sinks : served.metrics.instrumentSinks(sinks),
         ...(served === null ? {} : { metrics: served.metrics }),
-        providerOptions: promptEmbeddingOptions({ cache: o.embeddingCache as string, model: embedder }),
+        providerOptions: (await import('../domains/llm/plugin.js')).promptEmbeddingOptions({
+          cache: o.embeddingCache as string,
+          model: embedder,
+        }),
         topology,
         input: input!,
         out: out ?? null,
@@ -552,9 +556,6 @@ async function main(): Promise<void> {
   installProcessGuards();
   const debug = debugWanted();
   try {
-    // The shipped domains: their schemas, functions, catalogs and topologies, here and in workers.
-    registerDomains();
-    setDefaultTopology('llm-features');
     await program.parseAsync(withoutDebug(process.argv));
   } catch (err) {
     installProcessGuards();

@@ -1,6 +1,5 @@
 import { runTopology } from './run-topology.js';
 import type { EmbedderName } from '../domains/llm/features/embeddings/models.js';
-import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { nonNegativeInt as nonNegative, positiveInt as positive } from '../shared/flags.js';
@@ -201,7 +200,7 @@ export async function kafkaJobOptions(
     maxRepartitionLag: o.maxRepartitionLag ?? 64,
     repartitionCompression: o.repartitionCompression ?? 'none',
     metricsPort: o.metricsPort ?? null,
-    providerOptions: promptEmbeddingOptions({
+    providerOptions: (await import('../domains/llm/plugin.js')).promptEmbeddingOptions({
       cache: o.embeddingCache ?? null,
       ...(o.embedder === undefined ? {} : { model: o.embedder as EmbedderName }),
     }),

@@ -1,4 +1,3 @@
-import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
 import { availableParallelism } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Topology } from '../../topology/nodes.js';
@@ -199,7 +198,9 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
         shards: o.shards,
         checkpointIntervalMs: o.checkpointInterval,
         ...(o.batchLines === undefined ? {} : { batchLines: o.batchLines }),
-        providerOptions: promptEmbeddingOptions({ cache: o.embeddingCache }),
+        providerOptions: (await import('../domains/llm/plugin.js')).promptEmbeddingOptions({
+          cache: o.embeddingCache,
+        }),
         logger,
         progress: (phase) => eventProgress(phase === 'scan' ? 'replay: scan' : 'replay: run', tty),
       });
