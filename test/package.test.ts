@@ -9,7 +9,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lines, ROOT, summaryOf, tempDir } from './support.js';
+import { ROOT, summaryOf, tempDir, newestRowOfFirstEntity } from './support.js';
 
 interface Out {
   code: number | null;
@@ -90,23 +90,8 @@ describe('the installed package', () => {
     expect(Object.keys(summary.rowsByGroup as object)).toHaveLength(9);
 
     const base = join(dir, '.featurestream/default');
-    const perf = lines(join(base, 'features.ndjson'))
-      .map(
-        (l) =>
-          JSON.parse(l) as {
-            group: string;
-            entity_id: string;
-            event_time: string;
-            revision: number;
-            values: Record<string, number>;
-          },
-      )
-      .filter((r) => r.group === 'perf_5min');
-    const model = perf[0]!.entity_id;
-    const newest = perf
-      .filter((r) => r.entity_id === model)
-      .sort((a, b) => a.event_time.localeCompare(b.event_time) || a.revision - b.revision)
-      .at(-1)!;
+    const newest = newestRowOfFirstEntity(join(base, 'features.ndjson'), 'perf_5min');
+    const model = newest.entity_id;
     const serve = start([
       'serve',
       '--host',

@@ -63,3 +63,27 @@ export function lines(path: string): string[] {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** A feature row of a rows file, as the tests read it. */
+export interface RowLine {
+  group: string;
+  entity_id: string;
+  event_time: string;
+  revision: number;
+  values: Record<string, number>;
+}
+
+/**
+ * The newest row (latest event time, then revision) of a group's first entity in a rows file:
+ * what the online store holds for that entity.
+ */
+export function newestRowOfFirstEntity(path: string, group: string): RowLine {
+  const rows = lines(path)
+    .map((l) => JSON.parse(l) as RowLine)
+    .filter((r) => r.group === group);
+  const entity = rows[0]!.entity_id;
+  return rows
+    .filter((r) => r.entity_id === entity)
+    .sort((a, b) => a.event_time.localeCompare(b.event_time) || a.revision - b.revision)
+    .at(-1)!;
+}

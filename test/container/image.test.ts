@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/shared/free-port.js';
 import { PrivateRedis } from '../../src/stores/private-redis.js';
 import { dropSchema, PG_URL, uniqueName as schemaName } from '../stores-support.js';
-import { lines, runCli, summaryOf, tempDir } from '../support.js';
+import { runCli, summaryOf, tempDir, newestRowOfFirstEntity } from '../support.js';
 import {
   buildTestImage,
   packageVersion,
@@ -146,23 +146,8 @@ describe.skipIf(skip)('the container image', () => {
       );
       expect(run.code, run.stderr).toBe(0);
       // The newest perf_5min row of one model is what the online store holds for it.
-      const perf = lines(join(dir, 'rows.ndjson'))
-        .map(
-          (l) =>
-            JSON.parse(l) as {
-              group: string;
-              entity_id: string;
-              event_time: string;
-              revision: number;
-              values: Record<string, number>;
-            },
-        )
-        .filter((row) => row.group === 'perf_5min');
-      const model = perf[0]!.entity_id;
-      const newest = perf
-        .filter((row) => row.entity_id === model)
-        .sort((a, b) => a.event_time.localeCompare(b.event_time) || a.revision - b.revision)
-        .at(-1)!;
+      const newest = newestRowOfFirstEntity(join(dir, 'rows.ndjson'), 'perf_5min');
+      const model = newest.entity_id;
 
       const port = await freePort();
       const serving = name('fs-serve');

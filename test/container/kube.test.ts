@@ -21,7 +21,7 @@ import { freePort } from '../../src/shared/free-port.js';
 import { PrivateRedis } from '../../src/stores/private-redis.js';
 import { comparisonLines, startBrokerWithEvents, type TestBroker } from '../kafka/broker.js';
 import { dropSchema, PG_URL, uniqueName as schemaName } from '../stores-support.js';
-import { lines, ROOT, runCli, tempDir } from '../support.js';
+import { ROOT, runCli, tempDir, newestRowOfFirstEntity } from '../support.js';
 import { parseAllDocuments } from 'yaml';
 import { type Doc, type Playable, playable, renderKustomization, renderWithoutKubectl } from './kube.js';
 import {
@@ -129,23 +129,8 @@ describe.skipIf(skip)('podman kube play of the k8s/ manifests', () => {
       offline,
     ]);
     expect(run.code, run.stderr).toBe(0);
-    const perf = lines(out)
-      .map(
-        (l) =>
-          JSON.parse(l) as {
-            group: string;
-            entity_id: string;
-            event_time: string;
-            revision: number;
-            values: Record<string, number>;
-          },
-      )
-      .filter((r) => r.group === 'perf_5min');
-    const model = perf[0]!.entity_id;
-    const newest = perf
-      .filter((r) => r.entity_id === model)
-      .sort((a, b) => a.event_time.localeCompare(b.event_time) || a.revision - b.revision)
-      .at(-1)!;
+    const newest = newestRowOfFirstEntity(out, 'perf_5min');
+    const model = newest.entity_id;
 
     const token = uniqueName('token');
     const p = playable(docs, {

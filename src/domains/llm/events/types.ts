@@ -1,17 +1,10 @@
-/**
- * What the decoder hands to the topology: a validated event, its type, its event time in
- * integer milliseconds since the epoch, and the parsed object as it came (unknown extra fields
- * kept).
- */
 import type { DecodedEvent as EngineEvent, ReasonCode } from '../../../../operators/index.js';
 
 export { REASON_CODES, type ReasonCode } from '../../../../operators/index.js';
 
+/** An event of the `llm-events` schema: the engine's decoded event, with one of its eight types. */
 export interface DecodedEvent extends EngineEvent {
   readonly type: EventType;
-  /** Event time, ms since the Unix epoch (fractional digits beyond ms truncated toward -∞). */
-  readonly ts: number;
-  readonly body: Readonly<Record<string, unknown>>;
 }
 
 export const EVENT_TYPES = [

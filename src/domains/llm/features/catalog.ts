@@ -21,7 +21,7 @@ export type FeatureGroup = string;
 
 /** The registry's validation rule of one value: inclusive bounds and whether null is allowed. */
 export type { ValidationRule } from '../../../../topology/index.js';
-import type { ValidationRule } from '../../../../topology/index.js';
+import type { FeatureCatalogEntry, ValidationRule } from '../../../../topology/index.js';
 export { checkValue } from '../../../../topology/index.js';
 
 /**
@@ -29,26 +29,10 @@ export { checkValue } from '../../../../topology/index.js';
  * formula, inputs, validation rule and value names. Entity, group settings (TTL, window, version)
  * and freshness come from the topology that computes it (see `feature-set.ts`).
  */
-export interface CatalogEntry {
-  /** Catalog id, e.g. `REQ_001`. */
-  readonly id: string;
-  /** Catalog name, e.g. `prompt_length`. */
-  readonly name: string;
+export interface CatalogEntry extends FeatureCatalogEntry {
   readonly category: FeatureCategory;
   /** The group feature-catalog.md puts it in (the shipped `llm-features` topology's group). */
   readonly group: FeatureGroup;
-  readonly description: string;
-  /** The catalog's formula text. */
-  readonly computation: string;
-  /** Input event types, e.g. `['performance_metrics']`. */
-  readonly source: readonly string[];
-  /** A window note of the feature itself (CTX_007's trailing 5 min), else null: the group's window applies. */
-  readonly window: string | null;
-  readonly validation: ValidationRule;
-  /** Row value names: [name], except DRV_001 → prompt_embedding_1 … prompt_embedding_8. */
-  readonly valueNames: readonly string[];
-  readonly owner: string;
-  readonly tags: readonly string[];
 }
 
 /** Largest value of a 32-bit hash divided by 2^32: the inclusive maximum of a `[0,1)` hash feature. */
