@@ -322,3 +322,10 @@ describe('llm-features topology', () => {
     for (const [name, f] of TOPOLOGIES) expect(f().name).toBe(name);
   });
 });
+
+describe('the shipped topology files', () => {
+  it('llm-features and llm-perf, read by name from their YAML files, equal the graphs the builder makes', () => {
+    expect(TOPOLOGIES.get('llm-features')!()).toEqual(llmFeaturesTopology());
+    expect(TOPOLOGIES.get('llm-perf')!()).toEqual(llmPerfTopology());
+  });
+});
