@@ -208,7 +208,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
     config.offlineUrl === null
       ? null
       : new pg.Pool({
-          connectionString: config.offlineUrl,
+          ...(await import('../stores/tls.js')).pgConnectionConfig(config.offlineUrl),
           application_name: 'featurestream-serve',
           max: 8,
         });
