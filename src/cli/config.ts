@@ -25,8 +25,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z as Zod } from 'zod';
 import {
   type ConnectionSettings,
   redactSecrets,
@@ -237,25 +236,25 @@ export interface ResolvedValue {
 // ---------------------------------------------------------------------------------------------
 // The configuration file
 
-const str = z.union([z.string(), z.number()]).transform(String);
-const tlsSection = {
-  ca: str.optional(),
-  cert: str.optional(),
-  key: str.optional(),
-  'ca-file': str.optional(),
-  'cert-file': str.optional(),
-  'key-file': str.optional(),
-};
-const urlSection = { url: str.optional(), 'url-file': str.optional() };
-const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]);
-const FILE_SCHEMA = z
-  .object({
-    online: z.union([z.string(), z.strictObject({ ...urlSection, ...tlsSection })]).optional(),
-    offline: z.union([z.string(), z.strictObject({ ...urlSection, ...tlsSection })]).optional(),
-    kafka: z
-      .union([
-        z.string(),
-        z.strictObject({
+/** The file's schema (zod loads only when a file is given: start-up stays light). */
+function fileSchema(z: typeof Zod) {
+  const str = z.union([z.string(), z.number()]).transform(String);
+  const tlsSection = {
+    ca: str.optional(),
+    cert: str.optional(),
+    key: str.optional(),
+    'ca-file': str.optional(),
+    'cert-file': str.optional(),
+    'key-file': str.optional(),
+  };
+  const urlSection = { url: str.optional(), 'url-file': str.optional() };
+  const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]);
+  return z
+    .object({
+      online: z.strictObject({ ...urlSection, ...tlsSection }).optional(),
+      offline: z.strictObject({ ...urlSection, ...tlsSection }).optional(),
+      kafka: z
+        .strictObject({
           brokers: z.union([str, z.array(str).transform((a) => a.join(','))]).optional(),
           'brokers-file': str.optional(),
           tls: boolish.optional(),
@@ -267,13 +266,10 @@ const FILE_SCHEMA = z
           password: str.optional(),
           'password-file': str.optional(),
           'token-file': str.optional(),
-        }),
-      ])
-      .optional(),
-    'schema-registry': z
-      .union([
-        z.string(),
-        z.strictObject({
+        })
+        .optional(),
+      'schema-registry': z
+        .strictObject({
           ...urlSection,
           username: str.optional(),
           'username-file': str.optional(),
@@ -281,12 +277,12 @@ const FILE_SCHEMA = z
           'password-file': str.optional(),
           token: str.optional(),
           'token-file': str.optional(),
-        }),
-      ])
-      .optional(),
-    'log-level': z.enum(['debug', 'info', 'warn', 'error']).optional(),
-  })
-  .catchall(z.record(z.string(), z.unknown()));
+        })
+        .optional(),
+      'log-level': z.enum(['debug', 'info', 'warn', 'error']).optional(),
+    })
+    .catchall(z.record(z.string(), z.unknown()));
+}
 
 /** A parsed, validated configuration file. */
 export interface ConfigFile {
@@ -301,9 +297,13 @@ export interface ConfigFile {
  * Validation errors are one {@link ConfigError} line naming the file and the key.
  *
  * @example
- * const file = readConfigFile('featurestream.yaml'); // file.data.kafka.brokers …
+ * const file = await readConfigFile('featurestream.yaml'); // file.data.kafka.brokers …
  */
-export function readConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): ConfigFile {
+export async function readConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConfigFile> {
+  const [{ parse: parseYaml }, { z }] = await Promise.all([import('yaml'), import('zod')]);
   const abs = resolve(path);
   let text: string;
   try {
@@ -331,7 +331,13 @@ export function readConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
     });
   }
   const normalised = substitute(kebab(raw), path, [], env) as Record<string, unknown>;
-  const parsed = FILE_SCHEMA.safeParse(normalised);
+  // Shorthands: `online: URL`, `kafka: BROKERS`, …
+  for (const section of ['online', 'offline', 'schema-registry', 'kafka'] as const) {
+    const v = normalised[section];
+    if (typeof v === 'string' || Array.isArray(v))
+      normalised[section] = section === 'kafka' ? { brokers: v } : { url: v };
+  }
+  const parsed = fileSchema(z).safeParse(normalised);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.path.map(String).join('.');
@@ -341,12 +347,7 @@ export function readConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
         : `${key}: ${issue.message}`;
     throw new ConfigError(`${path}: ${what}`, { field: key === '' ? '--config' : key });
   }
-  const data: Record<string, unknown> = { ...parsed.data };
-  for (const section of ['online', 'offline', 'schema-registry', 'kafka'] as const) {
-    const v = data[section];
-    if (typeof v === 'string') data[section] = section === 'kafka' ? { brokers: v } : { url: v };
-  }
-  return { path, data };
+  return { path, data: parsed.data };
 }
 
 function kebab(v: unknown): unknown {
@@ -501,7 +502,7 @@ const skipped = (opt: Option): boolean =>
  * source, including the secrets read from files ({@link CONNECTION_KEYS} without a flag).
  *
  * @example
- * const values = applyLayers(cmd, { env: process.env, file: readConfigFile('featurestream.yaml') });
+ * const values = applyLayers(cmd, { env: process.env, file: await readConfigFile('featurestream.yaml') });
  */
 export function applyLayers(cmd: Command, layers: Layers, fill = true): ResolvedValue[] {
   const path = commandPath(cmd);
@@ -689,7 +690,7 @@ function checkSection(cmd: Command, file: ConfigFile, program: Command): void {
 }
 
 /** The configuration file named by `--config` (command line) or `FEATURESTREAM_CONFIG`, or null. */
-function configFileOf(cmd: Command, env: NodeJS.ProcessEnv): ConfigFile | null {
+async function configFileOf(cmd: Command, env: NodeJS.ProcessEnv): Promise<ConfigFile | null> {
   const flag = cmd.getOptionValue('config') as string | undefined;
   const path = flag ?? (env.FEATURESTREAM_CONFIG === '' ? undefined : env.FEATURESTREAM_CONFIG);
   return path === undefined ? null : readConfigFile(path, env);
@@ -715,8 +716,8 @@ export function installConfigLayers(program: Command): void {
   program.hook('preSubcommand', (_p, sub) => {
     addConnectionFlags(sub);
   });
-  program.hook('preAction', (_p, action) => {
-    const layers: Layers = { env: process.env, file: configFileOf(action, process.env) };
+  program.hook('preAction', async (_p, action) => {
+    const layers: Layers = { env: process.env, file: await configFileOf(action, process.env) };
     if (layers.file !== null) checkSection(action, layers.file, program);
     const values = applyLayers(action, layers);
     setConnectionSettings(connectionSettingsOf(values));
@@ -734,8 +735,8 @@ export function installConfigLayers(program: Command): void {
     )
     .option('--command <name>', 'also the flags of this command (e.g. serve, run, "db migrate")')
     .option('--json', 'one JSON object: { file, values: [{ key, value, source }] }', false)
-    .action((o: { command?: string; json: boolean; config?: string }, cmd: Command) => {
-      const layers: Layers = { env: process.env, file: configFileOf(cmd, process.env) };
+    .action(async (o: { command?: string; json: boolean; config?: string }, cmd: Command) => {
+      const layers: Layers = { env: process.env, file: await configFileOf(cmd, process.env) };
       const values: ResolvedValue[] = [];
       const seen = new Set<string>();
       const add = (list: readonly ResolvedValue[]) => {
@@ -809,7 +810,10 @@ function addConnectionFlags(cmd: Command): void {
   }
   for (const k of CONNECTION_KEYS) {
     if (!has(k.base)) continue;
-    if (k.flags !== undefined && !has(k.attr)) cmd.addOption(new Option(k.flags, k.description));
+    if (k.flags !== undefined && !has(k.attr)) {
+      const opt = new Option(k.flags, k.description);
+      cmd.addOption(k.choices === undefined ? opt : opt.choices(k.choices));
+    }
     if (k.fileFlags !== undefined && !has(fileAttr(k))) cmd.addOption(new Option(k.fileFlags, k.description));
   }
 }
