@@ -448,13 +448,18 @@ function convert(opt: Option, raw: unknown, source: string): unknown {
     if (['false', '0', 'no', 'off'].includes(s)) return false;
     return fail(`${opt.long} is a switch: true or false, got "${String(raw)}"`);
   }
-  const items = Array.isArray(raw) ? raw.map(String) : [String(raw)];
+  // A variadic flag (`--rollout a b`) takes a list: a YAML list, or words of a string.
+  const items = Array.isArray(raw)
+    ? raw.map(String)
+    : opt.variadic
+      ? String(raw).split(/\s+/).filter((w) => w !== '')
+      : [String(raw)];
   let value: unknown;
   for (const item of items) {
     if (opt.argChoices !== undefined && !opt.argChoices.includes(item))
       fail(`${opt.long} must be one of ${opt.argChoices.join(', ')}, got "${item}"`);
     if (opt.parseArg === undefined) {
-      value = Array.isArray(raw) ? [...((value as string[] | undefined) ?? []), item] : item;
+      value = Array.isArray(raw) || opt.variadic ? [...((value as string[] | undefined) ?? []), item] : item;
       continue;
     }
     try {

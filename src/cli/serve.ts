@@ -369,7 +369,7 @@ export function registerServeCommand(program: Command): Command {
       logger.info(
         {
           address: running.address,
-          online: config.onlineUrl ?? 'none',
+          online: config.onlineUrl === null ? 'none' : redactUrl(config.onlineUrl),
           offline: config.offlineUrl === null ? 'none' : redactUrl(config.offlineUrl),
           l1MaxBytes: config.l1MaxBytes,
           l1TtlMs: config.l1TtlMs,

@@ -286,6 +286,19 @@ export class RedisOnlineStore implements OnlineStore {
             retryable: false,
           });
         }
+        // Nor does a wrong password.
+        const refused = [err, this.lastError].find(
+          (e) => e instanceof Error && /^(WRONGPASS|NOAUTH)\b/.test(e.message),
+        );
+        if (refused !== undefined) {
+          throw new ExternalError(
+            `${flag}: Redis at ${this.endpoint}: authentication failed (${(refused as Error).message})`,
+            {
+              cause: refused,
+              retryable: false,
+            },
+          );
+        }
         if (Date.now() + delay > deadline) {
           throw new ExternalError(
             `${flag}: Redis not reachable within ${timeoutMs} ms: ${describe(err ?? this.lastError)}`,
