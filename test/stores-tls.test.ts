@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: configuration files with ${ENV} references
 /**
  * Store TLS against real TLS endpoints made here (test/tls-support.ts): a private redis-server
  * with TLS only and client certificates required, a private PostgreSQL with `ssl = on` accepting

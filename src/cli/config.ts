@@ -452,7 +452,9 @@ function convert(opt: Option, raw: unknown, source: string): unknown {
   const items = Array.isArray(raw)
     ? raw.map(String)
     : opt.variadic
-      ? String(raw).split(/\s+/).filter((w) => w !== '')
+      ? String(raw)
+          .split(/\s+/)
+          .filter((w) => w !== '')
       : [String(raw)];
   let value: unknown;
   for (const item of items) {
