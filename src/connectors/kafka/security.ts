@@ -1,6 +1,14 @@
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import { fileWatcher, type KafkaSecurity, readTlsFiles, registerSecret } from '../../shared/connections.js';
-import { ConfigError } from '../../shared/errors.js';
+import {
+  fileWatcher,
+  type KafkaSecurity,
+  readTlsFiles,
+  registerSecret,
+  tlsProblem,
+} from '../../shared/connections.js';
+import { ConfigError, ExternalError } from '../../shared/errors.js';
 
 /**
  * kafkajs' `ssl` and `sasl` options for Kafka security settings (`--kafka-tls`, `--kafka-ca`,
@@ -61,4 +69,44 @@ export function kafkaSecurityOptions(sec: KafkaSecurity): Pick<KafkaConfig, 'ssl
       ? { mechanism: 'plain', username: sasl.username, password: sasl.password }
       : { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
   return out;
+}
+
+/**
+ * With TLS configured, one TLS handshake with the brokers before kafkajs connects: a certificate
+ * problem (a wrong CA, another host's certificate) fails at once with an {@link ExternalError}
+ * naming the broker and the problem, where kafkajs would retry it for about 45 s. Brokers that
+ * cannot be reached, or time out, are left to kafkajs' retries; the first handshake that succeeds
+ * ends the check. Without TLS it does nothing.
+ *
+ * @example
+ * await checkKafkaTls(['kafka-0:9093'], connectionSettings().kafka);
+ */
+export async function checkKafkaTls(brokers: readonly string[], sec: KafkaSecurity): Promise<void> {
+  const { ssl } = kafkaSecurityOptions({ tls: sec.tls, files: sec.files });
+  if (ssl === undefined || ssl === false) return;
+  const material = ssl === true ? {} : ssl;
+  for (const broker of brokers) {
+    const at = broker.lastIndexOf(':');
+    const host = broker.slice(0, at);
+    const port = Number(broker.slice(at + 1));
+    const problem = await new Promise<string | null>((resolve) => {
+      const socket = tlsConnect({
+        host,
+        port,
+        ...material,
+        ...(material.servername === undefined && isIP(host) === 0 ? { servername: host } : {}),
+      });
+      const done = (p: string | null) => {
+        socket.destroy();
+        resolve(p);
+      };
+      socket.setTimeout(5_000, () => done(null));
+      socket.once('secureConnect', () => done('ok'));
+      socket.once('error', (err) => done(tlsProblem(err)));
+    });
+    if (problem === 'ok') return;
+    if (problem !== null) {
+      throw new ExternalError(`--kafka ${broker}: ${problem}`, { field: '--kafka', retryable: false });
+    }
+  }
 }
