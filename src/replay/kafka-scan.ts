@@ -154,6 +154,8 @@ export async function scanKafka(
   const admin = kafka.admin();
   let partitions: KafkaScanPartition[];
   try {
+    // A certificate problem fails at once, naming the broker (kafkajs would retry it).
+    await checkKafkaTls(src.brokers, connectionSettings().kafka);
     await admin.connect();
     partitions = await partitionsOf(admin, src.topic, opts.seekAt);
   } catch (err) {

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support.js';
 import { makePki, type Pki } from '../tls-support.js';
 import {
+  KAFKA_ENTRY,
   brokerBinary,
   collectorMessage,
   comparisonLines,
@@ -152,7 +153,16 @@ describe.skipIf(canNetns !== null)(
           group: 'tls-group',
           dir: join(dir, 'ok'),
           tag: 'a',
-          extra: ['--topology', 'llm-perf', '--kafka-ca', pki.ca],
+          extra: [
+            '--topology',
+            'llm-perf',
+            '--kafka-ca',
+            pki.ca,
+            '--output-topic',
+            'tls-rows',
+            '--dead-letter-topic',
+            'tls-dead-letters',
+          ],
         }),
       );
       const r = await run.result;
@@ -161,6 +171,60 @@ describe.skipIf(canNetns !== null)(
       expect(s.eventsRead).toBe(lines.length);
       expect(s.rowsWritten).toBeGreaterThan(0);
       expect(folderLines(join(dir, 'ok', 'rows')).length).toBe(s.rowsWritten);
+      // The producers of the output and dead-letter topics wrote through TLS as well.
+      const admin = new Kafka({
+        brokers: bootstrap.split(','),
+        clientId: 'fs-test',
+        logLevel: logLevel.NOTHING,
+        ssl: { ca: readFileSync(pki.ca) },
+      }).admin();
+      await admin.connect();
+      try {
+        const total = async (topic: string) =>
+          (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+        expect(await total('tls-rows')).toBeGreaterThanOrEqual(s.rowsWritten);
+        expect(await total('tls-dead-letters')).toBe(
+          Object.values(s.deadLettersByReason).reduce((a, b) => a + b, 0),
+        );
+      } finally {
+        await admin.disconnect();
+      }
+    }, 180_000);
+
+    it('replay --kafka reads through TLS brokers too', async () => {
+      const args = (ca: string) => [
+        KAFKA_ENTRY,
+        'replay',
+        '--topology',
+        'llm-perf',
+        '--kafka',
+        bootstrap,
+        '--topic',
+        'tls-events',
+        '--from',
+        '2000-01-01',
+        '--to',
+        '2100-01-01',
+        '--feature-version',
+        '2',
+        '--out',
+        join(dir, `replay-${ca === pki.ca ? 'ok' : 'wrong'}.ndjson`),
+        '--state-dir',
+        join(dir, `replay-state-${ca === pki.ca ? 'ok' : 'wrong'}`),
+        '--workers',
+        '1',
+        '--summary-json',
+        '--kafka-ca',
+        ca,
+      ];
+      const ok = await startRunner(args(pki.ca)).result;
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'replay-ok.ndjson'), 'utf8').length).toBeGreaterThan(0);
+      const wrong = await startRunner(args(pki.wrongCa)).result;
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(
+        /^featurestream: --kafka 127\.0\.0\.1:\d+: TLS certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE/m,
+      );
     }, 180_000);
 
     it('a wrong CA fails at start with one line naming the broker and the certificate problem', async () => {
