@@ -187,6 +187,14 @@ describe('configuration in layers (issue 32)', () => {
         /^featurestream: .*bad\.yaml: online: \$\{NOT_SET_ANYWHERE\} is not set in the environment\n$/,
       ],
     ];
+    // A scoped variable naming no flag of the command: a warning, not silence.
+    const typo = await cli(['config', 'show', '--command', 'serve'], {
+      FEATURESTREAM_CONFIG_SHOW_JSONN: '1',
+    });
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toBe(
+      'featurestream: warning: env FEATURESTREAM_CONFIG_SHOW_JSONN names no flag of `config show`: ignored\n',
+    );
     const bad = join(dir, 'bad.yaml');
     for (const [text, line] of files) {
       writeFileSync(bad, text);

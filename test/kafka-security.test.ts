@@ -38,7 +38,7 @@ afterEach(() => {
 /** Parses `run ARGS` as the CLI does (layers included) and returns the kafkajs security options. */
 async function kafkaOptionsOf(args: readonly string[], env: Record<string, string> = {}) {
   Object.assign(process.env, env);
-  const program = new Command().exitOverride();
+  const program = new Command().exitOverride().configureOutput({ writeErr: () => {} });
   installConfigLayers(program);
   let built: Pick<KafkaConfig, 'ssl' | 'sasl'> | undefined;
   registerKafkaOptions(program.command('run').option('--online <url>')).action(() => {

@@ -28,7 +28,7 @@ import { Command, Option } from 'commander';
 import type { z as Zod } from 'zod';
 import {
   type ConnectionSettings,
-  redactSecrets,
+  redactKnownSecrets,
   redactUrlPasswords,
   registerSecret,
   SASL_MECHANISMS,
@@ -219,6 +219,32 @@ const SECTIONS: Readonly<Record<Base, string>> = {
   kafka: 'kafka',
   schemaRegistry: 'schema-registry',
 };
+/** Sections of the main command line's commands (accepted by every entry point). */
+const COMMAND_SECTIONS = [
+  'run',
+  'serve',
+  'ui',
+  'drift',
+  'quality',
+  'replay',
+  'diff',
+  'export',
+  'training-set',
+  'db',
+  'workflow',
+  'features',
+  'topology',
+  'generate',
+  'config',
+];
+/** Environment variables that predate the layers and are read where they apply (docs/operations.md). */
+const LEGACY_ENV = new Set([
+  'FEATURESTREAM_RETRY_DEADLINE_MS',
+  'FEATURESTREAM_PGLITE_TEMPLATE',
+  'FEATURESTREAM_DEBUG',
+  'FEATURESTREAM_UI_INTERVAL_MS',
+  'FEATURESTREAM_CONFIG',
+]);
 /** Options that mean the same in every command but are not connections. */
 const GLOBAL_KEYS: Readonly<Record<string, { env: string; file: string }>> = {
   logLevel: { env: 'FEATURESTREAM_LOG_LEVEL', file: 'log-level' },
@@ -664,6 +690,8 @@ function checkSection(cmd: Command, file: ConfigFile, program: Command): void {
     ...Object.values(SECTIONS),
     ...Object.values(GLOBAL_KEYS).map((g) => g.file),
     ...program.commands.map((c) => c.name()),
+    // The main command line's commands: one file serves it and the standalone entries alike.
+    ...COMMAND_SECTIONS,
   ]);
   for (const top of Object.keys(file.data)) {
     if (!known.has(top)) {
@@ -692,6 +720,29 @@ function checkSection(cmd: Command, file: ConfigFile, program: Command): void {
       {
         field: [...path, k].join('.'),
       },
+    );
+  }
+}
+
+/**
+ * A warning for each `FEATURESTREAM_<COMMAND>_…` variable of the running command that names none
+ * of its flags (a typo would otherwise be ignored silently).
+ */
+function warnUnknownScopedEnv(cmd: Command, env: NodeJS.ProcessEnv): void {
+  const path = commandPath(cmd);
+  const prefix = `FEATURESTREAM_${path.join('_').replace(/-/g, '_').toUpperCase()}_`;
+  const known = new Set(
+    cmd.options.flatMap((o) => {
+      const e = scopedLookup(path, o).env;
+      return [e, `${e}_FILE`];
+    }),
+  );
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith(prefix) || known.has(name) || LEGACY_ENV.has(name)) continue;
+    // A connection's variable is not the command's (FEATURESTREAM_KAFKA_… under a `kafka` command).
+    if (CONNECTION_KEYS.some((k) => name === k.env || name === `${k.env}_FILE`)) continue;
+    process.stderr.write(
+      `featurestream: warning: env ${name} names no flag of \`${path.join(' ')}\`: ignored\n`,
     );
   }
 }
@@ -727,6 +778,7 @@ export function installConfigLayers(program: Command): void {
     const layers: Layers = { env: process.env, file: await configFileOf(action, process.env) };
     if (layers.file !== null) checkSection(action, layers.file, program);
     const values = applyLayers(action, layers);
+    warnUnknownScopedEnv(action, process.env);
     setConnectionSettings(connectionSettingsOf(values));
     lastResolved = { values, file: layers.file?.path ?? null };
     redactOutput();
@@ -833,7 +885,7 @@ function redactOutput(): void {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
     stream.write = ((chunk: unknown, ...rest: unknown[]) =>
-      write(typeof chunk === 'string' ? redactSecrets(chunk) : chunk, ...rest)) as typeof stream.write;
+      write(typeof chunk === 'string' ? redactKnownSecrets(chunk) : chunk, ...rest)) as typeof stream.write;
   }
 }
 
