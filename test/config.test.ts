@@ -143,6 +143,16 @@ describe('configuration in layers (issue 32)', () => {
       source: `env FEATURESTREAM_KAFKA_PASSWORD_FILE (${pw})`,
     });
     expect(ok.get('offline.url')).toMatchObject({ value: 'postgres://fs:***@db:5432/x' });
+    // Paths in the file are relative to the file's directory.
+    writeFileSync(join(dir, 'sr-token'), 'sr-relative-token\n');
+    const rel = join(dir, 'relative.yaml');
+    writeFileSync(
+      rel,
+      'online:\n  url: rediss://r:6380\n  ca: tls/ca.pem\nschema-registry:\n  url: https://sr\n  token-file: sr-token\n',
+    );
+    const r = await show(['--config', rel, '--command', 'serve']);
+    expect(r.get('online.ca')).toMatchObject({ value: join(dir, 'tls/ca.pem') });
+    expect(r.get('schema-registry.token-file')).toMatchObject({ value: join(dir, 'sr-token') });
   });
 
   it('bad values fail with one line naming the key and where it came from (exit 2)', async () => {

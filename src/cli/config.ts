@@ -23,7 +23,7 @@
  * sets the process's connection settings (`src/shared/connections.ts`).
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { z as Zod } from 'zod';
 import {
@@ -422,6 +422,15 @@ interface Lookup {
   readonly secret?: 'url' | 'value';
 }
 
+/** Connection keys whose value is a path. */
+const PATH_KEYS = new Set(
+  ['online', 'offline', 'kafka']
+    .flatMap((b) => [`${b}.ca`, `${b}.cert`, `${b}.key`])
+    .concat(['kafka.token-file', 'schema-registry.token-file']),
+);
+
+const relativeToFile = (file: ConfigFile, path: string): string => resolve(dirname(resolve(file.path)), path);
+
 /** The layers one key is resolved in. */
 interface Layers {
   readonly env: NodeJS.ProcessEnv;
@@ -452,12 +461,17 @@ function lookUp(l: Lookup, layers: Layers): { raw: unknown; source: string } | u
     return { raw: readSecretFile(ef, source), source: `${source} (${ef})` };
   }
   const f = fileValue(layers.file, l.file);
-  if (f !== undefined) return { raw: f, source: `${layers.file!.path}: ${l.file.join('.')}` };
+  if (f !== undefined) {
+    // A path in the file (a CA, a token file) is relative to the file's directory.
+    const raw = PATH_KEYS.has(l.file.join('.')) ? relativeToFile(layers.file!, String(f)) : f;
+    return { raw, source: `${layers.file!.path}: ${l.file.join('.')}` };
+  }
   const last = l.file.at(-1)!;
   const ff = fileValue(layers.file, [...l.file.slice(0, -1), `${last}-file`]);
   if (ff !== undefined) {
     const source = `${layers.file!.path}: ${[...l.file.slice(0, -1), `${last}-file`].join('.')}`;
-    return { raw: readSecretFile(String(ff), source), source: `${source} (${String(ff)})` };
+    const path = relativeToFile(layers.file!, String(ff));
+    return { raw: readSecretFile(path, source), source: `${source} (${path})` };
   }
   return undefined;
 }
