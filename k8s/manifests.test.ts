@@ -6,7 +6,8 @@
  * the consumers use, and every `run` flag the consumers pass is one the Kafka runner knows.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
@@ -187,5 +188,56 @@ describe('k8s manifests', () => {
     const k = parseAllDocuments(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Doc;
     const files = new Set(readdirSync(DIR));
     for (const r of k.resources as string[]) expect(files.has(r), r).toBe(true);
+  });
+
+  it('secrets reach the pods as env from the Secret, referenced by the mounted configuration file, never in args', () => {
+    const file = byKind('ConfigMap').find((c) => c.metadata.name === 'featurestream-file')!;
+    const text = file.data['featurestream.yaml'] as string;
+    for (const w of workloads) {
+      const spec = w.spec.template.spec;
+      const c = spec.containers[0];
+      const secretEnv = (c.env ?? [])
+        .filter((e: Doc) => e.valueFrom?.secretKeyRef !== undefined)
+        .map((e: Doc) => e.name as string);
+      expect(secretEnv, w.metadata.name).toEqual(expect.arrayContaining(['ONLINE_URL', 'OFFLINE_URL']));
+      for (const name of secretEnv) {
+        for (const a of c.args as string[]) expect(a, `${w.metadata.name} args`).not.toContain(`$(${name})`);
+      }
+      for (const name of ['ONLINE_URL', 'OFFLINE_URL']) expect(text).toContain(`\${${name}}`);
+      const args = c.args as string[];
+      const path = args[args.indexOf('--config') + 1]!;
+      const mount = c.volumeMounts.find((m: Doc) => path.startsWith(`${m.mountPath}/`));
+      expect(mount, `${w.metadata.name}: ${path} is mounted`).toBeDefined();
+      const volume = spec.volumes.find((v: Doc) => v.name === mount.name);
+      expect(volume.configMap.name).toBe('featurestream-file');
+    }
+    // The file is one the command line reads: secrets from the environment, redacted when shown.
+    const dir = mkdtempSync(join(tmpdir(), 'fs-k8s-'));
+    writeFileSync(join(dir, 'featurestream.yaml'), text);
+    const shown = execFileSync(
+      process.execPath,
+      [
+        join(ROOT, 'bin/featurestream.js'),
+        'config',
+        'show',
+        '--config',
+        join(dir, 'featurestream.yaml'),
+        '--command',
+        'serve',
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          ONLINE_URL: 'redis://:k8s-online-pw@redis:6379/0',
+          OFFLINE_URL: 'postgres://featurestream:k8s-offline-pw@postgres:5432/features',
+        },
+      },
+    );
+    expect(shown).toMatch(
+      /^online\.url\s+redis:\/\/:\*\*\*@redis:6379\/0\s+\(.*featurestream\.yaml: online\.url\)$/m,
+    );
+    expect(shown).not.toContain('k8s-online-pw');
+    expect(shown).not.toContain('k8s-offline-pw');
   });
 });

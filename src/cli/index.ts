@@ -16,6 +16,7 @@ import {
 } from './guard.js';
 import { nonNegativeInt, positiveInt } from '../shared/flags.js';
 import { registerWorkflowCommand } from './workflow.js';
+import { installConfigLayers } from './config.js';
 import type { EmbedderName } from '../domains/llm/features/embeddings/models.js';
 import { registerKafkaOptions } from './kafka.js';
 import { registerServeCommand } from './serve.js';
@@ -28,6 +29,9 @@ import type { RunSummary } from '../runtime/coordinator.js';
  * message names the flag or field); 1 any other failure.
  */
 const program = new Command();
+// Configuration in layers (issue 32): flags, environment, --config file, defaults; the connection
+// flags on every command that connects; `config show`. Its hooks run before the ones below.
+installConfigLayers(program);
 /** The pool module, once `run` has prewarmed a pool (stopped in main() if runJob never took it). */
 let prewarmedPools: typeof import('../runtime/shard-pool.js') | undefined;
 // Commands registered by other modules take a synchronous topologyByName: load the topology

@@ -9,6 +9,7 @@
 import { Command, CommanderError } from 'commander';
 import { FeaturestreamError } from '../shared/errors.js';
 import { registerServeCommand } from './serve.js';
+import { installConfigLayers } from './config.js';
 import { registerDomains } from './domains.js';
 import { setDefaultTopology } from '../registry/feature-set.js';
 
@@ -16,6 +17,7 @@ registerDomains();
 setDefaultTopology('llm-features');
 
 const program = new Command().name('featurestream').showHelpAfterError().exitOverride();
+installConfigLayers(program);
 registerServeCommand(program);
 
 try {

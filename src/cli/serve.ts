@@ -12,6 +12,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { redactUrlPasswords } from '../shared/connections.js';
 import { ConfigError, InUseError } from '../shared/errors.js';
 import type { FeatureSet } from '../registry/feature-set.js';
 import type { RolloutArm } from '../registry/rollout.js';
@@ -208,7 +209,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
     config.offlineUrl === null
       ? null
       : new pg.Pool({
-          connectionString: config.offlineUrl,
+          ...(await import('../stores/tls.js')).pgConnectionConfig(config.offlineUrl),
           application_name: 'featurestream-serve',
           max: 8,
         });
@@ -369,7 +370,7 @@ export function registerServeCommand(program: Command): Command {
       logger.info(
         {
           address: running.address,
-          online: config.onlineUrl ?? 'none',
+          online: config.onlineUrl === null ? 'none' : redactUrl(config.onlineUrl),
           offline: config.offlineUrl === null ? 'none' : redactUrl(config.offlineUrl),
           l1MaxBytes: config.l1MaxBytes,
           l1TtlMs: config.l1TtlMs,
@@ -403,14 +404,20 @@ function checkUrl(value: string, protocols: readonly string[], flag: string): st
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${flag}: not a URL: "${value}" (expected ${protocols[0]}//… or none)`, {
-      field: flag,
-    });
+    throw new ConfigError(
+      `${flag}: not a URL: "${redactUrlPasswords(value)}" (expected ${protocols[0]}//… or none)`,
+      {
+        field: flag,
+      },
+    );
   }
   if (!protocols.includes(url.protocol) || url.hostname === '') {
-    throw new ConfigError(`${flag}: expected ${protocols[0]}//HOST… or none, got "${value}"`, {
-      field: flag,
-    });
+    throw new ConfigError(
+      `${flag}: expected ${protocols[0]}//HOST… or none, got "${redactUrlPasswords(value)}"`,
+      {
+        field: flag,
+      },
+    );
   }
   return value;
 }

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { FeaturestreamError } from '../shared/errors.js';
 import { registerStoreCommands } from './stores.js';
+import { installConfigLayers } from './config.js';
 
 /**
  * Runs the store commands on `argv` (as `process.argv`); resolves to the exit code.
@@ -23,6 +24,7 @@ export async function runStoreCli(argv: readonly string[]): Promise<number> {
     .description('featurestream store commands')
     .showHelpAfterError()
     .exitOverride();
+  installConfigLayers(program);
   registerStoreCommands(program);
   try {
     await program.parseAsync([...argv]);

@@ -14,6 +14,8 @@ import type { Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { type PayloadFormat, PayloadDecoder } from '../connectors/kafka/payload.js';
 import { kafkaClient } from '../connectors/kafka/client.js';
+import { checkKafkaTls } from '../connectors/kafka/security.js';
+import { connectionSettings } from '../shared/connections.js';
 import { ConfigError, ExternalError } from '../shared/errors.js';
 import type { DecodeFn } from '../../operators/schemas.js';
 import type { ScanResult } from './scan.js';
@@ -60,10 +62,12 @@ const client = (src: KafkaReplaySource) =>
 export async function kafkaScanPlan(src: KafkaReplaySource, seekAt: number): Promise<KafkaScanPartition[]> {
   const admin = client(src).admin();
   try {
+    // A certificate problem fails at once, naming the broker (kafkajs would retry it).
+    await checkKafkaTls(src.brokers, connectionSettings().kafka);
     await admin.connect();
     return await partitionsOf(admin, src.topic, seekAt);
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
+    if (err instanceof ConfigError || (err instanceof ExternalError && !err.retryable)) throw err;
     throw new ExternalError(`--kafka: cannot read the offsets of ${src.topic}: ${String(err)}`, {
       cause: err,
       field: '--kafka',
@@ -150,10 +154,12 @@ export async function scanKafka(
   const admin = kafka.admin();
   let partitions: KafkaScanPartition[];
   try {
+    // A certificate problem fails at once, naming the broker (kafkajs would retry it).
+    await checkKafkaTls(src.brokers, connectionSettings().kafka);
     await admin.connect();
     partitions = await partitionsOf(admin, src.topic, opts.seekAt);
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
+    if (err instanceof ConfigError || (err instanceof ExternalError && !err.retryable)) throw err;
     throw new ExternalError(`--kafka: cannot read the offsets of ${src.topic}: ${String(err)}`, {
       cause: err,
       field: '--kafka',

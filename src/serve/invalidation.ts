@@ -10,6 +10,7 @@
  * await sub.close();
  */
 import { Redis } from 'ioredis';
+import { redisTlsOptions } from '../stores/tls.js';
 
 let instances = 0;
 
@@ -49,6 +50,8 @@ export async function subscribeInvalidations(
   const channel = options.channel ?? INVALIDATION_CHANNEL;
   const warn = options.warn ?? (() => {});
   const client = new Redis(options.url, {
+    // TLS for rediss:// with the process's --online-ca/-cert/-key.
+    ...redisTlsOptions(options.url),
     // Named, so an operator (or a test) can find the subscriber in CLIENT LIST.
     connectionName: `featurestream-serve-inv:${process.pid}:${++instances}`,
     // We subscribe ourselves on every `ready`, so we know exactly when we are subscribed again.

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { FeatureRow } from '../../operators/operator.js';
+import { redactUrlPasswords, tlsProblem } from '../shared/connections.js';
 import { ConfigError, ExternalError } from '../shared/errors.js';
+import { redisTlsOptions } from './tls.js';
 import type { OnlineKey, OnlineStore, OnlineValue } from './online-store.js';
 
 export type { OnlineValue } from './online-store.js';
@@ -97,6 +99,8 @@ export class RedisOnlineStore implements OnlineStore {
   private readonly channel: string | null;
   private lastError: unknown = null;
   private everReady = false;
+  /** The URL without its password, for errors. */
+  private readonly endpoint: string;
 
   constructor(options: RedisOnlineStoreOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? '';
@@ -124,7 +128,15 @@ export class RedisOnlineStore implements OnlineStore {
       retryStrategy: (times) => Math.min(50 * times, 500),
     };
     const conn = options.connection ?? 'redis://127.0.0.1:6379';
-    this.client = typeof conn === 'string' ? new Redis(conn, base) : new Redis({ ...base, ...conn });
+    // TLS for rediss:// with the process's --online-ca/-cert/-key (src/stores/tls.ts).
+    this.endpoint =
+      typeof conn === 'string'
+        ? redactUrlPasswords(conn)
+        : `${conn.host ?? '127.0.0.1'}:${conn.port ?? 6379}`;
+    this.client =
+      typeof conn === 'string'
+        ? new Redis(conn, { ...base, ...redisTlsOptions(conn) })
+        : new Redis({ ...base, ...conn });
     this.client.on('error', (err: unknown) => {
       this.lastError = err;
     });
@@ -266,6 +278,27 @@ export class RedisOnlineStore implements OnlineStore {
         await this.client.ping();
         return;
       } catch (err) {
+        // A certificate problem does not go away by waiting: fail at once, naming the endpoint.
+        const tls = tlsProblem(this.lastError);
+        if (tls !== null) {
+          throw new ExternalError(`${flag}: Redis at ${this.endpoint}: ${tls}`, {
+            cause: this.lastError,
+            retryable: false,
+          });
+        }
+        // Nor does a wrong password.
+        const refused = [err, this.lastError].find(
+          (e) => e instanceof Error && /^(WRONGPASS|NOAUTH)\b/.test(e.message),
+        );
+        if (refused !== undefined) {
+          throw new ExternalError(
+            `${flag}: Redis at ${this.endpoint}: authentication failed (${(refused as Error).message})`,
+            {
+              cause: refused,
+              retryable: false,
+            },
+          );
+        }
         if (Date.now() + delay > deadline) {
           throw new ExternalError(
             `${flag}: Redis not reachable within ${timeoutMs} ms: ${describe(err ?? this.lastError)}`,

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { redactUrlPasswords } from '../shared/connections.js';
 import type { FeatureRow } from '../../operators/operator.js';
 import { ConfigError } from '../shared/errors.js';
 import { EmbeddedOnlineStore } from './online-leveldb.js';
@@ -79,12 +80,14 @@ export function parseOnlineSpec(spec: string, flag = '--online'): OnlineSpec {
     try {
       url = new URL(spec);
     } catch {
-      throw new ConfigError(`${flag}: not a valid Redis URL: "${spec}"`, { field: flag });
+      throw new ConfigError(`${flag}: not a valid Redis URL: "${redactUrlPasswords(spec)}"`, { field: flag });
     }
     if (url.hostname === '')
-      throw new ConfigError(`${flag}: the Redis URL has no host: "${spec}"`, { field: flag });
+      throw new ConfigError(`${flag}: the Redis URL has no host: "${redactUrlPasswords(spec)}"`, {
+        field: flag,
+      });
     if (url.port !== '' && !(Number(url.port) > 0 && Number(url.port) < 65_536)) {
-      throw new ConfigError(`${flag}: bad port in "${spec}"`, { field: flag });
+      throw new ConfigError(`${flag}: bad port in "${redactUrlPasswords(spec)}"`, { field: flag });
     }
     const db = url.pathname.replace(/^\//, '');
     if (db !== '' && !/^\d+$/.test(db)) {
@@ -92,9 +95,12 @@ export function parseOnlineSpec(spec: string, flag = '--online'): OnlineSpec {
     }
     return { kind: 'redis', url: spec };
   }
-  throw new ConfigError(`${flag}: expected redis://HOST:PORT[/DB], embedded or embedded:DIR, got "${spec}"`, {
-    field: flag,
-  });
+  throw new ConfigError(
+    `${flag}: expected redis://HOST:PORT[/DB], embedded or embedded:DIR, got "${redactUrlPasswords(spec)}"`,
+    {
+      field: flag,
+    },
+  );
 }
 
 /** Options for {@link openOnlineStore}. */

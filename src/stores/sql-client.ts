@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { redactUrlPasswords, tlsProblem } from '../shared/connections.js';
 import { ConfigError, ExternalError, FeaturestreamError } from '../shared/errors.js';
+import { pgConnectionConfig } from './tls.js';
 import { distFile } from '../shared/dist-path.js';
 import { type DirLock, LOCK_FILE, lockDir } from './dir-lock.js';
 import { quoteIdent } from './migrate.js';
@@ -189,7 +191,8 @@ export class PostgresSqlClient implements SqlClient {
     }
     const hasAppName = /[?&]application_name=/.test(connectionString);
     this.pool = new pg.Pool({
-      connectionString,
+      // TLS from sslmode and the process's --offline-ca/-cert/-key (src/stores/tls.ts).
+      ...pgConnectionConfig(connectionString),
       ...(hasAppName ? {} : { application_name: options.applicationName ?? 'featurestream' }),
       max: options.maxConnections ?? 4,
     });
@@ -232,6 +235,16 @@ export class PostgresSqlClient implements SqlClient {
         client?.release(lost ? (err instanceof Error ? err : true) : undefined);
         if (!lost) {
           if (err instanceof FeaturestreamError) throw err;
+          const tls = tlsProblem(err);
+          if (tls !== null) {
+            throw new ExternalError(
+              `PostgreSQL offline store (${this.description}): ${what} failed: ${tls}`,
+              {
+                cause: err,
+                retryable: false,
+              },
+            );
+          }
           throw new ExternalError(`PostgreSQL offline store: ${what} failed: ${describe(err)}`, {
             cause: err,
             retryable: false,
@@ -502,7 +515,7 @@ async function startPGlite(dir: string | null, remake: boolean): Promise<PGlite>
 
 /** The URL with its password replaced by `***`. */
 function redact(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  return redactUrlPasswords(url);
 }
 
 function describe(err: unknown): string {

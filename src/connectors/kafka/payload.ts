@@ -1,5 +1,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { connectionSettings, redactUrlPasswords } from '../../shared/connections.js';
 import { ConfigError, ExternalError } from '../../shared/errors.js';
+import { registryAuthArgs } from './registry-auth.js';
 import type { PayloadFormat } from './payload-formats.js';
 import { lineOf, SharedBatchBuffers, sharedConcat } from '../file-source.js';
 
@@ -76,12 +78,19 @@ export class PayloadDecoder {
     }
     const url = opts.registryUrl ?? null;
     if (url !== null && !/^https?:\/\//.test(url)) {
-      throw new ConfigError(`--schema-registry must be an http(s) URL, got "${url}"`, {
+      throw new ConfigError(`--schema-registry must be an http(s) URL, got "${redactUrlPasswords(url)}"`, {
         field: '--schema-registry',
       });
     }
     this.registry =
-      url === null ? null : new SchemaRegistry({ host: url.replace(/\/+$/, ''), retry: { retries: 2 } });
+      url === null
+        ? null
+        : new SchemaRegistry({
+            host: url.replace(/\/+$/, ''),
+            retry: { retries: 2 },
+            // Basic auth or a bearer token: the process's settings (src/shared/connections.ts).
+            ...registryAuthArgs(connectionSettings().schemaRegistry),
+          });
     this.ttl = opts.unknownSchemaTtlMs ?? 60_000;
   }
 

@@ -22,6 +22,8 @@ import { ConfigError, ExternalError, FeaturestreamError, InternalError } from '.
 import { createShardPool, type ShardPool } from '../shard-pool.js';
 import type { RowSink } from '../sink.js';
 import { kafkaClient } from '../../connectors/kafka/client.js';
+import { checkKafkaTls } from '../../connectors/kafka/security.js';
+import { connectionSettings } from '../../shared/connections.js';
 import { restartWhenKafkaJsGivesUp } from '../../connectors/kafka/consumer-restart.js';
 import { createKafkaMetrics, type KafkaMetrics, serveMetrics } from './metrics.js';
 import { restoreShards, type ShardContext, type ShardTask } from './shard-task.js';
@@ -332,6 +334,8 @@ export class KafkaJob {
       );
     }, 10_000);
     try {
+      // A certificate problem fails here at once, naming the broker (kafkajs would retry it).
+      await checkKafkaTls(o.brokers, connectionSettings().kafka);
       this.admin = this.kafka.admin();
       await this.admin.connect();
       this.producer = this.kafka.producer({
@@ -341,6 +345,7 @@ export class KafkaJob {
       });
       await this.producer.connect();
     } catch (err) {
+      if (err instanceof ExternalError && !err.retryable) throw err;
       const seconds = Math.round((performance.now() - connecting) / 1000);
       throw new ExternalError(
         `--kafka ${o.brokers.join(',')}: could not connect in ${seconds} s (${err instanceof Error ? err.message : String(err)}): check the addresses and that the brokers are up, then run the same command again`,
