@@ -1,28 +1,13 @@
-import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
+/** `featurestream replay`: reprocess an event-time range into a new feature version (issue 13). */
 import { availableParallelism } from 'node:os';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Topology } from '../../topology/nodes.js';
-import { ConfigError } from '../shared/errors.js';
-import { parseDateOrTimestamp } from '../shared/timestamp.js';
-import { nonNegativeInt, positiveInt } from '../shared/flags.js';
 import type { PayloadFormat } from '../connectors/kafka/payload.js';
+import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
 import type { KafkaReplaySource } from '../replay/kafka-scan.js';
-
-const instant = (flag: string) => (v: string) => {
-  const t = /^-?\d+$/.test(v) ? Number(v) : parseDateOrTimestamp(v);
-  if (t === null || !Number.isSafeInteger(t))
-    throw new InvalidArgumentError(
-      `${flag} must be RFC 3339, a date (YYYY-MM-DD) or ms since the epoch, got "${v}"`,
-    );
-  return t;
-};
-
-const versionPair = (v: string): [number, number] => {
-  const parts = v.split(',').map((x) => Number(x.trim()));
-  if (parts.length !== 2 || !parts.every((n) => Number.isSafeInteger(n) && n > 0))
-    throw new InvalidArgumentError(`--versions must be two positive integers A,B, got "${v}"`);
-  return [parts[0]!, parts[1]!];
-};
+import { ConfigError } from '../shared/errors.js';
+import { nonNegativeInt, positiveInt } from '../shared/flags.js';
+import { fmt, instant } from './common.js';
 
 /** `--input FILE|DIR`, or `--kafka B --topic T` (exactly one). */
 function replaySource(o: Record<string, unknown>): string | KafkaReplaySource {
@@ -59,22 +44,15 @@ function replaySource(o: Record<string, unknown>): string | KafkaReplaySource {
   };
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
-
 /**
- * Adds `replay` and `diff` to the command line (issue 13). The heavy modules load only when a
- * command runs.
- *
- * - `replay --topology T --input FILE|DIR --from T1 --to T2 --feature-version N [--online URL]
- *   [--offline URL] [--out FILE] [--state-dir D] [--dry-run]` — reprocesses `[T1, T2)` into
- *   version N beside the live version;
- * - `diff --offline URL --group G --versions A,B --from T1 --to T2` — per feature: count, rows
- *   changed, share changed, mean absolute change.
+ * Adds `replay --topology T --input FILE|DIR --from T1 --to T2 --feature-version N [--online URL]
+ * [--offline URL] [--out FILE] [--state-dir D] [--dry-run]` to the command line: reprocesses
+ * `[T1, T2)` into version N beside the live version. The heavy modules load only when it runs.
  *
  * @example
- * registerReplayCommands(program, topologyByName);
+ * registerReplayCommand(program, topologyByName);
  */
-export function registerReplayCommands(program: Command, topologyByName: (name: string) => Topology): void {
+export function registerReplayCommand(program: Command, topologyByName: (name: string) => Topology): void {
   program
     .command('replay')
     .description(
@@ -235,50 +213,5 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
           '',
         ].join('\n'),
       );
-    });
-
-  program
-    .command('diff')
-    .description(
-      'Compare two feature versions of a group in the offline store over an event-time range: per\n' +
-        'feature, the rows in each version, how many changed, the share changed and the mean absolute change.',
-    )
-    .option(
-      '--offline <url>',
-      'offline store: postgres://USER@HOST:PORT/DB[?schema=S] or embedded[:DIR]',
-      'embedded',
-    )
-    .requiredOption('--group <group>', 'feature group, e.g. perf_5min')
-    .addOption(
-      new Option('--versions <a,b>', 'the two versions, e.g. 1,2')
-        .argParser(versionPair)
-        .makeOptionMandatory(),
-    )
-    .addOption(
-      new Option('--from <time>', 'event_time ≥ this (RFC 3339, date or ms)')
-        .argParser(instant('--from'))
-        .makeOptionMandatory(),
-    )
-    .addOption(
-      new Option('--to <time>', 'event_time < this (RFC 3339, date or ms)')
-        .argParser(instant('--to'))
-        .makeOptionMandatory(),
-    )
-    .option('--json', 'print the summary as JSON', false)
-    .action(async (o) => {
-      if (o.to <= o.from) throw new ConfigError('--to must be after --from', { field: '--to' });
-      const { OfflineStore } = await import('../stores/offline-postgres.js');
-      const { diffVersions, formatDiff } = await import('../replay/diff.js');
-      const store = await OfflineStore.open(o.offline as string, {
-        flag: '--offline',
-        retryDeadlineMs: 30_000,
-      });
-      try {
-        const [a, b] = o.versions as [number, number];
-        const d = await diffVersions(store, o.group as string, a, b, o.from as number, o.to as number);
-        process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatDiff(d));
-      } finally {
-        await store.close();
-      }
     });
 }
