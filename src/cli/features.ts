@@ -29,7 +29,10 @@ export function registerFeaturesCommands(program: Command): void {
         process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
         return;
       }
-      const rows = list.map((f) => [f.id, f.name, f.group, f.entity, f.window ?? '-', `v${f.version}`]);
+      const rows = [
+        ['ID', 'NAME', 'GROUP', 'ENTITY', 'WINDOW', 'VERSION'],
+        ...list.map((f) => [f.id, f.name, f.group, f.entity, f.window ?? '-', `v${f.version}`]),
+      ];
       const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) {
         process.stdout.write(`${r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ')}\n`);

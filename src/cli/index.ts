@@ -44,7 +44,6 @@ program
       'Exit codes: 0 done, 1 failure, 2 bad arguments, 3 state dir/store/port in use by another\n' +
       'process, 130/143 interrupted (SIGINT/SIGTERM). --debug (anywhere) adds stack traces to errors.',
   )
-  .showHelpAfterError()
   .exitOverride();
 
 await registerRunCommand(program);
@@ -63,6 +62,17 @@ registerTrainingSetCommand(program);
 (await import('./replay.js')).registerReplayCommand(program, topologyByName);
 (await import('./diff.js')).registerDiffCommand(program);
 (await import('./ui.js')).registerUiCommand(program, topologyByName);
+
+/**
+ * After a usage error (an unknown flag, a missing value), one line pointing at the command's
+ * help rather than the whole help: commander prints the error and its suggestion ("Did you mean
+ * …?") first.
+ */
+function helpHintAfterError(cmd: Command, path: string): void {
+  cmd.showHelpAfterError(`(${path} --help lists the options)`);
+  for (const sub of cmd.commands) helpHintAfterError(sub, `${path} ${sub.name()}`);
+}
+helpHintAfterError(program, 'featurestream');
 
 async function main(): Promise<void> {
   // Our handlers, not a library's (see src/guard.ts): errors end here, as one line.

@@ -1,4 +1,5 @@
 /** `featurestream replay`: reprocess an event-time range into a new feature version (issue 13). */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
 import type { Topology } from '../../topology/nodes.js';
@@ -8,6 +9,9 @@ import type { KafkaReplaySource } from '../replay/kafka-scan.js';
 import { ConfigError } from '../shared/errors.js';
 import { nonNegativeInt, positiveInt } from '../shared/flags.js';
 import { fmt, instant } from './common.js';
+
+/** The embedded default's sample stream (`featurestream run` with no arguments writes it). */
+const DEFAULT_EVENTS = '.featurestream/default/events.ndjson';
 
 /** `--input FILE|DIR`, or `--kafka B --topic T` (exactly one). */
 function replaySource(o: Record<string, unknown>): string | KafkaReplaySource {
@@ -62,7 +66,10 @@ export function registerReplayCommand(program: Command, topologyByName: (name: s
         'same command with the same --state-dir.',
     )
     .option('--topology <name>', 'topology to run', 'llm-features')
-    .option('--input <file|dir>', 'NDJSON events (plain or .gz), or a directory of them read in name order')
+    .option(
+      '--input <file|dir>',
+      `NDJSON events (plain or .gz), or a directory of them read in name order (default: ${DEFAULT_EVENTS}, the embedded default's, when it exists)`,
+    )
     .option('--kafka <brokers>', 'read from Kafka instead: bootstrap servers (HOST:PORT,…)')
     .option('--topic <topic>', 'with --kafka: the source topic')
     .addOption(
@@ -89,8 +96,14 @@ export function registerReplayCommand(program: Command, topologyByName: (name: s
         .argParser(positiveInt('--feature-version'))
         .makeOptionMandatory(),
     )
-    .option('--online <url>', 'online store: redis://HOST:PORT[/DB] or embedded[:DIR]')
-    .option('--offline <url>', 'offline store: postgres://USER@HOST:PORT/DB or embedded[:DIR]')
+    .option(
+      '--online <url>',
+      'online store: redis://HOST:PORT[/DB] or embedded[:DIR] (with none of --online, --offline, --out: embedded)',
+    )
+    .option(
+      '--offline <url>',
+      'offline store: postgres://USER@HOST:PORT/DB or embedded[:DIR] (with none of --online, --offline, --out: embedded)',
+    )
     .option('--out <file>', 'also write the replayed rows as NDJSON')
     .option(
       '--state-dir <dir>',
@@ -134,6 +147,14 @@ export function registerReplayCommand(program: Command, topologyByName: (name: s
       const topology = topologyByName(o.topology as string);
       const { describeReplay, runReplay } = await import('../replay/replay.js');
       if (o.to <= o.from) throw new ConfigError('--to must be after --from', { field: '--to' });
+      // The embedded default's stream and stores, when nothing else is named (the journey after
+      // `featurestream run`): replay needs no arguments but the range and the version.
+      if (o.input === undefined && o.kafka === undefined && existsSync(DEFAULT_EVENTS))
+        o.input = DEFAULT_EVENTS;
+      if (o.online === undefined && o.offline === undefined && o.out === undefined) {
+        o.online = 'embedded';
+        o.offline = 'embedded';
+      }
       const input = replaySource(o);
       if (o.dryRun) {
         let described: Parameters<typeof describeReplay>[1];
@@ -152,11 +173,6 @@ export function registerReplayCommand(program: Command, topologyByName: (name: s
           }),
         );
         return;
-      }
-      if (o.online === undefined && o.offline === undefined && o.out === undefined) {
-        throw new ConfigError('replay needs somewhere to write: --offline, --online or --out', {
-          field: '--offline',
-        });
       }
       const { eventProgress } = await import('../replay/progress.js');
       const { pino } = await import('pino');

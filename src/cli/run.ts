@@ -45,7 +45,7 @@ function printSummary(name: string, s: RunSummary, json: boolean): void {
 
 /** What {@link printSample} saw in the rows file: the event-time range and a row to point at. */
 interface RowsSeen {
-  /** The earliest window start (or event time) and the latest event time of the rows, ms. */
+  /** The earliest and latest event time of the events behind the rows, ms. */
   readonly from: number;
   readonly to: number;
   /** A windowed row (perf_5min when there is one): the group, entity and a value to ask for. */
@@ -61,6 +61,7 @@ function printSample(out: string, groupOrder: readonly string[]): RowsSeen {
   let from = Number.POSITIVE_INFINITY;
   let to = Number.NEGATIVE_INFINITY;
   let example: RowsSeen['example'] = null;
+  let windowed = { from: Number.POSITIVE_INFINITY, to: Number.NEGATIVE_INFINITY };
   for (const line of readFileSync(out, 'utf8').split('\n')) {
     if (line === '') continue;
     const row = JSON.parse(line) as {
@@ -71,9 +72,13 @@ function printSample(out: string, groupOrder: readonly string[]): RowsSeen {
       event_time: string;
       values: Record<string, unknown>;
     };
+    // The events' own times: rows of unwindowed groups carry them (window rows end later).
     const t = Date.parse(row.event_time);
-    from = Math.min(from, row.window_start === null ? t : Date.parse(row.window_start));
-    to = Math.max(to, t);
+    if (row.window_start === null) {
+      from = Math.min(from, t);
+      to = Math.max(to, t);
+    }
+    windowed = { from: Math.min(windowed.from, t), to: Math.max(windowed.to, t) };
     const better = example === null || (example.group !== 'perf_5min' && row.group === 'perf_5min');
     if (row.window_start !== null && better) {
       const value = Object.keys(row.values)[0];
@@ -85,15 +90,14 @@ function printSample(out: string, groupOrder: readonly string[]): RowsSeen {
       .slice(0, 5)
       .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`)
       .join(' ');
-    first.set(
-      row.group,
-      `  ${row.group.padEnd(10)} ${row.entity_id.padEnd(18)} ${row.window_start ?? '-'}  ${vals}\n`,
-    );
+    first.set(row.group, `${row.entity_id.padEnd(18)} ${row.window_start ?? '-'}  ${vals}\n`);
   }
+  const width = Math.max(10, ...[...first.keys()].map((g) => g.length));
   process.stdout.write('\nsample rows (first per group):\n');
   const rest = [...first.keys()].filter((g) => !groupOrder.includes(g));
-  for (const g of [...groupOrder.filter((g) => first.has(g)), ...rest]) process.stdout.write(first.get(g)!);
-  return { from, to, example };
+  for (const g of [...groupOrder.filter((g) => first.has(g)), ...rest])
+    process.stdout.write(`  ${g.padEnd(width)} ${first.get(g)!}`);
+  return Number.isFinite(from) ? { from, to, example } : { ...windowed, example };
 }
 
 /** An instant as RFC 3339 to the second: `2026-03-02T00:00:00Z`. */
@@ -129,7 +133,7 @@ function printNext(
         'next (these read the stores above; serve runs until Ctrl-C, the others can run beside it):',
         '  npx featurestream serve',
         `  curl 'localhost:8080/features/${e.entityType}/${e.entityId}?features=${e.value}'`,
-        `  npx featurestream drift --group ${e.group} --reference ${iso(from)}/${iso(mid)} --current ${iso(mid)}/${iso(to)} --format text`,
+        `  npx featurestream drift --group ${e.group} --pool --reference ${iso(from)}/${iso(mid)} --current ${iso(mid)}/${iso(to)} --format text`,
         `  npx featurestream export --group ${e.group} --format csv --out ${e.group}.csv`,
       );
     }
