@@ -159,7 +159,7 @@ export function parseOfflineSpec(spec: string, flag = '--offline', schemaOverrid
  * on first use: it runs initdb). PostgreSQL connects lazily: the first query meets an outage.
  *
  * @example
- * const client = await openSqlClient('embedded:.featurestream/offline');
+ * const client = await openSqlClient('embedded:.featurestream/default/offline');
  */
 export async function openSqlClient(
   spec: string | OfflineSpec,
@@ -320,7 +320,7 @@ export class EmbeddedSqlClient implements SqlClient {
    * {@link close}. `dir` null keeps it in memory (tests).
    *
    * @example
-   * const client = await EmbeddedSqlClient.open('.featurestream/offline');
+   * const client = await EmbeddedSqlClient.open('.featurestream/default/offline');
    */
   static async open(dir: string | null, options: SqlClientOptions = {}): Promise<EmbeddedSqlClient> {
     const flag = options.flag ?? '--offline';
