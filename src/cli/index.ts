@@ -11,6 +11,7 @@ import { registerDomains } from './domains.js';
 import { registerExportCommand } from './export.js';
 import { registerFeaturesCommands } from './features.js';
 import { registerGenerateCommand } from './generate.js';
+import { registerInitCommand } from './init.js';
 import { debugWanted, installProcessGuards, reportError, withoutDebug } from './guard.js';
 import { registerRunCommand } from './run.js';
 import { registerServeCommand } from './serve.js';
@@ -49,6 +50,7 @@ program
 await registerRunCommand(program);
 registerTopologyCommands(program);
 registerGenerateCommand(program);
+registerInitCommand(program);
 registerFeaturesCommands(program);
 registerServeCommand(program);
 registerWorkflowCommand(program);
