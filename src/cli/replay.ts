@@ -13,6 +13,28 @@ import { fmt, instant } from './common.js';
 /** The embedded default's sample stream (`featurestream run` with no arguments writes it). */
 const DEFAULT_EVENTS = '.featurestream/default/events.ndjson';
 
+/**
+ * Fails with the store's InUseError (exit 3) when an embedded `--online`/`--offline` directory is
+ * held by another process: a replay writes, so it cannot read a snapshot as `export` does.
+ */
+async function checkEmbeddedFree(online: string | undefined, offline: string | undefined): Promise<void> {
+  const [{ parseOnlineSpec }, { parseOfflineSpec }, { lockDir }] = await Promise.all([
+    import('../stores/online-store.js'),
+    import('../stores/sql-client.js'),
+    import('../stores/dir-lock.js'),
+  ]);
+  const dirs: [string, string][] = [];
+  if (online !== undefined) {
+    const s = parseOnlineSpec(online, '--online');
+    if (s.kind === 'embedded') dirs.push([s.dir, '--online: store dir']);
+  }
+  if (offline !== undefined) {
+    const s = parseOfflineSpec(offline, '--offline');
+    if (s.kind === 'embedded') dirs.push([s.dir, '--offline: store dir']);
+  }
+  for (const [dir, what] of dirs) if (existsSync(dir)) lockDir(dir, what).release();
+}
+
 /** `--input FILE|DIR`, or `--kafka B --topic T` (exactly one). */
 function replaySource(o: Record<string, unknown>): string | KafkaReplaySource {
   const input = o.input as string | undefined;
@@ -174,6 +196,8 @@ export function registerReplayCommand(program: Command, topologyByName: (name: s
         );
         return;
       }
+      // An embedded store another process holds (a `serve`) fails now, not after the scan.
+      await checkEmbeddedFree(o.online as string | undefined, o.offline as string | undefined);
       const { eventProgress } = await import('../replay/progress.js');
       const { pino } = await import('pino');
       const logger = pino({ level: o.logLevel as string }, pino.destination(2));
