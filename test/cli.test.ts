@@ -1,5 +1,5 @@
 /** The command-line contract: exit codes, messages naming the flag, help, topology show, the embedded default. */
-import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { llmFeatureSet } from '../src/domains/llm/feature-set.js';
 import { EmbeddedSqlClient } from '../src/stores/sql-client.js';
@@ -42,6 +42,43 @@ describe('featurestream CLI', () => {
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/unknown option '--frobnicate'/);
   });
+
+  it('a usage error prints the error, the suggestion and one hint line, not the whole help', async () => {
+    const r = await runCli(['run', '--worker', '2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      "error: unknown option '--worker'",
+      '(Did you mean --workers?)',
+      '(featurestream run --help lists the options)',
+    ]);
+  });
+
+  it('serve with no store at the default location exits 2 naming the directory', async () => {
+    const cwd = tempDir('fs-serve-none-');
+    const r = await runCli(['serve', '--port', '0'], cwd);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^featurestream: --online: no online store in \S+\/\.featurestream\/default\/online: run `featurestream run` first/,
+    );
+    // An embedded offline directory without the feature tables is named too (not served as nulls).
+    const r2 = await runCli(
+      ['serve', '--port', '0', '--online', 'none', '--offline', `embedded:${join(cwd, 'off')}`],
+      cwd,
+    );
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(
+      /^featurestream: --offline: no offline store in \S+\/off: run `featurestream run` first/,
+    );
+    mkdirSync(join(cwd, 'off'));
+    const r3 = await runCli(
+      ['serve', '--port', '0', '--online', 'none', '--offline', `embedded:${join(cwd, 'off')}`],
+      cwd,
+    );
+    expect(r3.code, r3.stderr).toBe(2);
+    expect(r3.stderr).toMatch(
+      /^featurestream: --offline: no offline store in \S+\/off: run `featurestream run` first/,
+    );
+  }, 120_000);
 
   it('explains itself in --help', async () => {
     const r = await runCli(['run', '--help']);

@@ -202,12 +202,19 @@ function fieldOf(path: readonly PropertyKey[], raw: unknown): string {
   return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-function issueText(issue: z.core.$ZodIssue): string {
+function issueText(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
   }
   if (issue.code === 'invalid_union' && 'discriminator' in issue) {
-    return `\`${String(issue.discriminator)}\` is missing or not one of the known values`;
+    // An unknown `kind` or `type` is answered with the list of valid values (zod's issue holds it).
+    const key = String(issue.discriminator);
+    const known = (issue as { options?: readonly unknown[] }).options;
+    let given: unknown = raw;
+    for (const p of issue.path) given = (given as Record<PropertyKey, unknown> | null | undefined)?.[p];
+    if (known === undefined || known.length === 0)
+      return `\`${key}\` is missing or not one of the known values`;
+    return `\`${key}\` must be one of ${known.map(String).join(', ')}, got ${given === undefined ? 'nothing' : JSON.stringify(given)}`;
   }
   return issue.message;
 }
@@ -262,7 +269,9 @@ export function parseTopology(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = fieldOf(issue.path, raw);
-    throw new TopologyError(`topology file ${source}: field \`${field}\`: ${issueText(issue)}`, { field });
+    throw new TopologyError(`topology file ${source}: field \`${field}\`: ${issueText(issue, raw)}`, {
+      field,
+    });
   }
   // The checked document as written (zod's output would reorder keys): a direct read of the node data.
   const { schemaVersion: _v, ...data } = raw as TopologyDocument;

@@ -110,7 +110,7 @@ export function registerDriftCommand(program: Command): void {
     .action(async (o: DriftFlags) => {
       const [{ withStore }, { buildDriftReport }, { renderDriftReport }, { featureSetOf }] =
         await Promise.all([
-          import('./stores.js'),
+          import('./common.js'),
           import('../drift/report.js'),
           import('../drift/render.js'),
           import('../registry/feature-set.js'),
@@ -119,18 +119,21 @@ export function registerDriftCommand(program: Command): void {
         ?.split(',')
         .map((f) => f.trim())
         .filter((f) => f !== '');
-      const result = await withStore(o, (store) =>
-        buildDriftReport(store, {
-          featureSet: featureSetOf(),
-          group: o.group,
-          reference: o.reference,
-          current: o.current,
-          pooled: o.pool,
-          ...(o.entity === undefined ? {} : { entity: o.entity }),
-          ...(features === undefined ? {} : { features }),
-          ...(o.version === undefined ? {} : { version: o.version }),
-          ...(o.minSamples === undefined ? {} : { minSamples: o.minSamples }),
-        }),
+      const result = await withStore(
+        o,
+        (store) =>
+          buildDriftReport(store, {
+            featureSet: featureSetOf(),
+            group: o.group,
+            reference: o.reference,
+            current: o.current,
+            pooled: o.pool,
+            ...(o.entity === undefined ? {} : { entity: o.entity }),
+            ...(features === undefined ? {} : { features }),
+            ...(o.version === undefined ? {} : { version: o.version }),
+            ...(o.minSamples === undefined ? {} : { minSamples: o.minSamples }),
+          }),
+        { readOnly: true },
       );
       const text = renderDriftReport(result, o.format);
       if (o.out === undefined) process.stdout.write(text);

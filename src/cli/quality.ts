@@ -93,18 +93,21 @@ export function registerQualityCommand(program: Command): void {
         format: 'json' | 'text';
       }) => {
         const [{ withStore }, { computeQuality }, { featureSetOf }] = await Promise.all([
-          import('./stores.js'),
+          import('./common.js'),
           import('../quality/score.js'),
           import('../registry/feature-set.js'),
         ]);
-        const q = await withStore(o, (store) =>
-          computeQuality(async (sql, params) => (await store.client.query('quality', sql, params)).rows, {
-            featureSet: featureSetOf(),
-            schema: store.schema,
-            windowMs: o.window,
-            ...(o.at === undefined ? {} : { at: o.at }),
-            ...(o.group === undefined ? {} : { group: o.group }),
-          }),
+        const q = await withStore(
+          o,
+          (store) =>
+            computeQuality(async (sql, params) => (await store.client.query('quality', sql, params)).rows, {
+              featureSet: featureSetOf(),
+              schema: store.schema,
+              windowMs: o.window,
+              ...(o.at === undefined ? {} : { at: o.at }),
+              ...(o.group === undefined ? {} : { group: o.group }),
+            }),
+          { readOnly: true },
         );
         process.stdout.write(o.format === 'json' ? `${JSON.stringify(q, null, 2)}\n` : qualityText(q));
       },

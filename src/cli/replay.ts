@@ -1,27 +1,38 @@
+/** `featurestream replay`: reprocess an event-time range into a new feature version (issue 13). */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Topology } from '../../topology/nodes.js';
-import { ConfigError } from '../shared/errors.js';
-import { parseDateOrTimestamp } from '../shared/timestamp.js';
-import { nonNegativeInt, positiveInt } from '../shared/flags.js';
 import type { PayloadFormat } from '../connectors/kafka/payload.js';
 import type { KafkaReplaySource } from '../replay/kafka-scan.js';
+import { ConfigError } from '../shared/errors.js';
+import { nonNegativeInt, positiveInt } from '../shared/flags.js';
+import { fmt, instant } from './common.js';
 
-const instant = (flag: string) => (v: string) => {
-  const t = /^-?\d+$/.test(v) ? Number(v) : parseDateOrTimestamp(v);
-  if (t === null || !Number.isSafeInteger(t))
-    throw new InvalidArgumentError(
-      `${flag} must be RFC 3339, a date (YYYY-MM-DD) or ms since the epoch, got "${v}"`,
-    );
-  return t;
-};
+/** The embedded default's sample stream (`featurestream run` with no arguments writes it). */
+const DEFAULT_EVENTS = '.featurestream/default/events.ndjson';
 
-const versionPair = (v: string): [number, number] => {
-  const parts = v.split(',').map((x) => Number(x.trim()));
-  if (parts.length !== 2 || !parts.every((n) => Number.isSafeInteger(n) && n > 0))
-    throw new InvalidArgumentError(`--versions must be two positive integers A,B, got "${v}"`);
-  return [parts[0]!, parts[1]!];
-};
+/**
+ * Fails with the store's InUseError (exit 3) when an embedded `--online`/`--offline` directory is
+ * held by another process: a replay writes, so it cannot read a snapshot as `export` does.
+ */
+async function checkEmbeddedFree(online: string | undefined, offline: string | undefined): Promise<void> {
+  const [{ parseOnlineSpec }, { parseOfflineSpec }, { lockDir }] = await Promise.all([
+    import('../stores/online-store.js'),
+    import('../stores/sql-client.js'),
+    import('../stores/dir-lock.js'),
+  ]);
+  const dirs: [string, string][] = [];
+  if (online !== undefined) {
+    const s = parseOnlineSpec(online, '--online');
+    if (s.kind === 'embedded') dirs.push([s.dir, '--online: store dir']);
+  }
+  if (offline !== undefined) {
+    const s = parseOfflineSpec(offline, '--offline');
+    if (s.kind === 'embedded') dirs.push([s.dir, '--offline: store dir']);
+  }
+  for (const [dir, what] of dirs) if (existsSync(dir)) lockDir(dir, what).release();
+}
 
 /** `--input FILE|DIR`, or `--kafka B --topic T` (exactly one). */
 function replaySource(o: Record<string, unknown>): string | KafkaReplaySource {
@@ -58,22 +69,15 @@ function replaySource(o: Record<string, unknown>): string | KafkaReplaySource {
   };
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
-
 /**
- * Adds `replay` and `diff` to the command line (issue 13). The heavy modules load only when a
- * command runs.
- *
- * - `replay --topology T --input FILE|DIR --from T1 --to T2 --feature-version N [--online URL]
- *   [--offline URL] [--out FILE] [--state-dir D] [--dry-run]` — reprocesses `[T1, T2)` into
- *   version N beside the live version;
- * - `diff --offline URL --group G --versions A,B --from T1 --to T2` — per feature: count, rows
- *   changed, share changed, mean absolute change.
+ * Adds `replay --topology T --input FILE|DIR --from T1 --to T2 --feature-version N [--online URL]
+ * [--offline URL] [--out FILE] [--state-dir D] [--dry-run]` to the command line: reprocesses
+ * `[T1, T2)` into version N beside the live version. The heavy modules load only when it runs.
  *
  * @example
- * registerReplayCommands(program, topologyByName);
+ * registerReplayCommand(program, topologyByName);
  */
-export function registerReplayCommands(program: Command, topologyByName: (name: string) => Topology): void {
+export function registerReplayCommand(program: Command, topologyByName: (name: string) => Topology): void {
   program
     .command('replay')
     .description(
@@ -83,7 +87,10 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
         'same command with the same --state-dir.',
     )
     .option('--topology <name>', 'topology to run', 'llm-features')
-    .option('--input <file|dir>', 'NDJSON events (plain or .gz), or a directory of them read in name order')
+    .option(
+      '--input <file|dir>',
+      `NDJSON events (plain or .gz), or a directory of them read in name order (default: ${DEFAULT_EVENTS}, the embedded default's, when it exists)`,
+    )
     .option('--kafka <brokers>', 'read from Kafka instead: bootstrap servers (HOST:PORT,…)')
     .option('--topic <topic>', 'with --kafka: the source topic')
     .addOption(
@@ -110,8 +117,14 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
         .argParser(positiveInt('--feature-version'))
         .makeOptionMandatory(),
     )
-    .option('--online <url>', 'online store: redis://HOST:PORT[/DB] or embedded[:DIR]')
-    .option('--offline <url>', 'offline store: postgres://USER@HOST:PORT/DB or embedded[:DIR]')
+    .option(
+      '--online <url>',
+      'online store: redis://HOST:PORT[/DB] or embedded[:DIR] (with none of --online, --offline, --out: embedded)',
+    )
+    .option(
+      '--offline <url>',
+      'offline store: postgres://USER@HOST:PORT/DB or embedded[:DIR] (with none of --online, --offline, --out: embedded)',
+    )
     .option('--out <file>', 'also write the replayed rows as NDJSON')
     .option(
       '--state-dir <dir>',
@@ -155,6 +168,14 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
       const topology = topologyByName(o.topology as string);
       const { describeReplay, runReplay } = await import('../replay/replay.js');
       if (o.to <= o.from) throw new ConfigError('--to must be after --from', { field: '--to' });
+      // The embedded default's stream and stores, when nothing else is named (the journey after
+      // `featurestream run`): replay needs no arguments but the range and the version.
+      if (o.input === undefined && o.kafka === undefined && existsSync(DEFAULT_EVENTS))
+        o.input = DEFAULT_EVENTS;
+      if (o.online === undefined && o.offline === undefined && o.out === undefined) {
+        o.online = 'embedded';
+        o.offline = 'embedded';
+      }
       const input = replaySource(o);
       if (o.dryRun) {
         let described: Parameters<typeof describeReplay>[1];
@@ -174,11 +195,8 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
         );
         return;
       }
-      if (o.online === undefined && o.offline === undefined && o.out === undefined) {
-        throw new ConfigError('replay needs somewhere to write: --offline, --online or --out', {
-          field: '--offline',
-        });
-      }
+      // An embedded store another process holds (a `serve`) fails now, not after the scan.
+      await checkEmbeddedFree(o.online as string | undefined, o.offline as string | undefined);
       const { eventProgress } = await import('../replay/progress.js');
       const { pino } = await import('pino');
       const logger = pino({ level: o.logLevel as string }, pino.destination(2));
@@ -236,50 +254,5 @@ export function registerReplayCommands(program: Command, topologyByName: (name: 
           '',
         ].join('\n'),
       );
-    });
-
-  program
-    .command('diff')
-    .description(
-      'Compare two feature versions of a group in the offline store over an event-time range: per\n' +
-        'feature, the rows in each version, how many changed, the share changed and the mean absolute change.',
-    )
-    .option(
-      '--offline <url>',
-      'offline store: postgres://USER@HOST:PORT/DB[?schema=S] or embedded[:DIR]',
-      'embedded',
-    )
-    .requiredOption('--group <group>', 'feature group, e.g. perf_5min')
-    .addOption(
-      new Option('--versions <a,b>', 'the two versions, e.g. 1,2')
-        .argParser(versionPair)
-        .makeOptionMandatory(),
-    )
-    .addOption(
-      new Option('--from <time>', 'event_time ≥ this (RFC 3339, date or ms)')
-        .argParser(instant('--from'))
-        .makeOptionMandatory(),
-    )
-    .addOption(
-      new Option('--to <time>', 'event_time < this (RFC 3339, date or ms)')
-        .argParser(instant('--to'))
-        .makeOptionMandatory(),
-    )
-    .option('--json', 'print the summary as JSON', false)
-    .action(async (o) => {
-      if (o.to <= o.from) throw new ConfigError('--to must be after --from', { field: '--to' });
-      const { OfflineStore } = await import('../stores/offline-postgres.js');
-      const { diffVersions, formatDiff } = await import('../replay/diff.js');
-      const store = await OfflineStore.open(o.offline as string, {
-        flag: '--offline',
-        retryDeadlineMs: 30_000,
-      });
-      try {
-        const [a, b] = o.versions as [number, number];
-        const d = await diffVersions(store, o.group as string, a, b, o.from as number, o.to as number);
-        process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatDiff(d));
-      } finally {
-        await store.close();
-      }
     });
 }

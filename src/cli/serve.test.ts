@@ -222,6 +222,9 @@ describe('featurestream serve (process)', () => {
         '0',
         '--online',
         'redis://127.0.0.1:6379',
+        // The default is now the embedded default's store (.featurestream/default/offline).
+        '--offline',
+        'none',
         '--auth-token-env',
         'FS_SERVE_TEST_TOKEN',
       ],

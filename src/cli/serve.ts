@@ -9,6 +9,8 @@
  * registerServeCommand(program);
  * await program.parseAsync(['node', 'featurestream', 'serve', '--port', '8080']);
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -175,8 +177,8 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
   const [
     { featureSetOf },
     { RedisOnlineStore },
-    { openOnlineStore },
-    { asQueryable, openSqlClient },
+    { openOnlineStore, parseOnlineSpec },
+    { asQueryable, openSqlClient, parseOfflineSpec },
     { createServer },
     pg,
   ] = await Promise.all([
@@ -189,6 +191,21 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
   ]);
   const set = config.featureSet ?? featureSetOf();
   const ttlSecondsByGroup = set.ttlSecondsByGroup;
+  // An embedded directory that holds no store fails here, naming it, rather than serving nulls.
+  const noStore = (flag: string, dir: string) =>
+    new ConfigError(
+      `${flag}: no ${flag === '--online' ? 'online' : 'offline'} store in ${dir}: run \`featurestream run\` first (it writes .featurestream/default/), or give ${flag} URL or ${flag} none`,
+      { field: flag },
+    );
+  if (config.onlineEmbedded !== null && config.onlineEmbedded !== undefined) {
+    const spec = parseOnlineSpec(config.onlineEmbedded, '--online');
+    if (spec.kind === 'embedded' && !existsSync(join(spec.dir, 'CURRENT')))
+      throw noStore('--online', spec.dir);
+  }
+  if (config.offlineEmbedded !== null && config.offlineEmbedded !== undefined) {
+    const spec = parseOfflineSpec(config.offlineEmbedded, '--offline');
+    if (spec.kind === 'embedded' && !existsSync(spec.dir)) throw noStore('--offline', spec.dir);
+  }
   // The embedded stores of a finished `run` (one opener at a time): LevelDB as L2 (no pub/sub;
   // L1 expires by TTL), PGlite as L3.
   const online =
@@ -218,6 +235,19 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
   const closeStores = async () => {
     await Promise.allSettled([online?.close(), pool?.end(), embeddedSql?.close()]);
   };
+  if (embeddedSql !== null) {
+    const table = `${config.offlineSchema}.feature_values`;
+    const found = await embeddedSql
+      .query<{ t: string | null }>('check', 'SELECT to_regclass($1)::text AS t', [table])
+      .then(
+        (r) => r.rows[0]?.t ?? null,
+        () => null,
+      );
+    if (found === null) {
+      await closeStores();
+      throw noStore('--offline', embeddedSql.description.replace(/^embedded:/, ''));
+    }
+  }
   let app: FastifyInstance;
   try {
     app = await createServer({
@@ -280,8 +310,9 @@ export function registerServeCommand(program: Command): Command {
   return program
     .command('serve')
     .description(
-      'Serve feature values over HTTP: L1 in-process cache → L2 Redis online store → L3 PostgreSQL ' +
-        'offline store (read-through), point-in-time reads, batch reads, the registry, Prometheus metrics.',
+      'Serve feature values over HTTP: L1 in-process cache → L2 online store (embedded LevelDB or Redis) → ' +
+        'L3 offline store (embedded PGlite or PostgreSQL) (read-through), point-in-time reads, batch reads, ' +
+        'the registry, Prometheus metrics. With no store flags it serves what `featurestream run` wrote.',
     )
     .addOption(
       new Option('--port <port>', 'TCP port (0 = any free port)').argParser(int('--port', 0)).default(8080),
@@ -289,13 +320,13 @@ export function registerServeCommand(program: Command): Command {
     .option('--host <host>', 'interface to listen on (0.0.0.0 for all)', '127.0.0.1')
     .option(
       '--online <url>',
-      "L2: Redis online store, redis://HOST:PORT[/DB], embedded[:DIR] (a finished run's embedded store), or none",
-      'redis://127.0.0.1:6379',
+      "L2: online store, embedded[:DIR] (a finished run's LevelDB store; embedded: .featurestream/default/online), redis://HOST:PORT[/DB], or none",
+      'embedded',
     )
     .option(
       '--offline <url>',
-      'L3: PostgreSQL offline store, postgres://USER@HOST:PORT/DB[?schema=S], embedded[:DIR], or none (no at= reads)',
-      'none',
+      'L3: offline store, embedded[:DIR] (PGlite; embedded: .featurestream/default/offline), postgres://USER@HOST:PORT/DB[?schema=S], or none (no at= reads)',
+      'embedded',
     )
     .option(
       '--offline-schema <schema>',
@@ -348,6 +379,7 @@ export function registerServeCommand(program: Command): Command {
         '  GET  /registry/features, /registry/features/:id_or_name, /registry/groups\n' +
         '  GET  /metrics, /healthz, /readyz   (never behind the token)\n' +
         '\nExamples:\n' +
+        '  featurestream serve          (after `featurestream run`: its embedded stores)\n' +
         '  featurestream serve --port 8080 --online redis://127.0.0.1:6379 \\\n' +
         '      --offline postgres://postgres@127.0.0.1:5432/test?schema=features\n' +
         '  FS_TOKEN=s3cret featurestream serve --auth-token-env FS_TOKEN --rollout perf_5min=1:0.9,2:0.1\n' +
@@ -370,8 +402,8 @@ export function registerServeCommand(program: Command): Command {
       logger.info(
         {
           address: running.address,
-          online: config.onlineUrl === null ? 'none' : redactUrl(config.onlineUrl),
-          offline: config.offlineUrl === null ? 'none' : redactUrl(config.offlineUrl),
+          online: await storeName('online', config.onlineEmbedded, config.onlineUrl),
+          offline: await storeName('offline', config.offlineEmbedded, config.offlineUrl),
           l1MaxBytes: config.l1MaxBytes,
           l1TtlMs: config.l1TtlMs,
           auth: config.authToken !== undefined,
@@ -420,6 +452,22 @@ function checkUrl(value: string, protocols: readonly string[], flag: string): st
     );
   }
   return value;
+}
+
+/** A store as the start-up log names it: `embedded:/abs/dir`, the URL without password, or none. */
+async function storeName(
+  kind: 'online' | 'offline',
+  embedded: string | null | undefined,
+  url: string | null,
+): Promise<string> {
+  if (embedded !== null && embedded !== undefined) {
+    const dir =
+      kind === 'online'
+        ? (await import('../stores/online-store.js')).parseOnlineSpec(embedded)
+        : (await import('../stores/sql-client.js')).parseOfflineSpec(embedded);
+    return dir.kind === 'embedded' ? `embedded:${dir.dir}` : embedded;
+  }
+  return url === null ? 'none' : redactUrl(url);
 }
 
 function redactUrl(value: string): string {

@@ -9,8 +9,10 @@
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { FeaturestreamError } from '../shared/errors.js';
-import { registerStoreCommands } from './stores.js';
 import { installConfigLayers } from './config.js';
+import { registerDbCommands } from './db.js';
+import { registerExportCommand } from './export.js';
+import { registerTrainingSetCommand } from './training-set.js';
 
 /**
  * Runs the store commands on `argv` (as `process.argv`); resolves to the exit code.
@@ -25,7 +27,9 @@ export async function runStoreCli(argv: readonly string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   installConfigLayers(program);
-  registerStoreCommands(program);
+  registerDbCommands(program);
+  registerExportCommand(program);
+  registerTrainingSetCommand(program);
   try {
     await program.parseAsync([...argv]);
     return 0;

@@ -32,11 +32,16 @@ export function registerUiCommand(program: Command, topologyByName: (name: strin
         host: o.host as string,
       });
       process.stdout.write(`topology page: http://${o.host as string}:${ui.port}/\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+      // Handlers that stay: a second signal while the page closes must not end the process by
+      // the signal's default action.
+      const stop = () => resolveStop();
+      let resolveStop: () => void = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        resolveStop = resolve;
       });
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      await stopped;
       await ui.close();
     });
 }

@@ -68,6 +68,11 @@ export interface FeatureDrift {
   readonly score: number | null;
   /** The signals past a band, e.g. `psi 0.31 ≥ 0.25`. */
   readonly reasons: readonly string[];
+  /**
+   * The statistics shown but not counted toward the status, and why, e.g. `psi: 105/106 values,
+   * too few for its 10 bins (counts from 360 a side)`.
+   */
+  readonly not_counted: readonly string[];
 }
 
 /** A histogram of both samples over the same equal-width bins (for the HTML report). */
@@ -121,6 +126,7 @@ export function assessDrift(
   let z: number | null = null;
   let chi2: ChiSquaredResult | null = null;
   let js: number | null = null;
+  const notCounted: string[] = [];
   if (kind === 'numeric') {
     const k = ksTwoSample(ref, cur);
     ks = k === null ? null : { statistic: k.statistic, p_value: k.p_value };
@@ -130,12 +136,22 @@ export function assessDrift(
     z = meanShiftZ(ref, cur);
     if (p !== null && psiCounts(p.edges.length + 1, ref.length, cur.length))
       signals.push({ name: 'psi', value: p.value, ...DRIFT_BANDS.psi });
+    else if (p !== null) notCounted.push(psiTooFew(p.edges.length + 1, ref.length, cur.length));
     if (z !== null) signals.push({ name: '|z|', value: Math.abs(z), ...DRIFT_BANDS.z });
     if (ref.length >= DRIFT_BANDS.wasserstein.minReference) {
       if (wasserstein !== null)
         signals.push({ name: 'wasserstein', value: wasserstein, ...DRIFT_BANDS.wasserstein });
-    } else if (ks !== null && ks.p_value < DRIFT_BANDS.ks.alpha) {
-      signals.push({ name: `ks (p ${fmt(ks.p_value)})`, value: ks.statistic, ...DRIFT_BANDS.ks });
+      if (ks !== null)
+        notCounted.push(
+          `ks: the reference has more than ${DRIFT_BANDS.wasserstein.minReference - 1} values (Wasserstein counts instead)`,
+        );
+    } else {
+      if (ks !== null && ks.p_value < DRIFT_BANDS.ks.alpha)
+        signals.push({ name: `ks (p ${fmt(ks.p_value)})`, value: ks.statistic, ...DRIFT_BANDS.ks });
+      if (wasserstein !== null)
+        notCounted.push(
+          `wasserstein: the reference has ${DRIFT_BANDS.wasserstein.minReference - 1} values or fewer (KS counts instead)`,
+        );
     }
   } else {
     const rc = categoryCounts(ref);
@@ -150,6 +166,7 @@ export function assessDrift(
       );
       if (psiCounts(cats.length, ref.length, cur.length))
         signals.push({ name: 'psi', value: psiValue, ...DRIFT_BANDS.psi });
+      else notCounted.push(psiTooFew(cats.length, ref.length, cur.length));
     }
     if (js !== null && chi2 !== null && chi2.p_value < DRIFT_BANDS.js.alpha) {
       signals.push({ name: `js (χ² p ${fmt(chi2.p_value)})`, value: js, ...DRIFT_BANDS.js });
@@ -196,7 +213,15 @@ export function assessDrift(
     severity,
     score,
     reasons,
+    not_counted: notCounted,
   };
+}
+
+/** Why PSI does not count: its sampling noise at these sizes (see {@link psiCounts}). */
+function psiTooFew(bins: number, n: number, m: number): string {
+  // The smallest equal sample size a side at which PSI counts with this many bins.
+  const need = Math.ceil((2 * (bins - 1)) / (DRIFT_BANDS.psi.possible / 2));
+  return `psi: ${n}/${m} values, too few for its ${bins} bins (counts from ${need} a side)`;
 }
 
 /**

@@ -34,19 +34,35 @@ function renderText(r: DriftReport): string {
     `  ${r.summary.drift} drift, ${r.summary.possible_drift} possible drift, ${r.summary.no_drift} no drift, ${r.summary.insufficient_data} insufficient data`,
     '',
   ];
-  const rows = r.features.map((f) => [
-    f.status,
-    f.severity,
-    f.entity_id,
-    f.feature,
-    `${f.n_reference}/${f.n_current}`,
-    f.kind === 'numeric'
-      ? `ks ${num(f.ks?.statistic)} p ${num(f.ks?.p_value)}`
-      : `χ² p ${num(f.chi2?.p_value)}`,
-    f.kind === 'numeric' ? `w ${num(f.wasserstein)}` : `js ${num(f.js)}`,
-    `psi ${num(f.psi)}`,
-    f.kind === 'numeric' ? `z ${num(f.z, 2)}` : '',
-  ]);
+  // A statistic shown but not counted toward the status is marked `*` (footnote below).
+  let marked = false;
+  const rows = r.features.map((f) => {
+    const off = (stat: string) => {
+      const not = f.not_counted.some((n) => n.startsWith(`${stat}:`));
+      if (not) marked = true;
+      return not ? '*' : '';
+    };
+    return [
+      f.status,
+      f.severity,
+      f.entity_id,
+      f.feature,
+      `${f.n_reference}/${f.n_current}`,
+      f.kind === 'numeric'
+        ? `ks ${num(f.ks?.statistic)} p ${num(f.ks?.p_value)}${off('ks')}`
+        : `χ² p ${num(f.chi2?.p_value)}`,
+      f.kind === 'numeric' ? `w ${num(f.wasserstein)}${off('wasserstein')}` : `js ${num(f.js)}`,
+      `psi ${num(f.psi)}${off('psi')}`,
+      f.kind === 'numeric' ? `z ${num(f.z, 2)}` : '',
+    ];
+  });
+  const footnote = marked
+    ? [
+        '* shown, not counted toward the status: PSI on samples too small for its bins (its noise alone',
+        '  would pass the bands), KS when the reference has more than 1000 values, Wasserstein when not',
+        '  (the JSON report says why per row, in not_counted)',
+      ]
+    : [];
   const header = ['status', 'severity', 'entity', 'feature', 'n ref/cur', 'test', 'distance', 'psi', 'z'];
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
@@ -56,7 +72,7 @@ function renderText(r: DriftReport): string {
       .join('  ')
       .trimEnd(),
   );
-  return `${[...head, ...lines, '', `bands: ${BANDS_TEXT}`].join('\n')}\n`;
+  return `${[...head, ...lines, '', ...footnote, `bands: ${BANDS_TEXT}`].join('\n')}\n`;
 }
 
 const esc = (s: string): string =>
@@ -111,7 +127,7 @@ function renderHtml({ report: r, histograms }: DriftReportResult): string {
     return `<section class="feature ${f.status}">
 <h2><span class="badge" style="background:${STATUS_COLOUR[f.status]}">${f.status.replace('_', ' ')}${f.severity === 'none' ? '' : ` · ${f.severity}`}</span> ${esc(f.feature)} <small>${esc(f.entity_id)}</small></h2>
 ${histogramSvg(histograms[i]!, `${f.feature} of ${f.entity_id}: reference vs current`)}
-<p class="stats">${esc(stats)}<br>n reference ${f.n_reference} · n current ${f.n_current}${f.reasons.length === 0 ? '' : ` · ${esc(f.reasons.join('; '))}`}</p>
+<p class="stats">${esc(stats)}<br>n reference ${f.n_reference} · n current ${f.n_current}${f.reasons.length === 0 ? '' : ` · ${esc(f.reasons.join('; '))}`}${f.not_counted.length === 0 ? '' : `<br>not counted toward the status: ${esc(f.not_counted.join('; '))}`}</p>
 </section>`;
   });
   return `<!doctype html>

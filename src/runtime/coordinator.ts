@@ -230,6 +230,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
 
   if (record?.done === true) {
     log.info({ checkpoint: record.id }, 'state dir holds a finished job: nothing to do');
+    // The stores were opened for this run: close them, or an open Redis client keeps the process.
+    await Promise.allSettled(sinks.map((sk) => sk.close()));
     return summarize(counters, 0, record.id, true, started, 0, null);
   }
 

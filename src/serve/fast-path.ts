@@ -100,6 +100,7 @@ export function createFastPath(o: FastPathOptions): (req: StampedRequest, res: S
     const body = serialize({
       entity_id: entityId,
       features: served.features,
+      statuses: served.statuses,
       metadata: { ...served.metadata, freshness_seconds: fresh === null ? null : FRESH_MARK },
       latency_ms: LATENCY_MARK,
     });
@@ -173,6 +174,7 @@ export function createFastPath(o: FastPathOptions): (req: StampedRequest, res: S
       body = serialize({
         entity_id: entityId,
         features: served.features,
+        statuses: served.statuses,
         metadata: served.metadata,
         latency_ms: round3(performance.now() - started),
       });

@@ -31,9 +31,17 @@ export interface BatchItem {
   user_id?: string;
 }
 
-/** One entity's features and metadata. */
+/**
+ * Whether a value was found, per value name (as Feast's online API says it): `present`; `null_value`
+ * (the entity's row was found but holds no value for it, e.g. a feature never written or invalid);
+ * `not_found` (no row of its group for the entity, in any tier: an unknown entity, or expired).
+ */
+export type ValueStatus = 'present' | 'null_value' | 'not_found';
+
+/** One entity's features, their statuses and metadata. */
 export interface Served {
   features: Record<string, number | null>;
+  statuses: Record<string, ValueStatus>;
   metadata: {
     computed_at: string | null;
     version: number | Record<string, number>;
@@ -124,6 +132,7 @@ export function single(entityId: string, s: Served, reply: FastifyReply) {
   return {
     entity_id: entityId,
     features: s.features,
+    statuses: s.statuses,
     metadata: s.metadata,
     latency_ms: round3(elapsedMs(reply.request, reply)),
   };
@@ -131,7 +140,13 @@ export function single(entityId: string, s: Served, reply: FastifyReply) {
 
 /** One result of a batch. */
 export function batchItem(it: BatchItem, s: Served) {
-  return { entity_type: it.entity_type, entity_id: it.entity_id, features: s.features, metadata: s.metadata };
+  return {
+    entity_type: it.entity_type,
+    entity_id: it.entity_id,
+    features: s.features,
+    statuses: s.statuses,
+    metadata: s.metadata,
+  };
 }
 
 /** Puts the looked-up groups together into features and metadata (see server.ts). */
@@ -142,12 +157,20 @@ export function assemble(
   atMs: number | null,
 ): Served {
   const features: Record<string, number | null> = {};
+  const statuses: Record<string, ValueStatus> = {};
   const names = plan.names;
   const groupOf = plan.groupOf;
   for (let j = 0; j < names.length; j++) {
     const name = names[j]!;
-    const v = lookups[groupOf[j]!]!.value?.values[name];
+    const row = lookups[groupOf[j]!]!.value;
+    const v = row?.values[name];
     features[name] = v === undefined ? null : v;
+    statuses[name] =
+      row === null || row === undefined
+        ? 'not_found'
+        : v === undefined || v === null
+          ? 'null_value'
+          : 'present';
   }
   let worst = 0;
   let allL1 = true;
@@ -178,6 +201,7 @@ export function assemble(
   }
   return {
     features,
+    statuses,
     metadata: {
       computed_at: computedAtIso,
       version,

@@ -72,6 +72,8 @@ const metadata = {
 } as const;
 
 const features = { type: 'object', additionalProperties: { type: ['number', 'null'] } } as const;
+/** Per value name: present, null_value or not_found (see ValueStatus in reading.ts). */
+const statuses = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
 /** 200 response of `GET /features/...`. */
 export const featuresResponse = {
@@ -79,6 +81,7 @@ export const featuresResponse = {
   properties: {
     entity_id: { type: 'string' },
     features,
+    statuses,
     metadata,
     latency_ms: { type: 'number' },
   },
@@ -96,6 +99,7 @@ export const batchResponse = {
           entity_type: { type: 'string' },
           entity_id: { type: 'string' },
           features,
+          statuses,
           metadata,
         },
       },

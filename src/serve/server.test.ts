@@ -58,6 +58,7 @@ function perf5(entityId: string, over: Partial<TestValue> = {}): TestValue {
 interface Body {
   entity_id: string;
   features: Record<string, number | null>;
+  statuses: Record<string, string>;
   metadata: {
     computed_at: string | null;
     version: number | Record<string, number>;
@@ -156,6 +157,12 @@ describe('GET /features/:entity_type/:entity_id — tiers', () => {
       'latency_p95_5min',
       'token_efficiency_5min',
     ]);
+    // Beside each value, whether it was found: a value the row does not hold is null_value.
+    expect(first.body.statuses).toEqual({
+      latency_p50_5min: 'present',
+      latency_p95_5min: 'present',
+      token_efficiency_5min: 'null_value',
+    });
     expect(first.body.metadata.cache_tier).toBe('l2');
     expect(first.body.metadata.cache_hit).toBe(false);
     expect(first.body.metadata.version).toBe(1);
@@ -167,6 +174,7 @@ describe('GET /features/:entity_type/:entity_id — tiers', () => {
     expect(second.body.metadata.cache_tier).toBe('l1');
     expect(second.body.metadata.cache_hit).toBe(true);
     expect(second.body.features).toEqual(first.body.features);
+    expect(second.body.statuses).toEqual(first.body.statuses);
     expect(await metricValue(app, /^feature_cache_hits_total\{tier="l1",hit="true"\}/)).toBe(1);
     expect(await metricValue(app, /^feature_cache_hits_total\{tier="l1",hit="false"\}/)).toBe(1);
     expect(await metricValue(app, /^feature_cache_hits_total\{tier="l2",hit="true"\}/)).toBe(1);
@@ -562,6 +570,9 @@ describe('POST /features/batch', () => {
     expect(body.results[0]!.entity_type).toBe('model');
     expect(body.results[1]!.features).toEqual({ latency_p95_5min: 7 });
     expect(body.results[2]!.features).toEqual({ latency_p95_5min: null });
+    // An unknown entity is not a silent null: its status says not_found.
+    expect(body.results[2]!.statuses).toEqual({ latency_p95_5min: 'not_found' });
+    expect(body.results[0]!.statuses).toEqual({ latency_p50_5min: 'present', latency_p95_5min: 'present' });
     expect(body.results[2]!.metadata.cache_tier).toBe('none');
     expect(body.results[3]!.features).toEqual({ latency_p95_5min: 480.25 });
     // a, b and miss: three L2 reads although a is asked twice.

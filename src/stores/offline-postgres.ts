@@ -104,7 +104,7 @@ export class OfflineStore {
    * `embedded:DIR` (see {@link parseOfflineSpec}). Does not migrate.
    *
    * @example
-   * const store = await OfflineStore.open('embedded:.featurestream/offline');
+   * const store = await OfflineStore.open('embedded:.featurestream/default/offline');
    */
   static async open(
     spec: string | OfflineSpec,

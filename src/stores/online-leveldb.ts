@@ -48,7 +48,7 @@ const SYNC_KEY = '\u0000sync';
  *   batch); `flush()` forces them to disk (fsync).
  *
  * @example
- * const store = await EmbeddedOnlineStore.open('.featurestream/online', { ttlSecondsByGroup: { context: 30 } });
+ * const store = await EmbeddedOnlineStore.open('.featurestream/default/online', { ttlSecondsByGroup: { context: 30 } });
  * await store.writeRows(rows);
  * await store.read('model', 'gpt-4', 'perf_5min', 1);
  * await store.close();
@@ -77,7 +77,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
    * Opens (creating if needed) the store in `dir` and purges expired records.
    *
    * @example
-   * const store = await EmbeddedOnlineStore.open('.featurestream/online');
+   * const store = await EmbeddedOnlineStore.open('.featurestream/default/online');
    */
   static async open(dir: string, options: EmbeddedOnlineStoreOptions = {}): Promise<EmbeddedOnlineStore> {
     const flag = options.flag ?? '--online';

@@ -58,7 +58,7 @@ export type OnlineSpec =
   | { readonly kind: 'embedded'; readonly dir: string };
 
 /** Where `--online embedded` keeps its data. */
-export const DEFAULT_EMBEDDED_ONLINE_DIR = '.featurestream/online';
+export const DEFAULT_EMBEDDED_ONLINE_DIR = '.featurestream/default/online';
 
 /**
  * Parses an online-store location: `redis://…` / `rediss://…`, `embedded` (LevelDB in

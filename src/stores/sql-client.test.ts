@@ -1,7 +1,9 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support.js';
+import { InUseError } from '../shared/errors.js';
 import { EmbeddedSqlClient } from './sql-client.js';
 
 /** PostgreSQL's cluster id: initdb draws a new one; a copied data directory keeps its own. */
@@ -14,6 +16,38 @@ async function systemId(c: EmbeddedSqlClient): Promise<string> {
 }
 
 describe('EmbeddedSqlClient', () => {
+  it('reads a snapshot of a directory another opener holds, when asked, and removes it on close', async () => {
+    const dir = join(tempDir('fs-pglite-snap-'), 'db');
+    const holder = await EmbeddedSqlClient.open(dir);
+    const snapshots = () => readdirSync(tmpdir()).filter((f) => f.startsWith('featurestream-snapshot-'));
+    try {
+      await holder.query('t', 'CREATE TABLE kept (x int)');
+      await holder.query('t', 'INSERT INTO kept VALUES (7), (8)');
+      // Without the option: one opener at a time.
+      await expect(EmbeddedSqlClient.open(dir)).rejects.toBeInstanceOf(InUseError);
+      const told: string[] = [];
+      const before = snapshots();
+      const reader = await EmbeddedSqlClient.open(dir, { snapshotIfInUse: (e) => told.push(e.message) });
+      try {
+        expect(told).toHaveLength(1);
+        expect(told[0]).toMatch(/already open in this process/);
+        expect(reader.description).toMatch(/a snapshot/);
+        const rows = await reader.query<{ x: number }>('t', 'SELECT x FROM kept ORDER BY x');
+        expect(rows.rows.map((r) => r.x)).toEqual([7, 8]);
+        // What the reader does stays in its copy.
+        await reader.query('t', 'DELETE FROM kept');
+      } finally {
+        await reader.close();
+      }
+      expect(snapshots()).toEqual(before);
+      expect((await holder.query<{ n: number }>('t', 'SELECT count(*)::int AS n FROM kept')).rows[0]!.n).toBe(
+        2,
+      );
+    } finally {
+      await holder.close();
+    }
+  }, 60_000);
+
   it('starts new directories and memory from the build’s template data directory, not initdb', async () => {
     // The build makes dist/assets/pglite-template.tar.gz (scripts/pglite-template.mjs).
     expect(existsSync(new URL('../../dist/assets/pglite-template.tar.gz', import.meta.url))).toBe(true);

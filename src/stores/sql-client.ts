@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { redactUrlPasswords, tlsProblem } from '../shared/connections.js';
-import { ConfigError, ExternalError, FeaturestreamError } from '../shared/errors.js';
+import { ConfigError, ExternalError, FeaturestreamError, InUseError } from '../shared/errors.js';
 import { pgConnectionConfig } from './tls.js';
 import { distFile } from '../shared/dist-path.js';
 import { type DirLock, LOCK_FILE, lockDir } from './dir-lock.js';
@@ -87,6 +88,13 @@ export interface SqlClientOptions {
    * cannot open is then emptied (all but its lock file) and made anew: its contents were to go anyway.
    */
   readonly emptySchema?: boolean;
+  /**
+   * Embedded only, for commands that only read: when another process holds the directory (a
+   * `serve`, say), open a snapshot copy of it instead of failing with {@link InUseError}. The
+   * copy is taken as a base backup is (the control file first, the WAL last), so PostgreSQL's
+   * recovery makes it consistent; it is removed on close. Called with the holder's message.
+   */
+  readonly snapshotIfInUse?: (inUse: InUseError) => void;
 }
 
 /** A parsed `--offline` value. */
@@ -95,7 +103,7 @@ export type OfflineSpec =
   | { readonly kind: 'embedded'; readonly dir: string; readonly schema: string };
 
 /** Where `--offline embedded` keeps its data. */
-export const DEFAULT_EMBEDDED_OFFLINE_DIR = '.featurestream/offline';
+export const DEFAULT_EMBEDDED_OFFLINE_DIR = '.featurestream/default/offline';
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -106,7 +114,7 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  * {@link ConfigError} naming the flag.
  *
  * @example
- * parseOfflineSpec('embedded'); // { kind: 'embedded', dir: '/abs/.featurestream/offline', schema: 'public' }
+ * parseOfflineSpec('embedded'); // { kind: 'embedded', dir: '/abs/.featurestream/default/offline', schema: 'public' }
  * parseOfflineSpec('postgres://postgres@127.0.0.1/test?schema=fs'); // { kind: 'postgres', …, schema: 'fs' }
  */
 export function parseOfflineSpec(spec: string, flag = '--offline', schemaOverride?: string): OfflineSpec {
@@ -153,7 +161,7 @@ export function parseOfflineSpec(spec: string, flag = '--offline', schemaOverrid
  * on first use: it runs initdb). PostgreSQL connects lazily: the first query meets an outage.
  *
  * @example
- * const client = await openSqlClient('embedded:.featurestream/offline');
+ * const client = await openSqlClient('embedded:.featurestream/default/offline');
  */
 export async function openSqlClient(
   spec: string | OfflineSpec,
@@ -325,13 +333,30 @@ export class EmbeddedSqlClient implements SqlClient {
    * {@link close}. `dir` null keeps it in memory (tests).
    *
    * @example
-   * const client = await EmbeddedSqlClient.open('.featurestream/offline');
+   * const client = await EmbeddedSqlClient.open('.featurestream/default/offline');
    */
   static async open(dir: string | null, options: SqlClientOptions = {}): Promise<EmbeddedSqlClient> {
     const flag = options.flag ?? '--offline';
-    const lock = dir === null ? null : lockDir(dir, `${flag}: store dir`);
+    let lock: DirLock | null;
+    let snapshot: string | null = null;
     try {
-      const db = await startPGlite(dir === null ? null : resolve(dir), options.emptySchema === true);
+      lock = dir === null ? null : lockDir(dir, `${flag}: store dir`);
+    } catch (err) {
+      if (!(err instanceof InUseError) || options.snapshotIfInUse === undefined || dir === null) throw err;
+      if (!existsSync(join(dir, 'PG_VERSION'))) throw err;
+      options.snapshotIfInUse(err);
+      snapshot = snapshotOf(resolve(dir));
+      lock = lockDir(snapshot, `${flag}: store dir`);
+    }
+    const release = () => {
+      lock?.release();
+      if (snapshot !== null) rmSync(snapshot, { recursive: true, force: true });
+    };
+    try {
+      const db = await startPGlite(
+        snapshot ?? (dir === null ? null : resolve(dir)),
+        options.emptySchema === true,
+      );
       if (options.emptySchema === true) {
         const schema = quoteIdent(options.schema ?? 'public');
         try {
@@ -344,11 +369,13 @@ export class EmbeddedSqlClient implements SqlClient {
       return new EmbeddedSqlClient(
         db,
         options.schema ?? 'public',
-        dir === null ? 'embedded:memory' : `embedded:${resolve(dir)}`,
-        { lock: lock ?? { dir: '', release() {} } },
+        dir === null
+          ? 'embedded:memory'
+          : `embedded:${resolve(dir)}${snapshot === null ? '' : ' (a snapshot: the store is in use)'}`,
+        { lock: { dir: lock?.dir ?? '', release } },
       );
     } catch (err) {
-      lock?.release();
+      release();
       if (err instanceof FeaturestreamError) throw err;
       throw new ExternalError(`${flag}: cannot open the embedded PostgreSQL in ${dir}: ${describe(err)}`, {
         cause: err,
@@ -490,6 +517,31 @@ function emptyDir(dir: string): void {
  * the lock file — and made anew: only for callers that drop its contents anyway
  * ({@link SqlClientOptions.emptySchema}).
  */
+/**
+ * Copies a PGlite directory that another process holds into a new temporary directory, as a base
+ * backup is taken: the control file first, the data files, the WAL last (recovery then replays
+ * whatever changed while the files were copied). The lock file is not copied.
+ */
+function snapshotOf(dir: string): string {
+  const copy = mkdtempSync(join(tmpdir(), 'featurestream-snapshot-'));
+  try {
+    const control = join('global', 'pg_control');
+    cpSync(join(dir, control), join(copy, control));
+    cpSync(dir, copy, {
+      recursive: true,
+      filter: (src) => {
+        const rel = src.slice(dir.length + 1);
+        return rel !== LOCK_FILE && rel !== 'postmaster.pid' && rel !== control && !rel.startsWith('pg_wal');
+      },
+    });
+    cpSync(join(dir, 'pg_wal'), join(copy, 'pg_wal'), { recursive: true });
+    return copy;
+  } catch (err) {
+    rmSync(copy, { recursive: true, force: true });
+    throw new ExternalError(`cannot copy the embedded store in ${dir}: ${describe(err)}`, { cause: err });
+  }
+}
+
 async function startPGlite(dir: string | null, remake: boolean): Promise<PGlite> {
   if (dir === null || !existsSync(join(dir, 'PG_VERSION'))) {
     const template = pgliteTemplate();
