@@ -354,6 +354,7 @@ const runCommand = program
         checkpointIntervalMs: o.checkpointInterval as number,
         batchLines: o.batchLines as number,
         fresh: stateDir === undefined && fresh, // lockRun emptied a locked state dir
+        deadLetterPolicy: (await import('./bad-input.js')).fileDeadLetterPolicy(o),
         logger,
         ...(bar === undefined ? {} : { onProgress: bar.update }),
         ...(drift === undefined ? {} : { drift, driftAlerts: (o.driftAlerts as string | undefined) ?? null }),
@@ -386,6 +387,7 @@ function lockRun(stateDir: string, fresh: boolean): void {
 }
 
 registerKafkaOptions(runCommand);
+(await import('./bad-input.js')).registerDeadLetterOptions(runCommand);
 (await import('./drift-run-options.js')).registerDriftRunOptions(runCommand);
 
 const topologyCmd = program.command('topology').description('Inspect topologies and write topology files');

@@ -1,4 +1,5 @@
 import { promptEmbeddingOptions } from '../domains/llm/plugin.js';
+import { kafkaDeadLetterPolicy } from './bad-input.js';
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { nonNegativeInt as nonNegative, positiveInt as positive } from '../shared/flags.js';
@@ -140,6 +141,9 @@ export interface KafkaCommandFlags {
   readonly summaryJson?: boolean;
   readonly workers?: number;
   readonly featureVersion?: number;
+  /** `--max-dead-letter-share`, `--dead-letter-window`: the opt-in bad-input stop (src/cli/bad-input.ts). */
+  readonly maxDeadLetterShare?: number;
+  readonly deadLetterWindow?: number;
 }
 
 /** Checks the flags and turns them into job options (ConfigError naming the flag on a bad one). */
@@ -201,6 +205,7 @@ export async function kafkaJobOptions(
     repartitionCompression: o.repartitionCompression ?? 'none',
     metricsPort: o.metricsPort ?? null,
     providerOptions: promptEmbeddingOptions({ cache: o.embeddingCache ?? null }),
+    deadLetterPolicy: kafkaDeadLetterPolicy(o),
     logger,
   };
 }
