@@ -72,6 +72,14 @@ export function installProcessGuards(): void {
   }
 }
 
+/**
+ * Tells the launcher (`bin/featurestream.js`, whose SIGINT/SIGTERM handler covers module
+ * loading) that the modules are loaded: a signal no command handles now says only "interrupted".
+ */
+export function markLoaded(): void {
+  (globalThis as { __featurestreamLoaded?: () => void }).__featurestreamLoaded?.();
+}
+
 /** Errors that only say the worker pool was shut down around a task. */
 function isTeardownNoise(err: unknown): boolean {
   const m = err instanceof Error ? err.message : String(err);

@@ -12,6 +12,7 @@ import {
   exitOnSignals,
   installProcessGuards,
   lockStateDir,
+  markLoaded,
   reportError,
   withoutDebug,
 } from './guard.js';
@@ -552,6 +553,7 @@ registerStoreCommands(program);
 async function main(): Promise<void> {
   // Our handlers, not a library's (see src/guard.ts): errors end here, as one line.
   installProcessGuards();
+  markLoaded();
   const debug = debugWanted();
   try {
     // The shipped domains: their schemas, functions, catalogs and topologies, here and in workers.
