@@ -232,6 +232,13 @@ export class PostgresSqlClient implements SqlClient {
         client?.release(lost ? (err instanceof Error ? err : true) : undefined);
         if (!lost) {
           if (err instanceof FeaturestreamError) throw err;
+          // A database that does not exist is a wrong URL (or a step left out), not an outage.
+          if ((err as { code?: unknown }).code === '3D000') {
+            throw new ConfigError(
+              `--offline ${this.description}: ${describe(err)}: create it (createdb) or fix the URL`,
+              { field: '--offline', cause: err },
+            );
+          }
           throw new ExternalError(`PostgreSQL offline store: ${what} failed: ${describe(err)}`, {
             cause: err,
             retryable: false,
