@@ -226,7 +226,8 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
       redisUrl: config.onlineUrl,
       storeNames: {
         online: config.onlineEmbedded ?? (config.onlineUrl === null ? 'none' : redactUrl(config.onlineUrl)),
-        offline: config.offlineEmbedded ?? (config.offlineUrl === null ? 'none' : redactUrl(config.offlineUrl)),
+        offline:
+          config.offlineEmbedded ?? (config.offlineUrl === null ? 'none' : redactUrl(config.offlineUrl)),
       },
       keyPrefix: config.keyPrefix,
       ...(config.authToken === undefined ? {} : { authToken: config.authToken }),
