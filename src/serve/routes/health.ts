@@ -38,7 +38,8 @@ export function healthRoutes(ctx: RouteContext) {
       // What is down, by name and with its error, so a probe's log says which store to look at.
       const names = opts.storeNames ?? {};
       const down: string[] = [];
-      const onlineName = names.online ?? opts.redisUrl ?? 'online store';
+      const ownUrl = (online as { url?: unknown } | null)?.url;
+      const onlineName = names.online ?? (typeof ownUrl === 'string' ? ownUrl : 'online store');
       if (typeof c2 !== 'string' && c2.status === 'down') down.push(`online ${onlineName}: ${c2.error}`);
       if (typeof c3 !== 'string' && c3.status === 'down')
         down.push(`offline ${names.offline ?? 'offline store'}: ${c3.error}`);
