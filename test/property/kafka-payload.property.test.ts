@@ -132,7 +132,8 @@ describe('property: Kafka payload decoders', () => {
             const line = batch.line(i);
             expect(typeof line).toBe('string');
             if (c.want !== undefined && format !== 'json') {
-              expect(JSON.parse(line)).toEqual(c.want);
+              // as JSON says it (JSON has no -0: the frame's -0 is the line's 0)
+              expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(c.want)));
               validDecoded++;
             }
           });
