@@ -6,7 +6,8 @@
  * on its own with the rows and dead letters of an undisturbed file run over the same events,
  * every row once. Prints the figures (faults, restarts, retries logged, seconds).
  *
- * FEATURESTREAM_SOAK_EVENTS sets the stream's length (default 40,000).
+ * FEATURESTREAM_SOAK_EVENTS sets the stream's length (default 40,000), FEATURESTREAM_SOAK_EVERY_MS
+ * the time between faults (default 2,500), FEATURESTREAM_SOAK_FAULTS which (broker, redis, both).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,10 @@ import {
 
 const SOAK = process.env.FEATURESTREAM_SOAK === '1';
 const EVENTS = Number(process.env.FEATURESTREAM_SOAK_EVENTS) || 40_000;
+/** Milliseconds between faults (default 2,500; the first comes after the first checkpoint). */
+const EVERY = Number(process.env.FEATURESTREAM_SOAK_EVERY_MS) || 2_500;
+/** Which faults: `broker`, `redis` or `both` (default). */
+const KINDS = process.env.FEATURESTREAM_SOAK_FAULTS ?? 'both';
 
 /** Retriable broker errors by API: [api key, error code, name]. */
 const FAULTS: ReadonlyArray<readonly [number, number, string]> = [
@@ -68,19 +73,22 @@ describe.skipIf(!SOAK)('soak: a Kafka member under broker errors and Redis resta
         group: 'soak',
         dir,
         tag: 'a',
-        extra: ['--online', redis.url, '--fetch-max-bytes', '32768', '--log-level', 'info'],
+        extra: ['--online', redis.url, '--fetch-max-bytes', '32768', '--log-level', 'debug'],
       }),
     );
     let exited = false;
     void r.result.then(() => {
       exited = true;
     });
+    // Faults once the member works: set up, shards restored, a first checkpoint committed.
+    await Promise.race([r.waitForLog((e) => e.msg === 'shard checkpoint committed'), r.result]);
     const injected = new Map<string, number>();
     let restarts = 0;
     for (let i = 0; !exited; i++) {
-      await sleep(700);
+      await sleep(EVERY);
       if (exited) break;
-      if (i % 4 === 3) {
+      const redisTurn = KINDS === 'redis' || (KINDS === 'both' && i % 4 === 3);
+      if (redisTurn) {
         // Redis gone for a moment: the member's writes wait (backpressure) and retry.
         await redis.stop();
         await sleep(800);
@@ -88,6 +96,7 @@ describe.skipIf(!SOAK)('soak: a Kafka member under broker errors and Redis resta
         restarts++;
       } else {
         const [api, code, name] = FAULTS[i % FAULTS.length]!;
+        if (KINDS === 'redis') continue;
         await broker.apply(`err ${api} ${code} 3`);
         injected.set(name, (injected.get(name) ?? 0) + 3);
       }
