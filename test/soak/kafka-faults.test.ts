@@ -7,7 +7,8 @@
  * every row once. Prints the figures (faults, restarts, retries logged, seconds).
  *
  * FEATURESTREAM_SOAK_EVENTS sets the stream's length (default 40,000), FEATURESTREAM_SOAK_EVERY_MS
- * the time between faults (default 2,500), FEATURESTREAM_SOAK_FAULTS which (broker, redis, both).
+ * the time between faults (default 2,500), FEATURESTREAM_SOAK_FAULTS which (broker, redis, both),
+ * FEATURESTREAM_SOAK_MAX_FAULTS how many before the faults stop (default: until the run ends).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ const EVENTS = Number(process.env.FEATURESTREAM_SOAK_EVENTS) || 40_000;
 const EVERY = Number(process.env.FEATURESTREAM_SOAK_EVERY_MS) || 2_500;
 /** Which faults: `broker`, `redis` or `both` (default). */
 const KINDS = process.env.FEATURESTREAM_SOAK_FAULTS ?? 'both';
+/** Stop injecting after this many faults (default: until the run ends), to see it recover. */
+const MAX_FAULTS = Number(process.env.FEATURESTREAM_SOAK_MAX_FAULTS) || Number.POSITIVE_INFINITY;
 
 /** Retriable broker errors by API: [api key, error code, name]. */
 const FAULTS: ReadonlyArray<readonly [number, number, string]> = [
@@ -45,6 +48,11 @@ const FAULTS: ReadonlyArray<readonly [number, number, string]> = [
   [3, 5, 'Metadata LEADER_NOT_AVAILABLE'],
   [10, 15, 'FindCoordinator COORDINATOR_NOT_AVAILABLE'],
 ];
+
+/** FEATURESTREAM_SOAK_ONLY=API:CODE,…: inject only these broker errors (e.g. `8:16`). */
+const ONLY = (process.env.FEATURESTREAM_SOAK_ONLY ?? '').split(',').filter((x) => x !== '');
+const BROKER_FAULTS =
+  ONLY.length === 0 ? FAULTS : FAULTS.filter(([api, code]) => ONLY.includes(`${api}:${code}`));
 
 describe.skipIf(!SOAK)('soak: a Kafka member under broker errors and Redis restarts', () => {
   const dir = tempDir('fs-soak-');
@@ -84,7 +92,11 @@ describe.skipIf(!SOAK)('soak: a Kafka member under broker errors and Redis resta
     await Promise.race([r.waitForLog((e) => e.msg === 'shard checkpoint committed'), r.result]);
     const injected = new Map<string, number>();
     let restarts = 0;
-    for (let i = 0; !exited; i++) {
+    for (
+      let i = 0;
+      !exited && restarts + [...injected.values()].reduce((a, b) => a + b / 3, 0) < MAX_FAULTS;
+      i++
+    ) {
       await sleep(EVERY);
       if (exited) break;
       const redisTurn = KINDS === 'redis' || (KINDS === 'both' && i % 4 === 3);
@@ -95,7 +107,7 @@ describe.skipIf(!SOAK)('soak: a Kafka member under broker errors and Redis resta
         await redis.start();
         restarts++;
       } else {
-        const [api, code, name] = FAULTS[i % FAULTS.length]!;
+        const [api, code, name] = BROKER_FAULTS[i % BROKER_FAULTS.length]!;
         if (KINDS === 'redis') continue;
         await broker.apply(`err ${api} ${code} 3`);
         injected.set(name, (injected.get(name) ?? 0) + 3);
