@@ -8,6 +8,29 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   console.log(pkg.version);
 } else {
+  // Until a command installs its own handlers (run: 130/143 after releasing its lock; serve, ui
+  // and Kafka members: a graceful stop), SIGINT/SIGTERM end the process with one line and
+  // 130/143 instead of silently: loading the modules takes a while (issue 31). This handler
+  // steps aside whenever another one listens for the signal.
+  let loaded = false;
+  const early = (signal) => {
+    if (process.listenerCount(signal) > 1) return;
+    process.stderr.write(
+      `featurestream: interrupted by ${signal}${loaded ? '' : ' while loading; nothing was done'}\n`,
+    );
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', early);
+  process.on('SIGTERM', early);
+  globalThis.__featurestreamLoaded = () => {
+    loaded = true;
+  };
+  // A test hook: a slow module load (tests signal the process while it loads).
+  const delay = Number(process.env.FEATURESTREAM_TEST_LOAD_DELAY_MS);
+  if (delay > 0) {
+    process.stderr.write(`[test hook] loading delayed by ${delay} ms\n`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
   const bundled = new URL('../dist/bundle/cli.js', import.meta.url);
   await import(existsSync(bundled) ? bundled.href : '../dist/src/cli/index.js');
 }

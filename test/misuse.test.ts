@@ -232,8 +232,19 @@ describe.concurrent('misuse table', () => {
     ];
     writeFileSync(f, `${lines.join('\n')}\n${'y'.repeat(3 << 20)}`); // and a last line with no newline
     const dl = join(d, 'dl.ndjson');
+    // Mostly dead letters: accepted on purpose (the default stops over half, see below).
     const r = await cli(
-      run('--input', f, '--out', join(d, 'out.ndjson'), '--dead-letters', dl, '--summary-json'),
+      run(
+        '--input',
+        f,
+        '--out',
+        join(d, 'out.ndjson'),
+        '--dead-letters',
+        dl,
+        '--summary-json',
+        '--max-dead-letter-share',
+        '1',
+      ),
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -376,7 +387,7 @@ describe.concurrent('misuse table', () => {
     );
   }, 120_000);
 
-  it('run with a bad store URL → 2; an unreachable Redis or PostgreSQL → 1', async () => {
+  it('run with a bad store URL → 2; a refused Redis or PostgreSQL → 1', async () => {
     const base = run('--input', events, '--out', join(dir, 'stores.ndjson'));
     const a = await cli([...base, '--online', 'ftp://x']);
     expect(a.code).toBe(2);
@@ -385,13 +396,17 @@ describe.concurrent('misuse table', () => {
       /^featurestream: --online: expected redis:\/\/HOST:PORT\[\/DB\], embedded or embedded:DIR, got "ftp:\/\/x"$/,
     );
     const [b, c] = await Promise.all([
-      cli([...base, '--online', 'redis://127.0.0.1:1'], { env: { FEATURESTREAM_RETRY_DEADLINE_MS: '1500' } }),
+      // No deadline set: a refused connection fails at the first attempt (the 15 s default unused).
+      cli([...base, '--online', 'redis://127.0.0.1:1']),
       cli([...base, '--offline', 'postgres://postgres@127.0.0.1:1/test'], {
         env: { FEATURESTREAM_RETRY_DEADLINE_MS: '1500' },
       }),
     ]);
     expect(b.code).toBe(1);
-    oneLine(b, /^featurestream: --online: Redis not reachable within \d+ ms/);
+    oneLine(
+      b,
+      /^featurestream: --online redis:\/\/127\.0\.0\.1:1: connection refused \(.*ECONNREFUSED.*\): no Redis listens there; is it running, and are the host and port right\?$/,
+    );
     expect(c.code).toBe(1);
     oneLine(
       c,
@@ -686,5 +701,446 @@ describe.concurrent('misuse table', () => {
     oneLine(b, /^featurestream: --topology: unknown topology "nope"/);
     usage(await cli(['topology', 'show', '--format', 'png']), /argument 'png' is invalid/);
     usage(await cli(['frobnicate']), /^error: unknown command 'frobnicate'/);
+  });
+
+  // --- issue 31: lock holders, bad input, exit codes of every command -----------------------------
+  it('a state dir held by a SIGKILLed run its parent has not reaped (a zombie) is taken over → 0', async () => {
+    const d = sub('zombie');
+    const state = join(d, 'state');
+    // The holder: a run stuck at start (its --online store accepts and never answers), started by
+    // a shell that then becomes `sleep`, which never reaps it.
+    const silent = createServer({ pauseOnConnect: true });
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
+    const port = (silent.address() as { port: number }).port;
+    const args = run(
+      '--input',
+      events,
+      '--out',
+      join(d, 'rows.ndjson'),
+      '--state-dir',
+      state,
+      '--summary-json',
+    );
+    const parent = spawn(
+      'sh',
+      [
+        '-c',
+        '"$0" "$@" >/dev/null 2>&1 & echo "holder $!"; exec sleep 600',
+        process.execPath,
+        BIN,
+        ...args,
+        '--online',
+        `redis://127.0.0.1:${port}`,
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    try {
+      let out = '';
+      parent.stdout!.setEncoding('utf8');
+      await new Promise<void>((res) =>
+        parent.stdout!.on('data', (x: string) => {
+          out += x;
+          if (/holder \d+\n/.test(out)) res();
+        }),
+      );
+      const holder = Number(/holder (\d+)/.exec(out)![1]);
+      const lockFile = join(state, 'featurestream.lock');
+      while (!existsSync(lockFile) || !readFileSync(lockFile, 'utf8').includes(`"pid":${holder}`)) {
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      process.kill(holder, 'SIGKILL');
+      const stateOf = () => readFileSync(`/proc/${holder}/stat`, 'utf8').split(') ')[1]!.split(' ')[0];
+      while (stateOf() !== 'Z') await new Promise((res) => setTimeout(res, 10));
+      const r = await cli(args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout.trim()).eventsRead).toBe(400);
+      expect(stateOf()).toBe('Z'); // taken over while the holder was still unreaped
+    } finally {
+      parent.kill('SIGKILL');
+      silent.close();
+    }
+  });
+
+  it('run --input a file of mostly dead letters (a CSV) → 1 naming the file, reasons and likely cause, after committing; a rerun accepting it → 0', async () => {
+    const d = sub('csv');
+    const f = join(d, 'events.csv');
+    writeFileSync(f, 'id,type,timestamp\n1,performance_metrics,2025-01-15T10:00:00Z\n');
+    const args = run(
+      '--input',
+      f,
+      '--out',
+      join(d, 'rows.ndjson'),
+      '--state-dir',
+      join(d, 'state'),
+      '--summary-json',
+    );
+    const r = await cli(args);
+    expect(r.code, r.stderr).toBe(1);
+    oneLine(
+      r,
+      /^featurestream: --input \S+events\.csv: 2 of 2 lines are dead letters \(not_json 2\) — not NDJSON events\? 100% of the whole input is above --max-dead-letter-share 0\.5; stopped after committing what was read: check the input, or run again with a higher --max-dead-letter-share \(1 accepts any share\)$/,
+    );
+    const record = JSON.parse(readFileSync(join(d, 'state', 'checkpoint.json'), 'utf8'));
+    expect(record.done).toBe(false);
+    expect(record.position.line).toBe(2);
+    const again = await cli([...args, '--max-dead-letter-share', '1']);
+    expect(again.code, again.stderr).toBe(0);
+    const s = JSON.parse(again.stdout.trim());
+    expect(s.resumedFrom).not.toBeNull();
+    expect(s.deadLettersByReason).toEqual({ not_json: 2 });
+  });
+
+  it('run whose first 1,000 lines are mostly dead letters stops there → 1; a few bad lines → 0; a bad threshold → 2', async () => {
+    const d = sub('head-dead');
+    const f = join(d, 'events.ndjson');
+    const lines = [
+      ...Array.from({ length: 700 }, (_, i) => `{"type":"performance_metrics","n":${i},`),
+      ...Array.from({ length: 5000 }, (_, i) => good(i)),
+    ];
+    writeFileSync(f, `${lines.join('\n')}\n`);
+    const args = run(
+      '--input',
+      f,
+      '--out',
+      join(d, 'rows.ndjson'),
+      '--dead-letters',
+      join(d, 'dl.ndjson'),
+      '--state-dir',
+      join(d, 'state'),
+      '--batch-lines',
+      '500',
+    );
+    const r = await cli(args);
+    expect(r.code, r.stderr).toBe(1);
+    oneLine(
+      r,
+      /^featurestream: --input \S+events\.ndjson: 700 of 1,000 lines are dead letters \(not_json 700\) — not NDJSON events\? 70% of the first 1,000 lines is above --max-dead-letter-share 0\.5;/,
+    );
+    const record = JSON.parse(readFileSync(join(d, 'state', 'checkpoint.json'), 'utf8'));
+    expect(record.position.line).toBeGreaterThanOrEqual(1000);
+    expect(record.position.line).toBeLessThan(lines.length);
+    expect(readFileSync(join(d, 'dl.ndjson'), 'utf8').trim().split('\n')).toHaveLength(700);
+    // The same command again stops again before reading on; a threshold above the share finishes.
+    const same = await cli(args);
+    expect(same.code, same.stderr).toBe(1);
+    const ok = await cli([...args, '--max-dead-letter-share', '0.75', '--summary-json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout.trim()).eventsRead).toBe(lines.length);
+    usage(
+      await cli(run('--input', f, '--out', join(d, 'x.ndjson'), '--max-dead-letter-share', '2')),
+      /--max-dead-letter-share must be a number in \[0, 1\], got "2"/,
+    );
+  });
+
+  it('run --online: a Redis that accepts and never answers is waited for with a line every few seconds → 1 naming the URL', async () => {
+    const silent = createServer({ pauseOnConnect: true });
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const r = await cli(
+        run('--input', events, '--out', join(dir, 'silent.ndjson'), '--online', `redis://127.0.0.1:${port}`),
+        {
+          env: { FEATURESTREAM_RETRY_DEADLINE_MS: '2000' },
+        },
+      );
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        `still waiting for --online redis://127.0.0.1:${port}: connected, but no answer to the handshake`,
+      );
+      oneLine(
+        r,
+        new RegExp(
+          `^featurestream: --online redis://127\\.0\\.0\\.1:${port}: Redis not reachable within 2000 ms \\(connected, but no answer to the handshake\\): check the host and port, that it is Redis that listens there`,
+        ),
+      );
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('serve with a refused Redis stays up: /readyz 503 naming the store; SIGTERM → 0', async () => {
+    const closed = await freePort();
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--port', '0', '--online', `redis://127.0.0.1:${closed}`, '--offline', 'none'],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (x: string) => {
+      stdout += x;
+    });
+    child.stderr.setEncoding('utf8').on('data', (x: string) => {
+      stderr += x;
+    });
+    const exited = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    while (!/listening on (http:\/\/\S+)/.test(stdout)) await new Promise((res) => setTimeout(res, 20));
+    const base = /listening on (http:\/\/\S+)/.exec(stdout)![1];
+    const res = await fetch(`${base}/readyz`);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { checks: { online: string }; down: string[] };
+    expect(body.checks.online).toBe('down');
+    expect(body.down[0]).toMatch(new RegExp(`^online redis://127\\.0\\.0\\.1:${closed}: `));
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(0);
+  });
+
+  it('SIGTERM / SIGINT while the modules load → 143 / 130 with one line', async () => {
+    for (const [signal, code] of [
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+    ] as const) {
+      const child = spawn(process.execPath, [BIN, 'topology', 'list'], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, FEATURESTREAM_TEST_LOAD_DELAY_MS: '60000' },
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8');
+      const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+      await new Promise<void>((res) =>
+        child.stderr.on('data', (x: string) => {
+          stderr += x;
+          if (stderr.includes('[test hook] loading delayed')) res();
+        }),
+      );
+      child.kill(signal);
+      expect(await closed, stderr).toBe(code);
+      oneLine(
+        { code, signal: null, stdout: '', stderr },
+        new RegExp(`^featurestream: interrupted by ${signal} while loading; nothing was done$`),
+      );
+    }
+  });
+
+  // --- ui, drift, quality, replay, diff, workflow, export, training-set, db -----------------------
+  it('ui: a busy port → 3 naming --port; a bad port or topology → 2; SIGTERM → 0', async () => {
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await cli(['ui', '--port', String(port)]);
+      expect(r.code, r.stderr).toBe(3);
+      oneLine(
+        r,
+        new RegExp(
+          `^featurestream: --port ${port}: 127\\.0\\.0\\.1:${port} is in use by another process: stop it or choose another --port$`,
+        ),
+      );
+      // run --ui-port on a busy port names --ui-port
+      const u = await cli(
+        run('--input', events, '--out', join(dir, 'ui-busy.ndjson'), '--ui-port', String(port)),
+      );
+      expect(u.code, u.stderr).toBe(3);
+      oneLine(
+        u,
+        new RegExp(`^featurestream: --ui-port ${port}: 127\\.0\\.0\\.1:${port} is in use by another process`),
+      );
+    } finally {
+      blocker.close();
+    }
+    usage(await cli(['ui', '--port', 'abc']), /--port must be an integer ≥ 0, got "abc"/);
+    const big = await cli(['ui', '--port', '70000']);
+    expect(big.code, big.stderr).toBe(2);
+    oneLine(big, /^featurestream: --port: cannot listen on 127\.0\.0\.1:70000/);
+    const notTopology = join(sub('ui'), 'notes.yaml');
+    writeFileSync(notTopology, 'hello: world\n');
+    const t = await cli(['ui', '--topology', notTopology]);
+    expect(t.code).toBe(2);
+    oneLine(t, /^featurestream: topology file \S+notes\.yaml: field `schemaVersion` must be 1, got nothing$/);
+    const child = spawn(process.execPath, [BIN, 'ui', '--port', '0'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (x: string) => {
+      stdout += x;
+    });
+    const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    while (!stdout.includes('topology page: http://')) await new Promise((res) => setTimeout(res, 20));
+    child.kill('SIGTERM');
+    expect(await closed).toBe(0);
+  });
+
+  it('drift and quality: reversed or bad periods, wrong values → 2; a missing schema or database → 2', async () => {
+    const off = `embedded:${join(sub('drift'), 'offline')}`;
+    const periods = ['--reference', '2025-01-01/2025-01-08', '--current', '2025-01-08/2025-01-15'];
+    usage(
+      await cli([
+        'drift',
+        '--offline',
+        off,
+        '--group',
+        'perf_5min',
+        '--reference',
+        '2025-01-08/2025-01-01',
+        '--current',
+        '2025-01-08/2025-01-15',
+      ]),
+      /--reference: TO must be after FROM, got "2025-01-08\/2025-01-01"/,
+    );
+    usage(
+      await cli([
+        'drift',
+        '--offline',
+        off,
+        '--group',
+        'perf_5min',
+        '--reference',
+        'x/y',
+        '--current',
+        '2025-01-08/2025-01-15',
+      ]),
+      /--reference: "x" is not RFC 3339, a date \(YYYY-MM-DD\) or ms since the epoch/,
+    );
+    usage(
+      await cli(['drift', '--offline', off, '--group', 'perf_5min', ...periods, '--format', 'pdf']),
+      /argument 'pdf' is invalid/,
+    );
+    const a = await cli([
+      'drift',
+      '--offline',
+      'postgres://postgres@127.0.0.1:5432/test?schema=fs_no_such_schema',
+      '--group',
+      'perf_5min',
+      ...periods,
+    ]);
+    expect(a.code, a.stderr).toBe(2);
+    oneLine(
+      a,
+      /^featurestream: --offline: no feature store in postgres:\/\/postgres@127\.0\.0\.1:5432\/test \(schema fs_no_such_schema\): run `featurestream db migrate`/,
+    );
+    const b = await cli([
+      'drift',
+      '--offline',
+      'postgres://postgres@127.0.0.1:5432/fs_no_such_db',
+      '--group',
+      'perf_5min',
+      ...periods,
+    ]);
+    expect(b.code, b.stderr).toBe(2);
+    oneLine(
+      b,
+      /^featurestream: --offline postgres:\/\/postgres@127\.0\.0\.1:5432\/fs_no_such_db: database "fs_no_such_db" does not exist: create it \(createdb\) or fix the URL$/,
+    );
+    usage(
+      await cli(['quality', '--offline', off, '--window', 'xyz']),
+      /--window must be a duration such as 90s, 30m, 24h or 7d, got "xyz"/,
+    );
+    usage(
+      await cli(['quality', '--offline', off, '--at', 'yesterday']),
+      /--at must be RFC 3339, a date or ms since the epoch, got "yesterday"/,
+    );
+    const q = await cli(['quality', '--offline', 'postgres://postgres@127.0.0.1:5432/fs_no_such_db']);
+    expect(q.code, q.stderr).toBe(2);
+    oneLine(q, /^featurestream: --offline \S+fs_no_such_db: database "fs_no_such_db" does not exist/);
+  });
+
+  it('replay and diff: a reversed range, a missing input or version, a busy state dir, a file that is not a topology → 2 / 3', async () => {
+    const d = sub('replay');
+    const range = ['--from', '2025-01-15T10:00:00Z', '--to', '2025-01-15T14:00:00Z'];
+    const out = ['--feature-version', '2', '--out', join(d, 'r.ndjson')];
+    const a = await cli([
+      'replay',
+      '--input',
+      events,
+      '--from',
+      '2025-01-15T14:00:00Z',
+      '--to',
+      '2025-01-15T10:00:00Z',
+      ...out,
+    ]);
+    expect(a.code).toBe(2);
+    oneLine(a, /^featurestream: --to must be after --from/);
+    const b = await cli(['replay', '--input', join(d, 'nope.ndjson'), ...range, ...out]);
+    expect(b.code).toBe(2);
+    oneLine(b, /^featurestream: --input: no such file or directory: \S+nope\.ndjson$/);
+    usage(
+      await cli(['replay', '--input', events, ...range, '--out', join(d, 'r.ndjson')]),
+      /required option '--feature-version <n>' not specified/,
+    );
+    const c = await cli(['replay', '--input', events, ...range, '--feature-version', '2']);
+    expect(c.code).toBe(2);
+    oneLine(c, /^featurestream: replay needs somewhere to write: --offline, --online or --out$/);
+    const notTopology = join(d, 'notes.json');
+    writeFileSync(notTopology, '{"name": "just some json"}');
+    const t = await cli(['replay', '--input', events, ...range, ...out, '--topology', notTopology]);
+    expect(t.code).toBe(2);
+    oneLine(t, /^featurestream: topology file \S+notes\.json: field `schemaVersion` must be 1, got nothing$/);
+    const state = join(d, 'state');
+    mkdirSync(state);
+    writeFileSync(join(state, 'featurestream.lock'), stamp(livePid));
+    const busy = await cli(['replay', '--input', events, ...range, ...out, '--state-dir', state]);
+    expect(busy.code, busy.stderr).toBe(3);
+    oneLine(busy, new RegExp(`is in use by featurestream pid ${livePid}`));
+    const off = `embedded:${join(d, 'offline')}`;
+    usage(
+      await cli(['diff', '--offline', off, '--group', 'perf_5min', '--versions', '1', ...range]),
+      /--versions must be two positive integers A,B, got "1"/,
+    );
+    const r = await cli([
+      'diff',
+      '--offline',
+      off,
+      '--group',
+      'perf_5min',
+      '--versions',
+      '1,2',
+      '--from',
+      '2025-01-15',
+      '--to',
+      '2025-01-14',
+    ]);
+    expect(r.code).toBe(2);
+    oneLine(r, /^featurestream: --to must be after --from/);
+  });
+
+  it('workflow, export, training-set, db, run: unknown subcommands, reversed ranges, missing inputs and databases, a YAML file that is not YAML → 2', async () => {
+    const d = sub('more');
+    const off = `embedded:${join(d, 'offline')}`;
+    usage(await cli(['workflow', 'nope']), /^error: unknown command 'nope'/);
+    const e = await cli([
+      'export',
+      '--offline',
+      off,
+      '--group',
+      'perf_5min',
+      '--from',
+      '2025-01-15',
+      '--to',
+      '2025-01-14',
+    ]);
+    expect(e.code).toBe(2);
+    oneLine(e, /^featurestream: --to must be after --from/);
+    usage(
+      await cli(['export', '--offline', off, '--group', 'perf_5min', '--version', 'x']),
+      /--version must be a positive integer, got "x"/,
+    );
+    const t = await cli(['training-set', '--features', 'PERF_001', '--offline', off]);
+    expect(t.code).toBe(2);
+    oneLine(t, /^featurestream: training-set: --entities is required \(--kind llm\)$/);
+    const w = await cli([
+      'training-set',
+      '--kind',
+      'workflow',
+      '--input',
+      join(d, 'nope.ndjson'),
+      '--out',
+      join(d, 'x.ndjson'),
+    ]);
+    expect(w.code).toBe(2);
+    oneLine(w, /^featurestream: training-set: --input \S+nope\.ndjson does not exist$/);
+    const m = await cli(['db', 'migrate', '--offline', 'postgres://postgres@127.0.0.1:5432/fs_no_such_db']);
+    expect(m.code, m.stderr).toBe(2);
+    oneLine(
+      m,
+      /^featurestream: --offline postgres:\/\/postgres@127\.0\.0\.1:5432\/fs_no_such_db: database "fs_no_such_db" does not exist: create it \(createdb\) or fix the URL$/,
+    );
+    const bad = join(d, 'bad.yaml');
+    writeFileSync(bad, 'nodes: 3\nfoo: [1,2\n');
+    const y = await cli(run('--topology', bad, '--input', events, '--out', join(d, 'r.ndjson')));
+    expect(y.code).toBe(2);
+    oneLine(y, /^featurestream: topology file \S+bad\.yaml: not valid YAML: .+ at line 3, column 1$/);
+    expect(y.stderr.trim().split('\n')).toHaveLength(1); // no code frame under it
   });
 });

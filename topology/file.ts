@@ -251,7 +251,8 @@ export function parseTopology(
     raw = format === 'json' ? JSON.parse(text) : yaml().parse(text);
   } catch (e) {
     throw new TopologyError(
-      `topology file ${source}: not valid ${format.toUpperCase()}: ${(e as Error).message}`,
+      // The YAML library's message ends in a code frame over several lines: one line, no frame.
+      `topology file ${source}: not valid ${format.toUpperCase()}: ${(e as Error).message.split('\n')[0]!.replace(/:$/, '')}`,
       {
         field: source,
         cause: e,

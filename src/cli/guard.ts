@@ -5,9 +5,11 @@
  * LevelDB or starts workers) and the process-level handlers that keep an error from ending inside
  * a library's own handler.
  *
- * Exit codes: 0 done; 1 failure (damaged input, an unreachable store or broker, disk full);
- * 2 bad arguments or configuration; 3 in use (a state dir, store dir or port held by another
- * live process); 130 / 143 interrupted by SIGINT / SIGTERM (state stays at the last checkpoint).
+ * Exit codes (one table for every command, docs/operations.md): 0 done — and `serve`, `ui` and
+ * Kafka members stopped by SIGTERM/SIGINT; 1 failure (damaged or mostly-dead-letter input, a
+ * refused or unreachable store or broker, disk full); 2 bad arguments or configuration; 3 in use
+ * (a state dir, store dir or port held by another live process); 130 / 143 a bounded command
+ * interrupted by SIGINT / SIGTERM (state stays at the last checkpoint), also while loading.
  *
  * @example
  * installProcessGuards();
@@ -70,6 +72,14 @@ export function installProcessGuards(): void {
       return original(event, l);
     };
   }
+}
+
+/**
+ * Tells the launcher (`bin/featurestream.js`, whose SIGINT/SIGTERM handler covers module
+ * loading) that the modules are loaded: a signal no command handles now says only "interrupted".
+ */
+export function markLoaded(): void {
+  (globalThis as { __featurestreamLoaded?: () => void }).__featurestreamLoaded?.();
 }
 
 /** Errors that only say the worker pool was shut down around a task. */

@@ -11,7 +11,7 @@ import { registerExportCommand } from './export.js';
 import { registerFeaturesCommands } from './features.js';
 import { registerGenerateCommand } from './generate.js';
 import { registerInitCommand } from './init.js';
-import { debugWanted, installProcessGuards, reportError, withoutDebug } from './guard.js';
+import { debugWanted, installProcessGuards, markLoaded, reportError, withoutDebug } from './guard.js';
 import { registerRunCommand } from './run.js';
 import { registerServeCommand } from './serve.js';
 import { registerTopologyCommands } from './topology.js';
@@ -85,6 +85,7 @@ helpHintAfterError(program, 'featurestream');
 async function main(): Promise<void> {
   // Our handlers, not a library's (see src/guard.ts): errors end here, as one line.
   installProcessGuards();
+  markLoaded();
   const debug = debugWanted();
   try {
     await program.parseAsync(withoutDebug(process.argv));

@@ -1,5 +1,6 @@
 import { runTopology } from './run-topology.js';
 import type { EmbedderName } from '../domains/llm/features/embeddings/models.js';
+import { kafkaDeadLetterPolicy } from './bad-input.js';
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { nonNegativeInt as nonNegative, positiveInt as positive } from '../shared/flags.js';
@@ -143,6 +144,9 @@ export interface KafkaCommandFlags {
   readonly featureVersion?: number;
   /** The prompt embedder (`--embedder`), as for file runs. */
   readonly embedder?: string;
+  /** `--max-dead-letter-share`, `--dead-letter-window`: the opt-in bad-input stop (src/cli/bad-input.ts). */
+  readonly maxDeadLetterShare?: number;
+  readonly deadLetterWindow?: number;
 }
 
 /** Checks the flags and turns them into job options (ConfigError naming the flag on a bad one). */
@@ -204,6 +208,7 @@ export async function kafkaJobOptions(
       cache: o.embeddingCache ?? null,
       ...(o.embedder === undefined ? {} : { model: o.embedder as EmbedderName }),
     }),
+    deadLetterPolicy: kafkaDeadLetterPolicy(o),
     logger,
   };
 }

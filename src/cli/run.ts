@@ -359,6 +359,7 @@ export async function registerRunCommand(program: Command): Promise<Command> {
           checkpointIntervalMs: o.checkpointInterval as number,
           batchLines: o.batchLines as number,
           fresh: stateDir === undefined && fresh, // lockRun emptied a locked state dir
+        deadLetterPolicy: (await import('./bad-input.js')).fileDeadLetterPolicy(o),
           logger,
           ...(bar === undefined ? {} : { onProgress: bar.update }),
           ...(drift === undefined
@@ -386,6 +387,7 @@ export async function registerRunCommand(program: Command): Promise<Command> {
       }
     });
   registerKafkaOptions(runCommand);
+  (await import('./bad-input.js')).registerDeadLetterOptions(runCommand);
   (await import('./drift-run-options.js')).registerDriftRunOptions(runCommand);
   return runCommand;
 }

@@ -255,6 +255,11 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
       offline,
       offlineSchema: config.offlineSchema,
       redisUrl: config.onlineUrl,
+      storeNames: {
+        online: config.onlineEmbedded ?? (config.onlineUrl === null ? 'none' : redactUrl(config.onlineUrl)),
+        offline:
+          config.offlineEmbedded ?? (config.offlineUrl === null ? 'none' : redactUrl(config.offlineUrl)),
+      },
       keyPrefix: config.keyPrefix,
       ...(config.authToken === undefined ? {} : { authToken: config.authToken }),
       l1: { maxBytes: config.l1MaxBytes, ttlMs: config.l1TtlMs },

@@ -30,6 +30,7 @@ export function registerUiCommand(program: Command, topologyByName: (name: strin
       const { startUiServer } = await import('../ui/server.js');
       const ui = await startUiServer(topologyByName(o.topology as string), o.port as number, {
         host: o.host as string,
+        flag: '--port',
       });
       process.stdout.write(`topology page: http://${o.host as string}:${ui.port}/\n`);
       // Handlers that stay: a second signal while the page closes must not end the process by

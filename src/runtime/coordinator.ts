@@ -25,6 +25,7 @@ import type { LiveObserver } from './observer.js';
 import { addRowLineCounts, validateRow } from './validate-row.js';
 import { featureRules } from '../../topology/feature-catalog.js';
 import type { RowMonitor, RunObserver } from './observer.js';
+import { type DeadLetterPolicy, deadLetterShareError, overShare } from './dead-letter-policy.js';
 
 /** What a run reads, writes and how it is parallelised. */
 export interface RunOptions {
@@ -71,6 +72,12 @@ export interface RunOptions {
   readonly driftAlerts?: string | null;
   /** Prometheus metrics of the run (src/monitoring/run-metrics.ts). */
   readonly metrics?: RunObserver;
+  /**
+   * Stop (exit 1, after committing what was read) when dead letters are more than
+   * `maxShare` of the first `window` lines or of the whole input (`dead-letter-policy.ts`);
+   * absent or null: count them and go on.
+   */
+  readonly deadLetterPolicy?: DeadLetterPolicy | null;
 }
 
 /** What a run did. Counters are totals over the whole job, across restarts. */
@@ -108,6 +115,8 @@ interface Counters {
   rowsByGroup: Record<string, number>;
   invalidValues?: Record<string, number>;
   provided?: Record<string, { keys: number; cacheHits: number }>;
+  /** Dead letters by reason among the first lines the dead-letter policy checks. */
+  headDeadLettersByReason?: Record<string, number>;
 }
 
 interface RetainedBatch {
@@ -173,6 +182,10 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     : { eventsRead: 0, deadLettersByReason: {}, lateByWindow: {}, rowsByGroup: {} };
   counters.invalidValues ??= {};
   counters.provided ??= {};
+  counters.headDeadLettersByReason ??= {};
+  const headByReason = counters.headDeadLettersByReason;
+  const policy = opts.deadLetterPolicy ?? null;
+  const headLines = policy?.window ?? 0;
   const invalid = counters.invalidValues;
   const providedCounts = counters.provided;
   const sinks = opts.sinks ?? [];
@@ -478,6 +491,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       if (firstEventMs === null && res.events > 0) firstEventMs = performance.now();
       for (const [i, reason, detailText] of res.dl) {
         counters.deadLettersByReason[reason] = (counters.deadLettersByReason[reason] ?? 0) + 1;
+        if (batch.firstLine + i < headLines) headByReason[reason] = (headByReason[reason] ?? 0) + 1;
         if (dl === null && sinks.length === 0) continue;
         const raw = lineOf(batch, i);
         dl?.append(
@@ -541,6 +555,26 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     const onDamage = (err: InputError) => {
       damaged = err;
     };
+    /** The dead-letter policy's check of the first lines, once they are read: the error, or null. */
+    let headChecked = false;
+    const headOver = (): InputError | null => {
+      if (policy === null || headChecked || position.line < headLines) return null;
+      headChecked = true;
+      const dead = Object.values(headByReason).reduce((a, b) => a + b, 0);
+      const share = { records: headLines, deadLetters: dead, byReason: headByReason };
+      return overShare(share, policy)
+        ? deadLetterShareError(
+            `--input ${opts.input}`,
+            share,
+            policy,
+            `the first ${headLines.toLocaleString('en-US')} lines`,
+          )
+        : null;
+    };
+    // A rerun of a run the check stopped stops again before reading (unless the threshold changed).
+    const stoppedBefore = headOver();
+    if (stoppedBefore !== null) throw stoppedBefore;
+    let stopped: InputError | null = null;
     const topologyJson = JSON.stringify(opts.topology);
     for await (const batch of readByteBatches(opts.input, position, batchLines, onDamage, buffers)) {
       if (failure !== null) throw failure;
@@ -560,6 +594,8 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
         }),
       });
       while (decoding.length >= maxDecoding) await forwardNext();
+      stopped ??= headOver();
+      if (stopped !== null) break;
       const t = performance.now();
       if (opts.onProgress !== undefined && t - lastProgress > 500) {
         lastProgress = t;
@@ -576,6 +612,22 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     if (damaged !== null) {
       await checkpoint(false);
       throw damaged;
+    }
+    // Mostly dead letters (the first lines, or the whole input): commit what was read and stop;
+    // the windows do not fire, so a rerun with a higher threshold finishes the same job.
+    stopped ??= headOver();
+    if (stopped === null && policy !== null) {
+      const whole = {
+        records: counters.eventsRead,
+        deadLetters: Object.values(counters.deadLettersByReason).reduce((a, b) => a + b, 0),
+        byReason: counters.deadLettersByReason,
+      };
+      if (overShare(whole, policy))
+        stopped = deadLetterShareError(`--input ${opts.input}`, whole, policy, 'the whole input');
+    }
+    if (stopped !== null) {
+      await checkpoint(false);
+      throw stopped;
     }
     // End of a bounded input: the watermark goes to +∞ and every window fires.
     clock.finish();

@@ -633,10 +633,15 @@ describe('registry, health, metrics', () => {
       const bad = await server({ online: dead, offlineSchema: `${SCHEMA}_missing`, redisUrl: null });
       const res = await bad.inject({ url: '/readyz' });
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({
+      const body = res.json() as { down: string[] };
+      expect(body).toMatchObject({
         status: 'not_ready',
         checks: { online: 'down', offline: 'down', invalidation: 'disabled' },
       });
+      // What is down, by name, with its error.
+      expect(body.down).toHaveLength(2);
+      expect(body.down[0]).toMatch(/^online redis:\/\/127\.0\.0\.1:1: \S/);
+      expect(body.down[1]).toMatch(/^offline offline store: \S/);
       expect((await bad.inject({ url: '/healthz' })).statusCode).toBe(200);
     } finally {
       await dead.close();

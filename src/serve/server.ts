@@ -116,6 +116,11 @@ export interface ServeOptions {
   readonly bodyLimit?: number;
   /** How long `/readyz` waits for each store. Default 2 000 ms. */
   readonly readyTimeoutMs?: number;
+  /**
+   * How `/readyz` names the stores when one is down (URLs without passwords), e.g.
+   * `{ online: 'redis://127.0.0.1:6379', offline: 'postgres://app@db:5432/features' }`.
+   */
+  readonly storeNames?: { readonly online?: string; readonly offline?: string };
 }
 
 /**

@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InUseError } from '../shared/errors.js';
-import { LOCK_FILE, lockDir, readLock } from './dir-lock.js';
+import { isExitingOrGone, LOCK_FILE, lockDir, parseProcStat, readLock } from './dir-lock.js';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -68,6 +68,62 @@ describe('lockDir', () => {
       expect(JSON.parse(readFileSync(join(d, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
       lock.release();
     }
+  });
+});
+
+describe('lockDir and holders that are not running any more', () => {
+  it('takes over the lock of a SIGKILLed holder its parent has not reaped (a real zombie)', async () => {
+    const d = tmp();
+    const lockFile = join(d, LOCK_FILE);
+    // The parent: a shell that starts the holder in the background and then becomes `sleep`,
+    // which never waits for its children — the killed holder stays a zombie while it lives.
+    const holderJs =
+      'const fs=require("node:fs"),os=require("node:os");' +
+      `fs.writeFileSync(${JSON.stringify(lockFile)},JSON.stringify({pid:process.pid,started:new Date().toISOString(),host:os.hostname()}));` +
+      'process.stdout.write("locked\\n");setInterval(()=>{},1e6);';
+    const parent = spawn(
+      'sh',
+      ['-c', `"$0" -e '${holderJs}' & echo "holder $!"; exec sleep 600`, process.execPath],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      let out = '';
+      parent.stdout!.setEncoding('utf8');
+      await new Promise<void>((res) =>
+        parent.stdout!.on('data', (x: string) => {
+          out += x;
+          if (/holder \d+\n/.test(out) && out.includes('locked\n')) res();
+        }),
+      );
+      const holder = Number(/holder (\d+)/.exec(out)![1]);
+      expect(readLock(d)!.pid).toBe(holder);
+      expect(() => lockDir(d, 'state dir')).toThrow(InUseError);
+      process.kill(holder, 'SIGKILL');
+      // Wait (no time limit) until the kernel shows it as a zombie: killed, not reaped.
+      while (parseProcStat(readFileSync(`/proc/${holder}/stat`, 'utf8'))?.state !== 'Z') {
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      const lock = lockDir(d, 'state dir');
+      expect(readLock(d)!.pid).toBe(process.pid);
+      // Still a zombie: the takeover did not wait for the parent to reap it.
+      expect(parseProcStat(readFileSync(`/proc/${holder}/stat`, 'utf8'))?.state).toBe('Z');
+      lock.release();
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('reads state and flags from /proc/PID/stat, names with spaces and parentheses included', () => {
+    // Lines as the kernel writes them (a process in exit cannot be held there on purpose: its
+    // flag is checked on text; the zombie case above is a real process).
+    expect(parseProcStat('42 (node) S 1 42 42 0 -1 4194560 1 0')).toEqual({ state: 'S', flags: 4194560 });
+    expect(parseProcStat('7 (a) b (c)) Z 1 7 7 0 -1 4228108 0 0')).toEqual({ state: 'Z', flags: 4228108 });
+    expect(parseProcStat('garbage')).toBeNull();
+    expect(isExitingOrGone({ state: 'Z', flags: 0 })).toBe(true);
+    expect(isExitingOrGone({ state: 'X', flags: 0 })).toBe(true);
+    expect(isExitingOrGone({ state: 'D', flags: 0x400004 })).toBe(true); // PF_EXITING
+    expect(isExitingOrGone({ state: 'S', flags: 0x400100 })).toBe(false);
+    expect(parseProcStat(readFileSync('/proc/self/stat', 'utf8'))?.state).toMatch(/^[RS]$/);
   });
 });
 

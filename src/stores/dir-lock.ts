@@ -141,6 +141,9 @@ function holds(s: LockStamp): boolean {
   if (s.host !== hostname()) return true; // another machine (shared volume): cannot tell, assume so
   if (s.pid === process.pid) return false; // our own leftover (HELD covers live ones)
   if (!alive(s.pid)) return false;
+  // A zombie (killed, not yet reaped by its parent) or a process on its way out holds nothing:
+  // the kernel has closed, or is closing, its files. An exiting one gets a moment to finish.
+  if (exitingOrGone(s.pid)) return false;
   // The pid may have been reused by a process started after the lock was taken.
   const started = processStart(s.pid);
   const stamped = Date.parse(s.started);
@@ -154,6 +157,64 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The state letter and the kernel flags of a process, from /proc/PID/stat; null when unknown. */
+export interface ProcState {
+  /** R, S, D, Z (zombie), X (dead), T, t, I, … */
+  readonly state: string;
+  /** The kernel's per-task flags (field 9); PF_EXITING = 0x4 while the process exits. */
+  readonly flags: number;
+}
+
+/** The kernel's flag of a task in exit (include/linux/sched.h). */
+const PF_EXITING = 0x4;
+
+/**
+ * Parses the text of `/proc/PID/stat` into its state and flags (the command name in parentheses
+ * may hold spaces and parentheses: fields are counted after its last `)`). Null when malformed.
+ *
+ * @example
+ * parseProcStat('42 (node) Z 1 42 42 0 -1 4228108 0 0'); // { state: 'Z', flags: 4228108 }
+ */
+export function parseProcStat(text: string): ProcState | null {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  const fields = text.slice(close + 2).split(' ');
+  const state = fields[0] ?? '';
+  const flags = Number(fields[6]);
+  if (!/^[A-Za-z]$/.test(state) || !Number.isInteger(flags)) return null;
+  return { state, flags };
+}
+
+/** Whether a state and flags say the process no longer holds anything (zombie, dead) or is exiting. */
+export function isExitingOrGone(p: ProcState): boolean {
+  return p.state === 'Z' || p.state === 'X' || p.state === 'x' || (p.flags & PF_EXITING) !== 0;
+}
+
+function readProcState(pid: number): ProcState | null {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether `pid` is a zombie, dead, or exiting (Linux; false where /proc is missing). A process
+ * still exiting is given up to a second to become a zombie (its files closed) before the answer.
+ */
+function exitingOrGone(pid: number): boolean {
+  const first = readProcState(pid);
+  if (first === null) return !alive(pid);
+  if (!isExitingOrGone(first)) return false;
+  const until = Date.now() + 1_000;
+  for (let p: ProcState | null = first; p !== null && p.state !== 'Z' && p.state !== 'X'; ) {
+    if (Date.now() >= until) break;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    p = readProcState(pid);
+  }
+  return true;
 }
 
 /** When a process started (ms since the epoch), from /proc on Linux; null elsewhere. */

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
+import { freePort } from '../shared/free-port.js';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExternalError } from '../shared/errors.js';
@@ -26,6 +28,55 @@ runOnlineConformance('redis', async (config) => {
       }
     },
   };
+});
+
+describe('RedisOnlineStore at start-up: refused at once, or no answer', () => {
+  it('a refused connection fails on the first attempt, naming the URL, and is not retried', async () => {
+    const port = await freePort(); // nothing listens there
+    const s = new RedisOnlineStore({ connection: `redis://127.0.0.1:${port}` });
+    try {
+      const err = await s.waitReady(60_000, '--online', { refusedIsFinal: true }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExternalError);
+      expect((err as ExternalError).retryable).toBe(false);
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^--online redis://127\\.0\\.0\\.1:${port}: connection refused \\(.*ECONNREFUSED.*\\): no Redis listens there`,
+        ),
+      );
+      expect(s.connectAttempts).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a listener that never answers is retried with a line while it waits, then fails naming the URL', async () => {
+    // Accepts the TCP connection (as the kernel does for a listener that never calls accept) and
+    // never reads or answers.
+    const silent = createServer({ pauseOnConnect: true });
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
+    const port = (silent.address() as AddressInfo).port;
+    const s = new RedisOnlineStore({ connection: `redis://:secret@127.0.0.1:${port}` });
+    const notices: string[] = [];
+    try {
+      const err = await s
+        .waitReady(1_500, '--online', { refusedIsFinal: true, onWaiting: (m) => notices.push(m) })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExternalError);
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^--online redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}: Redis not reachable within 1500 ms \\(connected, but no answer to the handshake\\): check the host and port`,
+        ),
+      );
+      expect(notices.length).toBeGreaterThan(0);
+      expect(notices[0]).toMatch(
+        /^still waiting for --online redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: connected, but no answer/,
+      );
+      expect((err as Error).message).not.toContain('secret');
+    } finally {
+      await s.close();
+      silent.close();
+    }
+  });
 });
 
 describe('RedisOnlineStore', () => {
@@ -192,7 +243,9 @@ describe('RedisOnlineStore', () => {
       stores.push(s);
       const err = await s.waitReady(300, '--online').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ExternalError);
-      expect((err as Error).message).toMatch(/^--online: /);
+      expect((err as Error).message).toMatch(
+        /^--online redis:\/\/127\.0\.0\.1:\d+\/?: Redis not reachable within 300 ms \(/,
+      );
     });
   });
 });

@@ -101,6 +101,10 @@ export class RedisOnlineStore implements OnlineStore {
   private everReady = false;
   /** The URL without its password, for errors. */
   private readonly endpoint: string;
+  /** Connection attempts ioredis has made (each `connecting`), for tests and diagnostics. */
+  private attempts = 0;
+  /** The server's URL with any password masked, for messages. */
+  readonly url: string;
 
   constructor(options: RedisOnlineStoreOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? '';
@@ -143,6 +147,18 @@ export class RedisOnlineStore implements OnlineStore {
     this.client.once('ready', () => {
       this.everReady = true;
     });
+    this.client.on('connecting', () => {
+      this.attempts++;
+    });
+    this.url =
+      typeof conn === 'string'
+        ? maskPassword(conn)
+        : `redis://${conn.host ?? '127.0.0.1'}:${conn.port ?? 6379}${conn.db === undefined ? '' : `/${conn.db}`}`;
+  }
+
+  /** How many connections ioredis has tried so far (the first included). */
+  get connectAttempts(): number {
+    return this.attempts;
   }
 
   /** The hash key of one (entity, group, version). */
@@ -270,10 +286,31 @@ export class RedisOnlineStore implements OnlineStore {
    * @example
    * await store.waitReady(15_000, '--online');
    */
-  async waitReady(timeoutMs: number, flag = 'online store'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  async waitReady(
+    timeoutMs: number,
+    flag = 'online store',
+    options: {
+      /** Told every few seconds while it waits (a line for the log). */
+      onWaiting?: (message: string) => void;
+      /**
+       * A refused connection fails at once, without retrying, and stops the client (a command's
+       * start-up check; a long-lived reader such as `serve` keeps retrying instead).
+       */
+      refusedIsFinal?: boolean;
+    } = {},
+  ): Promise<void> {
+    const { onWaiting, refusedIsFinal = false } = options;
+    const start = Date.now();
+    const deadline = start + timeoutMs;
+    // A line every few seconds while it waits (at least two before the deadline).
+    const noticeEvery = Math.max(250, Math.min(5_000, Math.floor(timeoutMs / 4)));
+    const maxDelay = Math.min(1_000, Math.floor(noticeEvery / 2));
+    let lastNotice = start;
     let delay = 50;
     for (;;) {
+      // The first attempt's outcome (connected, refused, …) before the first PING: a refused
+      // connection is known at once and must not be retried.
+      await this.firstAttemptSettled(deadline);
       try {
         await this.client.ping();
         return;
@@ -299,16 +336,55 @@ export class RedisOnlineStore implements OnlineStore {
             },
           );
         }
+        const cause = this.lastError ?? err;
+        if (refusedIsFinal && !this.everReady && isRefused(cause)) {
+          // Nothing listens there: waiting will not change that. Stop ioredis' own retries too.
+          this.client.disconnect();
+          throw new ExternalError(
+            `${flag} ${this.url}: connection refused (${describe(cause)}): no Redis listens there; ` +
+              'is it running, and are the host and port right?',
+            { cause, retryable: false },
+          );
+        }
+        const why =
+          this.client.status === 'connect' ? 'connected, but no answer to the handshake' : describe(cause);
+        if (onWaiting !== undefined && Date.now() - lastNotice >= noticeEvery) {
+          lastNotice = Date.now();
+          onWaiting(
+            `still waiting for ${flag} ${this.url}: ${why}; retrying for up to ${Math.round(timeoutMs / 1000)} s`,
+          );
+        }
         if (Date.now() + delay > deadline) {
           throw new ExternalError(
-            `${flag}: Redis not reachable within ${timeoutMs} ms: ${describe(err ?? this.lastError)}`,
-            { cause: err },
+            `${flag} ${this.url}: Redis not reachable within ${timeoutMs} ms (${why}): check the host and ` +
+              'port, that it is Redis that listens there (not another service, not TLS-only), and any ' +
+              'firewall between; FEATURESTREAM_RETRY_DEADLINE_MS sets the wait',
+            { cause },
           );
         }
         await sleep(delay);
-        delay = Math.min(delay * 2, 1_000);
+        delay = Math.min(delay * 2, maxDelay);
       }
     }
+  }
+
+  /** Resolves once the first connection attempt has connected or failed (or at `deadline`). */
+  private async firstAttemptSettled(deadline: number): Promise<void> {
+    const status = this.client.status;
+    if (this.everReady || this.lastError !== null || (status !== 'wait' && status !== 'connecting')) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.client.off('ready', done);
+        this.client.off('error', done);
+        this.client.off('connect', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+      this.client.once('ready', done);
+      this.client.once('error', done);
+      this.client.once('connect', done);
+    });
   }
 
   /**
@@ -405,6 +481,27 @@ function isNoScript(err: unknown): boolean {
 function checkPositiveInt(value: number, field: string): void {
   if (!Number.isInteger(value) || value <= 0) {
     throw new ConfigError(`\`${field}\` must be a positive integer, got ${value}`, { field });
+  }
+}
+
+/** Whether a connection error says nothing listens at the address (refused at once). */
+function isRefused(err: unknown): boolean {
+  const e = err as { code?: string; errors?: unknown[] } | null;
+  if (e === null || typeof e !== 'object') return false;
+  if (e.code === 'ECONNREFUSED') return true;
+  // Node's happy-eyeballs connect (several addresses) fails with an AggregateError of each.
+  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isRefused);
+}
+
+/** A redis:// URL with its password (if any) replaced by `***`. */
+function maskPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password === '') return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
   }
 }
 

@@ -88,7 +88,12 @@ export async function createStoreSinks(opts: StoreSinkOptions): Promise<RowSink[
         ...(opts.keyPrefix === undefined ? {} : { keyPrefix: opts.keyPrefix }),
       });
       sinks.push(new OnlineSink(name, store));
-      if (store instanceof RedisOnlineStore) await store.waitReady(startTimeout, '--online');
+      if (store instanceof RedisOnlineStore) {
+        await store.waitReady(startTimeout, '--online', {
+          refusedIsFinal: true,
+          onWaiting: (message) => opts.logger.warn({ sink: name }, message),
+        });
+      }
       opts.logger.info({ sink: name }, 'online store ready');
     }
     if (offlineSpec !== undefined) {

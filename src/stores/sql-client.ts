@@ -251,6 +251,13 @@ export class PostgresSqlClient implements SqlClient {
                 cause: err,
                 retryable: false,
               },
+              );
+            }
+          // A database that does not exist is a wrong URL (or a step left out), not an outage.
+          if ((err as { code?: unknown }).code === '3D000') {
+            throw new ConfigError(
+              `--offline ${this.description}: ${describe(err)}: create it (createdb) or fix the URL`,
+              { field: '--offline', cause: err },
             );
           }
           throw new ExternalError(`PostgreSQL offline store: ${what} failed: ${describe(err)}`, {

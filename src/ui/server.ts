@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Topology } from '../../topology/nodes.js';
 import { serializeTopology } from '../../topology/index.js';
-import { ConfigError } from '../shared/errors.js';
+import { ConfigError, InUseError } from '../shared/errors.js';
 import type { TopologyJson } from './graph.js';
 import { RunMetrics } from './metrics.js';
 import { clientBundle, pageHtml } from './page.js';
@@ -33,7 +33,7 @@ export interface UiServer {
 export async function startUiServer(
   topology: Topology,
   port: number,
-  opts: { host?: string; intervalMs?: number } = {},
+  opts: { host?: string; intervalMs?: number; flag?: string } = {},
 ): Promise<UiServer> {
   const json = serializeTopology(topology, 'json');
   const metrics = new RunMetrics(JSON.parse(json) as TopologyJson);
@@ -82,14 +82,32 @@ export async function startUiServer(
   );
   timer.unref();
   await new Promise<void>((resolve, reject) => {
+    // `run --ui-port P` or `ui --port P`: the message names the flag the command has.
+    const flag = opts.flag ?? '--ui-port';
+    const host = opts.host ?? '127.0.0.1';
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new ConfigError(`--ui-port: port ${port} is in use`, { field: '--ui-port', cause: err })
-          : err,
+          ? new InUseError(
+              `${flag} ${port}: ${host}:${port} is in use by another process: stop it or choose another ${flag}`,
+              { field: flag, cause: err },
+            )
+          : new ConfigError(`${flag}: cannot listen on ${host}:${port}: ${err.message}`, {
+              field: flag,
+              cause: err,
+            }),
       ),
     );
-    server.listen(port, opts.host ?? '127.0.0.1', () => resolve());
+    try {
+      server.listen(port, host, () => resolve());
+    } catch (err) {
+      // A port out of range (RangeError) is a bad argument.
+      reject(
+        new ConfigError(`${flag}: cannot listen on ${host}:${port}: ${(err as Error).message}`, {
+          field: flag,
+        }),
+      );
+    }
   });
   return {
     port: (server.address() as AddressInfo).port,

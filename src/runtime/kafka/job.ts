@@ -35,6 +35,7 @@ import { type DecodeStage, lateBoundOf, type SourceChunk, SourceTask } from './s
 import { FrameOutbox } from './frame-outbox.js';
 import { ClusterContact } from './cluster-contact.js';
 import { SharedLock } from './shared-lock.js';
+import { type DeadLetterPolicy, DeadLetterWindow, deadLetterShareError } from '../dead-letter-policy.js';
 
 export type { KafkaRunSummary } from './summary.js';
 export { internalTopics } from './topic-plan.js';
@@ -111,6 +112,12 @@ export interface KafkaJobOptions {
   readonly logger: Logger;
   /** Aborting stops gracefully: finish the current batch, checkpoint, leave the group. */
   readonly signal?: AbortSignal;
+  /**
+   * Opt-in: stop (gracefully, checkpointed, then fail with an InputError) when the dead letters
+   * of this member's source records are more than `maxShare` of a window of `window` records.
+   * Absent or null (the default): dead letters are logged, counted and the member goes on.
+   */
+  readonly deadLetterPolicy?: DeadLetterPolicy | null;
 }
 
 interface ShardSlot {
@@ -211,6 +218,9 @@ export class KafkaJob {
   private lastDonePoll = 0;
   private lastRevoke = Number.NEGATIVE_INFINITY;
   private failure: unknown = null;
+  /** The opt-in dead-letter check over windows of source records, and the error it stopped with. */
+  private readonly dlWindow: DeadLetterWindow | null;
+  private dlStopped: Error | null = null;
   private reader: ChangelogReader | null = null;
   /** Known end of each repartition partition, and committed positions of shards held elsewhere. */
   private readonly shardHigh = new Map<number, number>();
@@ -240,6 +250,8 @@ export class KafkaJob {
     this.repartitionCompression =
       opts.repartitionCompression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.committer = new OffsetCommitter(opts.logger);
+    this.dlWindow =
+      (opts.deadLetterPolicy ?? null) === null ? null : new DeadLetterWindow(opts.deadLetterPolicy!);
     this.contact = new ClusterContact(opts.sessionTimeoutMs ?? 30_000, opts.logger);
     if (opts.brokers.length === 0)
       throw new ConfigError('--kafka needs at least one broker', { field: '--kafka' });
@@ -298,6 +310,8 @@ export class KafkaJob {
       await this.tearDown(graceful);
       server?.close();
     }
+    // Stopped by the dead-letter policy: checkpointed like a SIGTERM, then a failure (exit 1).
+    if (this.dlStopped !== null) throw this.dlStopped;
     return this.summary(stoppedBy, started);
   }
 
@@ -856,6 +870,22 @@ export class KafkaJob {
     t.advance(chunk);
     this.counters.events += chunk.events;
     this.metrics.events.inc(chunk.events);
+    const over = this.dlWindow?.add(
+      chunk.events,
+      chunk.deadLetters.map((d) => d.reason),
+    );
+    if (over !== null && over !== undefined && this.dlStopped === null) {
+      this.dlStopped = deadLetterShareError(
+        `--topic ${this.sourceTopic} (the partitions this member reads)`,
+        over,
+        this.dlWindow!.policy,
+        `a window of ${over.records.toLocaleString('en-US')} records`,
+        'records',
+      );
+      this.log.error({ err: this.dlStopped.message }, 'stopping: too many dead letters');
+      // Gracefully, as on SIGTERM: finish the batch, checkpoint every shard, leave the group.
+      this.finish('signal');
+    }
   }
 
   /** Direct mode: a source partition is its own shard; each chunk goes straight to the shard task. */
