@@ -359,7 +359,7 @@ export async function registerRunCommand(program: Command): Promise<Command> {
           checkpointIntervalMs: o.checkpointInterval as number,
           batchLines: o.batchLines as number,
           fresh: stateDir === undefined && fresh, // lockRun emptied a locked state dir
-        deadLetterPolicy: (await import('./bad-input.js')).fileDeadLetterPolicy(o),
+          deadLetterPolicy: (await import('./bad-input.js')).fileDeadLetterPolicy(o),
           logger,
           ...(bar === undefined ? {} : { onProgress: bar.update }),
           ...(drift === undefined

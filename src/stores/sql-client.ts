@@ -251,8 +251,8 @@ export class PostgresSqlClient implements SqlClient {
                 cause: err,
                 retryable: false,
               },
-              );
-            }
+            );
+          }
           // A database that does not exist is a wrong URL (or a step left out), not an outage.
           if ((err as { code?: unknown }).code === '3D000') {
             throw new ConfigError(
