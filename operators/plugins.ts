@@ -36,7 +36,7 @@ import {
   type PluginProcessorDef,
   PluginProcessorOperator,
 } from './plugin-processor.js';
-import { type FunctionKind, type MapFn, registerFunction } from './functions.js';
+import { type FunctionKind, type MapFn, type ProcessorDef, registerFunction } from './functions.js';
 
 export type { AggregationDef, AggregationInstance } from './aggregation-functions.js';
 export type {
@@ -232,7 +232,12 @@ export function registerPlugin(p: Plugin, source = `plugin ${p.name}`): void {
       source,
     );
   }
-  for (const [name, def] of each('processor', p.processors)) {
+  /** A keyed processor of either form in the function table. */
+  const processor = (
+    name: string,
+    def: PluginProcessorDef | OperatorProcessorDef,
+    create: ProcessorDef['create'],
+  ): void =>
     registerFunction(
       'processor',
       name,
@@ -241,10 +246,12 @@ export function registerPlugin(p: Plugin, source = `plugin ${p.name}`): void {
         requiresFields: [...(def.requiresFields ?? [])],
         requiresAttributes: [...(def.requiresAttributes ?? [])],
         validate: (params) => def.validate?.(params),
-        create: (node, fields, attrs) => new PluginProcessorOperator(node, fields, attrs, def),
+        create,
       },
       source,
     );
+  for (const [name, def] of each('processor', p.processors)) {
+    processor(name, def, (node, fields, attrs) => new PluginProcessorOperator(node, fields, attrs, def));
   }
   for (const [name, def] of Object.entries(p.operators ?? {})) {
     if (def === null || typeof def !== 'object' || typeof def.operator !== 'function') {
@@ -252,18 +259,7 @@ export function registerPlugin(p: Plugin, source = `plugin ${p.name}`): void {
         field: '--plugin',
       });
     }
-    registerFunction(
-      'processor',
-      name,
-      {
-        description: def.description ?? `${p.name}: ${name}`,
-        requiresFields: [...(def.requiresFields ?? [])],
-        requiresAttributes: [...(def.requiresAttributes ?? [])],
-        validate: (params) => def.validate?.(params),
-        create: (node, fields, attrs) => def.operator(node, fields, attrs),
-      },
-      source,
-    );
+    processor(name, def, (node, fields, attrs) => def.operator(node, fields, attrs));
   }
   for (const [name, def] of each('aggregation', p.aggregations)) {
     if (AGGREGATIONS.has(name)) {
