@@ -263,7 +263,7 @@ describe('createStoreSinks', () => {
       startTimeoutMs: 300,
     }).catch((e: unknown) => e);
     expect(redisDown).toBeInstanceOf(ExternalError);
-    expect((redisDown as Error).message).toMatch(/^--online: /);
+    expect((redisDown as Error).message).toMatch(/^--online[: ]/);
     const pgDown = await createStoreSinks({
       offline: 'postgres://postgres@127.0.0.1:1/test',
       topologyName: 't',
