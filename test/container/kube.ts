@@ -117,6 +117,17 @@ export function playable(docs: readonly Doc[], o: PlayOptions): Playable {
     Object.assign(vars, copy.data);
     configDocs.push(copy);
   }
+  // ConfigMaps mounted as volumes (the configuration file, `--config`): played beside the pod.
+  for (const v of (pod.volumes ?? []) as Doc[]) {
+    const ref = v.configMap?.name as string | undefined;
+    if (ref === undefined) continue;
+    const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === ref);
+    if (cm === undefined) throw new Error(`${o.deployment}: volume ConfigMap ${ref} not in the manifests`);
+    const copy = structuredClone(cm);
+    copy.metadata.name = `${o.name}-${ref}`;
+    v.configMap.name = copy.metadata.name;
+    configDocs.push(copy);
+  }
   for (const e of (c.env ?? []) as Doc[]) {
     const secret = e.valueFrom?.secretKeyRef as Doc | undefined;
     if (secret !== undefined) {
