@@ -16,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { redactUrlPasswords } from '../shared/connections.js';
 import { ConfigError, InUseError } from '../shared/errors.js';
+import { type ListenTls, listenTlsOf } from '../shared/listen-tls.js';
 import type { FeatureSet } from '../registry/feature-set.js';
 import type { RolloutArm } from '../registry/rollout.js';
 import { exitOnSignals } from './guard.js';
@@ -41,6 +42,8 @@ export interface ServeConfig {
   readonly rollout: Readonly<Record<string, readonly RolloutArm[]>>;
   /** The features and groups served (`--topology`). Default: the `llm-features` topology's. */
   readonly featureSet?: FeatureSet;
+  /** `--tls-cert` / `--tls-key`: listen with HTTPS; null for plain HTTP. */
+  readonly tls?: ListenTls | null;
 }
 
 /** The raw flag values of `serve`, as commander parses them. */
@@ -59,6 +62,8 @@ export interface ServeFlags {
   logLevel: string;
   topology?: string;
   plugin?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** A started server. */
@@ -136,6 +141,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     maxBatch: flags.maxBatch,
     keyPrefix: flags.keyPrefix,
     rollout,
+    tls: listenTlsOf(flags.tlsCert, flags.tlsKey),
   };
 }
 
@@ -261,6 +267,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
           config.offlineEmbedded ?? (config.offlineUrl === null ? 'none' : redactUrl(config.offlineUrl)),
       },
       keyPrefix: config.keyPrefix,
+      tls: config.tls ?? null,
       ...(config.authToken === undefined ? {} : { authToken: config.authToken }),
       l1: { maxBytes: config.l1MaxBytes, ttlMs: config.l1TtlMs },
       maxBatch: config.maxBatch,
@@ -276,6 +283,8 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
   let address: string;
   try {
     address = await app.listen({ port: config.port, host: config.host });
+    // fastify names the address http:// for a server it did not make itself.
+    if (config.tls !== undefined && config.tls !== null) address = address.replace(/^http:/, 'https:');
   } catch (err) {
     await app.close();
     await closeStores();
@@ -357,6 +366,8 @@ export function registerServeCommand(program: Command): Command {
         .default(100),
     )
     .option('--key-prefix <prefix>', 'key prefix of the online store (must match the writer)', '')
+    .option('--tls-cert <file>', 'listen with HTTPS: the server certificate (PEM), with --tls-key')
+    .option('--tls-key <file>', 'the private key (PEM) of --tls-cert')
     .option(
       '--rollout <spec...>',
       'version rollout per group by stable hash of user_id, e.g. perf_5min=1:0.9,2:0.1 (repeatable)',

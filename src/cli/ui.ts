@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { Topology } from '../../topology/nodes.js';
 import { nonNegativeInt } from '../shared/flags.js';
+import { listenTlsOf } from '../shared/listen-tls.js';
 
 /**
  * Adds `featurestream ui --topology T --port P`: serves the topology page (no job attached, so
@@ -26,13 +27,19 @@ export function registerUiCommand(program: Command, topologyByName: (name: strin
         .default(8081),
     )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--tls-cert <file>', 'listen with HTTPS: the server certificate (PEM), with --tls-key')
+    .option('--tls-key <file>', 'the private key (PEM) of --tls-cert')
     .action(async (o) => {
       const { startUiServer } = await import('../ui/server.js');
+      const tls = listenTlsOf(o.tlsCert as string | undefined, o.tlsKey as string | undefined);
       const ui = await startUiServer(topologyByName(o.topology as string), o.port as number, {
         host: o.host as string,
         flag: '--port',
+        tls,
       });
-      process.stdout.write(`topology page: http://${o.host as string}:${ui.port}/\n`);
+      process.stdout.write(
+        `topology page: ${tls === null ? 'http' : 'https'}://${o.host as string}:${ui.port}/\n`,
+      );
       // Handlers that stay: a second signal while the page closes must not end the process by
       // the signal's default action.
       const stop = () => resolveStop();

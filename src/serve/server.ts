@@ -23,7 +23,9 @@
  * await app.listen({ port: 8080 });
  * // curl 'localhost:8080/features/model/gpt-4?features=PERF_001,latency_p95_5min'
  */
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { ListenTls } from '../shared/listen-tls.js';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -67,6 +69,8 @@ export type { L1Follower, ServeExtension, ServeExtensionContext } from './extens
 
 /** Options of {@link createServer}. */
 export interface ServeOptions {
+  /** Listen with TLS (HTTPS) with this certificate and key (PEM); absent: plain HTTP. */
+  readonly tls?: ListenTls | null;
   /** L2: the online store (a `RedisOnlineStore`), or null to serve without it. */
   readonly online: (OnlineReader & { ping?(): Promise<unknown> }) | null;
   /** L3: a `pg.Pool`-like client of the offline store, or null. Needed for `at=` reads. */
@@ -194,12 +198,18 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     // Stamps each request when Node hands it over (headers parsed), so the serving routes can
     // time themselves without a per-request hook (see timing.ts), and answers plain L1 hits
     // before fastify (fast-path.ts).
-    serverFactory: (handler) =>
-      createHttpServer((req, res) => {
+    serverFactory: (handler) => {
+      const listener = (req: IncomingMessage, res: ServerResponse) => {
         (req as StampedRequest)[STARTED] = performance.now();
         if (fast?.(req, res)) return;
         handler(req, res);
-      }),
+      };
+      return (
+        opts.tls === undefined || opts.tls === null
+          ? createHttpServer(listener)
+          : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener)
+      ) as ReturnType<typeof createHttpServer>;
+    },
     ...(logger === null ? { logger: false } : { loggerInstance: logger }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1_048_576,

@@ -1,4 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { ListenTls } from '../shared/listen-tls.js';
 import type { AddressInfo } from 'node:net';
 import type { Topology } from '../../topology/nodes.js';
 import { serializeTopology } from '../../topology/index.js';
@@ -33,14 +35,14 @@ export interface UiServer {
 export async function startUiServer(
   topology: Topology,
   port: number,
-  opts: { host?: string; intervalMs?: number; flag?: string } = {},
+  opts: { host?: string; intervalMs?: number; flag?: string; tls?: ListenTls | null } = {},
 ): Promise<UiServer> {
   const json = serializeTopology(topology, 'json');
   const metrics = new RunMetrics(JSON.parse(json) as TopologyJson);
   const script = clientBundle();
   const page = pageHtml({ title: `featurestream — ${topology.name}` });
   const streams = new Set<import('node:http').ServerResponse>();
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -71,7 +73,13 @@ export async function startUiServer(
       default:
         return send(404, 'application/json', `${JSON.stringify({ error: `no such path: ${path}` })}\n`);
     }
-  });
+  };
+  // HTTPS with --tls-cert/--tls-key, else plain HTTP.
+  const server: Server = (
+    opts.tls === undefined || opts.tls === null
+      ? createServer(listener)
+      : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener)
+  ) as Server;
   const timer = setInterval(
     () => {
       if (streams.size === 0) return;
