@@ -42,7 +42,7 @@ export async function startUiServer(
   const script = clientBundle();
   const page = pageHtml({ title: `featurestream — ${topology.name}` });
   const streams = new Set<import('node:http').ServerResponse>();
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
