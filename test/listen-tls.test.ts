@@ -9,6 +9,7 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from './stores-support.js';
 import { runCli, startCli, tempDir } from './support.js';
 import { makePki } from './tls-support.js';
 
@@ -41,15 +42,9 @@ function httpOutcome(url: string): Promise<string> {
   });
 }
 
-/** Waits until `read()` matches `re`; returns the match. */
-async function waitFor(read: () => string, re: RegExp): Promise<RegExpMatchArray> {
-  for (let i = 0; i < 300; i++) {
-    const m = read().match(re);
-    if (m !== null) return m;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not seen: ${re}\n${read()}`);
-}
+/** Waits until `read()` matches `re` (the project's poll, test/stores-support.ts); returns the match. */
+const matchOf = (read: () => string, re: RegExp): Promise<RegExpMatchArray> =>
+  waitFor(`${re}`, () => read().match(re) ?? undefined, 30_000);
 
 describe('serve and ui over TLS', () => {
   it('serve answers /healthz over HTTPS with the certificate, not over plain HTTP', async () => {
@@ -59,7 +54,7 @@ describe('serve and ui over TLS', () => {
       stderr += d.toString();
     });
     try {
-      const m = await waitFor(() => stderr, /"address":"(https:\/\/127\.0\.0\.1:\d+)"/);
+      const m = await matchOf(() => stderr, /"address":"(https:\/\/127\.0\.0\.1:\d+)"/);
       const base = m[1]!;
       const health = await httpsText(`${base}/healthz`);
       expect(health.status).toBe(200);
@@ -78,7 +73,7 @@ describe('serve and ui over TLS', () => {
       stdout += d.toString();
     });
     try {
-      const m = await waitFor(() => stdout, /topology page: (https:\/\/127\.0\.0\.1:\d+)\//);
+      const m = await matchOf(() => stdout, /topology page: (https:\/\/127\.0\.0\.1:\d+)\//);
       const topology = await httpsText(`${m[1]!}/api/topology`);
       expect(topology.status).toBe(200);
       expect(JSON.parse(topology.body).name).toBe('llm-perf');

@@ -21,7 +21,13 @@ import type {
   WindowNode,
   WindowSpec,
 } from '../../topology/nodes.js';
-import { catalogEntries, catalogEntry, ruleOf, type ValidationRule } from '../../topology/feature-catalog.js';
+import {
+  catalogEntries,
+  catalogEntry,
+  featureRules,
+  ruleOf,
+  type ValidationRule,
+} from '../../topology/feature-catalog.js';
 
 /** One registry entry: a feature as one topology computes it. */
 export interface FeatureDef {
@@ -155,7 +161,6 @@ export function featureSet(t: Topology): FeatureSet {
   const catalogOrder = new Map(catalog.map((f, i) => [f.id, i]));
   const groupDefs = new Map<string, GroupDef>();
   const defs: { def: FeatureDef; order: number }[] = [];
-  const rules = new Map<string, ValidationRule>();
   let custom = catalog.length;
   for (const n of t.nodes) {
     if (n.kind !== 'window' && n.kind !== 'process') continue;
@@ -183,7 +188,6 @@ export function featureSet(t: Topology): FeatureSet {
       const c = catalogEntry(f.id);
       const valueNames = f.values ?? c?.valueNames ?? [f.name];
       const rule = ruleOf(f, c?.validation);
-      if (rule !== undefined) for (const v of valueNames) rules.set(v, rule);
       const def: FeatureDef = Object.freeze({
         id: f.id,
         name: f.name,
@@ -227,7 +231,7 @@ export function featureSet(t: Topology): FeatureSet {
     features,
     groups: Object.freeze(groups),
     ttlSecondsByGroup: Object.freeze(Object.fromEntries(groups.map((g) => [g.group, g.ttlSeconds]))),
-    rules,
+    rules: featureRules(t),
     byIdOrName: (k: string) => byKey.get(k),
     ofGroup: (g: string) => byGroup.get(g) ?? [],
     group: (g: string) => byName.get(g),
