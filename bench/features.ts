@@ -17,6 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
 import { benchEmbeddings } from './embeddings.js';
+import { counter, newPromptLine, writeHeavyStream } from './streams.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 60_000);
 const WORKERS = process.env.WORKERS ?? '2';
@@ -83,14 +84,18 @@ function featurestream(file: string, dir: string, cache: string): RunResult {
     eventsRead: number;
     rowsWritten: number;
     seconds: number;
-    embeddings: { prompts: number; cacheHits: number };
+    /** Per provider since 0.2 (`prompt-embedding`); 0.1.0 wrote `embeddings`. */
+    provided?: Record<string, { keys: number; cacheHits: number }>;
+    embeddings?: { prompts: number; cacheHits: number };
   };
+  const p = s.provided?.['prompt-embedding'];
+  const embedded = p !== undefined ? { prompts: p.keys, cacheHits: p.cacheHits } : s.embeddings;
   return {
     eps: s.eventsPerSecond,
     wall: s.eventsRead / wallSeconds,
     rows: s.rowsWritten,
-    prompts: s.embeddings.prompts,
-    cacheHits: s.embeddings.cacheHits,
+    prompts: embedded?.prompts ?? 0,
+    cacheHits: embedded?.cacheHits ?? 0,
     seconds: s.seconds,
   };
 }
@@ -104,34 +109,22 @@ try {
   const g = await writeLlmEvents(file, { events: EVENTS, seed: 11 });
   // The same stream with every request's prompt new: a unique suffix on each.
   const fresh = join(dir, 'events-new-prompts.ndjson');
-  let k = 0;
-  const newPrompt = (l: string): string => {
-    if (!l.includes('"llm_request"')) return l;
-    try {
-      const e = JSON.parse(l) as { type?: string; prompt?: unknown };
-      if (e.type !== 'llm_request' || typeof e.prompt !== 'string') return l;
-      e.prompt = `${e.prompt} (ref ${(k++).toString(36)})`;
-      return JSON.stringify(e);
-    } catch {
-      return l;
-    }
-  };
+  const next = counter();
+  let allNewPrompts = 0;
+  const newPrompt = (l: string): string =>
+    newPromptLine(l, () => {
+      allNewPrompts++;
+      return next();
+    });
   writeFileSync(fresh, readFileSync(file, 'utf8').split('\n').map(newPrompt).join('\n'));
-  const allNewPrompts = k;
-  // The issue's stream: 40 % of all events are requests with a new prompt. A larger generated
-  // stream keeps every request (prompt made new) and an evenly spread share of the other events.
+  // The issue's stream: 40 % of all events are requests with a new prompt.
   const heavy = join(dir, 'events-40pct-new.ndjson');
-  const base = join(dir, 'events-base.ndjson');
-  await writeLlmEvents(base, { events: Math.round(EVENTS * 2.4), seed: 12 });
-  const baseLines = readFileSync(base, 'utf8').split('\n');
-  const isRequest = (l: string) => l.includes('"type":"llm_request"');
-  const requestLines = baseLines.filter(isRequest).length;
-  const keep = (1.45 * requestLines) / Math.max(1, baseLines.length - requestLines);
-  const kept = baseLines.filter((l, i) => isRequest(l) || (i * 0.6180339887498949) % 1 < keep);
-  const k0 = k;
-  writeFileSync(heavy, kept.map(newPrompt).join('\n'));
-  const heavyEvents = kept.filter((l) => l.length > 0).length;
-  const heavyNew = k - k0;
+  const { events: heavyEvents, newPrompts: heavyNew } = await writeHeavyStream(
+    heavy,
+    Math.round(EVENTS * 2.4),
+    12,
+    next,
+  );
   const load = () =>
     loadavg()
       .map((l) => l.toFixed(2))
