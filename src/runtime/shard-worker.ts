@@ -9,6 +9,7 @@ import { rowsAsLines } from './validate-row.js';
 import { columnBuffers } from './shard-pool.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 import type { Topology } from '../../topology/nodes.js';
+import { LRUCache } from 'lru-cache';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 
 /**
@@ -24,9 +25,17 @@ const rules = new Map<number, ReadonlyMap<string, ValidationRule>>();
  * cache statistics are its own, and the first batch in flight finishes first).
  */
 let decodeTurn: Promise<unknown> = Promise.resolve();
-const chainsByRun = new Map<string, CompiledChains>();
+/**
+ * How many runs' compiled chains and providers a worker keeps: a process runs one job at a time
+ * (a Kafka member restarts its run on each assignment), so the recent few are all that can still
+ * send batches; older ones are dropped instead of kept for the life of a long-lived member.
+ */
+const RUNS_KEPT = 8;
+const chainsByRun = new LRUCache<string, CompiledChains>({ max: RUNS_KEPT });
 /** Per run, the providers its chains need, opened on this thread with the run's options. */
-const providersByRun = new Map<string, Promise<ReadonlyMap<string, ProviderInstance>>>();
+const providersByRun = new LRUCache<string, Promise<ReadonlyMap<string, ProviderInstance>>>({
+  max: RUNS_KEPT,
+});
 
 /**
  * The plugin modules every worker of the pool loads first (`workerData.preload`: absolute paths,
