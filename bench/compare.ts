@@ -82,8 +82,8 @@ const dir = mkdtempSync(join(tmpdir(), 'fs-bench-compare-'));
 try {
   const heavy = join(dir, 'events-40pct-new.ndjson');
   const perf = join(dir, 'perf.ndjson');
-  // EVENTS events after thinning: the generated stream is 2.4× as long.
-  const h = await writeHeavyStream(heavy, Math.round(EVENTS * 2.4));
+  // About EVENTS events after thinning: about half of the generated stream is kept.
+  const h = await writeHeavyStream(heavy, Math.round(EVENTS * 1.986));
   await writePerfEvents(perf, { events: PERF_EVENTS, seed: 7, models: 8, lateFraction: 0.002 });
   const cache = ['--embedding-cache', join(dir, 'cache')];
   const workloads: Workload[] = [
