@@ -1,5 +1,11 @@
 import type { KeyedStateTable } from '../state/keyed-state-table.js';
-import { keyedTable, type OperatorTables, type TableCodec, type ValueTable, valueTable } from '../state/state-tables.js';
+import {
+  keyedTable,
+  type OperatorTables,
+  type TableCodec,
+  type ValueTable,
+  valueTable,
+} from '../state/state-tables.js';
 import { decodeTime, type Emitter, encodeTime, type RecordBatch, type StateTableSpec } from './operator.js';
 import { TableOperator } from './table-operator.js';
 

@@ -109,15 +109,24 @@ describe('OperatorTables', () => {
     const v1 = OperatorTables.build([valueTable<number>('wm', json())]);
     v1.value<number>('wm').set(1);
     expect([...v1.takeChanges().keys()]).toEqual(['wm']);
-    const v2 = OperatorTables.build([valueTable<number>('wm', json(2, (_f, s) => s))]);
+    const v2 = OperatorTables.build([
+      valueTable<number>(
+        'wm',
+        json(2, (_f, s) => s),
+      ),
+    ]);
     v2.value<number>('wm').set(1);
     expect([...v2.takeChanges().keys()]).toEqual(['wm', '@version/wm']);
   });
 
   it('refuses a table stored by a newer format version, naming both versions', () => {
     const t = OperatorTables.build([valueTable<number>('wm', json()), keyedTable<number>('k', json())]);
-    expect(() => t.load(new Map([['@version/wm', '2']]))).toThrow(/format version 2, newer than this build's 1/);
-    expect(() => t.load(new Map([['@version/k', '3']]))).toThrow(/format version 3, newer than this build's 1/);
+    expect(() => t.load(new Map([['@version/wm', '2']]))).toThrow(
+      /format version 2, newer than this build's 1/,
+    );
+    expect(() => t.load(new Map([['@version/k', '3']]))).toThrow(
+      /format version 3, newer than this build's 1/,
+    );
   });
 
   it('isDeclared tells entries of declared tables from others, through scopes', () => {

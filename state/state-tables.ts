@@ -27,7 +27,11 @@ export interface TableCodec<V> {
  * - `scope`: the tables of a nested operator, under `<name>/` (their version entries too).
  */
 export type TableDecl =
-  | { readonly kind: 'keyed' | 'time-keyed' | 'value'; readonly name: string; readonly codec: TableCodec<unknown> }
+  | {
+      readonly kind: 'keyed' | 'time-keyed' | 'value';
+      readonly name: string;
+      readonly codec: TableCodec<unknown>;
+    }
   | { readonly kind: 'scope'; readonly name: string; readonly tables: readonly TableDecl[] };
 
 /** Declares a keyed table. */
@@ -138,7 +142,8 @@ export class ValueTable<V> {
     const from = parseStoredVersion(this.name, storedVersion);
     checkLoadable(this.name, from, this.codec);
     this.#dirty = false;
-    this.#versionWritten = this.codec.version === 1 || (storedVersion !== undefined && from === this.codec.version);
+    this.#versionWritten =
+      this.codec.version === 1 || (storedVersion !== undefined && from === this.codec.version);
     if (stored === undefined) {
       this.#value = undefined;
       return;

@@ -27,14 +27,7 @@ import {
 } from '../../../../operators/index.js';
 import type { ProcessNode, WindowNode } from '../../../../topology/index.js';
 import { DERIVED_KIND, EMBEDDING_DIMS, MODEL_VALUES, REQUEST_VALUES } from './extractors.js';
-import type {
-  Emitter,
-  FeatureRow,
-  Operator,
-  RecordBatch,
-  StateTableSpec,
-} from '../../../../operators/index.js';
-import { decodeTime, encodeTime } from '../../../../operators/index.js';
+import type { Emitter, FeatureRow, RecordBatch, StateTableSpec } from '../../../../operators/index.js';
 import { watermarkFor } from '../../../../operators/index.js';
 import { createWindowOperator, type WindowOperator } from '../../../../operators/index.js';
 import { compileAggregation } from '../../../../operators/index.js';
@@ -163,7 +156,10 @@ export class DerivedJoinOperator extends TableOperator {
         'w',
         this.perfWindow.tables.map((t) =>
           t.kind === 'keyed' && t.name === 'k'
-            ? keyedTable('k', withStep(t.codec, (raw) => narrowPanes(raw, slotsFromFull)))
+            ? keyedTable(
+                'k',
+                withStep(t.codec, (raw) => narrowPanes(raw, slotsFromFull)),
+              )
             : t,
         ),
       ),
