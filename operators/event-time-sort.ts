@@ -14,7 +14,7 @@ import {
   type RecordBatch,
   type StateTableSpec,
 } from './operator.js';
-import { TableOperator } from './table-operator.js';
+import { attachTables, declaredTables, TableOperator } from './table-operator.js';
 import { watermarkFor } from './watermark.js';
 
 interface Buffered {
@@ -175,7 +175,7 @@ export class EventTimeSortedOperator extends TableOperator {
     this.window = opts.window === true;
     this.id = inner.id;
     this.tables = [
-      ...inner.tables,
+      ...declaredTables(inner),
       timeKeyedTable('sort/b', BUFFERED_CODEC),
       valueTable('sort/meta', SORT_META_CODEC),
     ];
@@ -186,7 +186,7 @@ export class EventTimeSortedOperator extends TableOperator {
     this.stored = tables.timeKeyed<Buffered>('sort/b');
     this.meta = tables.value<SortMeta>('sort/meta');
     // The wrapped operator's tables are declared beside ours, under the same names.
-    this.inner.attach?.(tables);
+    attachTables(this.inner, tables);
   }
 
   processBatch(batch: RecordBatch, out: Emitter): void {

@@ -1,5 +1,20 @@
-import { OperatorTables } from '../state/state-tables.js';
+import { hooksTable, OperatorTables } from '../state/state-tables.js';
 import type { Emitter, Operator, RecordBatch, StateTableSpec } from './operator.js';
+
+/**
+ * The tables to build for an operator: those it declares, or, for an operator that keeps its own
+ * entries through `onStart` / `onCheckpoint` and takes no tables (a plugin's operator written
+ * against 0.1.0's lifecycle), its hooks ({@link hooksTable}).
+ */
+export function declaredTables(op: Operator): readonly StateTableSpec[] {
+  if (op.attach !== undefined) return op.tables;
+  return op.onStart !== undefined || op.onCheckpoint !== undefined ? [hooksTable(op)] : [];
+}
+
+/** Hands `tables`, built from {@link declaredTables}, to an operator that takes them. */
+export function attachTables(op: Operator, tables: OperatorTables): void {
+  op.attach?.(tables);
+}
 
 /**
  * The base of every operator that keeps state: it declares its tables ({@link tables}), takes

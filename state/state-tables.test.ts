@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/shared/errors.js';
 import {
+  hooksTable,
   isDeclared,
   keyedTable,
   OperatorTables,
@@ -135,6 +136,31 @@ describe('OperatorTables', () => {
       expect(isDeclared(d, k), k).toBe(true);
     for (const k of ['@version/wm', 'w/@version/wm', 'w/x', 'ctx', 'sort/c/1'])
       expect(isDeclared(d, k), k).toBe(false);
+  });
+
+  it('an operator keeping its own entries (0.1.0 lifecycle) gets those no table holds, and stores what it returns', () => {
+    const seen: Array<[string, string]> = [];
+    const t = OperatorTables.build([
+      hooksTable({
+        onStart: (e) => seen.push(...e),
+        onCheckpoint: () => new Map([['own/x', '1']]),
+      }),
+      valueTable<number>('sort/meta', json()),
+    ]);
+    t.load(
+      new Map([
+        ['own/a', '2'],
+        ['@version/own', '1'],
+        ['sort/meta', '3'],
+      ]),
+    );
+    expect(seen).toEqual([
+      ['own/a', '2'],
+      ['@version/own', '1'],
+    ]);
+    expect(t.value<number>('sort/meta').get()).toBe(3);
+    expect(Object.fromEntries(t.takeChanges())).toEqual({ 'own/x': '1' });
+    expect(isDeclared([hooksTable({})], 'anything/at/all')).toBe(true);
   });
 
   it('a table declared twice is a wiring error', () => {

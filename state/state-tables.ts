@@ -24,7 +24,9 @@ export interface TableCodec<V> {
  * - `time-keyed`: the same keyed by a number (an event time or a sequence), entries `<name>/<n>`;
  * - `value`: one value, the entry `<name>` (a watermark, a centroid); `@version/<name>` only once
  *   its format version is above 1 (version 1 has no entry, as snapshots of 0.1.0 have none);
- * - `scope`: the tables of a nested operator, under `<name>/` (their version entries too).
+ * - `scope`: the tables of a nested operator, under `<name>/` (their version entries too);
+ * - `hooks`: an operator written against 0.1.0's lifecycle (plugins), which restores and
+ *   checkpoints its own entries: it gets every entry no other table holds ({@link hooksTable}).
  */
 export type TableDecl =
   | {
@@ -32,7 +34,14 @@ export type TableDecl =
       readonly name: string;
       readonly codec: TableCodec<unknown>;
     }
-  | { readonly kind: 'scope'; readonly name: string; readonly tables: readonly TableDecl[] };
+  | { readonly kind: 'scope'; readonly name: string; readonly tables: readonly TableDecl[] }
+  | { readonly kind: 'hooks'; readonly name: ''; readonly hooks: StateHooks };
+
+/** The restore and checkpoint hooks of an operator that keeps its own entries. */
+export interface StateHooks {
+  onStart?(entries: ReadonlyMap<string, string>): void;
+  onCheckpoint?(): Map<string, string | null>;
+}
 
 /** Declares a keyed table. */
 export function keyedTable<V>(name: string, codec: TableCodec<V>): TableDecl {
@@ -47,6 +56,16 @@ export function timeKeyedTable<V>(name: string, codec: TableCodec<V>): TableDecl
 /** Declares a single-value table. */
 export function valueTable<V>(name: string, codec: TableCodec<V>): TableDecl {
   return { kind: 'value', name, codec: codec as unknown as TableCodec<unknown> };
+}
+
+/**
+ * Declares the entries of an operator that restores and checkpoints them itself through
+ * `onStart` / `onCheckpoint` (a plugin's operator written against 0.1.0's lifecycle): every entry
+ * no other declared table holds goes to its `onStart`, and what its `onCheckpoint` returns is
+ * stored as is. The shipped operators declare their tables instead.
+ */
+export function hooksTable(hooks: StateHooks): TableDecl {
+  return { kind: 'hooks', name: '', hooks };
 }
 
 /** Declares a nested operator's tables, stored under `<name>/`. */
@@ -78,6 +97,7 @@ export function withStep<V>(codec: TableCodec<V>, step: (stored: string) => stri
 /** True when checkpoint entry `key` (without the operator's id) belongs to one of `tables`. */
 export function isDeclared(tables: readonly TableDecl[], key: string): boolean {
   for (const t of tables) {
+    if (t.kind === 'hooks') return true;
     if (t.kind === 'scope') {
       if (key.startsWith(`${t.name}/`) && isDeclared(t.tables, key.slice(t.name.length + 1))) return true;
     } else if (t.kind === 'value') {
@@ -233,9 +253,16 @@ export class OperatorTables {
   readonly #tables = new Map<string, Built>();
   /** Names of keyed, time-keyed and scope tables, longest first (for routing `<name>/…` entries). */
   readonly #prefixes: string[];
+  /** An operator keeping its own entries: it gets those no table holds. */
+  readonly #hooks: StateHooks | null = null;
 
   private constructor(decls: readonly TableDecl[]) {
     for (const d of decls) {
+      if (d.kind === 'hooks') {
+        if (this.#hooks !== null) throw new InternalError('state hooks are declared twice');
+        this.#hooks = d.hooks;
+        continue;
+      }
       if (this.#tables.has(d.name)) throw new InternalError(`state table ${d.name} is declared twice`);
       let built: Built;
       if (d.kind === 'scope') built = { kind: 'scope', table: new OperatorTables(d.tables) };
@@ -246,7 +273,7 @@ export class OperatorTables {
       this.#tables.set(d.name, built);
     }
     this.#prefixes = decls
-      .filter((d) => d.kind !== 'value')
+      .filter((d) => d.kind !== 'value' && d.kind !== 'hooks')
       .map((d) => d.name)
       .sort((a, b) => b.length - a.length);
   }
@@ -292,15 +319,19 @@ export class OperatorTables {
   load(entries: ReadonlyMap<string, string>): void {
     const perTable = new Map<string, Map<string, string>>();
     const versions = new Map<string, string>();
+    const unclaimed = new Map<string, string>();
+    const undeclared = (k: string, v: string): void => {
+      if (this.#hooks === null) throw undeclaredEntry(k);
+      unclaimed.set(k, v);
+    };
     for (const name of this.#tables.keys()) perTable.set(name, new Map());
     for (const [k, v] of entries) {
       if (k.startsWith('@version/')) {
         const name = k.slice('@version/'.length);
         if (this.#tables.has(name) && this.#tables.get(name)!.kind !== 'scope') {
           versions.set(name, v);
-          continue;
-        }
-        throw undeclaredEntry(k);
+        } else undeclared(k, v);
+        continue;
       }
       const value = this.#tables.get(k);
       if (value?.kind === 'value') {
@@ -308,8 +339,8 @@ export class OperatorTables {
         continue;
       }
       const name = this.#prefixes.find((p) => k.length > p.length && k[p.length] === '/' && k.startsWith(p));
-      if (name === undefined) throw undeclaredEntry(k);
-      perTable.get(name)!.set(k.slice(name.length + 1), v);
+      if (name === undefined) undeclared(k, v);
+      else perTable.get(name)!.set(k.slice(name.length + 1), v);
     }
     for (const [name, t] of this.#tables) {
       const own = perTable.get(name)!;
@@ -318,6 +349,7 @@ export class OperatorTables {
       else if (t.kind === 'keyed') t.table.loadEntries(versions.get(name), own);
       else t.table.table.loadEntries(versions.get(name), own);
     }
+    this.#hooks?.onStart?.(unclaimed);
   }
 
   /** Every table's changes since the last call, keyed as stored (null for a delete). */
@@ -328,6 +360,8 @@ export class OperatorTables {
       } else if (t.kind === 'time-keyed') t.table.table.takeChanges(into);
       else t.table.takeChanges(into);
     }
+    const own = this.#hooks?.onCheckpoint?.();
+    if (own !== undefined) for (const [k, v] of own) into.set(k, v);
     return into;
   }
 }

@@ -1,6 +1,7 @@
 import type { Emitter, FeatureRow, Operator, RecordBatch } from '../../operators/operator.js';
 import { EventTimeSortedOperator } from '../../operators/event-time-sort.js';
 import { PROCESSORS } from '../../operators/functions.js';
+import { attachTables, declaredTables } from '../../operators/table-operator.js';
 import { createWindowOperator } from '../../operators/window-operator.js';
 import { CheckpointStore } from '../../state/checkpoint-store.js';
 import { createBackend } from '../../state/create-backend.js';
@@ -59,11 +60,8 @@ export class ShardActor {
     this.attrWidths = plan.keyed.map((stage) => stage.map.attributes.length);
     this.all = this.branches.flat();
     this.tables = this.all.map((op) => {
-      const tables = OperatorTables.build(op.tables);
-      if (op.attach === undefined) {
-        if (op.tables.length > 0)
-          throw new InternalError(`operator ${op.id} declares state tables but takes none (no attach())`);
-      } else op.attach(tables);
+      const tables = OperatorTables.build(declaredTables(op));
+      attachTables(op, tables);
       return tables;
     });
   }
