@@ -1,4 +1,11 @@
-import { KeyedStateTable } from '../state/keyed-state-table.js';
+import {
+  type OperatorTables,
+  type TableCodec,
+  type TimeKeyedTable,
+  timeKeyedTable,
+  type ValueTable,
+  valueTable,
+} from '../state/state-tables.js';
 import {
   decodeTime,
   type Emitter,
@@ -7,6 +14,7 @@ import {
   type RecordBatch,
   type StateTableSpec,
 } from './operator.js';
+import { attachTables, declaredTables, TableOperator } from './table-operator.js';
 import { watermarkFor } from './watermark.js';
 
 interface Buffered {
@@ -87,6 +95,32 @@ function compare(a: Buffered, b: Buffered): number {
   return 0;
 }
 
+/** The sorted stream's position: its clock, what was released, the next arrival sequence. */
+interface SortMeta {
+  readonly clock: number;
+  readonly released: number;
+  readonly seq: number;
+}
+
+/** A buffered record as stored: `[key, ts, values, attrs]`, keyed by its arrival sequence. */
+const BUFFERED_CODEC: TableCodec<Buffered> = {
+  version: 1,
+  encode: (b) => JSON.stringify([b.key, b.ts, Array.from(b.values, num), b.attrs]),
+  decode: (stored, seq) => {
+    const [key, ts, values, attrs] = JSON.parse(stored) as [string, number, Array<number | string>, string[]];
+    return { seq: Number(seq), key, ts, values: values.map(unnum), attrs };
+  },
+};
+
+const SORT_META_CODEC: TableCodec<SortMeta> = {
+  version: 1,
+  encode: (m) => JSON.stringify({ clock: encodeTime(m.clock), released: encodeTime(m.released), seq: m.seq }),
+  decode: (s) => {
+    const m = JSON.parse(s) as { clock: number | string; released: number | string; seq: number };
+    return { clock: decodeTime(m.clock), released: decodeTime(m.released), seq: m.seq };
+  },
+};
+
 /**
  * Feeds an order-dependent keyed processor (sessions counted in order, stream–table joins,
  * running centroids) its records in **event-time order**, whatever order they arrived in: records
@@ -105,15 +139,16 @@ function compare(a: Buffered, b: Buffered): number {
  * the bound is not late here but goes straight to the window with its position, and the
  * window's allowed lateness decides (a revision, or late) as it always does.
  *
- * The buffer is operator state: checkpointed record by record under `sort/b/<seq>` (the records
- * buffered at the checkpoint; one that arrived and left between two checkpoints is never written),
- * with the sorted stream's clock under `sort/meta`; the wrapped processor's own entries are unchanged.
+ * The buffer is operator state: the time-keyed table `sort/b`, record by record by arrival
+ * sequence (the records buffered at the checkpoint; one that arrived and left between two
+ * checkpoints is never written), with the sorted stream's clock in the single value `sort/meta`;
+ * the wrapped processor's own tables sit beside them, unchanged.
  *
  * @example
  * const op = new EventTimeSortedOperator(new RequestRowOperator(node, fields, attrs), node.outOfOrderness);
  * const win = new EventTimeSortedOperator(new SessionWindowOperator(node, fields), node.outOfOrderness, { window: true });
  */
-export class EventTimeSortedOperator implements Operator {
+export class EventTimeSortedOperator extends TableOperator {
   readonly id: string;
   readonly tables: readonly StateTableSpec[];
   /** The buffer as a binary min-heap in {@link compare} order: releasing pops what is due. */
@@ -123,21 +158,9 @@ export class EventTimeSortedOperator implements Operator {
   /** Records at or before this event time have been released. */
   private released = Number.NEGATIVE_INFINITY;
   private seq = 0;
-  /** The buffer as checkpointed state: `sort/b/<seq>` → [key, ts, values, attrs]. */
-  private readonly stored = new KeyedStateTable<Buffered>({
-    name: 'sort/b',
-    version: 1,
-    encode: (b) => JSON.stringify([b.key, b.ts, Array.from(b.values, num), b.attrs]),
-    decode: (stored, seq) => {
-      const [key, ts, values, attrs] = JSON.parse(stored) as [
-        string,
-        number,
-        Array<number | string>,
-        string[],
-      ];
-      return { seq: Number(seq), key, ts, values: values.map(unnum), attrs };
-    },
-  });
+  /** The buffer as checkpointed state: seq → the record. */
+  private stored!: TimeKeyedTable<Buffered>;
+  private meta!: ValueTable<SortMeta>;
   private metaDirty = false;
 
   /** Window mode: see the class comment. */
@@ -148,13 +171,22 @@ export class EventTimeSortedOperator implements Operator {
     private readonly outOfOrderness: number,
     opts: { readonly window?: boolean } = {},
   ) {
+    super();
     this.window = opts.window === true;
     this.id = inner.id;
     this.tables = [
-      ...inner.tables,
-      { name: 'sort/b', access: 'time-keyed-map' },
-      { name: 'sort/meta', access: 'value' },
+      ...declaredTables(inner),
+      timeKeyedTable('sort/b', BUFFERED_CODEC),
+      valueTable('sort/meta', SORT_META_CODEC),
     ];
+    this.attachOwn();
+  }
+
+  protected bind(tables: OperatorTables): void {
+    this.stored = tables.timeKeyed<Buffered>('sort/b');
+    this.meta = tables.value<SortMeta>('sort/meta');
+    // The wrapped operator's tables are declared beside ours, under the same names.
+    attachTables(this.inner, tables);
   }
 
   processBatch(batch: RecordBatch, out: Emitter): void {
@@ -258,45 +290,34 @@ export class EventTimeSortedOperator implements Operator {
     this.inner.processBatch({ count: n, width, keys, attrs, attrWidth, ts, clock, values, refs }, out);
   }
 
-  onStart(entries: ReadonlyMap<string, string>): void {
-    const own = new Map<string, string>();
-    for (const [k, v] of entries) {
-      if (k === 'sort/meta') {
-        const m = JSON.parse(v) as { clock: number | string; released: number | string; seq: number };
-        this.clock = decodeTime(m.clock);
-        this.released = decodeTime(m.released);
-        this.seq = m.seq;
-      } else if (!k.startsWith('sort/b/') && k !== this.stored.versionKey) {
-        own.set(k, v);
-      }
+  override restored(): void {
+    const m = this.meta.get();
+    if (m !== undefined) {
+      this.clock = m.clock;
+      this.released = m.released;
+      this.seq = m.seq;
     }
-    this.stored.load(entries);
     this.buffer = [];
     for (const b of this.stored.values()) heapPush(this.buffer, b);
-    this.inner.onStart?.(own);
+    this.inner.restored?.();
   }
 
-  onCheckpoint(): Map<string, string | null> {
+  override beforeCheckpoint(): void {
     // The stored buffer catches up with the heap here, once per checkpoint, not per record: a
     // record that came and went between two checkpoints is never written.
-    const live = new Set<string>();
+    const live = new Set<number>();
     for (const b of this.buffer) {
-      const k = String(b.seq);
-      live.add(k);
-      if (!this.stored.has(k)) this.stored.set(k, b);
+      live.add(b.seq);
+      if (!this.stored.has(b.seq)) this.stored.set(b.seq, b);
     }
     if (this.stored.size > live.size) {
       for (const k of [...this.stored.keys()]) if (!live.has(k)) this.stored.delete(k);
     }
-    const changes = this.stored.takeChanges(this.inner.onCheckpoint?.());
     if (this.metaDirty) {
-      changes.set(
-        'sort/meta',
-        JSON.stringify({ clock: encodeTime(this.clock), released: encodeTime(this.released), seq: this.seq }),
-      );
+      this.meta.set({ clock: this.clock, released: this.released, seq: this.seq });
       this.metaDirty = false;
     }
-    return changes;
+    this.inner.beforeCheckpoint?.();
   }
 
   onClose(): void {

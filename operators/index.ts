@@ -19,4 +19,7 @@ export * from './sliding-window.js';
 export * from './watermark.js';
 export * from './window-operator.js';
 export { KeyedStateTable } from '../state/keyed-state-table.js';
+export * from '../state/state-tables.js';
+export { WATERMARK_CODEC } from './keyed-operator-base.js';
+export { TableOperator } from './table-operator.js';
 export { readLines } from '../src/connectors/file-source.js';

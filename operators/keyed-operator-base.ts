@@ -1,33 +1,38 @@
-import { KeyedStateTable } from '../state/keyed-state-table.js';
+import type { KeyedStateTable } from '../state/keyed-state-table.js';
 import {
-  decodeTime,
-  type Emitter,
-  encodeTime,
-  type Operator,
-  type RecordBatch,
-  type StateTableSpec,
-} from './operator.js';
+  keyedTable,
+  type OperatorTables,
+  type TableCodec,
+  type ValueTable,
+  valueTable,
+} from '../state/state-tables.js';
+import { decodeTime, type Emitter, encodeTime, type RecordBatch, type StateTableSpec } from './operator.js';
+import { TableOperator } from './table-operator.js';
+
+/** An event-time watermark as stored: JSON of the time, ±∞ as strings. */
+export const WATERMARK_CODEC: TableCodec<number> = {
+  version: 1,
+  encode: (wm) => JSON.stringify(encodeTime(wm)),
+  decode: (s) => decodeTime(JSON.parse(s) as number | string),
+};
 
 /**
  * The keyed-state core of every keyed operator (window operators through `KeyedWindowBase`,
  * keyed processors through `KeyedProcessBase`): per-key state `S` in one {@link KeyedStateTable}
  * (table `k`, entries `k/<key>`, written incrementally and versioned), and the event-time
- * watermark (entry `wm`), restored before the keys so that what a restored key re-arms can
- * depend on it.
+ * watermark (single-value table `wm`), both in place before {@link onRestored} so that what a
+ * restored key re-arms can depend on the watermark.
  *
  * Subclasses give the state's JSON form ({@link serialize}, {@link deserialize}), move the
  * watermark with {@link raiseWatermark}, and may act once restored ({@link onRestored}).
  */
-export abstract class KeyedOperatorBase<S> implements Operator {
+export abstract class KeyedOperatorBase<S> extends TableOperator {
   readonly id: string;
-  readonly tables: readonly StateTableSpec[] = [
-    { name: 'k', access: 'keyed-map' },
-    { name: 'wm', access: 'value' },
-  ];
+  readonly tables: readonly StateTableSpec[];
   /** Per-key state. */
-  protected readonly states: KeyedStateTable<S>;
+  protected states!: KeyedStateTable<S>;
   protected wm = Number.NEGATIVE_INFINITY;
-  private wmDirty = false;
+  private wmTable!: ValueTable<number>;
 
   /**
    * @param id the operator (node) id
@@ -35,17 +40,26 @@ export abstract class KeyedOperatorBase<S> implements Operator {
    * @param migrate turns a key's stored state of format version `from` into `from + 1`
    */
   constructor(id: string, stateVersion = 1, migrate?: (from: number, stored: string) => string) {
+    super();
     this.id = id;
-    this.states = new KeyedStateTable<S>({
-      name: 'k',
-      version: stateVersion,
-      encode: (s) => JSON.stringify(this.serialize(s)),
-      decode: (stored) => this.deserialize(JSON.parse(stored)),
-      ...(migrate === undefined ? {} : { migrate }),
-    });
+    this.tables = [
+      keyedTable<S>('k', {
+        version: stateVersion,
+        encode: (s) => JSON.stringify(this.serialize(s)),
+        decode: (stored) => this.deserialize(JSON.parse(stored)),
+        ...(migrate === undefined ? {} : { migrate }),
+      }),
+      valueTable<number>('wm', WATERMARK_CODEC),
+    ];
+    this.attachOwn();
   }
 
-  abstract processBatch(batch: RecordBatch, out: Emitter): void;
+  protected bind(tables: OperatorTables): void {
+    this.states = tables.keyed<S>('k');
+    this.wmTable = tables.value<number>('wm');
+  }
+
+  abstract override processBatch(batch: RecordBatch, out: Emitter): void;
 
   /** A key's state as JSON data. */
   protected abstract serialize(state: S): unknown;
@@ -59,26 +73,13 @@ export abstract class KeyedOperatorBase<S> implements Operator {
   protected raiseWatermark(wm: number): boolean {
     if (!(wm > this.wm)) return false;
     this.wm = wm;
-    this.wmDirty = true;
+    this.wmTable.set(wm);
     return true;
   }
 
-  onStart(entries: ReadonlyMap<string, string>): void {
-    // The watermark first: snapshot entries come in key order ('k/…' before 'wm').
-    const wm = entries.get('wm');
-    this.wm = wm === undefined ? Number.NEGATIVE_INFINITY : decodeTime(JSON.parse(wm) as number | string);
-    this.wmDirty = false;
-    this.states.load(entries);
+  override restored(): void {
+    this.wm = this.wmTable.get() ?? Number.NEGATIVE_INFINITY;
     this.onRestored();
-  }
-
-  onCheckpoint(): Map<string, string | null> {
-    const changes = this.states.takeChanges();
-    if (this.wmDirty) {
-      changes.set('wm', JSON.stringify(encodeTime(this.wm)));
-      this.wmDirty = false;
-    }
-    return changes;
   }
 
   /** The current watermark (for tests and metrics). */

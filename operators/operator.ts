@@ -1,14 +1,19 @@
 /**
  * The operator lifecycle that shard actors drive. Only `processBatch` is required; the other
- * hooks default to nothing. An operator declares its state tables up front so the shard knows
- * what it checkpoints.
+ * hooks default to nothing. An operator declares its state tables up front ({@link Operator.tables});
+ * the shard builds them, hands them over ({@link Operator.attach}), restores and checkpoints them:
+ * no operator routes, versions or migrates stored entries itself.
  *
  * @example
  * const op = new SlidingWindowOperator(node, fields);
- * op.onStart?.(restoredEntries);
+ * const tables = OperatorTables.build(op.tables);
+ * op.attach?.(tables);
+ * tables.load(restoredEntries);
+ * op.restored?.();
  * op.processBatch(batch, out);
- * const changes = op.onCheckpoint?.();
+ * const changes = tables.takeChanges();
  */
+import type { OperatorTables, TableDecl } from '../state/state-tables.js';
 
 /** One feature row: the unit every sink writes. Times are ms since the epoch. */
 export interface FeatureRow {
@@ -55,26 +60,36 @@ export interface Emitter {
 }
 
 /**
- * A named state table and how it is accessed. The name is how its entries are stored: a value
- * table is the entry `<name>`, a keyed one the entries `<name>/<key>` (with `@version/<name>`,
- * its format version, see `state/keyed-state-table.ts`).
+ * What an operator declares of its state: its tables, each a keyed, time-keyed or single-value
+ * table with its codec (format version, encoding, migration chain), or a nested operator's
+ * tables. See `state/state-tables.ts`.
  */
-export interface StateTableSpec {
-  readonly name: string;
-  readonly access: 'keyed-map' | 'time-keyed-map' | 'value';
-}
+export type StateTableSpec = TableDecl;
 
 export interface Operator {
   readonly id: string;
+  /** The state tables this operator keeps; the runtime builds them and hands them over ({@link attach}). */
   readonly tables: readonly StateTableSpec[];
-  /** Restores from the checkpointed entries of this operator (keys without the operator prefix). */
+  /**
+   * The runtime built this operator's declared {@link tables}: the operator keeps its state in
+   * them from now on (called before anything else). Required when `tables` is not empty.
+   */
+  attach?(tables: OperatorTables): void;
+  /** The runtime loaded a restored snapshot into the tables (re-arm timers, rebuild indexes). */
+  restored?(): void;
+  /** A checkpoint takes the tables' changes next: bring any state kept outside them into them. */
+  beforeCheckpoint?(): void;
+  /**
+   * Standalone use (tests, embedding): restores the operator's own tables from its checkpointed
+   * entries (keys without the operator's id). The runtime uses {@link attach} instead.
+   */
   onStart?(entries: ReadonlyMap<string, string>): void;
   processBatch(batch: RecordBatch, out: Emitter): void;
   /** The event-time clock advanced (without a record), e.g. at the end of a batch or of the input. */
   onWatermark?(clock: number, out: Emitter): void;
   /** Processing-time tick, for early firing. */
   onTick?(nowMs: number, out: Emitter): void;
-  /** The entries changed since the last checkpoint (value, or null for a delete). */
+  /** Standalone use: the entries changed since the last checkpoint (value, or null for a delete). */
   onCheckpoint?(): Map<string, string | null>;
   onClose?(): void;
   /**

@@ -52,7 +52,10 @@ export interface PluginProcessorDef<S = unknown> {
 /**
  * A keyed processor written against the engine's operator lifecycle (`operator.ts`) instead of
  * {@link ProcessorInstance}: full control of state tables, timers and output, as the shipped
- * domains' processors use. `operator` builds one per shard.
+ * domains' processors use: declare the state tables and take them in `attach` (extend
+ * `TableOperator`, or a keyed base). An operator that restores and checkpoints its own entries
+ * (`onStart` / `onCheckpoint`, 0.1.0's lifecycle) still works: it gets the entries no declared
+ * table holds. `operator` builds one per shard.
  */
 export interface OperatorProcessorDef {
   readonly description?: string;

@@ -1,5 +1,6 @@
 import type { FeatureSpec, WindowNode, WindowSpec } from '../topology/nodes.js';
 import type { Emitter, FeatureRow, Operator, RecordBatch } from './operator.js';
+import { isDeclared } from '../state/state-tables.js';
 
 /** A record for operator tests: key, event time, the clock before it, one numeric field `x`. */
 export interface TestRecord {
@@ -144,7 +145,5 @@ export function runAcrossRestores(
 
 /** True when checkpoint entry `key` belongs to none of the operator's declared state tables. */
 export function undeclared(op: Operator, key: string): boolean {
-  return !op.tables.some((t) =>
-    t.access === 'value' ? key === t.name : key.startsWith(`${t.name}/`) || key === `@version/${t.name}`,
-  );
+  return !isDeclared(op.tables, key);
 }

@@ -7,7 +7,12 @@ import { assignerFor } from './window-assigner.js';
 
 /** A window operator: the whole lifecycle of {@link KeyedWindowBase}, whatever its assigner. */
 export type WindowOperator = Operator &
-  Required<Pick<Operator, 'onStart' | 'onWatermark' | 'onTick' | 'onCheckpoint'>> & {
+  Required<
+    Pick<
+      Operator,
+      'attach' | 'restored' | 'beforeCheckpoint' | 'onStart' | 'onWatermark' | 'onTick' | 'onCheckpoint'
+    >
+  > & {
     /** The current watermark. */
     readonly watermark: number;
     /** Keys holding state. */

@@ -137,16 +137,24 @@ export class KeyedStateTable<V = string> {
 
   /** Replaces the contents with this table's entries of a restored snapshot, migrating older formats. */
   load(snapshotEntries: ReadonlyMap<string, string>): void {
+    const prefix = `${this.name}/`;
+    const own = new Map<string, string>();
+    for (const [storedKey, stored] of snapshotEntries) {
+      if (storedKey.startsWith(prefix)) own.set(storedKey.slice(prefix.length), stored);
+    }
+    this.loadEntries(snapshotEntries.get(this.versionKey), own);
+  }
+
+  /**
+   * Replaces the contents with `entries` (key → stored value, keys without the table's name),
+   * stored in format version `storedVersion` (undefined: written before tables carried one, 1),
+   * migrating older formats.
+   */
+  loadEntries(storedVersion: string | undefined, entries: Iterable<[string, string]>): void {
     this.#values.clear();
     this.#dirty.clear();
     this.#fresh.clear();
-    const storedVersion = snapshotEntries.get(this.versionKey);
-    const from = storedVersion === undefined ? 1 : Number(storedVersion);
-    if (!Number.isSafeInteger(from) || from < 1) {
-      throw new InternalError(
-        `state table ${this.name}: bad format version ${JSON.stringify(storedVersion)}`,
-      );
-    }
+    const from = parseStoredVersion(this.name, storedVersion);
     if (from > this.version) {
       throw new ConfigError(
         `state table ${this.name} holds format version ${from}, newer than this build's ${this.version}`,
@@ -161,10 +169,7 @@ export class KeyedStateTable<V = string> {
       );
     }
     this.#versionWritten = storedVersion !== undefined && from === this.version;
-    const prefix = `${this.name}/`;
-    for (const [storedKey, stored] of snapshotEntries) {
-      if (!storedKey.startsWith(prefix)) continue;
-      const key = storedKey.slice(prefix.length);
+    for (const [key, stored] of entries) {
       let value = stored;
       for (let v = from; v < this.version; v++) value = migrate!(v, value);
       this.#values.set(key, this.#decode(value, key));
@@ -178,4 +183,13 @@ export class KeyedStateTable<V = string> {
     this.#dirty.clear();
     this.#fresh.clear();
   }
+}
+
+/** A table's stored format version (`@version/<name>`; none: 1). */
+export function parseStoredVersion(name: string, storedVersion: string | undefined): number {
+  const from = storedVersion === undefined ? 1 : Number(storedVersion);
+  if (!Number.isSafeInteger(from) || from < 1) {
+    throw new InternalError(`state table ${name}: bad format version ${JSON.stringify(storedVersion)}`);
+  }
+  return from;
 }

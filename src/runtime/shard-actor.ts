@@ -1,9 +1,11 @@
 import type { Emitter, FeatureRow, Operator, RecordBatch } from '../../operators/operator.js';
 import { EventTimeSortedOperator } from '../../operators/event-time-sort.js';
 import { PROCESSORS } from '../../operators/functions.js';
+import { attachTables, declaredTables } from '../../operators/table-operator.js';
 import { createWindowOperator } from '../../operators/window-operator.js';
 import { CheckpointStore } from '../../state/checkpoint-store.js';
 import { createBackend } from '../../state/create-backend.js';
+import { OperatorTables } from '../../state/state-tables.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
 import { InternalError } from '../shared/errors.js';
@@ -12,13 +14,17 @@ import type { LateRef, ProcessChunk } from './protocol.js';
 /**
  * A shard: the unit of state, ordering and checkpointing. It owns the keyed state of its keys
  * for every keyed branch of the topology and processes its input strictly in order; nothing
- * else touches that state. Its state lives in memory and is checkpointed incrementally into
+ * else touches that state. It builds every operator's declared state tables and hands them over
+ * (`Operator.attach`), and does all the storing: entries under `<operator id>/`, each table's
+ * name, format version and migration (`state/state-tables.ts`). Its state lives in memory and is checkpointed incrementally into
  * its own state location (LevelDB, or memory when the run keeps no state).
  */
 export class ShardActor {
   /** Operators per keyed branch, in plan order. */
   private readonly branches: Operator[][];
   private readonly all: Operator[];
+  /** Each operator's state tables, built from what it declares, in the order of {@link all}. */
+  private readonly tables: OperatorTables[];
   /** String attributes per record, per keyed branch. */
   private readonly attrWidths: number[];
   private store: CheckpointStore | null = null;
@@ -53,6 +59,11 @@ export class ShardActor {
     ]);
     this.attrWidths = plan.keyed.map((stage) => stage.map.attributes.length);
     this.all = this.branches.flat();
+    this.tables = this.all.map((op) => {
+      const tables = OperatorTables.build(declaredTables(op));
+      attachTables(op, tables);
+      return tables;
+    });
   }
 
   /** Opens the state location and restores the state of checkpoint `committedId`. */
@@ -64,6 +75,7 @@ export class ShardActor {
       location === null ? createBackend({ kind: 'memory' }) : createBackend({ kind: 'leveldb', location });
     this.store = new CheckpointStore(backend);
     const snap = await this.store.restore(committedId);
+    // Stored as `<operator id>/<entry of its tables>`: the one place entries meet their operator.
     const perOp = new Map<string, Map<string, string>>();
     for (const op of this.all) perOp.set(op.id, new Map());
     for (const [k, v] of snap.entries) {
@@ -71,11 +83,12 @@ export class ShardActor {
       perOp.get(k.slice(0, slash))?.set(k.slice(slash + 1), v);
     }
     let keys = 0;
-    for (const op of this.all) {
+    this.all.forEach((op, i) => {
       const entries = perOp.get(op.id)!;
       keys += entries.size;
-      op.onStart?.(entries);
-    }
+      this.tables[i]!.load(entries);
+      op.restored?.();
+    });
     return { keys, meta: { ...snap.meta } };
   }
 
@@ -139,11 +152,10 @@ export class ShardActor {
     meta: Readonly<Record<string, string>>,
   ): Promise<Map<string, string | null>> {
     const changes = new Map<string, string | null>();
-    for (const op of this.all) {
-      const c = op.onCheckpoint?.();
-      if (c === undefined) continue;
-      for (const [k, v] of c) changes.set(`${op.id}/${k}`, v);
-    }
+    this.all.forEach((op, i) => {
+      op.beforeCheckpoint?.();
+      for (const [k, v] of this.tables[i]!.takeChanges()) changes.set(`${op.id}/${k}`, v);
+    });
     await this.requireStore().prepare(id, changes, meta);
     return changes;
   }

@@ -1,7 +1,9 @@
 /**
  * The state of the stateful derived features, as small classes whose state is plain JSON: the
- * join operator keeps one per key and checkpoints `toJSON()`; `fromJSON()` brings it back and
- * rejects anything malformed. Every snapshot carries `version: 1` for later migrations.
+ * join operator keeps them in its state tables, each class's `codec` being the table codec
+ * (`toJSON()` stored, `fromJSON()` back, rejecting anything malformed). The table's format
+ * version is the codec's: a later format is a migration step on that codec's chain. The
+ * `version: 1` inside a snapshot is part of format 1 (0.1.0 wrote it), checked as any field is.
  *
  * - {@link DecayedCounter}: DRV_009 model_fatigue_score (one per model).
  * - {@link RunningCentroid}: DRV_004 prompt_similarity_to_avg (one, or one per key).
@@ -9,6 +11,7 @@
  *
  * All of them are deterministic: the same inputs in the same order give the same state.
  */
+import type { TableCodec } from '../../../../operators/index.js';
 import { ConfigError, InternalError } from '../../../shared/errors.js';
 import { cosine } from './vector.js';
 
@@ -67,6 +70,13 @@ export interface DecayedCounterState {
  * c.score(60_000); // 1 / (1 + 10)
  */
 export class DecayedCounter {
+  /** The state-table codec: format 1 is the JSON of {@link toJSON}. */
+  static readonly codec: TableCodec<DecayedCounter> = {
+    version: 1,
+    encode: (v) => JSON.stringify(v.toJSON()),
+    decode: (s) => DecayedCounter.fromJSON(JSON.parse(s)),
+  };
+
   readonly halfLifeMs: number;
   readonly halfSaturation: number;
   #value = 0;
@@ -172,6 +182,13 @@ export interface RunningCentroidState {
  * c.similarity([1, 1]); // 1
  */
 export class RunningCentroid {
+  /** The state-table codec: format 1 is the JSON of {@link toJSON}. */
+  static readonly codec: TableCodec<RunningCentroid> = {
+    version: 1,
+    encode: (v) => JSON.stringify(v.toJSON()),
+    decode: (s) => RunningCentroid.fromJSON(JSON.parse(s)),
+  };
+
   readonly dims: number;
   #count = 0;
   #mean: number[];
@@ -254,6 +271,13 @@ export interface OnlineKMeansState {
  * km.assign([2]); // 0 — centroid 0 moves to 1
  */
 export class OnlineKMeans {
+  /** The state-table codec: format 1 is the JSON of {@link toJSON}. */
+  static readonly codec: TableCodec<OnlineKMeans> = {
+    version: 1,
+    encode: (v) => JSON.stringify(v.toJSON()),
+    decode: (s) => OnlineKMeans.fromJSON(JSON.parse(s)),
+  };
+
   readonly k: number;
   readonly dims: number;
   #centroids: number[][] = [];

@@ -655,6 +655,11 @@ describe('derived-join operator (derived group, DRV_001–DRV_010)', () => {
     let widened = 0;
     for (const [k, v] of saved) {
       if (v === null) continue;
+      // A build that wrote whole panes stored them as format version 1 of the window's table.
+      if (k === 'w/@version/k') {
+        wide.set(k, '1');
+        continue;
+      }
       if (!k.startsWith('w/k/')) {
         wide.set(k, v);
         continue;

@@ -13,17 +13,21 @@ import {
   requestFitVector,
   timePressure,
 } from '../features/derived.js';
-import { KeyedStateTable } from '../../../../operators/index.js';
+import {
+  type KeyedStateTable,
+  keyedTable,
+  type OperatorTables,
+  scopeTables,
+  TableOperator,
+  type TableCodec,
+  type ValueTable,
+  valueTable,
+  WATERMARK_CODEC,
+  withStep,
+} from '../../../../operators/index.js';
 import type { ProcessNode, WindowNode } from '../../../../topology/index.js';
 import { DERIVED_KIND, EMBEDDING_DIMS, MODEL_VALUES, REQUEST_VALUES } from './extractors.js';
-import type {
-  Emitter,
-  FeatureRow,
-  Operator,
-  RecordBatch,
-  StateTableSpec,
-} from '../../../../operators/index.js';
-import { decodeTime, encodeTime } from '../../../../operators/index.js';
+import type { Emitter, FeatureRow, RecordBatch, StateTableSpec } from '../../../../operators/index.js';
 import { watermarkFor } from '../../../../operators/index.js';
 import { createWindowOperator, type WindowOperator } from '../../../../operators/index.js';
 import { compileAggregation } from '../../../../operators/index.js';
@@ -81,20 +85,9 @@ interface UserState {
  * same records (a private window instance whose rows update the table and are not emitted), so
  * the join sees exactly what the perf_5min group fires, at the same watermark.
  */
-export class DerivedJoinOperator implements Operator {
+export class DerivedJoinOperator extends TableOperator {
   readonly id: string;
-  readonly tables: readonly StateTableSpec[] = [
-    { name: 'cat', access: 'keyed-map' },
-    { name: 'perf', access: 'keyed-map' },
-    { name: 'user', access: 'keyed-map' },
-    { name: 'fatigue', access: 'keyed-map' },
-    { name: 'wm', access: 'value' },
-    { name: 'ctx', access: 'value' },
-    { name: 'centroid', access: 'value' },
-    { name: 'kmeans', access: 'value' },
-    // the private perf_5min window's own tables, under `w/`
-    { name: 'w', access: 'keyed-map' },
-  ];
+  readonly tables: readonly StateTableSpec[];
   private readonly params: DerivedJoinParams;
   private readonly perfWindow: WindowOperator;
   private readonly f: Readonly<Record<string, number>>;
@@ -102,55 +95,35 @@ export class DerivedJoinOperator implements Operator {
   private readonly userAttr: number;
   private readonly requestAttr: number;
   private readonly valueNames: readonly string[];
-  /**
-   * For each slot of the private window's accumulators, its slot in an accumulator of the whole
-   * perf_5min feature list (what checkpoints written before the window was narrowed hold).
-   */
-  private readonly slotsFromFull: { readonly full: number; readonly map: readonly number[] };
 
   // Tables (keyed state of the one key, checkpointed per entry): the model table by model
   // (`cat/<model>`), the latest fired perf_5min window by model, users' running means, fatigue.
-  private readonly models = new KeyedStateTable<number[]>({
-    name: 'cat',
-    version: 1,
-    encode: (v) => stateJson(v),
-    decode: (s) => (JSON.parse(s) as Array<number | null>).map(nanOf),
-  });
-  private readonly perf = new KeyedStateTable<PerfSide>({
-    name: 'perf',
-    version: 1,
-    encode: (v) => stateJson(v),
-    decode: (s) => JSON.parse(s) as PerfSide,
-  });
-  private readonly users = new KeyedStateTable<UserState>({
-    name: 'user',
-    version: 1,
-    encode: (v) => stateJson(v),
-    decode: (s) => JSON.parse(s) as UserState,
-  });
-  private readonly fatigue = new KeyedStateTable<DecayedCounter>({
-    name: 'fatigue',
-    version: 1,
-    encode: (v) => stateJson(v.toJSON()),
-    decode: (s) => DecayedCounter.fromJSON(JSON.parse(s) as never),
-  });
+  private models!: KeyedStateTable<number[]>;
+  private perf!: KeyedStateTable<PerfSide>;
+  private users!: KeyedStateTable<UserState>;
+  private fatigue!: KeyedStateTable<DecayedCounter>;
   // Single values, checkpointed when changed.
   private context: { ts: number; queue: number; budget: number } | null = null;
   private centroid: RunningCentroid;
   private kmeans: OnlineKMeans;
   private wm = Number.NEGATIVE_INFINITY;
   private readonly dirty = new Set<'wm' | 'ctx' | 'centroid' | 'kmeans'>();
+  private wmTable!: ValueTable<number>;
+  private ctxTable!: ValueTable<{ ts: number; queue: number; budget: number }>;
+  private centroidTable!: ValueTable<RunningCentroid>;
+  private kmeansTable!: ValueTable<OnlineKMeans>;
 
   constructor(
     private readonly node: ProcessNode,
     fields: readonly string[],
     attributes: readonly string[],
   ) {
+    super();
     this.id = node.id;
     this.params = node.params as unknown as DerivedJoinParams;
     // Only the three values the join reads: the same window computes nothing else for it.
     const perfFeatures = this.params.perfWindow.features.filter((f) => PERF_SIDE.has(f.name));
-    this.slotsFromFull = slotMapping(this.params.perfWindow, perfFeatures, fields);
+    const slotsFromFull = slotMapping(this.params.perfWindow, perfFeatures, fields);
     this.perfWindow = createWindowOperator(
       {
         ...this.params.perfWindow,
@@ -168,6 +141,42 @@ export class DerivedJoinOperator implements Operator {
     this.valueNames = node.features.flatMap((x) => x.values ?? [x.name]);
     this.centroid = new RunningCentroid(EMBEDDING_DIMS);
     this.kmeans = new OnlineKMeans(this.params.clusters, USER_VECTOR.length);
+    this.tables = [
+      keyedTable<number[]>('cat', CATALOG_CODEC),
+      keyedTable<PerfSide>('perf', jsonCodec<PerfSide>()),
+      keyedTable<UserState>('user', jsonCodec<UserState>()),
+      keyedTable<DecayedCounter>('fatigue', DecayedCounter.codec),
+      valueTable<number>('wm', WATERMARK_CODEC),
+      valueTable('ctx', CONTEXT_CODEC),
+      valueTable<RunningCentroid>('centroid', RunningCentroid.codec),
+      valueTable<OnlineKMeans>('kmeans', OnlineKMeans.codec),
+      // The private perf_5min window's own tables, under `w/`; its panes get one more step on
+      // their chain: narrowed to the slots the join reads (see narrowPanes).
+      scopeTables(
+        'w',
+        this.perfWindow.tables.map((t) =>
+          t.kind === 'keyed' && t.name === 'k'
+            ? keyedTable(
+                'k',
+                withStep(t.codec, (raw) => narrowPanes(raw, slotsFromFull)),
+              )
+            : t,
+        ),
+      ),
+    ];
+    this.attachOwn();
+  }
+
+  protected bind(tables: OperatorTables): void {
+    this.models = tables.keyed('cat');
+    this.perf = tables.keyed('perf');
+    this.users = tables.keyed('user');
+    this.fatigue = tables.keyed('fatigue');
+    this.wmTable = tables.value('wm');
+    this.ctxTable = tables.value('ctx');
+    this.centroidTable = tables.value('centroid');
+    this.kmeansTable = tables.value('kmeans');
+    this.perfWindow.attach(tables.scope('w'));
   }
 
   processBatch(batch: RecordBatch, out: Emitter): void {
@@ -400,59 +409,62 @@ export class DerivedJoinOperator implements Operator {
     };
   }
 
-  onStart(entries: ReadonlyMap<string, string>): void {
-    const windowEntries = new Map<string, string>();
-    for (const [k, raw] of entries) {
-      if (k.startsWith('w/')) {
-        windowEntries.set(k.slice(2), k.startsWith('w/k/') ? this.narrowPanes(raw) : raw);
-        continue;
-      }
-      if (k === 'wm') this.wm = decodeTime(JSON.parse(raw) as number | string);
-      else if (k === 'ctx') this.context = JSON.parse(raw) as { ts: number; queue: number; budget: number };
-      else if (k === 'centroid') this.centroid = RunningCentroid.fromJSON(JSON.parse(raw) as never);
-      else if (k === 'kmeans') this.kmeans = OnlineKMeans.fromJSON(JSON.parse(raw) as never);
-    }
-    for (const table of [this.models, this.perf, this.users, this.fatigue]) table.load(entries);
-    this.perfWindow.onStart(windowEntries);
-    if (this.context !== null) {
-      this.context = {
-        ts: this.context.ts,
-        queue: nanOf(this.context.queue),
-        budget: nanOf(this.context.budget),
-      };
-    }
+  override restored(): void {
+    this.wm = this.wmTable.get() ?? Number.NEGATIVE_INFINITY;
+    this.context = this.ctxTable.get() ?? null;
+    this.centroid = this.centroidTable.get() ?? new RunningCentroid(EMBEDDING_DIMS);
+    this.kmeans = this.kmeansTable.get() ?? new OnlineKMeans(this.params.clusters, USER_VECTOR.length);
+    this.dirty.clear();
+    this.perfWindow.restored?.();
   }
 
-  /**
-   * A private-window key's state as checkpointed: panes whose accumulators have the slots of the
-   * whole perf_5min feature list (written before the window was narrowed to the three values
-   * the join reads) keep just the narrowed window's slots.
-   */
-  private narrowPanes(raw: string): string {
-    const { full, map } = this.slotsFromFull;
-    if (full === map.length) return raw;
-    const state = JSON.parse(raw) as { p?: Array<[number, unknown[]]> };
-    if (!Array.isArray(state.p) || !state.p.some(([, acc]) => acc.length === full)) return raw;
-    state.p = state.p.map(([start, acc]) => [start, acc.length === full ? map.map((i) => acc[i]) : acc]);
-    return JSON.stringify(state);
-  }
-
-  onCheckpoint(): Map<string, string | null> {
-    const changes = new Map<string, string | null>();
+  override beforeCheckpoint(): void {
     for (const k of this.dirty) {
-      let v: unknown;
-      if (k === 'wm') v = encodeTime(this.wm);
-      else if (k === 'ctx') v = this.context;
-      else if (k === 'centroid') v = this.centroid.toJSON();
-      else v = this.kmeans.toJSON();
-      changes.set(k, stateJson(v));
+      if (k === 'wm') this.wmTable.set(this.wm);
+      else if (k === 'ctx') this.ctxTable.set(this.context!);
+      else if (k === 'centroid') this.centroidTable.set(this.centroid);
+      else this.kmeansTable.set(this.kmeans);
     }
     this.dirty.clear();
-    for (const table of [this.models, this.perf, this.users, this.fatigue]) table.takeChanges(changes);
-    for (const [k, v] of this.perfWindow.onCheckpoint()) changes.set(`w/${k}`, v);
-    return changes;
+    this.perfWindow.beforeCheckpoint?.();
   }
 }
+
+/**
+ * A private-window key's state as checkpointed: panes whose accumulators have the slots of the
+ * whole perf_5min feature list (written before the window was narrowed to the three values the
+ * join reads) keep just the narrowed window's slots. Panes already narrowed are left as they are.
+ */
+function narrowPanes(raw: string, slots: { readonly full: number; readonly map: readonly number[] }): string {
+  const { full, map } = slots;
+  if (full === map.length) return raw;
+  const state = JSON.parse(raw) as { p?: Array<[number, unknown[]]> };
+  if (!Array.isArray(state.p) || !state.p.some(([, acc]) => acc.length === full)) return raw;
+  state.p = state.p.map(([start, acc]) => [start, acc.length === full ? map.map((i) => acc[i]) : acc]);
+  return JSON.stringify(state);
+}
+
+/** A JSON state value (non-finite numbers stored as null). */
+function jsonCodec<V>(): TableCodec<V> {
+  return { version: 1, encode: (v) => stateJson(v), decode: (s) => JSON.parse(s) as V };
+}
+
+/** A catalog entry: [ts, model values…, cost_in, cost_out], missing values as null. */
+const CATALOG_CODEC: TableCodec<number[]> = {
+  version: 1,
+  encode: (v) => stateJson(v),
+  decode: (s) => (JSON.parse(s) as Array<number | null>).map(nanOf),
+};
+
+/** The latest context (system_health), missing values as null. */
+const CONTEXT_CODEC: TableCodec<{ ts: number; queue: number; budget: number }> = {
+  version: 1,
+  encode: (v) => stateJson(v),
+  decode: (s) => {
+    const c = JSON.parse(s) as { ts: number; queue: number | null; budget: number | null };
+    return { ts: c.ts, queue: nanOf(c.queue), budget: nanOf(c.budget) };
+  },
+};
 
 /** JSON of a state value, non-finite numbers (NaN: a missing input) as null. */
 function stateJson(v: unknown): string {
