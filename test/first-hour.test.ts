@@ -38,6 +38,13 @@ async function startServer(args: string[], pattern: RegExp) {
   return { child, address };
 }
 
+/** The parts of a `GET /features/…` answer the walk looks at. */
+interface FeatureAnswer {
+  features: Record<string, number | null>;
+  statuses: Record<string, string>;
+  metadata: { version: number };
+}
+
 interface DriftRow {
   entity_id: string;
   feature: string;
@@ -57,7 +64,7 @@ describe("a user's first hour", () => {
     const serve = await startServer(['serve', '--port', '0'], /listening on (http:\/\/\S+)/);
     const read = async (query: string) => {
       const res = await fetch(`${serve.address}/features/model/gpt-4o?${query}`);
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
+      return { status: res.status, body: (await res.json()) as FeatureAnswer };
     };
     const v1 = await read('features=latency_p50_5min');
     expect(v1.status).toBe(200);
