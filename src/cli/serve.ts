@@ -475,19 +475,9 @@ export function registerServeCommand(program: Command): Command {
       // released on exit); from then on it drains and exits 0.
       const startup = exitOnSignals('serve start-up', () => {}, 'nothing was served');
       const running = await startServe(config, logger).finally(startup);
-      logger.info(
-        {
-          address: running.address,
-          online: await storeName('online', config.onlineEmbedded, config.onlineUrl),
-          offline: await storeName('offline', config.offlineEmbedded, config.offlineUrl),
-          l1MaxBytes: config.l1MaxBytes,
-          l1TtlMs: config.l1TtlMs,
-          auth: config.authToken !== undefined,
-        },
-        'serving',
-      );
-      process.stdout.write(`featurestream serve: listening on ${running.address}\n`);
-      await new Promise<void>((resolve, reject) => {
+      // The stop handlers before the address is printed (a reader may send Ctrl-C as soon as it
+      // sees it): from here on a signal drains and exits 0.
+      const stopped = new Promise<void>((resolve, reject) => {
         const stop = (signal: NodeJS.Signals) => {
           logger.info({ signal }, 'shutting down: draining in-flight requests');
           const force = setTimeout(() => {
@@ -504,6 +494,19 @@ export function registerServeCommand(program: Command): Command {
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
+      logger.info(
+        {
+          address: running.address,
+          online: await storeName('online', config.onlineEmbedded, config.onlineUrl),
+          offline: await storeName('offline', config.offlineEmbedded, config.offlineUrl),
+          l1MaxBytes: config.l1MaxBytes,
+          l1TtlMs: config.l1TtlMs,
+          auth: config.authToken !== undefined,
+        },
+        'serving',
+      );
+      process.stdout.write(`featurestream serve: listening on ${running.address}\n`);
+      await stopped;
     });
 }
 
