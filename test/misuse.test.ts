@@ -429,6 +429,37 @@ describe.concurrent('misuse table', () => {
     );
   });
 
+  it('replay --offline embedded:DIR held by a process that takes no pushes → 3 naming it', async () => {
+    const d = sub('replay-store-busy');
+    const store = join(d, 'offline');
+    mkdirSync(store);
+    writeFileSync(join(store, 'featurestream.lock'), stamp(livePid));
+    const args = [
+      'replay',
+      '--input',
+      events,
+      '--from',
+      '2025-01-15T10:00:00Z',
+      '--to',
+      '2025-01-15T14:00:00Z',
+    ];
+    const version = ['--feature-version', '2', '--offline', `embedded:${store}`];
+    const busy = new RegExp(
+      `^featurestream: --offline: store dir ${store} is in use by featurestream pid ${livePid}`,
+    );
+    const r = await cli([...args, ...version]);
+    expect(r.code).toBe(3);
+    oneLine(r, busy);
+    // A push announcement of another process than the lock's holder (a stale one) is not used.
+    writeFileSync(
+      join(store, 'featurestream.push.json'),
+      JSON.stringify({ pid: process.pid, url: 'http://127.0.0.1:1/push', token: 'x' }),
+    );
+    const s = await cli([...args, ...version]);
+    expect(s.code).toBe(3);
+    oneLine(s, busy);
+  });
+
   it('SIGTERM / SIGINT during a run’s start-up → 143 / 130, lock released; rerun → 0', async () => {
     for (const [signal, code] of [
       ['SIGTERM', 143],
