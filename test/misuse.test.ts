@@ -429,6 +429,37 @@ describe.concurrent('misuse table', () => {
     );
   });
 
+  it('replay --offline embedded:DIR held by a process that takes no pushes → 3 naming it', async () => {
+    const d = sub('replay-store-busy');
+    const store = join(d, 'offline');
+    mkdirSync(store);
+    writeFileSync(join(store, 'featurestream.lock'), stamp(livePid));
+    const args = [
+      'replay',
+      '--input',
+      events,
+      '--from',
+      '2025-01-15T10:00:00Z',
+      '--to',
+      '2025-01-15T14:00:00Z',
+    ];
+    const version = ['--feature-version', '2', '--offline', `embedded:${store}`];
+    const busy = new RegExp(
+      `^featurestream: --offline: store dir ${store} is in use by featurestream pid ${livePid}`,
+    );
+    const r = await cli([...args, ...version]);
+    expect(r.code).toBe(3);
+    oneLine(r, busy);
+    // A push announcement of another process than the lock's holder (a stale one) is not used.
+    writeFileSync(
+      join(store, 'featurestream.push.json'),
+      JSON.stringify({ pid: process.pid, url: 'http://127.0.0.1:1/push', token: 'x' }),
+    );
+    const s = await cli([...args, ...version]);
+    expect(s.code).toBe(3);
+    oneLine(s, busy);
+  });
+
   it('SIGTERM / SIGINT during a run’s start-up → 143 / 130, lock released; rerun → 0', async () => {
     for (const [signal, code] of [
       ['SIGTERM', 143],
@@ -613,6 +644,48 @@ describe.concurrent('misuse table', () => {
       b,
       /^featurestream: --out \S+g\.ndjson: its directory \S+missing does not exist: create it first$/,
     );
+    // --shift: its form, its input, its factor, a model the stream has, and only with --kind llm.
+    const out = join(dir, 'shifted.ndjson');
+    for (const [value, message] of [
+      ['gpt-4o:latency', /three parts separated by ":", got "gpt-4o:latency"$/],
+      ['gpt-4o:tokens:3', /INPUT "tokens" is not latency or cost, got "gpt-4o:tokens:3"$/],
+      ['gpt-4o:latency:0', /FACTOR "0" is not a number > 0 other than 1, got "gpt-4o:latency:0"$/],
+      ['gpt-4o:latency:x', /FACTOR "x" is not a number > 0 other than 1/],
+    ] as const) {
+      const r = await cli(['generate', '--events', '50', '--out', out, '--shift', value]);
+      expect(r.code, r.stderr).toBe(2);
+      oneLine(r, new RegExp(`^featurestream: --shift must be MODEL:INPUT:FACTOR .*${message.source}`));
+    }
+    const m = await cli(['generate', '--events', '50', '--out', out, '--shift', 'gpt-5:latency:3']);
+    expect(m.code).toBe(2);
+    oneLine(
+      m,
+      /^featurestream: --shift: the stream has no model "gpt-5" \(it has claude-3-5-sonnet, .*gpt-4o, .*\)$/,
+    );
+    const k = await cli([
+      'generate',
+      '--events',
+      '50',
+      '--out',
+      out,
+      '--kind',
+      'perf',
+      '--shift',
+      'gpt-4o:latency:3',
+    ]);
+    expect(k.code).toBe(2);
+    oneLine(k, /^featurestream: --shift goes with --kind llm$/);
+    const i = await cli([
+      'run',
+      '--input',
+      out,
+      '--out',
+      join(dir, 'r.ndjson'),
+      '--shift',
+      'gpt-4o:latency:3',
+    ]);
+    expect(i.code).toBe(2);
+    oneLine(i, /^featurestream: --shift goes with the embedded default \(no --input\)/);
   });
 
   it('export / db with wrong values, or no store yet → 2', async () => {

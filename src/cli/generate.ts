@@ -34,6 +34,11 @@ export function registerGenerateCommand(program: Command): void {
       '--spec <file>',
       'with --kind api: sessions over this OpenAPI 3 document (.json or .json.gz) instead of the shipped surface; families derived from its resources',
     )
+    .option(
+      '--shift <spec>',
+      'with --kind llm: one known shift for drift to find, MODEL:INPUT:FACTOR (INPUT latency or cost): ' +
+        "that model's input times FACTOR in the stream's last hour, e.g. gpt-4o:latency:3",
+    )
     .addOption(new Option('--models <n>', 'number of models').argParser(positiveInt('--models')).default(6))
     .addOption(new Option('--bad-fraction <x>', 'share of malformed lines').default('0.002'))
     .addOption(
@@ -54,6 +59,8 @@ export function registerGenerateCommand(program: Command): void {
         lateFraction: frac('--late-fraction', o.lateFraction as string),
       };
       checkOutputFile(o.out as string, '--out');
+      if (o.shift !== undefined && o.kind !== 'llm')
+        throw new ConfigError('--shift goes with --kind llm', { field: '--shift' });
       if (o.spec !== undefined && o.kind !== 'api')
         throw new ConfigError('--spec goes with --kind api', { field: '--spec' });
       if (o.kind === 'api') {
@@ -85,6 +92,17 @@ export function registerGenerateCommand(program: Command): void {
         const { writePerfEvents } = await import('../domains/llm/generate/perf-stream.js');
         const r = await writePerfEvents(o.out as string, common);
         process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}\n`);
+        return;
+      }
+      if (o.shift !== undefined) {
+        const { parseShift, writeShiftedLlmEvents } = await import('../domains/llm/generate/shift.js');
+        const shift = parseShift(o.shift as string);
+        const r = await writeShiftedLlmEvents(o.out as string, common, shift);
+        process.stdout.write(`wrote ${fmt(r.lines)} events to ${o.out}${detail(r.byType)}\n`);
+        process.stdout.write(
+          `shift: ${shift.model} ${shift.input} ×${shift.factor} from ${new Date(r.shiftFrom).toISOString()} ` +
+            `to the end (${fmt(r.shifted)} performance_metrics records; last event ${new Date(r.last).toISOString()})\n`,
+        );
         return;
       }
       const { writeLlmEvents } = await import('../domains/llm/generate/llm-stream.js');

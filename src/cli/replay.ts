@@ -34,6 +34,45 @@ async function checkEmbeddedFree(online: string | undefined, offline: string | u
   for (const [dir, what] of dirs) if (existsSync(dir)) lockDir(dir, what).release();
 }
 
+/**
+ * When every embedded store the replay writes is held by one running `serve` that takes pushes
+ * (src/stores/push.ts), a sink that writes through it, and only embedded stores are named; else
+ * null (the stores are opened as usual, or {@link checkEmbeddedFree} says who holds them).
+ */
+async function pushSinkOf(
+  online: string | undefined,
+  offline: string | undefined,
+  topology: string,
+): Promise<import('../runtime/sink.js').RowSink | null> {
+  const [{ parseOnlineSpec }, { parseOfflineSpec }, { findPushEndpoint, PushSink }] = await Promise.all([
+    import('../stores/online-store.js'),
+    import('../stores/sql-client.js'),
+    import('../stores/push.js'),
+  ]);
+  const targets: { target: 'online' | 'offline'; dir: string }[] = [];
+  if (online !== undefined) {
+    const s = parseOnlineSpec(online, '--online');
+    if (s.kind !== 'embedded') return null;
+    targets.push({ target: 'online', dir: s.dir });
+  }
+  if (offline !== undefined) {
+    const s = parseOfflineSpec(offline, '--offline');
+    if (s.kind !== 'embedded') return null;
+    targets.push({ target: 'offline', dir: s.dir });
+  }
+  const found = targets.map((t) => findPushEndpoint(t.dir));
+  const first = found[0];
+  if (first === undefined || first === null || found.some((f) => f?.url !== first.url)) return null;
+  process.stderr.write(
+    `note: ${targets.map((t) => t.dir).join(' and ')} ${targets.length > 1 ? 'are' : 'is'} held by featurestream serve pid ${first.pid}: writing through it (${first.url})\n`,
+  );
+  return new PushSink(
+    first,
+    topology,
+    targets.map((t) => t.target),
+  );
+}
+
 /** `--input FILE|DIR`, or `--kafka B --topic T` (exactly one). */
 function replaySource(o: Record<string, unknown>): string | KafkaReplaySource {
   const input = o.input as string | undefined;
@@ -195,8 +234,15 @@ export function registerReplayCommand(program: Command, topologyByName: (name: s
         );
         return;
       }
-      // An embedded store another process holds (a `serve`) fails now, not after the scan.
-      await checkEmbeddedFree(o.online as string | undefined, o.offline as string | undefined);
+      // Embedded stores a `serve` holds are written through it; held by anything else, the
+      // replay fails now, not after the scan.
+      const pushed = await pushSinkOf(
+        o.online as string | undefined,
+        o.offline as string | undefined,
+        topology.name,
+      );
+      if (pushed === null)
+        await checkEmbeddedFree(o.online as string | undefined, o.offline as string | undefined);
       const { eventProgress } = await import('../replay/progress.js');
       const { pino } = await import('pino');
       const logger = pino({ level: o.logLevel as string }, pino.destination(2));
@@ -207,8 +253,9 @@ export function registerReplayCommand(program: Command, topologyByName: (name: s
         from: o.from,
         to: o.to,
         featureVersion: o.featureVersion,
-        ...(o.online === undefined ? {} : { online: o.online }),
-        ...(o.offline === undefined ? {} : { offline: o.offline }),
+        ...(o.online === undefined || pushed !== null ? {} : { online: o.online }),
+        ...(o.offline === undefined || pushed !== null ? {} : { offline: o.offline }),
+        ...(pushed === null ? {} : { sinks: [pushed] }),
         out: o.out ?? null,
         stateDir: o.stateDir ?? null,
         fresh: o.fresh,

@@ -110,6 +110,8 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 function printNext(
   seen: RowsSeen,
   files: { out: string; deadLetters: string; lateEvents: string; online: string; offline: string },
+  /** The sample's known shift (`--shift`): the drift command then looks for it. */
+  shift?: { readonly input: string; readonly from: number },
 ): void {
   const lines = [
     '',
@@ -132,7 +134,10 @@ function printNext(
         'next (these read the stores above; serve runs until Ctrl-C, the others can run beside it):',
         '  npx featurestream serve',
         `  curl 'localhost:8080/features/${e.entityType}/${e.entityId}?features=${e.value}'`,
-        `  npx featurestream drift --group ${e.group} --pool --reference ${iso(from)}/${iso(mid)} --current ${iso(mid)}/${iso(to)} --format text`,
+        shift === undefined
+          ? `  npx featurestream drift --group ${e.group} --pool --reference ${iso(from)}/${iso(mid)} --current ${iso(mid)}/${iso(to)} --format text`
+          : // Per model, before the shift against the shifted last hour (12–13 windows a side).
+            `  npx featurestream drift --group perf_5min --features ${shift.input === 'cost' ? 'avg_cost_per_request_5min' : 'latency_p50_5min'} --reference ${iso(from)}/${iso(shift.from)} --current ${iso(shift.from)}/${iso(Math.ceil(to / 300_000) * 300_000)} --min-samples 10 --format text`,
         `  npx featurestream export --group ${e.group} --format csv --out ${e.group}.csv`,
       );
     }
@@ -161,6 +166,10 @@ export async function registerRunCommand(program: Command): Promise<Command> {
     )
     .addOption(pluginOption())
     .option('--input <file>', 'NDJSON events, plain or .gz')
+    .option(
+      '--shift <spec>',
+      'without --input (the embedded default): the sample with one known shift, MODEL:INPUT:FACTOR, as `generate --shift` makes it (e.g. gpt-4o:latency:3)',
+    )
     .option(
       '--out <file>',
       'feature rows as NDJSON (exactly once across crashes); optional when --online or --offline is given',
@@ -249,6 +258,17 @@ export async function registerRunCommand(program: Command): Promise<Command> {
         return;
       }
       const embedded = o.input === undefined;
+      if (o.shift !== undefined && !embedded)
+        throw new ConfigError(
+          '--shift goes with the embedded default (no --input); for a file, use `featurestream generate --shift`',
+          {
+            field: '--shift',
+          },
+        );
+      const shift =
+        o.shift === undefined
+          ? undefined
+          : (await import('../domains/llm/generate/shift.js')).parseShift(o.shift as string);
       let input = o.input as string | undefined;
       let out = o.out as string | undefined;
       let stateDir = o.stateDir as string | undefined;
@@ -258,6 +278,7 @@ export async function registerRunCommand(program: Command): Promise<Command> {
       let online = o.online as string | undefined;
       let offline = o.offline as string | undefined;
       let emptyOffline = false;
+      let shiftShown: { input: string; from: number } | undefined;
       if (embedded) {
         const dir = resolve('.featurestream/default');
         mkdirSync(dir, { recursive: true });
@@ -267,13 +288,19 @@ export async function registerRunCommand(program: Command): Promise<Command> {
         // First of all: a second default run is refused before it touches the first one's files.
         lockRun(stateDir, true);
         const { defaultSample } = await import('../domains/llm/generate/default-sample.js');
-        const { stats: g, reused } = await defaultSample(input, { events: 20_000, seed: 42 });
+        const { stats: g, reused } = await defaultSample(input, { events: 20_000, seed: 42 }, shift);
         process.stdout.write(
           reused
             ? `embedded default: the sample stream in ${input} (as this generator wrote it: reused)\n`
             : `embedded default: generated a sample stream into ${input}\n`,
         );
         process.stdout.write(`  ${fmt(g.lines)} events${detail(g.byType)}\n`);
+        if (shift !== undefined && 'shiftFrom' in g)
+          shiftShown = { input: shift.input, from: g.shiftFrom as number };
+        if (shiftShown !== undefined)
+          process.stdout.write(
+            `  shift: ${shift!.model} ${shift!.input} ×${shift!.factor} from ${iso(shiftShown.from)} to the end\n`,
+          );
         deadLetters ??= join(dir, 'dead-letters.ndjson');
         lateEvents ??= join(dir, 'late-events.ndjson');
         // The embedded stores: a LevelDB online store and PGlite (PostgreSQL in the process).
@@ -377,13 +404,17 @@ export async function registerRunCommand(program: Command): Promise<Command> {
           out!,
           (await featureSetOf(base)).groups.map((g) => g.group),
         );
-        printNext(seen, {
-          out: out!,
-          deadLetters: deadLetters!,
-          lateEvents: lateEvents!,
-          online: online!,
-          offline: offline!,
-        });
+        printNext(
+          seen,
+          {
+            out: out!,
+            deadLetters: deadLetters!,
+            lateEvents: lateEvents!,
+            online: online!,
+            offline: offline!,
+          },
+          shiftShown,
+        );
       }
     });
   registerKafkaOptions(runCommand);

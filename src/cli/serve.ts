@@ -299,18 +299,78 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
       { field: '--port', cause: err },
     );
   }
+  // The write path of the embedded stores this process holds (src/stores/push.ts): a `replay`
+  // writes a new version through it while the reads go on.
+  let push: { close(): Promise<void> } | null = null;
+  const onlineEmbedded =
+    config.onlineEmbedded !== null && config.onlineEmbedded !== undefined ? online : null;
+  if (onlineEmbedded !== null || embeddedSql !== null) {
+    try {
+      push = await startEmbeddedPush(config, onlineEmbedded, embeddedSql, logger);
+    } catch (err) {
+      await app.close();
+      await closeStores();
+      throw err;
+    }
+  }
   let closing: Promise<void> | null = null;
   return {
     app,
     address,
     close() {
       closing ??= (async () => {
+        await push?.close();
         await app.close();
         await closeStores();
       })();
       return closing;
     },
   };
+}
+
+/** Starts the push path over the embedded stores `serve` opened (see src/stores/push.ts). */
+async function startEmbeddedPush(
+  config: ServeConfig,
+  online: import('../stores/online-store.js').OnlineStore | null,
+  sql: import('../stores/sql-client.js').SqlClient | null,
+  logger: Logger,
+): Promise<{ close(): Promise<void> }> {
+  const [
+    { startPushEndpoint },
+    { sinksOverOpenStores },
+    { OfflineStore },
+    { parseOnlineSpec },
+    { parseOfflineSpec },
+  ] = await Promise.all([
+    import('../stores/push.js'),
+    import('../stores/sinks.js'),
+    import('../stores/offline-postgres.js'),
+    import('../stores/online-store.js'),
+    import('../stores/sql-client.js'),
+  ]);
+  const dirs: string[] = [];
+  if (online !== null && config.onlineEmbedded !== null && config.onlineEmbedded !== undefined) {
+    const spec = parseOnlineSpec(config.onlineEmbedded, '--online');
+    if (spec.kind === 'embedded') dirs.push(spec.dir);
+  }
+  if (sql !== null && config.offlineEmbedded !== null && config.offlineEmbedded !== undefined) {
+    const spec = parseOfflineSpec(config.offlineEmbedded, '--offline');
+    if (spec.kind === 'embedded') dirs.push(spec.dir);
+  }
+  const offline = sql === null ? null : new OfflineStore(sql);
+  const endpoint = await startPushEndpoint({
+    dirs,
+    logger,
+    sinksFor: (topologyName, targets) =>
+      sinksOverOpenStores({
+        online: targets.includes('online') ? online : null,
+        offline: targets.includes('offline') ? offline : null,
+        topologyName,
+        logger,
+      }),
+  });
+  logger.info({ push: endpoint.url }, 'embedded stores: push path for writers (replay) on loopback');
+  return endpoint;
 }
 
 /**
@@ -415,19 +475,9 @@ export function registerServeCommand(program: Command): Command {
       // released on exit); from then on it drains and exits 0.
       const startup = exitOnSignals('serve start-up', () => {}, 'nothing was served');
       const running = await startServe(config, logger).finally(startup);
-      logger.info(
-        {
-          address: running.address,
-          online: await storeName('online', config.onlineEmbedded, config.onlineUrl),
-          offline: await storeName('offline', config.offlineEmbedded, config.offlineUrl),
-          l1MaxBytes: config.l1MaxBytes,
-          l1TtlMs: config.l1TtlMs,
-          auth: config.authToken !== undefined,
-        },
-        'serving',
-      );
-      process.stdout.write(`featurestream serve: listening on ${running.address}\n`);
-      await new Promise<void>((resolve, reject) => {
+      // The stop handlers before the address is printed (a reader may send Ctrl-C as soon as it
+      // sees it): from here on a signal drains and exits 0.
+      const stopped = new Promise<void>((resolve, reject) => {
         const stop = (signal: NodeJS.Signals) => {
           logger.info({ signal }, 'shutting down: draining in-flight requests');
           const force = setTimeout(() => {
@@ -444,6 +494,19 @@ export function registerServeCommand(program: Command): Command {
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
+      logger.info(
+        {
+          address: running.address,
+          online: await storeName('online', config.onlineEmbedded, config.onlineUrl),
+          offline: await storeName('offline', config.offlineEmbedded, config.offlineUrl),
+          l1MaxBytes: config.l1MaxBytes,
+          l1TtlMs: config.l1TtlMs,
+          auth: config.authToken !== undefined,
+        },
+        'serving',
+      );
+      process.stdout.write(`featurestream serve: listening on ${running.address}\n`);
+      await stopped;
     });
 }
 

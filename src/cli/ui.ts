@@ -30,6 +30,18 @@ export function registerUiCommand(program: Command, topologyByName: (name: strin
     .option('--tls-cert <file>', 'listen with HTTPS: the server certificate (PEM), with --tls-key')
     .option('--tls-key <file>', 'the private key (PEM) of --tls-cert')
     .action(async (o) => {
+      // The stop handlers come first, before the page listens and its address is printed: a
+      // reader may send Ctrl-C as soon as it sees the address, and a signal that arrived before
+      // them would end the process another way (once the launcher's loading handler, exit 130;
+      // before it had one, the signal's default action). They stay while the page closes, so a
+      // second signal does not end it either.
+      let resolveStop: () => void = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        resolveStop = resolve;
+      });
+      const stop = () => resolveStop();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       const { startUiServer } = await import('../ui/server.js');
       const tls = listenTlsOf(o.tlsCert as string | undefined, o.tlsKey as string | undefined);
       const ui = await startUiServer(topologyByName(o.topology as string), o.port as number, {
@@ -40,15 +52,6 @@ export function registerUiCommand(program: Command, topologyByName: (name: strin
       process.stdout.write(
         `topology page: ${tls === null ? 'http' : 'https'}://${o.host as string}:${ui.port}/\n`,
       );
-      // Handlers that stay: a second signal while the page closes must not end the process by
-      // the signal's default action.
-      const stop = () => resolveStop();
-      let resolveStop: () => void = () => {};
-      const stopped = new Promise<void>((resolve) => {
-        resolveStop = resolve;
-      });
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
       await stopped;
       await ui.close();
     });

@@ -16,6 +16,7 @@ import { withFeatureVersion } from '../../topology/versioned.js';
 import { ConfigError } from '../shared/errors.js';
 import { formatTimestamp } from '../shared/timestamp.js';
 import { type RunSummary, runJob } from '../runtime/coordinator.js';
+import type { RowSink } from '../runtime/sink.js';
 import { openSinks } from '../stores/open-sinks.js';
 import { LOCK_FILE, lockDir } from '../stores/dir-lock.js';
 import type { KafkaReplaySource, KafkaScanPartition } from './kafka-scan.js';
@@ -33,6 +34,8 @@ export interface ReplayOptions {
   readonly featureVersion: number;
   readonly online?: string;
   readonly offline?: string;
+  /** Sinks to write instead of opening `online` / `offline` (a running `serve`'s push path). */
+  readonly sinks?: readonly RowSink[];
   /** Feature rows written by the replay as NDJSON, or null. */
   readonly out: string | null;
   /** Scan output and run state; the same dir resumes a killed replay. Null: a temporary dir. */
@@ -195,7 +198,10 @@ async function replayLocked(
   }
   opts.logger.info({ ...scan, eventsPath }, 'replay scan');
   const topology = withFeatureVersion(opts.topology, opts.featureVersion);
-  const sinks = await openSinks(opts.online, opts.offline, topology.name, opts.logger);
+  const sinks = [
+    ...(await openSinks(opts.online, opts.offline, topology.name, opts.logger)),
+    ...(opts.sinks ?? []),
+  ];
   const bar = opts.progress?.('run');
   const run = await runJob({
     topology,

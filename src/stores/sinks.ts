@@ -247,3 +247,46 @@ function describe(err: unknown): string {
   if (err instanceof FeaturestreamError) return err.message;
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A sink over a store another part of the process opened and closes: `close()` leaves it open. */
+class BorrowedSink implements RowSink {
+  constructor(private readonly inner: RowSink) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  write(rows: readonly FeatureRow[]): Promise<void> {
+    return this.inner.write(rows);
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Sinks over stores that are already open — a running `serve`'s embedded stores, written through
+ * its push path (src/stores/push.ts) — with the run sinks' writes: rows newer-wins online; rows
+ * and the (group, version) registration offline, recorded as written by `topologyName`. Closing
+ * them leaves the stores open (their owner closes them).
+ *
+ * @example
+ * const sinks = sinksOverOpenStores({ online, offline: new OfflineStore(sql), topologyName: 'llm-perf', logger });
+ */
+export function sinksOverOpenStores(opts: {
+  readonly online: OnlineStore | null;
+  readonly offline: OfflineStore | null;
+  readonly topologyName: string;
+  readonly logger: Logger;
+}): RowSink[] {
+  const sinks: RowSink[] = [];
+  if (opts.online !== null) sinks.push(new BorrowedSink(new OnlineSink('online:embedded', opts.online)));
+  if (opts.offline !== null)
+    sinks.push(
+      new BorrowedSink(new OfflineSink('offline:embedded', opts.offline, opts.topologyName, opts.logger)),
+    );
+  return sinks;
+}

@@ -3,6 +3,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { moduleExtension } from '../../../shared/dist-path.js';
 import { type LlmStreamOptions, type LlmStreamStats, writeLlmEvents } from './llm-stream.js';
+import { type StreamShift, writeShiftedLlmEvents } from './shift.js';
 
 /** The embedded default's sample stream and whether it was reused (see {@link defaultSample}). */
 export interface DefaultSample {
@@ -30,6 +31,7 @@ export function generatorFiles(): string[] {
       visit(new URL(`${m[1]}${ext}`, url));
   };
   visit(new URL(`./llm-stream${ext}`, import.meta.url));
+  visit(new URL(`./shift${ext}`, import.meta.url));
   return [...seen].sort();
 }
 
@@ -37,7 +39,7 @@ export function generatorFiles(): string[] {
  * What decides a sample's bytes: the options and the generator's code (its modules' text); null
  * when a module's file cannot be read (then the sample is generated every time).
  */
-function fingerprint(opts: LlmStreamOptions): string | null {
+function fingerprint(opts: LlmStreamOptions & { readonly shift?: StreamShift }): string | null {
   const h = createHash('sha256').update(JSON.stringify(opts));
   try {
     for (const file of generatorFiles()) h.update(readFileSync(file));
@@ -56,17 +58,23 @@ interface Stamp {
 
 /**
  * The embedded default's sample stream at `path`: generated (~1 s for 20,000 events here) unless
- * the file is the one this generator wrote there with these options and nobody changed it since
+ * the file is the one this generator wrote there with these options (and `shift`, when given: the
+ * stream with one known shift, shift.ts) and nobody changed it since
  * (a stamp beside it, `<path>.stamp.json`, records the generator's fingerprint, the options, and
  * the file's size and modification time). The generator is deterministic, so a reused file holds
  * the bytes a new one would.
  *
  * @example
  * const { stats, reused } = await defaultSample('.featurestream/default/events.ndjson', { events: 20_000, seed: 42 });
+ * // With one known shift (`featurestream run --shift gpt-4o:latency:3`): see shift.ts.
  */
-export async function defaultSample(path: string, opts: LlmStreamOptions): Promise<DefaultSample> {
+export async function defaultSample(
+  path: string,
+  opts: LlmStreamOptions,
+  shift?: StreamShift,
+): Promise<DefaultSample> {
   const stampPath = `${path}.stamp.json`;
-  const print = fingerprint(opts);
+  const print = fingerprint(shift === undefined ? opts : { ...opts, shift });
   try {
     const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as Stamp;
     const s = statSync(path);
@@ -76,7 +84,8 @@ export async function defaultSample(path: string, opts: LlmStreamOptions): Promi
     // No stamp, no file, or a stamp of another format: generate.
   }
   rmSync(stampPath, { force: true });
-  const stats = await writeLlmEvents(path, opts);
+  const stats =
+    shift === undefined ? await writeLlmEvents(path, opts) : await writeShiftedLlmEvents(path, opts, shift);
   const s = statSync(path);
   if (print !== null) {
     const stamp: Stamp = { fingerprint: print, size: s.size, mtimeMs: s.mtimeMs, stats };

@@ -1989,12 +1989,17 @@ export function* generateLlmEvents(opts: LlmStreamOptions): Generator<string, vo
 /**
  * Writes a generated stream to `path` as NDJSON, gzip-compressed when the path ends in `.gz`,
  * streaming (memory stays flat apart from the set of distinct prompt hashes). Resolves with
- * what was written.
+ * what was written. `map`, when given, writes each line as it returns it (the stats still count
+ * the generated lines): how `writeShiftedLlmEvents` (shift.ts) puts a known shift into a stream.
  *
  * @example
  * const { byType, bad, late, uniquePrompts } = await writeLlmEvents('/tmp/llm.ndjson.gz', { events: 100_000, seed: 7 });
  */
-export async function writeLlmEvents(path: string, opts: LlmStreamOptions): Promise<LlmStreamStats> {
+export async function writeLlmEvents(
+  path: string,
+  opts: LlmStreamOptions,
+  map?: (line: LlmLine) => string,
+): Promise<LlmStreamStats> {
   checkOptions(opts);
   const byType: Record<string, number> = {};
   const badByReason: Partial<Record<ReasonCode, number>> = {};
@@ -2022,7 +2027,7 @@ export async function writeLlmEvents(path: string, opts: LlmStreamOptions): Prom
           promptSet.add(l.promptHash);
         }
       }
-      yield l.line;
+      yield map === undefined ? l.line : map(l);
     }
   }
 
