@@ -1,7 +1,6 @@
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { useFastGzip } from './gzip-codec.js';
 import { useFastRecordDecoder } from './record-decoder.js';
-import { guardConcurrentJoins } from './join-guard.js';
 import { guardStoppedRunnerFetch } from './runner-guard.js';
 import { connectionSettings } from '../../shared/connections.js';
 import { kafkaSecurityOptions } from './security.js';
@@ -19,8 +18,7 @@ export interface KafkaClientOptions {
  * installed ({@link useFastGzip}: kafkajs keeps codecs in one process-wide table, so it must be
  * in place before the client's first fetch), featurestream's record decoder in place of kafkajs'
  * ({@link useFastRecordDecoder}: the same records, decoded faster; also only before the process's
- * first fetch), kafkajs' stopped-consumer spin guarded ({@link guardStoppedRunnerFetch}), a consumer's concurrent
- * rejoins made one ({@link guardConcurrentJoins}), and the
+ * first fetch), kafkajs' stopped-consumer spin guarded ({@link guardStoppedRunnerFetch}), and the
  * process's TLS and SASL settings applied ({@link kafkaSecurityOptions}, `src/shared/connections.ts`).
  *
  * @example
@@ -31,7 +29,6 @@ export function kafkaClient(opts: KafkaClientOptions): Kafka {
   useFastGzip();
   useFastRecordDecoder();
   guardStoppedRunnerFetch();
-  guardConcurrentJoins();
   return new Kafka({
     brokers: [...opts.brokers],
     clientId: opts.clientId,

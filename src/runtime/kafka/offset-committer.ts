@@ -45,6 +45,8 @@ export class OffsetCommitter {
   private readonly wanted = new Map<string, OffsetCommit>();
   /** The commit kafkajs is working on (at most one at a time), resolving with what it committed. */
   private inFlight: Promise<OffsetCommit[]> | null = null;
+  /** Bumped by {@link forgetWanted}: a failed commit of an earlier assignment is not asked for again. */
+  private assignment = 0;
   private readonly waitMs: number;
 
   constructor(
@@ -80,6 +82,7 @@ export class OffsetCommitter {
   /** Forgets the commits asked for and not sent (a new assignment: the next checkpoint asks again). */
   forgetWanted(): void {
     this.wanted.clear();
+    this.assignment++;
   }
 
   /**
@@ -116,6 +119,7 @@ export class OffsetCommitter {
 
   /** One commit to the group; never rejects (a failure is logged, and its offsets asked for again). */
   private async send(consumer: Consumer, batch: readonly OffsetCommit[]): Promise<OffsetCommit[]> {
+    const assignment = this.assignment;
     try {
       await consumer.commitOffsets([...batch]);
     } catch (err) {
@@ -123,7 +127,9 @@ export class OffsetCommitter {
       // Expected during a rebalance and while a crashed consumer restarts ("not initialized").
       const during = /rebalanc|generation|not initialized/i.test(String(err));
       this.log[during ? 'debug' : 'warn']({ err: String(err) }, 'offset commit failed');
-      // Asked for again with the next checkpoint, unless a newer one is already waiting.
+      // Asked for again with the next checkpoint, unless a newer one is already waiting (or the
+      // partitions were assigned anew since: the next checkpoint asks for what is this member's).
+      if (assignment !== this.assignment) return [];
       for (const c of batch) {
         const key = `${c.topic}/${c.partition}`;
         if (!this.wanted.has(key)) this.wanted.set(key, c);
