@@ -85,8 +85,8 @@ describe.skipIf(!SOAK)('soak: a Kafka member under broker errors and Redis resta
         extra: ['--online', redis.url, '--fetch-max-bytes', '32768', '--log-level', 'debug'],
       }),
     );
-    if (process.env.FS_DIAG_LOG)
-      r.child.stderr!.on('data', (d: string) => appendFileSync(process.env.FS_DIAG_LOG!, d));
+    const log = process.env.FEATURESTREAM_SOAK_LOG;
+    if (log !== undefined && log !== '') r.child.stderr!.on('data', (d: string) => appendFileSync(log, d));
     let exited = false;
     void r.result.then(() => {
       exited = true;
