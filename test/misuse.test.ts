@@ -398,9 +398,7 @@ describe.concurrent('misuse table', () => {
     const [b, c] = await Promise.all([
       // No deadline set: a refused connection fails at the first attempt (the 15 s default unused).
       cli([...base, '--online', 'redis://127.0.0.1:1']),
-      cli([...base, '--offline', 'postgres://postgres@127.0.0.1:1/test'], {
-        env: { FEATURESTREAM_RETRY_DEADLINE_MS: '1500' },
-      }),
+      cli([...base, '--offline', 'postgres://postgres@127.0.0.1:1/test']),
     ]);
     expect(b.code).toBe(1);
     oneLine(
@@ -410,7 +408,7 @@ describe.concurrent('misuse table', () => {
     expect(c.code).toBe(1);
     oneLine(
       c,
-      /^featurestream: --offline: PostgreSQL offline store \(postgres:\/\/postgres@127\.0\.0\.1:1\/test\): \w+ failed, connection lost for \d+ ms: connect ECONNREFUSED/,
+      /^featurestream: --offline postgres:\/\/postgres@127\.0\.0\.1:1\/test: connection refused \(.*ECONNREFUSED.*\): no PostgreSQL listens there; is it running, and are the host and port right\?$/,
     );
   });
 
@@ -711,6 +709,24 @@ describe.concurrent('misuse table', () => {
       b,
       /^featurestream: --offline: no feature store in embedded:\S+ \(schema public\): run `featurestream db migrate` or a run with --offline first$/,
     );
+    // Retention on a schema that does not exist (or holds no store) drops nothing: → 2, naming it.
+    const c = await cli([
+      'db',
+      'retention',
+      '--offline',
+      'postgres://postgres@127.0.0.1:5432/test?schema=fs_no_such_schema',
+    ]);
+    expect(c.code, c.stderr).toBe(2);
+    oneLine(
+      c,
+      /^featurestream: --offline: no feature store in postgres:\/\/postgres@127\.0\.0\.1:5432\/test \(schema fs_no_such_schema\): run `featurestream db migrate` or a run with --offline first$/,
+    );
+    const e = await cli(['db', 'retention', '--offline', `embedded:${off}`, '--schema', 'fs_none']);
+    expect(e.code, e.stderr).toBe(2);
+    oneLine(
+      e,
+      /^featurestream: --offline: no feature store in embedded:\S+ \(schema fs_none\): run `featurestream db migrate` or a run with --offline first$/,
+    );
   });
 
   it('training-set with a missing or binary --entities → 2', async () => {
@@ -742,19 +758,43 @@ describe.concurrent('misuse table', () => {
     oneLine(e, /^featurestream: --entities: line 1 has \d+ fields?, needs 3$/);
   });
 
-  it('export from an unreachable PostgreSQL → 1; db migrate on a busy store dir → 3', async () => {
+  it('export from a refused or unreachable PostgreSQL → 1; db migrate on a busy store dir → 3', async () => {
     const off = join(sub('stores-cmds-busy'), 'offline');
-    const f = await cli(
-      ['export', '--offline', 'postgres://postgres@127.0.0.1:1/test', '--group', 'perf_5min'],
-      {
-        env: { FEATURESTREAM_RETRY_DEADLINE_MS: '1000' },
-      },
-    );
+    // Refused: the first attempt fails, with no deadline set (the 30 s default unused).
+    const f = await cli([
+      'export',
+      '--offline',
+      'postgres://postgres@127.0.0.1:1/test',
+      '--group',
+      'perf_5min',
+    ]);
     expect(f.code).toBe(1);
     oneLine(
       f,
-      /^featurestream: PostgreSQL offline store \(postgres:\/\/postgres@127\.0\.0\.1:1\/test\): \w+ failed, connection lost for 1000 ms: connect ECONNREFUSED/,
+      /^featurestream: --offline postgres:\/\/postgres@127\.0\.0\.1:1\/test: connection refused \(.*ECONNREFUSED.*\): no PostgreSQL listens there; is it running, and are the host and port right\?$/,
     );
+    // Unreachable (accepts, never answers): retried with a line while it waits, then → 1.
+    const silent = createServer({ pauseOnConnect: true });
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const u = await cli(
+        ['export', '--offline', `postgres://postgres@127.0.0.1:${port}/test`, '--group', 'perf_5min'],
+        { env: { FEATURESTREAM_RETRY_DEADLINE_MS: '2000' } },
+      );
+      expect(u.code, u.stderr).toBe(1);
+      expect(u.stderr).toContain(
+        `featurestream: warning: still waiting for --offline postgres://postgres@127.0.0.1:${port}/test: connected, but no answer to the startup message`,
+      );
+      oneLine(
+        u,
+        new RegExp(
+          `^featurestream: --offline postgres://postgres@127\\.0\\.0\\.1:${port}/test: PostgreSQL not reachable within 2000 ms \\(connected, but no answer to the startup message\\): check the host and port`,
+        ),
+      );
+    } finally {
+      silent.close();
+    }
     mkdirSync(off, { recursive: true });
     writeFileSync(join(off, 'featurestream.lock'), stamp(livePid));
     const g = await cli(['db', 'migrate', '--offline', `embedded:${off}`]);

@@ -134,6 +134,11 @@ export const schemaOption = (): Option =>
  * How a command that only reads reaches an embedded store another process holds (a `serve`):
  * through a snapshot copy, said on stderr (docs/design-notes.md, "One default location").
  */
+/** A store the command waits for: a warning line every few seconds (the command's own line stays the last). */
+export const storeWaitingLine = (message: string): void => {
+  process.stderr.write(`featurestream: warning: ${message}\n`);
+};
+
 export const readSnapshotIfInUse = (err: Error): void => {
   process.stderr.write(
     `note: ${err.message.replace(/; one opener at a time.*$/, '')}: reading a snapshot of it\n`,
@@ -158,6 +163,10 @@ export async function withStore<T>(
     flag: '--offline',
     // How long an unreachable store is retried before the command fails (default 30 s).
     retryDeadlineMs: Number(process.env.FEATURESTREAM_RETRY_DEADLINE_MS ?? 30_000) || 30_000,
+    // Nothing listening there fails at once, naming the URL; an unreachable one is retried,
+    // with a line every few seconds.
+    refusedIsFinal: true,
+    onWaiting: storeWaitingLine,
     ...(o.schema === undefined ? {} : { schema: o.schema }),
     ...(readOnly ? { snapshotIfInUse: readSnapshotIfInUse } : {}),
   });

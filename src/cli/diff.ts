@@ -1,7 +1,7 @@
 /** `featurestream diff`: compare two feature versions of a group in the offline store. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../shared/errors.js';
-import { instant, readSnapshotIfInUse } from './common.js';
+import { instant, readSnapshotIfInUse, storeWaitingLine } from './common.js';
 
 const versionPair = (v: string): [number, number] => {
   const parts = v.split(',').map((x) => Number(x.trim()));
@@ -53,6 +53,8 @@ export function registerDiffCommand(program: Command): void {
       const store = await OfflineStore.open(o.offline as string, {
         flag: '--offline',
         retryDeadlineMs: 30_000,
+        refusedIsFinal: true,
+        onWaiting: storeWaitingLine,
         snapshotIfInUse: readSnapshotIfInUse,
       });
       try {

@@ -289,13 +289,16 @@ export class OfflineStore {
 
   /**
    * Retention: drops every month partition whose whole range ends at or before `now − days`
-   * (rows are never deleted one by one). Returns the dropped partition names.
+   * (rows are never deleted one by one). Returns the dropped partition names. A schema without
+   * `feature_values` (one that does not exist, or was never migrated) fails with PostgreSQL's
+   * 42P01 (undefined table) rather than finding nothing to drop.
    *
    * @example
    * await store.dropPartitionsOlderThan(90); // ['feature_values_p202601']
    */
   async dropPartitionsOlderThan(days: number, now: number = Date.now()): Promise<string[]> {
     if (!(days >= 0)) throw new ConfigError(`retention \`days\` must be ≥ 0, got ${days}`, { field: 'days' });
+    await this.client.query('retention', `SELECT 1 FROM ${this.s}.feature_values LIMIT 0`);
     const cutoff = now - days * 86_400_000;
     const dropped: string[] = [];
     for (const name of await this.listPartitions()) {

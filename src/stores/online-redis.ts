@@ -1,3 +1,4 @@
+import { isConnectionRefused } from './connection-refused.js';
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { FeatureRow } from '../../operators/operator.js';
@@ -337,7 +338,7 @@ export class RedisOnlineStore implements OnlineStore {
           );
         }
         const cause = this.lastError ?? err;
-        if (refusedIsFinal && !this.everReady && isRefused(cause)) {
+        if (refusedIsFinal && !this.everReady && isConnectionRefused(cause)) {
           // Nothing listens there: waiting will not change that. Stop ioredis' own retries too.
           this.client.disconnect();
           throw new ExternalError(
@@ -482,15 +483,6 @@ function checkPositiveInt(value: number, field: string): void {
   if (!Number.isInteger(value) || value <= 0) {
     throw new ConfigError(`\`${field}\` must be a positive integer, got ${value}`, { field });
   }
-}
-
-/** Whether a connection error says nothing listens at the address (refused at once). */
-function isRefused(err: unknown): boolean {
-  const e = err as { code?: string; errors?: unknown[] } | null;
-  if (e === null || typeof e !== 'object') return false;
-  if (e.code === 'ECONNREFUSED') return true;
-  // Node's happy-eyeballs connect (several addresses) fails with an AggregateError of each.
-  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isRefused);
 }
 
 /** A redis:// URL with its password (if any) replaced by `***`. */

@@ -135,12 +135,21 @@ async function openOfflineForRun(
   };
   if (spec.kind === 'postgres') {
     const probe = new OfflineStore(
-      await openSqlClient(spec, { ...clientOptions, retryDeadlineMs: startTimeout }),
+      // A refused connection fails at once (nothing listens there); an unreachable server is
+      // retried until the start deadline.
+      await openSqlClient(spec, {
+        ...clientOptions,
+        retryDeadlineMs: startTimeout,
+        refusedIsFinal: true,
+        onWaiting: (message) => opts.logger.warn({ sink: name }, message),
+      }),
     );
     try {
       await probe.migrate();
     } catch (err) {
-      if (err instanceof FeaturestreamError && err.domain !== 'external') throw err;
+      // Ours, or an error that already names the flag (a refused connection): as it is.
+      if (err instanceof FeaturestreamError && (err.domain !== 'external' || err.field === '--offline'))
+        throw err;
       throw new ExternalError(`--offline: ${describe(err)}`, { cause: err });
     } finally {
       await probe.close();

@@ -1,10 +1,12 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support.js';
-import { InUseError } from '../shared/errors.js';
-import { EmbeddedSqlClient } from './sql-client.js';
+import { ExternalError, InUseError } from '../shared/errors.js';
+import { freePort } from '../shared/free-port.js';
+import { EmbeddedSqlClient, PostgresSqlClient } from './sql-client.js';
 
 /** PostgreSQL's cluster id: initdb draws a new one; a copied data directory keeps its own. */
 async function systemId(c: EmbeddedSqlClient): Promise<string> {
@@ -105,4 +107,104 @@ describe('EmbeddedSqlClient', () => {
       else process.env.FEATURESTREAM_PGLITE_TEMPLATE = before;
     }
   }, 60_000);
+});
+
+describe('PostgresSqlClient: refused, unreachable, restarted', () => {
+  const PG = 'postgres://postgres@127.0.0.1:5432/test';
+
+  it('a refused connection fails on the first attempt, naming the URL, and is not retried', async () => {
+    const port = await freePort(); // nothing listens there
+    const retries: number[] = [];
+    const c = new PostgresSqlClient(`postgres://postgres@127.0.0.1:${port}/test`, 'public', {
+      retryDeadlineMs: 60_000,
+      refusedIsFinal: true,
+      onRetry: (_err, attempt) => retries.push(attempt),
+    });
+    try {
+      const err = await c.query('probe', 'SELECT 1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExternalError);
+      expect((err as ExternalError).retryable).toBe(false);
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^--offline postgres://postgres@127\\.0\\.0\\.1:${port}/test: connection refused \\(.*ECONNREFUSED.*\\): no PostgreSQL listens there; is it running, and are the host and port right\\?$`,
+        ),
+      );
+      expect(retries).toEqual([]);
+      expect(c.retries).toBe(0);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('once it has connected, a refusal is an outage (a restart): retried until the server is back', async () => {
+    // A TCP proxy in front of the real server, closed for a while: refused, as during a restart.
+    const port = await freePort();
+    const sockets = new Set<Socket>();
+    const open = () => {
+      const server = createServer((inbound) => {
+        const outbound = connect(5432, '127.0.0.1');
+        sockets.add(inbound).add(outbound);
+        inbound.pipe(outbound).pipe(inbound);
+        const drop = () => {
+          inbound.destroy();
+          outbound.destroy();
+        };
+        inbound.on('error', drop).on('close', drop);
+        outbound.on('error', drop).on('close', drop);
+      });
+      return new Promise<Server>((res) => server.listen(port, '127.0.0.1', () => res(server)));
+    };
+    let proxy = await open();
+    const retries: unknown[] = [];
+    const c = new PostgresSqlClient(PG.replace(':5432', `:${port}`), 'public', {
+      retryDeadlineMs: 60_000,
+      refusedIsFinal: true,
+      onRetry: (err) => retries.push(err),
+    });
+    try {
+      expect((await c.query<{ x: number }>('probe', 'SELECT 1 AS x')).rows).toEqual([{ x: 1 }]);
+      await new Promise<void>((res) => proxy.close(() => res()));
+      for (const s of sockets) s.destroy();
+      const again = c.query<{ x: number }>('probe', 'SELECT 2 AS x');
+      while (!retries.some((e) => (e as { code?: string }).code === 'ECONNREFUSED'))
+        await new Promise((res) => setTimeout(res, 20));
+      proxy = await open();
+      expect((await again).rows).toEqual([{ x: 2 }]);
+      expect(c.retries).toBeGreaterThan(0);
+    } finally {
+      await c.close();
+      proxy.close();
+      for (const s of sockets) s.destroy();
+    }
+  });
+
+  it('a server that accepts and never answers is retried with a line while it waits, then fails naming the URL and what to check', async () => {
+    const silent = createServer({ pauseOnConnect: true });
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
+    const port = (silent.address() as AddressInfo).port;
+    const notices: string[] = [];
+    const c = new PostgresSqlClient(`postgres://postgres:secret@127.0.0.1:${port}/test`, 'public', {
+      retryDeadlineMs: 2_000,
+      refusedIsFinal: true,
+      onWaiting: (m) => notices.push(m),
+    });
+    try {
+      const err = await c.query('probe', 'SELECT 1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExternalError);
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^--offline postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${port}/test: PostgreSQL not reachable within 2000 ms \\(connected, but no answer to the startup message\\): check the host and port, that it is PostgreSQL that listens there`,
+        ),
+      );
+      expect((err as Error).message).not.toContain('secret');
+      expect(c.retries).toBeGreaterThan(0);
+      expect(notices.length).toBeGreaterThan(0);
+      expect(notices[0]).toMatch(
+        /^still waiting for --offline postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/test: connected, but no answer/,
+      );
+    } finally {
+      await c.close();
+      silent.close();
+    }
+  }, 20_000);
 });

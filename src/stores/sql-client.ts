@@ -1,3 +1,4 @@
+import { isConnectionRefused } from './connection-refused.js';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -81,6 +82,17 @@ export interface SqlClientOptions {
   readonly onRetry?: (err: unknown, attempt: number, what: string) => void;
   /** The flag named in configuration errors. Default `--offline`. */
   readonly flag?: string;
+  /**
+   * PostgreSQL: a refused connection (nothing listens there) before any connection succeeded
+   * fails at once, naming the URL, without retrying — a command's start-up. Once connected, a
+   * refusal is an outage (a restart) and is retried like any lost connection. Default false.
+   */
+  readonly refusedIsFinal?: boolean;
+  /**
+   * PostgreSQL: told every few seconds while no connection has succeeded yet and the client
+   * retries (a server that accepts and never answers, say): a line for the log.
+   */
+  readonly onWaiting?: (message: string) => void;
   /**
    * Embedded only: start from an empty schema — drop the schema with everything in it, then
    * create it again. The embedded default run starts its stores fresh this way: PGlite opens an
@@ -181,6 +193,11 @@ export class PostgresSqlClient implements SqlClient {
   private readonly pool: pg.Pool;
   private readonly deadlineMs: number;
   private readonly onRetry: SqlClientOptions['onRetry'];
+  private readonly flag: string;
+  private readonly refusedIsFinal: boolean;
+  private readonly onWaiting: SqlClientOptions['onWaiting'];
+  /** A connection has succeeded once (a refusal after it is an outage, not a wrong address). */
+  private everConnected = false;
   private retryCount = 0;
 
   /**
@@ -192,17 +209,30 @@ export class PostgresSqlClient implements SqlClient {
     this.description = redact(connectionString);
     this.deadlineMs = options.retryDeadlineMs ?? 60_000;
     this.onRetry = options.onRetry;
+    this.flag = options.flag ?? '--offline';
+    this.refusedIsFinal = options.refusedIsFinal ?? false;
+    this.onWaiting = options.onWaiting;
     if (!(this.deadlineMs >= 0)) {
       throw new ConfigError(`\`retryDeadlineMs\` must be ≥ 0, got ${this.deadlineMs}`, {
         field: 'retryDeadlineMs',
       });
     }
     const hasAppName = /[?&]application_name=/.test(connectionString);
+    // A server that accepts and never answers (or a lost packet) must not hang a connection
+    // attempt: each gives up after a while and is retried like any lost connection. On the
+    // client only — the pool's own option would also time out waits for a busy pool.
+    const connectTimeoutMs = Math.max(1_000, Math.min(5_000, Math.floor(this.deadlineMs / 4)));
+    class TimedClient extends pg.Client {
+      constructor(config: pg.ClientConfig = {}) {
+        super({ ...config, connectionTimeoutMillis: config.connectionTimeoutMillis || connectTimeoutMs });
+      }
+    }
     this.pool = new pg.Pool({
       // TLS from sslmode and the process's --offline-ca/-cert/-key (src/stores/tls.ts).
       ...pgConnectionConfig(connectionString),
       ...(hasAppName ? {} : { application_name: options.applicationName ?? 'featurestream' }),
       max: options.maxConnections ?? 4,
+      Client: TimedClient,
     });
     // An idle client whose backend died emits here; the pool discards it. Without a listener the
     // process would crash.
@@ -222,12 +252,17 @@ export class PostgresSqlClient implements SqlClient {
   }
 
   async session<T>(what: string, fn: (s: SqlSession) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.deadlineMs;
+    const start = Date.now();
+    const deadline = start + this.deadlineMs;
+    // A line every few seconds while no connection has succeeded yet (at least two before the deadline).
+    const noticeEvery = Math.max(250, Math.min(5_000, Math.floor(this.deadlineMs / 4)));
+    let lastNotice = start;
     let delay = 50;
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient | null = null;
       try {
         client = await this.pool.connect();
+        this.everConnected = true;
         // pg-pool drops its error listener while a client is checked out; a backend killed
         // mid-query would then crash the process. The query itself rejects, and is retried here.
         if (!GUARDED.has(client)) {
@@ -264,6 +299,34 @@ export class PostgresSqlClient implements SqlClient {
             cause: err,
             retryable: false,
           });
+        }
+        if (this.refusedIsFinal && !this.everConnected && isConnectionRefused(err)) {
+          // Nothing listens there: waiting will not change that.
+          throw new ExternalError(
+            `${this.flag} ${this.description}: connection refused (${describe(err)}): no PostgreSQL listens there; ` +
+              'is it running, and are the host and port right?',
+            { field: this.flag, cause: err, retryable: false },
+          );
+        }
+        if (!this.everConnected) {
+          // Never reached: say what to check, not that a connection was lost.
+          const why = isConnectTimeout(err)
+            ? 'connected, but no answer to the startup message'
+            : describe(err);
+          if (Date.now() + delay > deadline) {
+            throw new ExternalError(
+              `${this.flag} ${this.description}: PostgreSQL not reachable within ${this.deadlineMs} ms (${why}): ` +
+                'check the host and port, that it is PostgreSQL that listens there, and any firewall between; ' +
+                'FEATURESTREAM_RETRY_DEADLINE_MS sets the wait',
+              { field: this.flag, cause: err },
+            );
+          }
+          if (this.onWaiting !== undefined && Date.now() - lastNotice >= noticeEvery) {
+            lastNotice = Date.now();
+            this.onWaiting(
+              `still waiting for ${this.flag} ${this.description}: ${why}; retrying for up to ${Math.round(this.deadlineMs / 1000)} s`,
+            );
+          }
         }
         if (Date.now() + delay > deadline) {
           throw new ExternalError(
@@ -483,7 +546,18 @@ export function isConnectionError(err: unknown): boolean {
     if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code)) return true;
   }
-  return /Connection terminated|not queryable|Client has encountered a connection error/i.test(err.message);
+  return (
+    isConnectTimeout(err) ||
+    /Connection terminated|not queryable|Client has encountered a connection error/i.test(err.message)
+  );
+}
+
+/** A connection attempt that gave up waiting for the server (pg's `connectionTimeoutMillis`). */
+function isConnectTimeout(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    /^(timeout expired|Connection terminated due to connection timeout)$/.test(err.message)
+  );
 }
 
 /**

@@ -8,9 +8,10 @@
  *
  * FEATURESTREAM_SOAK_EVENTS sets the stream's length (default 40,000), FEATURESTREAM_SOAK_EVERY_MS
  * the time between faults (default 2,500), FEATURESTREAM_SOAK_FAULTS which (broker, redis, both),
- * FEATURESTREAM_SOAK_MAX_FAULTS how many before the faults stop (default: until the run ends).
+ * FEATURESTREAM_SOAK_MAX_FAULTS how many before the faults stop (default: until the run ends),
+ * FEATURESTREAM_SOAK_LOG a file the member's log goes to as it runs (to watch a long soak).
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateRedis } from '../../src/stores/private-redis.js';
@@ -84,6 +85,8 @@ describe.skipIf(!SOAK)('soak: a Kafka member under broker errors and Redis resta
         extra: ['--online', redis.url, '--fetch-max-bytes', '32768', '--log-level', 'debug'],
       }),
     );
+    const log = process.env.FEATURESTREAM_SOAK_LOG;
+    if (log !== undefined && log !== '') r.child.stderr!.on('data', (d: string) => appendFileSync(log, d));
     let exited = false;
     void r.result.then(() => {
       exited = true;

@@ -208,6 +208,8 @@ export class KafkaJob {
   private tempStateDir: string | null = null;
   private rowSinks: RowSink[] = [];
   private stopping = false;
+  /** Stopping: the batch in hand did not let the final checkpoint in within its wait. */
+  private finalGaveUp = false;
   private joined = false;
   /** The group consumer crashed and has not rejoined yet (readiness is false meanwhile). */
   private consumerDown = false;
@@ -249,7 +251,12 @@ export class KafkaJob {
     this.maxLag = opts.maxRepartitionLag ?? 64;
     this.repartitionCompression =
       opts.repartitionCompression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
-    this.committer = new OffsetCommitter(opts.logger);
+    // A commit the brokers keep refusing goes on in the background, never holding the lock
+    // (and so the batches and their heartbeats) for longer than a fraction of the session.
+    this.committer = new OffsetCommitter(opts.logger, {
+      waitMs: Math.min(1000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 5)),
+      onCommitted: (c) => this.offsetCommitted(c),
+    });
     this.dlWindow =
       (opts.deadLetterPolicy ?? null) === null ? null : new DeadLetterWindow(opts.deadLetterPolicy!);
     this.contact = new ClusterContact(opts.sessionTimeoutMs ?? 30_000, opts.logger);
@@ -533,7 +540,7 @@ export class KafkaJob {
       try {
         await this.onBatch(payload);
       } catch (err) {
-        if (err instanceof RevokeCheckpoint) throw err;
+        if (err instanceof RevokeCheckpoint || this.stopping) throw err;
         if (err instanceof FeaturestreamError && !err.retryable) {
           // Ours and final (lost frames, a bug): retrying the batch cannot help.
           this.fatal(err);
@@ -567,6 +574,8 @@ export class KafkaJob {
     if (this.stopping) return;
     this.joined = true;
     this.consumerDown = false;
+    // Offsets asked for under the last assignment: the next checkpoint asks for this one's.
+    this.committer.forgetWanted();
     this.counters.rebalances++;
     this.metrics.rebalances.inc();
     const src = new Set(assignment[this.sourceTopic] ?? []);
@@ -756,6 +765,10 @@ export class KafkaJob {
     for (;;) {
       const r = await Promise.race([p.then((v) => ({ v })), sleep(1000).then(() => null)]);
       if (r !== null) return r.v;
+      // Stopping: the batch gives up waiting (a restore may wait on brokers that do not answer)
+      // so that the final checkpoint gets the lock; what it did not do is redone after a restart.
+      if (this.stopping)
+        throw new ExternalError('stopping: the batch in hand is given up', { retryable: true });
       await heartbeat();
     }
   }
@@ -1044,13 +1057,15 @@ export class KafkaJob {
         });
       }
     }
-    for (const c of await this.committer.commit(this.consumer, commits)) {
-      if (c.topic === this.sourceTopic && this.mode === 'repartition') {
-        const t = this.sources.get(c.partition);
-        if (t !== undefined)
-          t.committed = { offset: Number(c.offset), base: t.base, eof: t.eof && t.eofSent };
-      }
-    }
+    await this.committer.commit(this.consumer, commits);
+  }
+
+  /** A source partition's offset is in the group (a commit that landed, maybe in the background). */
+  private offsetCommitted(c: OffsetCommit): void {
+    if (c.topic !== this.sourceTopic || this.mode !== 'repartition') return;
+    const t = this.sources.get(c.partition);
+    const m = decodeSourceMeta(c.metadata);
+    if (t !== undefined && m !== null) t.committed = { offset: Number(c.offset), base: m.clock, eof: m.eof };
   }
 
   // ---- housekeeping -----------------------------------------------------------------------
@@ -1095,7 +1110,9 @@ export class KafkaJob {
       [...this.sources.values()].some(
         (t) => (t.next > 0 || t.eofSent) && !this.committer.isAt(this.sourceTopic, t.partition, t.next),
       );
-    if ((dirty || sourcesMoved) && (due || this.ownWorkDone())) await this.checkpointAll();
+    // Also while offsets the group does not have yet are waiting (a commit failed or goes on).
+    if ((dirty || sourcesMoved || this.committer.behind) && (due || this.ownWorkDone()))
+      await this.checkpointAll();
     if (this.opts.stopAtEnd && this.ownWorkDone() && now - this.lastDonePoll > 1000) {
       this.lastDonePoll = now;
       if (await this.jobDone()) {
@@ -1136,10 +1153,29 @@ export class KafkaJob {
     this.stopping = true;
     if (graceful && this.consumer !== undefined) {
       if (this.contact.fresh) {
-        // Finish the current batch, checkpoint, then leave the group.
-        await this.lock
-          .run(() => this.checkpointAll())
+        // Finish the current batch, checkpoint, then leave the group — unless the batch in hand
+        // is stuck on brokers that keep failing (kafkajs retries a produce for about a minute):
+        // then stop without it, as after a crash (the shards resume at their last checkpoint).
+        let started = false;
+        const final = this.lock
+          .run(async () => {
+            if (this.finalGaveUp) return;
+            started = true;
+            // A commit still retrying in the background first, so that the final one is sent.
+            await this.committer.settle(3000);
+            await this.checkpointAll();
+          })
           .catch((err: unknown) => this.log.warn({ err: String(err) }, 'final checkpoint failed'));
+        // The lock within the wait; a checkpoint once begun is waited for (its steps are bounded).
+        if (!(await within(final, FINAL_CHECKPOINT_WAIT_MS)) && !started) {
+          this.finalGaveUp = true;
+          this.log.warn(
+            { waitedMs: FINAL_CHECKPOINT_WAIT_MS },
+            'stopping without a final checkpoint: the batch in hand did not finish; the shards resume at their last checkpoint (exactly once)',
+          );
+        } else {
+          await final;
+        }
       } else {
         // The batch in hand waits on brokers that do not answer (kafkajs retries for minutes), and
         // a checkpoint could not reach them either: stop as after a crash.
@@ -1174,6 +1210,20 @@ export class KafkaJob {
     await bounded('admin disconnect', this.admin?.disconnect());
     if (this.tempStateDir !== null) rmSync(this.tempStateDir, { recursive: true, force: true });
   }
+}
+
+/** How long a stopping member waits for the batch in hand before it stops without a final checkpoint. */
+const FINAL_CHECKPOINT_WAIT_MS = 10_000;
+
+/** Whether `p` settles within `ms` (it goes on either way). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const r = await Promise.race([p.then(() => true), late]);
+  clearTimeout(timer);
+  return r;
 }
 
 /** Whether a promise has resolved (false while pending or rejected), without waiting. */
