@@ -1,8 +1,10 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeTime, encodeTime } from '../../operators/operator.js';
 import { ExternalError } from '../shared/errors.js';
 import type { FilePosition } from '../connectors/file-source.js';
+import { writeFileAtomic } from './atomic-file.js';
+import type { SourceClock } from './source-clock.js';
 
 /**
  * The coordinator's commit record: checkpoint `id` is complete when this file says so. It holds
@@ -50,8 +52,6 @@ export function readCheckpoint(stateDir: string): CheckpointRecord | null {
 }
 
 export function writeCheckpoint(stateDir: string, rec: CheckpointRecord): void {
-  const p = join(stateDir, FILE);
-  const tmp = `${p}.tmp`;
   const body = JSON.stringify(
     {
       ...rec,
@@ -63,12 +63,17 @@ export function writeCheckpoint(stateDir: string, rec: CheckpointRecord): void {
     null,
     2,
   );
-  writeFileSync(tmp, body);
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, p);
-  const dir = openSync(stateDir, 'r');
-  fsyncSync(dir);
-  closeSync(dir);
+  writeFileAtomic(join(stateDir, FILE), body);
+}
+
+/** A file run's clock (one part, 0) in the record's form, as written since 0.1.0. */
+export function clockRecord(clock: SourceClock): CheckpointRecord['clock'] {
+  const part = clock.partitionClock(0);
+  return { value: clock.current, partitions: part === Number.NEGATIVE_INFINITY ? [] : [[0, part]] };
+}
+
+/** Restores a file run's clock from its record ({@link clockRecord}); its part counts as seen at `nowMs`. */
+export function restoreClock(clock: SourceClock, rec: CheckpointRecord['clock'], nowMs: number): void {
+  const part = rec.partitions.find(([p]) => p === 0)?.[1] ?? Number.NEGATIVE_INFINITY;
+  clock.restore({ value: rec.value, partitions: [part] }, nowMs);
 }

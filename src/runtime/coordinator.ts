@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
-import { PartitionClock } from '../../operators/watermark.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
 import { CommittedFile } from '../connectors/committed-file.js';
@@ -17,7 +16,14 @@ import {
 import { formatRow } from '../connectors/row-format.js';
 import { ConfigError, type InputError, InternalError } from '../shared/errors.js';
 import { formatTimestamp } from '../shared/timestamp.js';
-import { type CheckpointRecord, readCheckpoint, writeCheckpoint } from './checkpoint-record.js';
+import {
+  type CheckpointRecord,
+  clockRecord,
+  readCheckpoint,
+  restoreClock,
+  writeCheckpoint,
+} from './checkpoint-record.js';
+import { SourceClock } from './source-clock.js';
 import type { LateRef, ProcessChunk, RowLines, ShardRequest, ShardResponse } from './protocol.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
@@ -258,9 +264,9 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     opts.lateEvents === null ? null : CommittedFile.open(opts.lateEvents, record?.sinks.lateEvents ?? null);
   // Continuous drift: state rebuilt from the committed rows; alerts rewritten from its drift rows.
   const driftAlerts = opts.drift === undefined ? null : opts.drift.openAlerts(opts, record !== null);
-  const clock = new PartitionClock();
+  const clock = new SourceClock(1);
   opts.metrics?.attach({ counters, clock: () => clock.current, offset: () => position.offset, totalBytes });
-  if (record !== null) clock.restore(record.clock, Date.now());
+  if (record !== null) restoreClock(clock, record.clock, Date.now());
   let position: FilePosition = record?.position ?? { offset: 0, line: 0 };
   let checkpointId = record?.id ?? 0;
   let checkpoints = 0;
@@ -437,7 +443,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       shards: opts.shards,
       input: opts.input,
       position,
-      clock: clock.snapshot(),
+      clock: clockRecord(clock),
       sinks: {
         out: out?.commit() ?? null,
         deadLetters: dl?.commit() ?? null,

@@ -25,7 +25,7 @@ import { addRowLineCounts, validateRow } from '../validate-row.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../sink.js';
 import type { KafkaMetrics } from './metrics.js';
 import { readShardRecord, type ShardRecord, writeShardRecord } from './shard-record.js';
-import { SourceClock } from './source-clock.js';
+import { SourceClock } from '../source-clock.js';
 
 /** What every shard of a job shares. */
 export interface ShardContext {
