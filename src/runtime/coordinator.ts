@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
 import type { Topology } from '../../topology/nodes.js';
 import { planTopology } from '../../topology/plan.js';
-import { CommittedFile } from '../connectors/committed-file.js';
 import {
   type ByteBatch,
   type FilePosition,
@@ -13,9 +12,7 @@ import {
   readByteBatches,
   SharedBatchBuffers,
 } from '../connectors/file-source.js';
-import { formatRow } from '../connectors/row-format.js';
 import { ConfigError, type InputError, InternalError } from '../shared/errors.js';
-import { formatTimestamp } from '../shared/timestamp.js';
 import {
   type CheckpointRecord,
   clockRecord,
@@ -24,11 +21,11 @@ import {
   writeCheckpoint,
 } from './checkpoint-record.js';
 import { SourceClock } from './source-clock.js';
-import type { LateRef, ProcessChunk, RowLines, ShardRequest, ShardResponse } from './protocol.js';
-import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
+import type { LateRef, ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
+import type { RowSink } from './sink.js';
+import { type OutputCounters, Outputs, windowGroupsOf } from './outputs.js';
 import { columnBuffers, createShardPool } from './shard-pool.js';
 import type { LiveObserver } from './observer.js';
-import { addRowLineCounts, validateRow } from './validate-row.js';
 import { featureRules } from '../../topology/feature-catalog.js';
 import type { RowMonitor, RunObserver } from './observer.js';
 import { type DeadLetterPolicy, deadLetterShareError, overShare } from './dead-letter-policy.js';
@@ -192,61 +189,9 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   const headByReason = counters.headDeadLettersByReason;
   const policy = opts.deadLetterPolicy ?? null;
   const headLines = policy?.window ?? 0;
-  const invalid = counters.invalidValues;
   const providedCounts = counters.provided;
   const sinks = opts.sinks ?? [];
   const source = resolve(opts.input);
-  // Buffered for the external sinks; written in batches, always before a checkpoint commits.
-  let sinkRows: FeatureRow[] = [];
-  let sinkDl: DeadLetterRecord[] = [];
-  let sinkLate: LateRecord[] = [];
-  const sinkBatch = 5_000;
-  /**
-   * The sink write in progress (the sinks side by side, each in order). A full buffer starts one
-   * and the run goes on while it runs; the next full buffer waits for it (backpressure: a slow or
-   * unavailable store holds the input back), and a checkpoint waits for all of them. A failed
-   * write fails the run at that next wait.
-   */
-  let sinkWriting: Promise<void> = Promise.resolve();
-  const writeSinks = (flush: boolean): Promise<void> => {
-    const rows = sinkRows;
-    const dls = sinkDl;
-    const lates = sinkLate;
-    sinkRows = [];
-    sinkDl = [];
-    sinkLate = [];
-    const writing = sinkWriting.then(() =>
-      Promise.all(
-        sinks.map(async (sink) => {
-          if (rows.length > 0) await sink.write(rows);
-          if (dls.length > 0) await sink.writeDeadLetters?.(dls);
-          if (lates.length > 0) await sink.writeLate?.(lates);
-          if (flush) await sink.flush();
-        }),
-      ).then(() => undefined),
-    );
-    writing.catch(() => undefined); // awaited by the next full buffer or the checkpoint
-    sinkWriting = writing;
-    sinkWrites++;
-    writing.then(
-      () => sinkWrites--,
-      () => sinkWrites--,
-    );
-    return writing;
-  };
-  /** Sink writes started and not finished. */
-  let sinkWrites = 0;
-  /**
-   * Starts a sink write when a batch is buffered and none runs, as rows come back from the shards:
-   * the stores are written while the shards work, not only between input batches (the last input
-   * batch is read long before its rows fire, which left every row of a short run to the end).
-   */
-  const startSinkWrite = () => {
-    if (sinkWrites === 0 && sinkFull()) void writeSinks(false);
-  };
-  /** A batch for the sinks is buffered. */
-  const sinkFull = () => sinkRows.length + sinkDl.length + sinkLate.length >= sinkBatch;
-
   if (record?.done === true) {
     log.info({ checkpoint: record.id }, 'state dir holds a finished job: nothing to do');
     // The stores were opened for this run: close them, or an open Redis client keeps the process.
@@ -255,13 +200,16 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   }
 
   const resumedFrom = record === null ? null : record.id;
-  const out = opts.out === null ? null : CommittedFile.open(opts.out, record?.sinks.out ?? null);
-  const dl =
-    opts.deadLetters === null
-      ? null
-      : CommittedFile.open(opts.deadLetters, record?.sinks.deadLetters ?? null);
-  const lateOut =
-    opts.lateEvents === null ? null : CommittedFile.open(opts.lateEvents, record?.sinks.lateEvents ?? null);
+  const outputs = new Outputs({
+    files: { out: opts.out, deadLetters: opts.deadLetters, lateEvents: opts.lateEvents },
+    committed: record?.sinks ?? null,
+    sinks,
+    rules,
+    counters: counters as Counters & OutputCounters,
+    windowGroups: windowGroupsOf(opts.topology),
+    ...(opts.rowFilter === undefined ? {} : { rowFilter: opts.rowFilter }),
+    ...(opts.drift === undefined ? {} : { drift: opts.drift }),
+  });
   // Continuous drift: state rebuilt from the committed rows; alerts rewritten from its drift rows.
   const driftAlerts = opts.drift === undefined ? null : opts.drift.openAlerts(opts, record !== null);
   const clock = new SourceClock(1);
@@ -307,51 +255,20 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     buffers.recycle(b.batch.bytes);
   };
 
-  const writeRows = (rows: readonly FeatureRow[]) => {
-    for (const raw of rows) {
-      if (opts.rowFilter !== undefined && !opts.rowFilter(raw)) continue;
-      const r = validateRow(raw, invalid, rules);
-      opts.drift?.observe(r);
-      counters.rowsByGroup[r.group] = (counters.rowsByGroup[r.group] ?? 0) + 1;
-      out?.append(formatRow(r));
-      if (sinks.length > 0) sinkRows.push(r);
-    }
-  };
-  // Rows only go to the file sink: the shards validate and format them where they fire.
-  const rowsAsLines =
-    out !== null && sinks.length === 0 && opts.rowFilter === undefined && opts.drift === undefined;
-  const writeLines = (lines: RowLines) => {
-    addRowLineCounts(lines, invalid, counters.rowsByGroup);
-    out?.append(lines.text);
-  };
-  const windowGroup = new Map(
-    plan.keyed.flatMap((k) => [
-      ...k.windows.map((w) => [w.id, w.group] as const),
-      ...k.processes.map((p) => [p.id, p.group] as const),
-    ]),
-  );
+  const rowsAsLines = outputs.rowsAsLines;
   const writeLate = (late: readonly LateRef[]) => {
     for (const [line, op, ts] of late) {
-      counters.lateByWindow[op] = (counters.lateByWindow[op] ?? 0) + 1;
-      if (lateOut === null && sinks.length === 0) continue;
-      const group = windowGroup.get(op) ?? op;
-      const batch = batchOf(line)?.batch;
-      const raw = batch === undefined ? null : lineOf(batch, line - batch.firstLine);
-      if (sinks.length > 0) {
-        sinkLate.push({
+      outputs.late(op, () => {
+        const batch = batchOf(line)?.batch;
+        return {
           source,
           position: batch === undefined ? -1 : batch.offsets[line - batch.firstLine]!,
           line: line + 1,
           window: op,
-          group,
           eventTime: ts,
-          raw: raw ?? '',
-        });
-      }
-      if (lateOut === null) continue;
-      lateOut.append(
-        `${JSON.stringify({ line: line + 1, window: op, group, event_time: formatTimestamp(ts), raw })}\n`,
-      );
+          raw: batch === undefined ? null : lineOf(batch, line - batch.firstLine),
+        };
+      });
     }
   };
 
@@ -377,10 +294,10 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       if (res.type !== 'output')
         throw new InternalError(`shard ${link.shard} answered ${res.type} to process`);
       opts.metrics?.shardProcessed(link.shard, n, (performance.now() - sentAt) / 1000);
-      if (res.lines === undefined) writeRows(res.rows);
-      else writeLines(res.lines);
+      if (res.lines === undefined) outputs.rows(res.rows);
+      else outputs.lines(res.lines);
       writeLate(res.late);
-      startSinkWrite();
+      outputs.startSinkWrite();
       for (const b of covered) release(b);
       inFlightRecords -= n;
       link.inFlight = null;
@@ -428,14 +345,14 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
     await drain();
     if (opts.drift !== undefined) {
       const step = opts.drift.advance(done ? Number.POSITIVE_INFINITY : clock.current);
-      writeRows(step.rows);
+      outputs.rows(step.rows);
       driftAlerts?.(step.alerts);
     }
     const id = checkpointId + 1;
     const meta = { line: String(position.line), offset: String(position.offset), input: opts.input };
     await Promise.all(links.map((l) => call({ type: 'checkpoint', shard: l.shard, id, meta })));
     // Everything before the barrier is durable in the external sinks before the commit.
-    await writeSinks(true);
+    await outputs.flush();
     const rec: CheckpointRecord = {
       version: 1,
       id,
@@ -444,11 +361,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       input: opts.input,
       position,
       clock: clockRecord(clock),
-      sinks: {
-        out: out?.commit() ?? null,
-        deadLetters: dl?.commit() ?? null,
-        lateEvents: lateOut?.commit() ?? null,
-      },
+      sinks: outputs.commit(),
       counters,
       done,
     };
@@ -495,24 +408,16 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       if (failure !== null) throw failure;
       counters.eventsRead += res.events;
       if (firstEventMs === null && res.events > 0) firstEventMs = performance.now();
-      for (const [i, reason, detailText] of res.dl) {
-        counters.deadLettersByReason[reason] = (counters.deadLettersByReason[reason] ?? 0) + 1;
+      for (const [i, reason, detail] of res.dl) {
         if (batch.firstLine + i < headLines) headByReason[reason] = (headByReason[reason] ?? 0) + 1;
-        if (dl === null && sinks.length === 0) continue;
-        const raw = lineOf(batch, i);
-        dl?.append(
-          `${JSON.stringify({ line: batch.firstLine + i + 1, offset: batch.offsets[i], reason, detail: detailText, raw })}\n`,
-        );
-        if (sinks.length > 0) {
-          sinkDl.push({
-            source,
-            position: batch.offsets[i]!,
-            line: batch.firstLine + i + 1,
-            reason,
-            detail: detailText,
-            raw,
-          });
-        }
+        outputs.deadLetter(reason, () => ({
+          source,
+          line: batch.firstLine + i + 1,
+          offset: batch.offsets[i]!,
+          reason,
+          detail,
+          raw: lineOf(batch, i),
+        }));
       }
       if (res.provided !== undefined) {
         addProviderStats(providedCounts, res.provided);
@@ -548,10 +453,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
       }
       // Backpressure from the external sinks: a slow or unavailable store holds the input back
       // (one write runs beside the processing; the next full buffer waits for it).
-      if (sinkFull()) {
-        await sinkWriting;
-        void writeSinks(false);
-      }
+      await outputs.backpressure();
     };
     const forwardAll = async () => {
       while (decoding.length > 0) await forwardNext();
@@ -644,9 +546,7 @@ export async function runJob(opts: RunOptions): Promise<RunSummary> {
   } finally {
     await pool.destroy();
     await Promise.allSettled(sinks.map((sk) => sk.close()));
-    out?.close();
-    dl?.close();
-    lateOut?.close();
+    outputs.close();
   }
   return summarize(
     counters,

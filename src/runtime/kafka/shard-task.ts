@@ -2,7 +2,6 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { FeatureRow } from '../../../operators/operator.js';
 import { CheckpointStore } from '../../../state/checkpoint-store.js';
 import { createBackend } from '../../../state/create-backend.js';
 import type { Topology } from '../../../topology/nodes.js';
@@ -14,15 +13,12 @@ import {
   writeClaim,
 } from '../../connectors/kafka/changelog.js';
 import { filterBranch, type RepartitionFrame } from '../../connectors/kafka/frame.js';
-import { CommittedFile } from '../../connectors/committed-file.js';
-import { formatRow } from '../../connectors/row-format.js';
 import { ExternalError, InternalError } from '../../shared/errors.js';
-import { formatTimestamp } from '../../shared/timestamp.js';
-import type { EncodedBranch, LateRef, ProcessChunk, RowLines } from '../protocol.js';
+import type { EncodedBranch, ProcessChunk } from '../protocol.js';
 import { columnBuffers, type ShardPool } from '../shard-pool.js';
-import { featureRules, type ValidationRule } from '../../../topology/feature-catalog.js';
-import { addRowLineCounts, validateRow } from '../validate-row.js';
-import type { DeadLetterRecord, LateRecord, RowSink } from '../sink.js';
+import { featureRules } from '../../../topology/feature-catalog.js';
+import { Outputs, windowGroupsOf } from '../outputs.js';
+import type { RowSink } from '../sink.js';
 import type { KafkaMetrics } from './metrics.js';
 import { readShardRecord, type ShardRecord, writeShardRecord } from './shard-record.js';
 import { SourceClock } from '../source-clock.js';
@@ -126,12 +122,8 @@ export class ShardTask {
   private readonly eofs: Set<number>;
   private readonly clock: SourceClock;
   private repairs: Map<string, string | null>;
-  private readonly out: CommittedFile | null;
-  private readonly dl: CommittedFile | null;
-  private readonly late: CommittedFile | null;
-  private readonly windowGroup: Map<string, string>;
-  /** The run topology's registry rules, checked on every fired row (as the file coordinator does). */
-  private readonly rules: ReadonlyMap<string, ValidationRule>;
+  /** Rows, dead letters and late events to the counters, the per-shard files and the row sinks. */
+  private readonly outputs: Outputs;
 
   private constructor(
     readonly shard: number,
@@ -141,13 +133,10 @@ export class ShardTask {
     changelogEnd: number,
     meta: ShardMeta | null,
     repairs: Map<string, string | null>,
-    windowGroup: Map<string, string>,
   ) {
     this.committedId = committedId;
     this.changelogEnd = changelogEnd;
     this.repairs = repairs;
-    this.windowGroup = windowGroup;
-    this.rules = featureRules(ctx.topology);
     const n = ctx.sourcePartitions;
     this.clock = new SourceClock(ctx.mode === 'direct' ? 1 : n, ctx.idleTimeoutMs);
     this.seen = new Array<number>(n).fill(-1);
@@ -169,11 +158,20 @@ export class ShardTask {
       this.counters.invalidValues ??= {};
     }
     this.baseline = structuredClone(this.counters);
-    const open = (dir: string | null, len: number | null | undefined) =>
-      dir === null ? null : CommittedFile.open(join(dir, shardFileName(shard)), len ?? null);
-    this.out = open(ctx.outDir, meta?.sinks.out);
-    this.dl = open(ctx.deadLetterDir, meta?.sinks.deadLetters);
-    this.late = open(ctx.lateDir, meta?.sinks.late);
+    const file = (dir: string | null) => (dir === null ? null : join(dir, shardFileName(shard)));
+    this.outputs = new Outputs({
+      files: { out: file(ctx.outDir), deadLetters: file(ctx.deadLetterDir), lateEvents: file(ctx.lateDir) },
+      committed:
+        meta === null
+          ? null
+          : { out: meta.sinks.out, deadLetters: meta.sinks.deadLetters, lateEvents: meta.sinks.late },
+      sinks: ctx.rowSinks,
+      rules: featureRules(ctx.topology),
+      counters: this.counters,
+      windowGroups: windowGroupsOf(ctx.topology),
+      onRows: (group, n) => ctx.metrics.rows.inc({ group }, n),
+      onDeadLetter: (reason) => ctx.metrics.deadLetters.inc({ reason }),
+    });
   }
 
   /** @internal Builds a task from a local state brought up to the changelog (see {@link restoreShards}). */
@@ -222,10 +220,7 @@ export class ShardTask {
     if (opened.type !== 'opened') throw new InternalError(`shard ${shard} answered ${opened.type} to open`);
     const meta = opened.meta;
     const parsed = meta.kafka === undefined ? null : (JSON.parse(meta.kafka) as ShardMeta);
-    const windowGroup = new Map<string, string>();
-    for (const n of ctx.topology.nodes)
-      if (n.kind === 'window' || n.kind === 'process') windowGroup.set(n.id, n.group);
-    return new ShardTask(shard, ctx, committedId, epoch, claim + 1, parsed, repairs, windowGroup);
+    return new ShardTask(shard, ctx, committedId, epoch, claim + 1, parsed, repairs);
   }
 
   /** What this task added to the counters since it opened (this process's share). */
@@ -273,7 +268,6 @@ export class ShardTask {
       return;
     }
     const chunks: ProcessChunk[] = [];
-    const dls: DeadLetterRecord[] = [];
     /** Raw text of the records that may turn out late (they are out of order in their partition). */
     const raws = new Map<number, string>();
     const source = (p: number) => `${this.ctx.sourceTopic}/${p}`;
@@ -306,29 +300,18 @@ export class ShardTask {
       if (branches.some((b) => b !== null)) chunks.push({ branches, baseClock: Number.NEGATIVE_INFINITY });
       for (const d of frame.deadLetters) {
         if (d.offset <= seen) continue;
-        this.counters.deadLettersByReason[d.reason] = (this.counters.deadLettersByReason[d.reason] ?? 0) + 1;
-        this.ctx.metrics.deadLetters.inc({ reason: d.reason });
         // A file's dead letter's fields under the same names (line: the record's 1-based
         // position in its partition, offset: its Kafka offset), then the partition and key.
-        const line: Record<string, unknown> = {
+        this.outputs.deadLetter(d.reason, () => ({
+          source: source(p),
           line: d.offset + 1,
           offset: d.offset,
           reason: d.reason,
           detail: d.detail,
           raw: d.raw,
-          source: source(p),
-          key: d.key,
-        };
-        if (d.rawBase64 !== undefined) line.raw_base64 = d.rawBase64;
-        this.dl?.append(`${JSON.stringify(line)}\n`);
-        dls.push({
-          source: source(p),
-          position: d.offset,
-          line: d.offset + 1,
-          reason: d.reason,
-          detail: d.detail,
-          raw: d.raw ?? d.rawBase64 ?? '',
-        });
+          extra: { source: source(p), key: d.key, raw_base64: d.rawBase64 },
+          ...(d.rawBase64 === undefined ? {} : { sinkRaw: d.rawBase64 }),
+        }));
       }
       for (const [offset, raw] of frame.raws ?? []) if (offset > seen) raws.set(encodeRef(p, offset), raw);
       if (frame.last > seen) this.seen[p] = frame.last;
@@ -338,15 +321,34 @@ export class ShardTask {
     const finishing = this.ctx.stopAtEnd && this.allEof();
     const endClock = finishing ? this.clock.finish() : this.clock.recompute(now);
     // Rows only go to the shard's file: the worker validates and formats them (as in a file run).
-    const rowsAsLines = this.out !== null && this.ctx.rowSinks.length === 0;
+    const rowsAsLines = this.outputs.rowsAsLines;
     const res = await this.ctx.pool.call(
       { type: 'process', shard: this.shard, chunks, endClock, now, rowsAsLines },
       columnBuffers(chunks),
     );
     if (res.type !== 'output') throw new InternalError(`shard ${this.shard} answered ${res.type} to process`);
     if (finishing) this.done = true;
-    if (res.lines !== undefined) this.emitLines(res.lines);
-    await this.emit(res.rows, res.late, dls, raws);
+    if (res.lines === undefined) this.outputs.rows(res.rows);
+    else this.outputs.lines(res.lines);
+    for (const [ref, op, ts] of res.late) {
+      this.outputs.late(op, () => {
+        const p = Math.floor(ref / REF_SCALE);
+        const offset = ref - p * REF_SCALE;
+        const source = `${this.ctx.sourceTopic}/${p}`;
+        const raw = raws.get(ref) ?? null;
+        return {
+          source,
+          position: offset,
+          line: offset + 1,
+          window: op,
+          eventTime: ts,
+          raw,
+          extra: { source, offset },
+        };
+      });
+    }
+    this.outputs.startSinkWrite();
+    await this.outputs.backpressure();
   }
 
   /** Source partition p reached its end without a frame saying so (direct mode, nothing left to read). */
@@ -364,52 +366,6 @@ export class ShardTask {
     return this.ctx.mode === 'direct' ? this.eofs.has(this.shard) : this.eofs.size >= this.seen.length;
   }
 
-  /** Rows the worker validated and formatted (`rowsAsLines`): counted and appended. */
-  private emitLines(lines: RowLines): void {
-    addRowLineCounts(lines, this.counters.invalidValues, this.counters.rowsByGroup);
-    for (const [group, n] of Object.entries(lines.byGroup)) this.ctx.metrics.rows.inc({ group }, n);
-    this.out?.append(lines.text);
-  }
-
-  private async emit(
-    fired: readonly FeatureRow[],
-    late: readonly LateRef[],
-    dls: DeadLetterRecord[],
-    raws: ReadonlyMap<number, string>,
-  ): Promise<void> {
-    const rows = fired.map((r) => validateRow(r, this.counters.invalidValues, this.rules));
-    for (const r of rows) {
-      this.counters.rowsByGroup[r.group] = (this.counters.rowsByGroup[r.group] ?? 0) + 1;
-      this.ctx.metrics.rows.inc({ group: r.group });
-      this.out?.append(formatRow(r));
-    }
-    const lateRecords: LateRecord[] = [];
-    for (const [ref, op, ts] of late) {
-      this.counters.lateByWindow[op] = (this.counters.lateByWindow[op] ?? 0) + 1;
-      const p = Math.floor(ref / REF_SCALE);
-      const offset = ref - p * REF_SCALE;
-      const group = this.windowGroup.get(op) ?? op;
-      const raw = raws.get(ref) ?? null;
-      this.late?.append(
-        `${JSON.stringify({ line: offset + 1, window: op, group, event_time: formatTimestamp(ts), raw, source: `${this.ctx.sourceTopic}/${p}`, offset })}\n`,
-      );
-      lateRecords.push({
-        source: `${this.ctx.sourceTopic}/${p}`,
-        position: offset,
-        line: offset + 1,
-        window: op,
-        group,
-        eventTime: ts,
-        raw: raw ?? '',
-      });
-    }
-    for (const sink of this.ctx.rowSinks) {
-      if (rows.length > 0) await sink.write(rows);
-      if (dls.length > 0) await sink.writeDeadLetters?.(dls);
-      if (lateRecords.length > 0) await sink.writeLate?.(lateRecords);
-    }
-  }
-
   /**
    * Checkpoints the shard if anything changed: row sinks flushed, files fsynced, state changes
    * prepared locally, written to the changelog with a marker, the shard record updated, and the
@@ -423,7 +379,7 @@ export class ShardTask {
   private async checkpointNow(): Promise<boolean> {
     if (this.closed || (!this.dirty && this.repairs.size === 0)) return false;
     const started = performance.now();
-    for (const sink of this.ctx.rowSinks) await sink.flush();
+    await this.outputs.flush();
     const id = this.committedId + 1;
     const meta: ShardMeta = {
       v: 1,
@@ -431,11 +387,7 @@ export class ShardTask {
       seen: [...this.seen],
       eof: [...this.eofs].sort((a, b) => a - b),
       clock: this.clock.snapshot(),
-      sinks: {
-        out: this.out?.commit() ?? null,
-        deadLetters: this.dl?.commit() ?? null,
-        late: this.late?.commit() ?? null,
-      },
+      sinks: ((c) => ({ out: c.out, deadLetters: c.deadLetters, late: c.lateEvents }))(this.outputs.commit()),
       counters: this.counters,
       done: this.done,
     };
@@ -491,9 +443,7 @@ export class ShardTask {
     return this.serial(async () => {
       if (this.closed) return;
       this.closed = true;
-      this.out?.close();
-      this.dl?.close();
-      this.late?.close();
+      this.outputs.close();
       await this.ctx.pool.call({ type: 'close', shard: this.shard });
     });
   }
