@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeTime, encodeTime } from '../../operators/operator.js';
-import { ExternalError } from '../shared/errors.js';
+import { ConfigError, ExternalError } from '../shared/errors.js';
 import type { FilePosition } from '../connectors/file-source.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { SourceClock } from './source-clock.js';
@@ -26,6 +26,10 @@ export interface CheckpointRecord {
     deadLettersByReason: Record<string, number>;
     lateByWindow: Record<string, number>;
     rowsByGroup: Record<string, number>;
+    invalidValues?: Record<string, number>;
+    provided?: Record<string, { keys: number; cacheHits: number }>;
+    /** Dead letters by reason among the first lines the dead-letter policy checks. */
+    headDeadLettersByReason?: Record<string, number>;
   };
   readonly done: boolean;
 }
@@ -76,4 +80,34 @@ export function clockRecord(clock: SourceClock): CheckpointRecord['clock'] {
 export function restoreClock(clock: SourceClock, rec: CheckpointRecord['clock'], nowMs: number): void {
   const part = rec.partitions.find(([p]) => p === 0)?.[1] ?? Number.NEGATIVE_INFINITY;
   clock.restore({ value: rec.value, partitions: [part] }, nowMs);
+}
+
+/**
+ * The commit record a run resumes from, or null (no state dir, a fresh one, or `fresh`: deleted
+ * first). A record of another topology or shard count is refused with what to do.
+ */
+export function openCheckpoint(
+  stateDir: string | null,
+  topology: string,
+  shards: number,
+  fresh: boolean,
+): CheckpointRecord | null {
+  if (stateDir === null) return null;
+  if (fresh) rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(stateDir, { recursive: true });
+  const record = readCheckpoint(stateDir);
+  if (record === null) return null;
+  if (record.topology !== topology) {
+    throw new ConfigError(
+      `--state-dir holds a checkpoint of topology "${record.topology}", not "${topology}" (use another --state-dir or --fresh)`,
+      { field: '--state-dir' },
+    );
+  }
+  if (record.shards !== shards) {
+    throw new ConfigError(
+      `--shards must stay ${record.shards} for the state in --state-dir (got ${shards}); the key→shard mapping depends on it`,
+      { field: '--shards' },
+    );
+  }
+  return record;
 }
