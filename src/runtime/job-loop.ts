@@ -20,6 +20,7 @@ import type { ShardResponse } from './protocol.js';
 import { createShardPool, type ShardPool } from './shard-pool.js';
 import { type ShardOutput, ShardRouter } from './shard-router.js';
 import { SourceClock } from './source-clock.js';
+import { commitShards } from './commit-step.js';
 
 /** Records buffered for or in flight to the shards before the reader waits. */
 const MAX_BUFFERED = 200_000;
@@ -111,7 +112,7 @@ export class JobLoop {
     try {
       await this.openShards();
       await this.readAll();
-      await this.call('close');
+      await this.closeShards();
     } finally {
       await this.pool.destroy();
       await Promise.allSettled(sinks.map((sk) => sk.close()));
@@ -187,10 +188,9 @@ export class JobLoop {
     this.outputs.startSinkWrite();
   }
 
-  private call(type: 'close' | 'commit', id = 0): Promise<ShardResponse[]> {
-    const shards = Array.from({ length: this.opts.shards }, (_, s) => s);
-    return Promise.all(
-      shards.map((shard) => this.pool.call(type === 'close' ? { type, shard } : { type, shard, id })),
+  private async closeShards(): Promise<void> {
+    await Promise.all(
+      Array.from({ length: this.opts.shards }, (_, shard) => this.pool.call({ type: 'close', shard })),
     );
   }
 
@@ -240,28 +240,34 @@ export class JobLoop {
     }
     const id = this.checkpointId + 1;
     const pos = this.driver.encodePosition(this.position);
-    const meta = { line: pos.meta!, offset: pos.offset, input: opts.input };
-    await Promise.all(
-      Array.from({ length: opts.shards }, (_, shard) =>
-        this.pool.call({ type: 'checkpoint', shard, id, meta }),
-      ),
-    );
     // Everything before the barrier is durable in the external sinks before the commit.
-    await this.outputs.flush();
-    const rec: CheckpointRecord = {
-      version: 1,
+    await commitShards({
+      pool: this.pool,
+      shards: Array.from({ length: opts.shards }, (_, s) => s),
       id,
-      topology: opts.topology.name,
-      shards: opts.shards,
-      input: opts.input,
-      position: this.position,
-      clock: clockRecord(this.clock),
-      sinks: this.outputs.commit(),
-      counters: this.counters,
-      done,
-    };
-    if (opts.stateDir !== null) writeCheckpoint(opts.stateDir, rec);
-    await this.call('commit', id);
+      outputs: this.outputs,
+      meta: () => ({ line: pos.meta!, offset: pos.offset, input: opts.input }),
+      commit: (sinks) => {
+        if (opts.stateDir === null) return;
+        const { shards, input } = opts;
+        const topology = opts.topology.name;
+        const clock = clockRecord(this.clock);
+        const counters = this.counters;
+        const rec: CheckpointRecord = {
+          version: 1,
+          id,
+          topology,
+          shards,
+          input,
+          position: this.position,
+          clock,
+          sinks,
+          counters,
+          done,
+        };
+        writeCheckpoint(opts.stateDir, rec);
+      },
+    });
     this.checkpointId = id;
     this.checkpoints++;
     opts.observer?.checkpoint({ id, ms: performance.now() - started, done });

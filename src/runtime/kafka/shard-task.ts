@@ -15,6 +15,7 @@ import type { RowSink } from '../sink.js';
 import type { KafkaMetrics } from './metrics.js';
 import { type ShardRecord, writeShardRecord } from './shard-record.js';
 import { SourceClock } from '../source-clock.js';
+import { commitShards } from '../commit-step.js';
 
 /** What every shard of a job shares. */
 export interface ShardContext {
@@ -372,47 +373,51 @@ export class ShardTask {
   private async checkpointNow(): Promise<boolean> {
     if (this.closed || (!this.dirty && this.repairs.size === 0)) return false;
     const started = performance.now();
-    await this.outputs.flush();
     const id = this.committedId + 1;
-    const meta: ShardMeta = {
-      v: 1,
-      position: this.position,
-      seen: [...this.seen],
-      eof: [...this.eofs].sort((a, b) => a - b),
-      clock: this.clock.snapshot(),
-      sinks: ((c) => ({ out: c.out, deadLetters: c.deadLetters, late: c.lateEvents }))(this.outputs.commit()),
-      counters: this.counters,
-      done: this.done,
-    };
-    const metaText = JSON.stringify(meta);
-    const res = await this.ctx.pool.call({
-      type: 'checkpoint',
-      shard: this.shard,
-      id,
-      meta: { kafka: metaText },
-      withChanges: true,
-    });
-    if (res.type !== 'checkpointed')
-      throw new InternalError(`shard ${this.shard} answered ${res.type} to checkpoint`);
+    let metaText = '';
     const entries = new Map(this.repairs);
-    for (const [k, v] of res.changes ?? []) entries.set(k, v);
-    const markerOffset = await writeCheckpoint(
-      this.ctx.producer,
-      this.ctx.changelogTopic,
-      this.shard,
-      this.epoch,
-      entries,
-      { id, meta: metaText },
-    );
-    writeShardRecord(this.ctx.stateDir, {
-      version: 1,
-      shard: this.shard,
+    await commitShards({
+      pool: this.ctx.pool,
+      shards: [this.shard],
       id,
-      after: markerOffset + 1,
-      epoch: this.epoch,
+      outputs: this.outputs,
+      withChanges: true,
+      meta: (sinks) => {
+        const meta: ShardMeta = {
+          v: 1,
+          position: this.position,
+          seen: [...this.seen],
+          eof: [...this.eofs].sort((a, b) => a - b),
+          clock: this.clock.snapshot(),
+          sinks: { out: sinks.out, deadLetters: sinks.deadLetters, late: sinks.lateEvents },
+          counters: this.counters,
+          done: this.done,
+        };
+        metaText = JSON.stringify(meta);
+        return { kafka: metaText };
+      },
+      commit: async (_sinks, changes) => {
+        for (const [k, v] of changes) entries.set(k, v);
+        const { producer, changelogTopic, stateDir } = this.ctx;
+        const marker = { id, meta: metaText };
+        const markerOffset = await writeCheckpoint(
+          producer,
+          changelogTopic,
+          this.shard,
+          this.epoch,
+          entries,
+          marker,
+        );
+        writeShardRecord(stateDir, {
+          version: 1,
+          shard: this.shard,
+          id,
+          after: markerOffset + 1,
+          epoch: this.epoch,
+        });
+        this.changelogEnd = markerOffset + 1;
+      },
     });
-    this.changelogEnd = markerOffset + 1;
-    await this.ctx.pool.call({ type: 'commit', shard: this.shard, id });
     this.committedId = id;
     this.repairs = new Map();
     this.dirty = false;
