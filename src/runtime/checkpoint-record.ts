@@ -1,8 +1,10 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeTime, encodeTime } from '../../operators/operator.js';
-import { ExternalError } from '../shared/errors.js';
+import { ConfigError, ExternalError } from '../shared/errors.js';
 import type { FilePosition } from '../connectors/file-source.js';
+import { writeFileAtomic } from './atomic-file.js';
+import type { SourceClock } from './source-clock.js';
 
 /**
  * The coordinator's commit record: checkpoint `id` is complete when this file says so. It holds
@@ -24,6 +26,10 @@ export interface CheckpointRecord {
     deadLettersByReason: Record<string, number>;
     lateByWindow: Record<string, number>;
     rowsByGroup: Record<string, number>;
+    invalidValues?: Record<string, number>;
+    provided?: Record<string, { keys: number; cacheHits: number }>;
+    /** Dead letters by reason among the first lines the dead-letter policy checks. */
+    headDeadLettersByReason?: Record<string, number>;
   };
   readonly done: boolean;
 }
@@ -50,8 +56,6 @@ export function readCheckpoint(stateDir: string): CheckpointRecord | null {
 }
 
 export function writeCheckpoint(stateDir: string, rec: CheckpointRecord): void {
-  const p = join(stateDir, FILE);
-  const tmp = `${p}.tmp`;
   const body = JSON.stringify(
     {
       ...rec,
@@ -63,12 +67,47 @@ export function writeCheckpoint(stateDir: string, rec: CheckpointRecord): void {
     null,
     2,
   );
-  writeFileSync(tmp, body);
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, p);
-  const dir = openSync(stateDir, 'r');
-  fsyncSync(dir);
-  closeSync(dir);
+  writeFileAtomic(join(stateDir, FILE), body);
+}
+
+/** A file run's clock (one part, 0) in the record's form, as written since 0.1.0. */
+export function clockRecord(clock: SourceClock): CheckpointRecord['clock'] {
+  const part = clock.partitionClock(0);
+  return { value: clock.current, partitions: part === Number.NEGATIVE_INFINITY ? [] : [[0, part]] };
+}
+
+/** Restores a file run's clock from its record ({@link clockRecord}); its part counts as seen at `nowMs`. */
+export function restoreClock(clock: SourceClock, rec: CheckpointRecord['clock'], nowMs: number): void {
+  const part = rec.partitions.find(([p]) => p === 0)?.[1] ?? Number.NEGATIVE_INFINITY;
+  clock.restore({ value: rec.value, partitions: [part] }, nowMs);
+}
+
+/**
+ * The commit record a run resumes from, or null (no state dir, a fresh one, or `fresh`: deleted
+ * first). A record of another topology or shard count is refused with what to do.
+ */
+export function openCheckpoint(
+  stateDir: string | null,
+  topology: string,
+  shards: number,
+  fresh: boolean,
+): CheckpointRecord | null {
+  if (stateDir === null) return null;
+  if (fresh) rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(stateDir, { recursive: true });
+  const record = readCheckpoint(stateDir);
+  if (record === null) return null;
+  if (record.topology !== topology) {
+    throw new ConfigError(
+      `--state-dir holds a checkpoint of topology "${record.topology}", not "${topology}" (use another --state-dir or --fresh)`,
+      { field: '--state-dir' },
+    );
+  }
+  if (record.shards !== shards) {
+    throw new ConfigError(
+      `--shards must stay ${record.shards} for the state in --state-dir (got ${shards}); the key→shard mapping depends on it`,
+      { field: '--shards' },
+    );
+  }
+  return record;
 }

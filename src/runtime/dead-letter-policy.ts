@@ -124,3 +124,59 @@ export class DeadLetterWindow {
     return overShare(s, this.policy) ? s : null;
   }
 }
+
+/**
+ * A file run's check of its first `policy.window` lines: dead letters among them are counted (in
+ * `byReason`, kept with the checkpoint's counters), and once the position has passed them the
+ * share is checked once.
+ */
+export class HeadCheck {
+  private checked = false;
+  private readonly lines: number;
+
+  constructor(
+    private readonly policy: DeadLetterPolicy | null,
+    private readonly byReason: Record<string, number>,
+    private readonly input: string,
+  ) {
+    this.lines = policy?.window ?? 0;
+  }
+
+  /** A dead letter at line `line` (0-based). */
+  deadLetter(line: number, reason: string): void {
+    if (line < this.lines) this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
+  }
+
+  /** Once `line` lines are read: the error when the first lines are over the share, else null. */
+  over(line: number): InputError | null {
+    if (this.policy === null || this.checked || line < this.lines) return null;
+    this.checked = true;
+    const dead = Object.values(this.byReason).reduce((a, b) => a + b, 0);
+    const share = { records: this.lines, deadLetters: dead, byReason: this.byReason };
+    return overShare(share, this.policy)
+      ? deadLetterShareError(
+          `--input ${this.input}`,
+          share,
+          this.policy,
+          `the first ${this.lines.toLocaleString('en-US')} lines`,
+        )
+      : null;
+  }
+}
+
+/** The error when the dead letters of the whole input are over the policy's share, else null. */
+export function overWhole(
+  policy: DeadLetterPolicy | null,
+  counters: { readonly eventsRead: number; readonly deadLettersByReason: Record<string, number> },
+  input: string,
+): InputError | null {
+  if (policy === null) return null;
+  const whole = {
+    records: counters.eventsRead,
+    deadLetters: Object.values(counters.deadLettersByReason).reduce((a, b) => a + b, 0),
+    byReason: counters.deadLettersByReason,
+  };
+  return overShare(whole, policy)
+    ? deadLetterShareError(`--input ${input}`, whole, policy, 'the whole input')
+    : null;
+}

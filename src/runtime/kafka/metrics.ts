@@ -13,9 +13,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  * | `featurestream_kafka_restore_seconds` | histogram: time to restore the shards assigned in one go | |
  * | `featurestream_kafka_restored_shards_total` | counter | |
  * | `featurestream_kafka_assigned_partitions` | gauge | topic |
- * | `featurestream_kafka_events_total` | counter: source records decoded | |
- * | `featurestream_kafka_dead_letters_total` | counter | reason |
- * | `featurestream_kafka_rows_total` | counter: feature rows emitted | group |
+ * | `featurestream_events_total` | counter: source records decoded | |
+ * | `featurestream_dead_letters_total` | counter | reason |
+ * | `featurestream_rows_total` | counter: feature rows emitted | group |
  * | `featurestream_checkpoint_duration_seconds` | histogram: one shard checkpoint | |
  * | `featurestream_kafka_repartition_frames_total` | counter: frames sent to the repartition topic | |
  * | `featurestream_kafka_repartition_requests_total` | counter: produce requests that carried them | |
@@ -81,18 +81,18 @@ export function createKafkaMetrics(registry = new Registry()): KafkaMetrics {
       registers,
     }),
     events: new Counter({
-      name: 'featurestream_kafka_events_total',
+      name: 'featurestream_events_total',
       help: 'Source records decoded',
       registers,
     }),
     deadLetters: new Counter({
-      name: 'featurestream_kafka_dead_letters_total',
+      name: 'featurestream_dead_letters_total',
       help: 'Records sent to dead letters, by reason code',
       labelNames: ['reason'],
       registers,
     }),
     rows: new Counter({
-      name: 'featurestream_kafka_rows_total',
+      name: 'featurestream_rows_total',
       help: 'Feature rows emitted, by group',
       labelNames: ['group'],
       registers,

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExternalError } from '../../shared/errors.js';
+import { writeFileAtomic } from '../atomic-file.js';
 
 /**
  * What this machine's copy of a shard's state corresponds to in the changelog: the checkpoint
@@ -38,14 +39,5 @@ export function readShardRecord(stateDir: string, shard: number): ShardRecord | 
 
 /** Writes a shard's record atomically (temp file, fsync, rename, fsync of the folder). */
 export function writeShardRecord(stateDir: string, rec: ShardRecord): void {
-  const p = shardRecordPath(stateDir, rec.shard);
-  const tmp = `${p}.tmp`;
-  writeFileSync(tmp, JSON.stringify(rec));
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, p);
-  const dir = openSync(stateDir, 'r');
-  fsyncSync(dir);
-  closeSync(dir);
+  writeFileAtomic(shardRecordPath(stateDir, rec.shard), JSON.stringify(rec));
 }

@@ -1,31 +1,21 @@
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Admin, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { FeatureRow } from '../../../operators/operator.js';
 import { CheckpointStore } from '../../../state/checkpoint-store.js';
 import { createBackend } from '../../../state/create-backend.js';
 import type { Topology } from '../../../topology/nodes.js';
-import {
-  ChangelogFold,
-  type ChangelogReader,
-  type FoldResult,
-  writeCheckpoint,
-  writeClaim,
-} from '../../connectors/kafka/changelog.js';
+import { type FoldResult, writeCheckpoint, writeClaim } from '../../connectors/kafka/changelog.js';
 import { filterBranch, type RepartitionFrame } from '../../connectors/kafka/frame.js';
-import { CommittedFile } from '../../connectors/committed-file.js';
-import { formatRow } from '../../connectors/row-format.js';
-import { ExternalError, InternalError } from '../../shared/errors.js';
-import { formatTimestamp } from '../../shared/timestamp.js';
-import type { EncodedBranch, LateRef, ProcessChunk, RowLines } from '../protocol.js';
+import { InternalError } from '../../shared/errors.js';
+import type { EncodedBranch, ProcessChunk } from '../protocol.js';
 import { columnBuffers, type ShardPool } from '../shard-pool.js';
-import { featureRules, type ValidationRule } from '../../../topology/feature-catalog.js';
-import { addRowLineCounts, validateRow } from '../validate-row.js';
-import type { DeadLetterRecord, LateRecord, RowSink } from '../sink.js';
+import { featureRules } from '../../../topology/feature-catalog.js';
+import { Outputs, windowGroupsOf } from '../outputs.js';
+import type { RowSink } from '../sink.js';
 import type { KafkaMetrics } from './metrics.js';
-import { readShardRecord, type ShardRecord, writeShardRecord } from './shard-record.js';
-import { SourceClock } from './source-clock.js';
+import { type ShardRecord, writeShardRecord } from './shard-record.js';
+import { SourceClock } from '../source-clock.js';
+import { commitShards } from '../commit-step.js';
 
 /** What every shard of a job shares. */
 export interface ShardContext {
@@ -106,7 +96,7 @@ export function shardFileName(shard: number): string {
  *   the row sinks; dead letters and late events to their per-shard files;
  * - **checkpoints**: local prepare → changelog entries + marker → shard record → local commit.
  *
- * Obtain tasks with {@link restoreShards}.
+ * Obtain tasks with `restoreShards` (shard-restore.ts).
  */
 export class ShardTask {
   position = 0;
@@ -126,12 +116,8 @@ export class ShardTask {
   private readonly eofs: Set<number>;
   private readonly clock: SourceClock;
   private repairs: Map<string, string | null>;
-  private readonly out: CommittedFile | null;
-  private readonly dl: CommittedFile | null;
-  private readonly late: CommittedFile | null;
-  private readonly windowGroup: Map<string, string>;
-  /** The run topology's registry rules, checked on every fired row (as the file coordinator does). */
-  private readonly rules: ReadonlyMap<string, ValidationRule>;
+  /** Rows, dead letters and late events to the counters, the per-shard files and the row sinks. */
+  private readonly outputs: Outputs;
 
   private constructor(
     readonly shard: number,
@@ -141,13 +127,10 @@ export class ShardTask {
     changelogEnd: number,
     meta: ShardMeta | null,
     repairs: Map<string, string | null>,
-    windowGroup: Map<string, string>,
   ) {
     this.committedId = committedId;
     this.changelogEnd = changelogEnd;
     this.repairs = repairs;
-    this.windowGroup = windowGroup;
-    this.rules = featureRules(ctx.topology);
     const n = ctx.sourcePartitions;
     this.clock = new SourceClock(ctx.mode === 'direct' ? 1 : n, ctx.idleTimeoutMs);
     this.seen = new Array<number>(n).fill(-1);
@@ -169,14 +152,23 @@ export class ShardTask {
       this.counters.invalidValues ??= {};
     }
     this.baseline = structuredClone(this.counters);
-    const open = (dir: string | null, len: number | null | undefined) =>
-      dir === null ? null : CommittedFile.open(join(dir, shardFileName(shard)), len ?? null);
-    this.out = open(ctx.outDir, meta?.sinks.out);
-    this.dl = open(ctx.deadLetterDir, meta?.sinks.deadLetters);
-    this.late = open(ctx.lateDir, meta?.sinks.late);
+    const file = (dir: string | null) => (dir === null ? null : join(dir, shardFileName(shard)));
+    this.outputs = new Outputs({
+      files: { out: file(ctx.outDir), deadLetters: file(ctx.deadLetterDir), lateEvents: file(ctx.lateDir) },
+      committed:
+        meta === null
+          ? null
+          : { out: meta.sinks.out, deadLetters: meta.sinks.deadLetters, lateEvents: meta.sinks.late },
+      sinks: ctx.rowSinks,
+      rules: featureRules(ctx.topology),
+      counters: this.counters,
+      windowGroups: windowGroupsOf(ctx.topology),
+      onRows: (group, n) => ctx.metrics.rows.inc({ group }, n),
+      onDeadLetter: (reason) => ctx.metrics.deadLetters.inc({ reason }),
+    });
   }
 
-  /** @internal Builds a task from a local state brought up to the changelog (see {@link restoreShards}). */
+  /** @internal Builds a task from a local state brought up to the changelog (see `restoreShards`, shard-restore.ts). */
   static async open(
     ctx: ShardContext,
     shard: number,
@@ -222,10 +214,7 @@ export class ShardTask {
     if (opened.type !== 'opened') throw new InternalError(`shard ${shard} answered ${opened.type} to open`);
     const meta = opened.meta;
     const parsed = meta.kafka === undefined ? null : (JSON.parse(meta.kafka) as ShardMeta);
-    const windowGroup = new Map<string, string>();
-    for (const n of ctx.topology.nodes)
-      if (n.kind === 'window' || n.kind === 'process') windowGroup.set(n.id, n.group);
-    return new ShardTask(shard, ctx, committedId, epoch, claim + 1, parsed, repairs, windowGroup);
+    return new ShardTask(shard, ctx, committedId, epoch, claim + 1, parsed, repairs);
   }
 
   /** What this task added to the counters since it opened (this process's share). */
@@ -273,7 +262,6 @@ export class ShardTask {
       return;
     }
     const chunks: ProcessChunk[] = [];
-    const dls: DeadLetterRecord[] = [];
     /** Raw text of the records that may turn out late (they are out of order in their partition). */
     const raws = new Map<number, string>();
     const source = (p: number) => `${this.ctx.sourceTopic}/${p}`;
@@ -306,29 +294,18 @@ export class ShardTask {
       if (branches.some((b) => b !== null)) chunks.push({ branches, baseClock: Number.NEGATIVE_INFINITY });
       for (const d of frame.deadLetters) {
         if (d.offset <= seen) continue;
-        this.counters.deadLettersByReason[d.reason] = (this.counters.deadLettersByReason[d.reason] ?? 0) + 1;
-        this.ctx.metrics.deadLetters.inc({ reason: d.reason });
         // A file's dead letter's fields under the same names (line: the record's 1-based
         // position in its partition, offset: its Kafka offset), then the partition and key.
-        const line: Record<string, unknown> = {
+        this.outputs.deadLetter(d.reason, () => ({
+          source: source(p),
           line: d.offset + 1,
           offset: d.offset,
           reason: d.reason,
           detail: d.detail,
           raw: d.raw,
-          source: source(p),
-          key: d.key,
-        };
-        if (d.rawBase64 !== undefined) line.raw_base64 = d.rawBase64;
-        this.dl?.append(`${JSON.stringify(line)}\n`);
-        dls.push({
-          source: source(p),
-          position: d.offset,
-          line: d.offset + 1,
-          reason: d.reason,
-          detail: d.detail,
-          raw: d.raw ?? d.rawBase64 ?? '',
-        });
+          extra: { source: source(p), key: d.key, raw_base64: d.rawBase64 },
+          ...(d.rawBase64 === undefined ? {} : { sinkRaw: d.rawBase64 }),
+        }));
       }
       for (const [offset, raw] of frame.raws ?? []) if (offset > seen) raws.set(encodeRef(p, offset), raw);
       if (frame.last > seen) this.seen[p] = frame.last;
@@ -338,15 +315,34 @@ export class ShardTask {
     const finishing = this.ctx.stopAtEnd && this.allEof();
     const endClock = finishing ? this.clock.finish() : this.clock.recompute(now);
     // Rows only go to the shard's file: the worker validates and formats them (as in a file run).
-    const rowsAsLines = this.out !== null && this.ctx.rowSinks.length === 0;
+    const rowsAsLines = this.outputs.rowsAsLines;
     const res = await this.ctx.pool.call(
       { type: 'process', shard: this.shard, chunks, endClock, now, rowsAsLines },
       columnBuffers(chunks),
     );
     if (res.type !== 'output') throw new InternalError(`shard ${this.shard} answered ${res.type} to process`);
     if (finishing) this.done = true;
-    if (res.lines !== undefined) this.emitLines(res.lines);
-    await this.emit(res.rows, res.late, dls, raws);
+    if (res.lines === undefined) this.outputs.rows(res.rows);
+    else this.outputs.lines(res.lines);
+    for (const [ref, op, ts] of res.late) {
+      this.outputs.late(op, () => {
+        const p = Math.floor(ref / REF_SCALE);
+        const offset = ref - p * REF_SCALE;
+        const source = `${this.ctx.sourceTopic}/${p}`;
+        const raw = raws.get(ref) ?? null;
+        return {
+          source,
+          position: offset,
+          line: offset + 1,
+          window: op,
+          eventTime: ts,
+          raw,
+          extra: { source, offset },
+        };
+      });
+    }
+    this.outputs.startSinkWrite();
+    await this.outputs.backpressure();
   }
 
   /** Source partition p reached its end without a frame saying so (direct mode, nothing left to read). */
@@ -364,52 +360,6 @@ export class ShardTask {
     return this.ctx.mode === 'direct' ? this.eofs.has(this.shard) : this.eofs.size >= this.seen.length;
   }
 
-  /** Rows the worker validated and formatted (`rowsAsLines`): counted and appended. */
-  private emitLines(lines: RowLines): void {
-    addRowLineCounts(lines, this.counters.invalidValues, this.counters.rowsByGroup);
-    for (const [group, n] of Object.entries(lines.byGroup)) this.ctx.metrics.rows.inc({ group }, n);
-    this.out?.append(lines.text);
-  }
-
-  private async emit(
-    fired: readonly FeatureRow[],
-    late: readonly LateRef[],
-    dls: DeadLetterRecord[],
-    raws: ReadonlyMap<number, string>,
-  ): Promise<void> {
-    const rows = fired.map((r) => validateRow(r, this.counters.invalidValues, this.rules));
-    for (const r of rows) {
-      this.counters.rowsByGroup[r.group] = (this.counters.rowsByGroup[r.group] ?? 0) + 1;
-      this.ctx.metrics.rows.inc({ group: r.group });
-      this.out?.append(formatRow(r));
-    }
-    const lateRecords: LateRecord[] = [];
-    for (const [ref, op, ts] of late) {
-      this.counters.lateByWindow[op] = (this.counters.lateByWindow[op] ?? 0) + 1;
-      const p = Math.floor(ref / REF_SCALE);
-      const offset = ref - p * REF_SCALE;
-      const group = this.windowGroup.get(op) ?? op;
-      const raw = raws.get(ref) ?? null;
-      this.late?.append(
-        `${JSON.stringify({ line: offset + 1, window: op, group, event_time: formatTimestamp(ts), raw, source: `${this.ctx.sourceTopic}/${p}`, offset })}\n`,
-      );
-      lateRecords.push({
-        source: `${this.ctx.sourceTopic}/${p}`,
-        position: offset,
-        line: offset + 1,
-        window: op,
-        group,
-        eventTime: ts,
-        raw: raw ?? '',
-      });
-    }
-    for (const sink of this.ctx.rowSinks) {
-      if (rows.length > 0) await sink.write(rows);
-      if (dls.length > 0) await sink.writeDeadLetters?.(dls);
-      if (lateRecords.length > 0) await sink.writeLate?.(lateRecords);
-    }
-  }
-
   /**
    * Checkpoints the shard if anything changed: row sinks flushed, files fsynced, state changes
    * prepared locally, written to the changelog with a marker, the shard record updated, and the
@@ -423,51 +373,51 @@ export class ShardTask {
   private async checkpointNow(): Promise<boolean> {
     if (this.closed || (!this.dirty && this.repairs.size === 0)) return false;
     const started = performance.now();
-    for (const sink of this.ctx.rowSinks) await sink.flush();
     const id = this.committedId + 1;
-    const meta: ShardMeta = {
-      v: 1,
-      position: this.position,
-      seen: [...this.seen],
-      eof: [...this.eofs].sort((a, b) => a - b),
-      clock: this.clock.snapshot(),
-      sinks: {
-        out: this.out?.commit() ?? null,
-        deadLetters: this.dl?.commit() ?? null,
-        late: this.late?.commit() ?? null,
-      },
-      counters: this.counters,
-      done: this.done,
-    };
-    const metaText = JSON.stringify(meta);
-    const res = await this.ctx.pool.call({
-      type: 'checkpoint',
-      shard: this.shard,
-      id,
-      meta: { kafka: metaText },
-      withChanges: true,
-    });
-    if (res.type !== 'checkpointed')
-      throw new InternalError(`shard ${this.shard} answered ${res.type} to checkpoint`);
+    let metaText = '';
     const entries = new Map(this.repairs);
-    for (const [k, v] of res.changes ?? []) entries.set(k, v);
-    const markerOffset = await writeCheckpoint(
-      this.ctx.producer,
-      this.ctx.changelogTopic,
-      this.shard,
-      this.epoch,
-      entries,
-      { id, meta: metaText },
-    );
-    writeShardRecord(this.ctx.stateDir, {
-      version: 1,
-      shard: this.shard,
+    await commitShards({
+      pool: this.ctx.pool,
+      shards: [this.shard],
       id,
-      after: markerOffset + 1,
-      epoch: this.epoch,
+      outputs: this.outputs,
+      withChanges: true,
+      meta: (sinks) => {
+        const meta: ShardMeta = {
+          v: 1,
+          position: this.position,
+          seen: [...this.seen],
+          eof: [...this.eofs].sort((a, b) => a - b),
+          clock: this.clock.snapshot(),
+          sinks: { out: sinks.out, deadLetters: sinks.deadLetters, late: sinks.lateEvents },
+          counters: this.counters,
+          done: this.done,
+        };
+        metaText = JSON.stringify(meta);
+        return { kafka: metaText };
+      },
+      commit: async (_sinks, changes) => {
+        for (const [k, v] of changes) entries.set(k, v);
+        const { producer, changelogTopic, stateDir } = this.ctx;
+        const marker = { id, meta: metaText };
+        const markerOffset = await writeCheckpoint(
+          producer,
+          changelogTopic,
+          this.shard,
+          this.epoch,
+          entries,
+          marker,
+        );
+        writeShardRecord(stateDir, {
+          version: 1,
+          shard: this.shard,
+          id,
+          after: markerOffset + 1,
+          epoch: this.epoch,
+        });
+        this.changelogEnd = markerOffset + 1;
+      },
     });
-    this.changelogEnd = markerOffset + 1;
-    await this.ctx.pool.call({ type: 'commit', shard: this.shard, id });
     this.committedId = id;
     this.repairs = new Map();
     this.dirty = false;
@@ -491,9 +441,7 @@ export class ShardTask {
     return this.serial(async () => {
       if (this.closed) return;
       this.closed = true;
-      this.out?.close();
-      this.dl?.close();
-      this.late?.close();
+      this.outputs.close();
       await this.ctx.pool.call({ type: 'close', shard: this.shard });
     });
   }
@@ -509,101 +457,4 @@ export class ShardTask {
 /** The LevelDB location of a shard. */
 export function shardLocation(stateDir: string, shard: number): string {
   return join(stateDir, `shard-${shard}`);
-}
-
-/** Options of {@link restoreShards}. */
-export interface RestoreOptions {
-  readonly admin: Admin;
-  readonly reader: ChangelogReader;
-}
-
-/**
- * Restores shards before they process anything: each shard's local state (if this machine has
- * one, per its shard record) is brought up to the changelog's last marker by reading the
- * changelog from the record's offset to its end (all of it when there is no local state); the
- * result is folded into LevelDB as one checkpoint, the shard claims ownership with a new epoch,
- * and its actor opens the state. One reader session serves every shard given.
- *
- * A local state that matches the changelog's end (a StatefulSet pod restarted with its volume)
- * reads nothing.
- */
-export async function restoreShards(
-  ctx: ShardContext,
-  shards: readonly number[],
-  opts: RestoreOptions,
-): Promise<Map<number, ShardTask>> {
-  const started = performance.now();
-  const records = new Map<number, ShardRecord | null>();
-  for (const s of shards) {
-    let rec = readShardRecord(ctx.stateDir, s);
-    if (rec !== null && !(await localMatches(ctx.stateDir, s, rec.id))) rec = null;
-    if (rec === null) rmSync(shardLocation(ctx.stateDir, s), { recursive: true, force: true });
-    records.set(s, rec);
-  }
-  const ends = await opts.admin.fetchTopicOffsets(ctx.changelogTopic);
-  const high = new Map(ends.map((o) => [o.partition, Number(o.high)]));
-  const low = new Map(ends.map((o) => [o.partition, Number(o.low)]));
-  const ranges = new Map<number, { from: number; to: number }>();
-  const folds = new Map<number, ChangelogFold>();
-  for (const s of shards) {
-    const rec = records.get(s) ?? null;
-    const from = rec?.after ?? 0;
-    const to = high.get(s) ?? 0;
-    if (from < to && from < (low.get(s) ?? 0)) {
-      // A compacted changelog keeps its start; a moved start means records were deleted.
-      throw new ExternalError(
-        `changelog ${ctx.changelogTopic} partition ${s} starts at offset ${low.get(s)} but shard ${s} must be ` +
-          `restored from offset ${from}: records were deleted (the changelog must be compacted, not deleted by retention)`,
-        { retryable: false },
-      );
-    }
-    ranges.set(s, { from, to });
-    folds.set(s, new ChangelogFold(rec?.epoch ?? 0));
-  }
-  let read = 0;
-  await Promise.all(
-    [...ranges].map(([p, r]) =>
-      opts.reader.read(p, r.from, r.to, (rec) => {
-        read++;
-        folds.get(p)!.add(rec);
-      }),
-    ),
-  );
-  const out = new Map<number, ShardTask>();
-  try {
-    for (const s of shards) {
-      out.set(s, await ShardTask.open(ctx, s, records.get(s) ?? null, folds.get(s)!.result()));
-    }
-  } catch (err) {
-    for (const t of out.values()) await t.close().catch(() => undefined);
-    throw err;
-  }
-  const seconds = (performance.now() - started) / 1000;
-  ctx.metrics.restoreSeconds.observe(seconds);
-  ctx.metrics.restores.inc(shards.length);
-  ctx.logger.info(
-    {
-      shards,
-      changelogRecords: read,
-      seconds: Number(seconds.toFixed(3)),
-      fromLocal: shards.filter((s) => records.get(s) !== null),
-    },
-    'shards restored',
-  );
-  return out;
-}
-
-/** Whether the local LevelDB of a shard is at (or has pending) checkpoint `id`. */
-async function localMatches(stateDir: string, shard: number, id: number): Promise<boolean> {
-  const store = new CheckpointStore(
-    createBackend({ kind: 'leveldb', location: shardLocation(stateDir, shard) }),
-  );
-  try {
-    const snap = await store.restore(id);
-    return snap.checkpointId === id;
-  } catch {
-    return false;
-  } finally {
-    await store.close().catch(() => undefined);
-  }
 }

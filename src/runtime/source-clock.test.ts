@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../shared/random.js';
+import { mulberry32 } from '../shared/random.js';
 import { SourceClock } from './source-clock.js';
 
 describe('SourceClock', () => {
@@ -73,5 +73,30 @@ describe('SourceClock', () => {
     const e = new SourceClock(2, Number.POSITIVE_INFINITY, 0);
     e.restore(JSON.parse(JSON.stringify(d.snapshot())), 0);
     expect(e.current).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('lets an idle partition back in when it speaks again, and never goes back', () => {
+    // p0: events at t=1000 and 5000 (processing time 0 and 20 s); p1: one event at t=100, then silent
+    const c = new SourceClock(2, 10_000, 0);
+    c.observe(0, 1000, 0);
+    expect(c.observe(1, 100, 0)).toBe(100);
+    expect(c.observe(0, 5000, 20_000)).toBe(5000); // p1 silent for 20 s ≥ 10 s: left out
+    expect(c.observe(1, 200, 21_000)).toBe(5000); // p1 back in; the clock does not go back
+    expect(c.observe(0, 10, 21_000)).toBe(5000); // an older element does not move a partition back
+  });
+
+  it('holds the clock when every partition is idle', () => {
+    const c = new SourceClock(2, 1_000, 0);
+    c.observe(0, 50, 0);
+    expect(c.recompute(1_500)).toBe(Number.NEGATIVE_INFINITY);
+    expect(c.observe(0, 60, 1_600)).toBe(60); // p1 still idle
+  });
+
+  it('is the clock of a file run with one part: its greatest event time so far', () => {
+    const c = new SourceClock(1);
+    expect(c.current).toBe(Number.NEGATIVE_INFINITY);
+    expect(c.observe(0, 42, 0)).toBe(42);
+    expect(c.observe(0, 7, 0)).toBe(42);
+    expect(c.finish()).toBe(Number.POSITIVE_INFINITY);
   });
 });

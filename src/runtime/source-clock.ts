@@ -1,23 +1,25 @@
-import { decodeTime, encodeTime } from '../../../operators/operator.js';
+import { decodeTime, encodeTime } from '../../operators/operator.js';
 
 /**
- * A shard's event-time clock over the source partitions that feed it: the per-partition
- * watermark rule of `PartitionClock` (operators/watermark.ts) — the clock is the minimum over the
- * active partitions of the greatest event time each has delivered, idle partitions are left out,
- * the clock never goes back — computed for records that reach the shard through a repartition
- * topic.
+ * The one event-time clock of a job, file run or Kafka member: each source part (a file is one
+ * part; a Kafka topic has one per partition) tracks the greatest event time it has delivered, and
+ * the clock is the minimum of those over the *active* parts. A part that delivered nothing for
+ * `idleTimeoutMs` of processing time is left out of the minimum until it delivers again, so a
+ * quiet part cannot stall every window; when every part is idle the clock holds. The clock never
+ * goes back. A window with out-of-orderness bound `b` derives its watermark as `clock - b - 1`
+ * (`watermarkFor`, operators/watermark.ts; Flink's `BoundedOutOfOrdernessWatermarks`).
  *
- * A shard sees a source partition only through the frames that partition sends it, so each
- * record carries its partition's clock before it (`base` of its batch, max'ed with the in-batch
- * clock), and every source batch sends every shard a frame with the partition's clock after the
- * batch. The clock before a record of partition p is then
- * `max(clock, min(min over other active partitions, max(clock_p, carried)))`: exactly the
- * on-event watermark of a single-threaded reader that consumed the partitions in the order the
- * shard saw them, and never ahead of the clock a file run over the same events in any
+ * A file run observes its one part after every batch. A Kafka shard sees a source partition only
+ * through the frames that partition sends it, so each record carries its partition's clock before
+ * it (`base` of its batch, max'ed with the in-batch clock), and every source batch sends every
+ * shard a frame with the partition's clock after the batch. The clock before a record of
+ * partition p is then `max(clock, min(min over other active partitions, max(clock_p, carried)))`:
+ * exactly the on-event watermark of a single-threaded reader that consumed the partitions in the
+ * order the shard saw them, and never ahead of the clock a file run over the same events in any
  * interleaving would give the record (each partition's records stay in order).
  *
- * Every source partition is declared up front at −∞, so a partition the shard has not heard from
- * yet holds the clock back (until it goes idle, when an idle timeout is set).
+ * Every part is declared up front at −∞, so a part that has not delivered yet holds the clock
+ * back (until it goes idle, when an idle timeout is set).
  *
  * @example
  * const clock = new SourceClock(8);
