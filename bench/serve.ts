@@ -7,7 +7,8 @@
  *   (b) L2 reads: the same GET on a server with L1 disabled, so every request reads Redis;
  *   (c) POST /features/batch of 100 entities (L1 hits).
  *
- * The servers run in a child process (one core), autocannon in this one (the other core).
+ * The featurestream servers run in one child process, the bare server in another (each with its
+ * own heap and GC), autocannon in this one; only one server is loaded at a time.
  * Client latency is taken per response (sub-millisecond, from autocannon's `response` events);
  * server-side latency from the `feature_serving_latency_ms` histogram (interpolated within its
  * buckets, as Prometheus' `histogram_quantile` does).
@@ -70,18 +71,18 @@ export interface ScenarioResult {
   /** Server-side latency from the histogram, ms. */
   readonly serverP50: number;
   readonly serverP99: number;
-}
-
-interface ChildReady {
-  kind: 'ready';
-  l1Port: number;
-  l2Port: number;
-  barePort: number;
+  /**
+   * The bare server's latency measured in it the same way (request handed over → response
+   * written; exact, not from buckets), ms: what the machine allows under the same load.
+   */
+  readonly bareServerP50: number;
+  readonly bareServerP99: number;
 }
 
 // --- child: the servers ----------------------------------------------------------------------
 
-async function child(): Promise<void> {
+/** The featurestream servers (with and without L1), alone in their process. */
+async function childFeaturestream(): Promise<void> {
   // As the serve command does: the shipped domains, and `llm-features` as the served feature set.
   registerDomains();
   setDefaultTopology('llm-features');
@@ -100,15 +101,34 @@ async function child(): Promise<void> {
     l1: { maxBytes: 0, ttlMs: 0 },
     logger: false,
   });
+  const l1 = await withL1.listen({ port: 0, host: '127.0.0.1' });
+  const l2 = await withoutL1.listen({ port: 0, host: '127.0.0.1' });
+  process.on('message', (msg: { kind: string }) => {
+    if (msg.kind === 'stop') {
+      void Promise.all([withL1.close(), withoutL1.close()])
+        .then(() => online.close())
+        .then(() => process.exit(0));
+    }
+  });
+  process.send!({ kind: 'ready', l1Port: Number(new URL(l1).port), l2Port: Number(new URL(l2).port) });
+}
+
+/** The bare `node:http` server, alone in its process (its heap and GC its own). */
+async function childBare(): Promise<void> {
   // A string body, as a bare server would `res.end(JSON.stringify(x))`.
   let body = '{}';
+  // The bare server's own latency, measured as featurestream's histogram measures it: from the
+  // request handed over (headers parsed) to the response written.
+  let bareMs: number[] = [];
   const bare = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
     const reply = () => {
       res.writeHead(200, {
         'content-type': 'application/json; charset=utf-8',
-        'content-length': body.length,
+        'content-length': Buffer.byteLength(body),
       });
       res.end(body);
+      bareMs.push(performance.now() - started);
     };
     if (req.method === 'POST') {
       req.on('data', () => {});
@@ -118,39 +138,37 @@ async function child(): Promise<void> {
     }
   });
   await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
-  const l1 = await withL1.listen({ port: 0, host: '127.0.0.1' });
-  const l2 = await withoutL1.listen({ port: 0, host: '127.0.0.1' });
   process.on('message', (msg: { kind: string; body?: string }) => {
     if (msg.kind === 'body') {
       body = msg.body!;
       process.send!({ kind: 'body-set' });
+    } else if (msg.kind === 'bare-reset') {
+      bareMs = [];
+      process.send!({ kind: 'bare-reset' });
+    } else if (msg.kind === 'bare-latency') {
+      bareMs.sort((a, b) => a - b);
+      const q = (p: number) => bareMs[Math.min(bareMs.length - 1, Math.ceil(p * bareMs.length) - 1)] ?? NaN;
+      process.send!({ kind: 'bare-latency', p50: q(0.5), p99: q(0.99) });
     } else if (msg.kind === 'stop') {
-      bare.close();
-      void Promise.all([withL1.close(), withoutL1.close()])
-        .then(() => online.close())
-        .then(() => process.exit(0));
+      bare.close(() => process.exit(0));
     }
   });
-  const ready: ChildReady = {
-    kind: 'ready',
-    l1Port: Number(new URL(l1).port),
-    l2Port: Number(new URL(l2).port),
-    barePort: (bare.address() as AddressInfo).port,
-  };
-  process.send!(ready);
+  process.send!({ kind: 'ready', barePort: (bare.address() as AddressInfo).port });
 }
 
 // --- parent: seeding, load, report --------------------------------------------------------------
 
 function waitFor<T extends { kind: string }>(proc: ChildProcess, kind: string): Promise<T> {
   return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`bench server exited with ${code}`));
     const onMsg = (m: T) => {
       if (m.kind !== kind) return;
       proc.off('message', onMsg);
+      proc.off('exit', onExit);
       resolve(m);
     };
     proc.on('message', onMsg);
-    proc.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+    proc.once('exit', onExit);
   });
 }
 
@@ -223,6 +241,7 @@ function quantile(before: Map<number, number>, after: Map<number, number>, q: nu
 }
 
 async function scenario(
+  /** The bare server's process (takes the body to answer with, reports its latency). */
   proc: ChildProcess,
   name: string,
   fsBase: string,
@@ -249,11 +268,15 @@ async function scenario(
   const bareRuns: BenchRun[] = [];
   const fsRuns: BenchRun[] = [];
   const before = await buckets(fsBase, route);
+  proc.send({ kind: 'bare-reset' });
+  await waitFor(proc, 'bare-reset');
   for (let i = 0; i < ROUNDS; i++) {
     bareRuns.push(await load(bare, DURATION));
     fsRuns.push(await load(fs, DURATION));
   }
   const after = await buckets(fsBase, route);
+  proc.send({ kind: 'bare-latency' });
+  const bareServer = await waitFor<{ kind: string; p50: number; p99: number }>(proc, 'bare-latency');
   const bareRun = median(bareRuns);
   const fsRun = median(fsRuns);
   return {
@@ -264,6 +287,8 @@ async function scenario(
       .reqPerSec,
     serverP50: quantile(before, after, 0.5),
     serverP99: quantile(before, after, 0.99),
+    bareServerP50: bareServer.p50,
+    bareServerP99: bareServer.p99,
   };
 }
 
@@ -302,7 +327,8 @@ function print(results: readonly ScenarioResult[]): void {
     '',
     `featurestream serve — autocannon, ${CONNECTIONS} connections; per scenario ${ROUNDS} alternating rounds of ${DURATION} s`,
     `per server (after ${WARMUP} s warm-up), median round shown, "vs bare" the median per-round ratio;`,
-    'server-side latency over all featurestream rounds',
+    'server-side latency over all rounds of each server (featurestream: its feature_serving_latency_ms',
+    'histogram; bare: the same span timed in its handler)',
     '',
     '| scenario | server | req/s | p50 ms | p99 ms | vs bare | server-side p50 / p99 ms |',
     '|---|---|---|---|---|---|---|',
@@ -310,7 +336,9 @@ function print(results: readonly ScenarioResult[]): void {
   for (const r of results) {
     const row = (server: string, b: BenchRun, extra: string, ratio: string) =>
       `| ${r.name} | ${server} | ${fmt(b.reqPerSec)} | ${fmt(b.p50, 3)} | ${fmt(b.p99, 3)} | ${ratio} | ${extra} |`;
-    lines.push(row('bare node:http', r.bare, '', '1.00×'));
+    lines.push(
+      row('bare node:http', r.bare, `${fmt(r.bareServerP50, 3)} / ${fmt(r.bareServerP99, 3)}`, '1.00×'),
+    );
     lines.push(
       row(
         'featurestream',
@@ -351,15 +379,19 @@ function print(results: readonly ScenarioResult[]): void {
 export async function runServeBench(): Promise<ScenarioResult[]> {
   const run = randomUUID().slice(0, 8);
   const { ids, store } = await seed(run);
-  const proc = fork(fileURLToPath(import.meta.url), ['--child'], {
-    env: { ...process.env, REDIS_URL },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const start = (role: string) =>
+    fork(fileURLToPath(import.meta.url), [`--child=${role}`], {
+      env: { ...process.env, REDIS_URL },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  const fsProc = start('featurestream');
+  const bareProc = start('bare');
   try {
-    const ready = await waitFor<ChildReady & { kind: string }>(proc, 'ready');
-    const l1Base = `http://127.0.0.1:${ready.l1Port}`;
-    const l2Base = `http://127.0.0.1:${ready.l2Port}`;
-    const bareBase = `http://127.0.0.1:${ready.barePort}`;
+    const fsReady = await waitFor<{ kind: string; l1Port: number; l2Port: number }>(fsProc, 'ready');
+    const bareReady = await waitFor<{ kind: string; barePort: number }>(bareProc, 'ready');
+    const l1Base = `http://127.0.0.1:${fsReady.l1Port}`;
+    const l2Base = `http://127.0.0.1:${fsReady.l2Port}`;
+    const bareBase = `http://127.0.0.1:${bareReady.barePort}`;
     const features = featuresOfGroup('perf_5min')
       .map((f) => f.id)
       .join(',');
@@ -369,28 +401,18 @@ export async function runServeBench(): Promise<ScenarioResult[]> {
     });
     const results: ScenarioResult[] = [];
     if (SCENARIOS.includes('a')) {
-      results.push(await scenario(proc, L1_HIT, l1Base, bareBase, path, 'features'));
+      results.push(await scenario(bareProc, L1_HIT, l1Base, bareBase, path, 'features'));
     }
     if (SCENARIOS.includes('b')) {
-      results.push(await scenario(proc, L2_READ, l2Base, bareBase, path, 'features'));
+      results.push(await scenario(bareProc, L2_READ, l2Base, bareBase, path, 'features'));
     }
     if (SCENARIOS.includes('c')) {
-      results.push(await scenario(proc, BATCH, l1Base, bareBase, '/features/batch', 'batch', batch));
+      results.push(await scenario(bareProc, BATCH, l1Base, bareBase, '/features/batch', 'batch', batch));
     }
     print(results);
     return results;
   } finally {
-    proc.send({ kind: 'stop' });
-    await new Promise((resolve) => {
-      const t = setTimeout(() => {
-        proc.kill('SIGKILL');
-        resolve(undefined);
-      }, 5_000);
-      proc.once('exit', () => {
-        clearTimeout(t);
-        resolve(undefined);
-      });
-    });
+    await Promise.all([stop(fsProc), stop(bareProc)]);
     const keys = ids.flatMap((id) => [`feature:model:${id}:perf_5min:v1`, `feature:model:${id}:perf_1hr:v1`]);
     const redis = new Redis(REDIS_URL);
     await redis.del(...keys);
@@ -399,9 +421,27 @@ export async function runServeBench(): Promise<ScenarioResult[]> {
   }
 }
 
+/** Asks a server process to stop; kills it after 5 s. */
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.send({ kind: 'stop' });
+  await new Promise((resolve) => {
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      resolve(undefined);
+    }, 5_000);
+    proc.once('exit', () => {
+      clearTimeout(t);
+      resolve(undefined);
+    });
+  });
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv.includes('--child')) {
-    await child();
+  if (process.argv.includes('--child=featurestream')) {
+    await childFeaturestream();
+  } else if (process.argv.includes('--child=bare')) {
+    await childBare();
   } else {
     await runServeBench();
   }

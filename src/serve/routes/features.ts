@@ -8,7 +8,7 @@
  * await app.register(featureRoutes(ctx));
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { BatchBody } from '../batch-body.js';
+import { BatchBody, L1Item } from '../batch-body.js';
 import { type BatchItem, batchItem, FeatureReads, type FeaturesQuery, single } from '../reading.js';
 import { batchBody, batchResponse, featuresParams, featuresQuery, featuresResponse } from '../schemas.js';
 import { elapsedMs, round3, STARTED, type StampedRequest } from '../timing.js';
@@ -83,9 +83,8 @@ export function featureRoutes(ctx: RouteContext) {
         });
         // Each item as its serialized part (single-group L1 hits from their templates, see
         // batch-body.ts), or as a result object to serialize (after an L2/L3 read, or several groups).
-        const parts = new Array<string | unknown>(items.length);
+        const parts = new Array<L1Item | string | unknown>(items.length);
         let pending: Promise<unknown>[] | null = null;
-        const now = Date.now();
         for (let i = 0; i < items.length; i++) {
           const it = items[i]!;
           const { plan, atMs } = plans[i]!;
@@ -93,7 +92,7 @@ export function featureRoutes(ctx: RouteContext) {
             const g = plan.groups[0]!;
             const v = FeatureReads.versionOf(g, it.version, it.user_id);
             const hit = reads.peekL1(it.entity_type, it.entity_id, g, v);
-            const part = hit === undefined ? null : writer.l1Item(it, plan, hit, v, now);
+            const part = hit === undefined ? null : writer.l1Item(it, plan, hit, v);
             if (part !== null) {
               metrics.cacheLookup('l1', true);
               parts[i] = part;
@@ -119,8 +118,8 @@ export function featureRoutes(ctx: RouteContext) {
             respond(reply, 'batch', { results: parts, latency_ms: latency });
             return;
           }
-          const strings = parts.map((p) => (typeof p === 'string' ? p : b.item(p)));
-          reply.type(JSON_TYPE).send(b.body(strings, latency));
+          const all = parts.map((p) => (p instanceof L1Item ? p : b.item(p)));
+          reply.type(JSON_TYPE).send(b.body(all, Date.now(), latency));
           metrics.response('batch', 200, elapsedMs(request, reply));
         };
         if (pending === null) send();
