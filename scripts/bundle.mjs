@@ -33,6 +33,9 @@ const moduleUrl = {
 await build({
   entryPoints: {
     cli: 'dist/src/cli/index.js',
+    // Loaded by bin/featurestream.js before the CLI, for a plain file run: starts its worker pool
+    // (src/cli/early-pool.ts); the CLI's lazy import of the pool module shares its chunk.
+    'early-pool': 'dist/src/cli/early-pool.js',
     'shard-worker': 'dist/src/runtime/shard-worker.js',
     // The shipped domains' plugins: workers load them by path (src/cli/domains.ts); as entries
     // of the same build they share the engine's modules with the worker instead of copying them.
