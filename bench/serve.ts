@@ -68,6 +68,8 @@ export interface ScenarioResult {
   readonly featurestream: BenchRun;
   /** featurestream req/s ÷ bare req/s: the median over the rounds of the adjacent pair's ratio. */
   readonly ratio: number;
+  /** Each round's ratio, in order. */
+  readonly ratios: readonly number[];
   /** Server-side latency from the histogram, ms. */
   readonly serverP50: number;
   readonly serverP99: number;
@@ -285,6 +287,7 @@ async function scenario(
     featurestream: fsRun,
     ratio: median(fsRuns.map((f, i) => ({ ...f, reqPerSec: f.reqPerSec / bareRuns[i]!.reqPerSec })))
       .reqPerSec,
+    ratios: fsRuns.map((f, i) => f.reqPerSec / bareRuns[i]!.reqPerSec),
     serverP50: quantile(before, after, 0.5),
     serverP99: quantile(before, after, 0.99),
     bareServerP50: bareServer.p50,
@@ -348,6 +351,11 @@ function print(results: readonly ScenarioResult[]): void {
       ),
     );
   }
+  lines.push(
+    '',
+    'per-round ratios (featurestream ÷ bare, round by round):',
+    ...results.map((r) => `  ${r.name}: ${r.ratios.map((x) => `${fmt(x, 2)}×`).join(' ')}`),
+  );
   const bad = results.flatMap((r) =>
     [r.bare, r.featurestream].filter((b) => b.errors > 0 || b.non2xx > 0).map(() => r.name),
   );
