@@ -21,8 +21,6 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
@@ -113,49 +111,6 @@ async function childFeaturestream(): Promise<void> {
     }
   });
   process.send!({ kind: 'ready', l1Port: Number(new URL(l1).port), l2Port: Number(new URL(l2).port) });
-}
-
-/** The bare `node:http` server, alone in its process (its heap and GC its own). */
-async function childBare(): Promise<void> {
-  // A string body, as a bare server would `res.end(JSON.stringify(x))`.
-  let body = '{}';
-  // The bare server's own latency, measured as featurestream's histogram measures it: from the
-  // request handed over (headers parsed) to the response written.
-  let bareMs: number[] = [];
-  const bare = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const reply = () => {
-      res.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
-      bareMs.push(performance.now() - started);
-    };
-    if (req.method === 'POST') {
-      req.on('data', () => {});
-      req.on('end', reply);
-    } else {
-      reply();
-    }
-  });
-  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
-  process.on('message', (msg: { kind: string; body?: string }) => {
-    if (msg.kind === 'body') {
-      body = msg.body!;
-      process.send!({ kind: 'body-set' });
-    } else if (msg.kind === 'bare-reset') {
-      bareMs = [];
-      process.send!({ kind: 'bare-reset' });
-    } else if (msg.kind === 'bare-latency') {
-      bareMs.sort((a, b) => a - b);
-      const q = (p: number) => bareMs[Math.min(bareMs.length - 1, Math.ceil(p * bareMs.length) - 1)] ?? NaN;
-      process.send!({ kind: 'bare-latency', p50: q(0.5), p99: q(0.99) });
-    } else if (msg.kind === 'stop') {
-      bare.close(() => process.exit(0));
-    }
-  });
-  process.send!({ kind: 'ready', barePort: (bare.address() as AddressInfo).port });
 }
 
 // --- parent: seeding, load, report --------------------------------------------------------------
@@ -387,13 +342,11 @@ function print(results: readonly ScenarioResult[]): void {
 export async function runServeBench(): Promise<ScenarioResult[]> {
   const run = randomUUID().slice(0, 8);
   const { ids, store } = await seed(run);
-  const start = (role: string) =>
-    fork(fileURLToPath(import.meta.url), [`--child=${role}`], {
-      env: { ...process.env, REDIS_URL },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-  const fsProc = start('featurestream');
-  const bareProc = start('bare');
+  const start = (file: string, args: string[]) =>
+    fork(file, args, { env: { ...process.env, REDIS_URL }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const fsProc = start(fileURLToPath(import.meta.url), ['--child=featurestream']);
+  // The bare server's own module: its process loads node:http and nothing else.
+  const bareProc = start(fileURLToPath(new URL('./bare-server.js', import.meta.url)), []);
   try {
     const fsReady = await waitFor<{ kind: string; l1Port: number; l2Port: number }>(fsProc, 'ready');
     const bareReady = await waitFor<{ kind: string; barePort: number }>(bareProc, 'ready');
@@ -448,8 +401,6 @@ async function stop(proc: ChildProcess): Promise<void> {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv.includes('--child=featurestream')) {
     await childFeaturestream();
-  } else if (process.argv.includes('--child=bare')) {
-    await childBare();
   } else {
     await runServeBench();
   }
