@@ -37,7 +37,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     // A plain file run's worker pool starts now, while the CLI loads: its threads take longer to
     // start than the main thread takes to reach the job (src/cli/early-pool.ts).
     const early = useBundle ? '../dist/bundle/early-pool.js' : '../dist/src/cli/early-pool.js';
-    (await import(early)).startEarlyPool(args, process.env);
+    await (await import(early)).startEarlyPool(args, process.env);
   }
   await import(useBundle ? bundled.href : '../dist/src/cli/index.js');
 }

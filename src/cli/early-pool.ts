@@ -9,19 +9,24 @@
  * options are known). A pool the command does not take is stopped at exit (index.ts).
  *
  * @example
- * startEarlyPool(process.argv.slice(2), process.env); // true: `run --input e.ndjson --out r.ndjson`
+ * await startEarlyPool(process.argv.slice(2), process.env); // true: `run --input e.ndjson --out r.ndjson`
  */
-import { prewarmShardPool, setWorkerPreload } from '../runtime/shard-pool.js';
-import { domainWorkerModules } from './domain-workers.js';
 import { earlyPoolSizes } from './run-defaults.js';
 
-/** Starts the pool of a plain file run (see above); false when the command line is not one. */
-export function startEarlyPool(
+/**
+ * Starts the pool of a plain file run (see above); false when the command line is not one (the
+ * pool's modules are then not loaded: `run --help` stays as quick as before).
+ */
+export async function startEarlyPool(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): boolean {
+): Promise<boolean> {
   const sizes = earlyPoolSizes(args, env);
   if (sizes === null) return false;
+  const [{ prewarmShardPool, setWorkerPreload }, { domainWorkerModules }] = await Promise.all([
+    import('../runtime/shard-pool.js'),
+    import('./domain-workers.js'),
+  ]);
   setWorkerPreload(domainWorkerModules());
   prewarmShardPool(sizes.workers, sizes.shards);
   return true;
