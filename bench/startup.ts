@@ -1,6 +1,7 @@
 /**
  * `npm run bench:startup` — wall time of short CLI commands, each process started `RUNS` times
- * (median), beside `node -e 0` measured in the same run (the floor: starting Node itself).
+ * (median), each start right after a `node -e 0` start (the floor: starting Node itself), and
+ * the ratio of the two (the median of the rounds' ratios).
  * Commands: `--help`, `features list`, `topology list`, `run --help`, and a whole `run` of
  * `llm-perf` over 100 events (start-up, pool, the events, checkpoint and exit), and time to first
  * event of `run` (`llm-perf` and `llm-features`): the run's own `firstEventMs`, from the start of
@@ -20,27 +21,38 @@ const bin = join(root, 'bin/featurestream.js');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Median wall ms of `RUNS` runs of `node args`. */
-function timed(args: readonly string[]): number {
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
+/** Wall ms of one run of `node args`. */
+function wall(args: readonly string[]): number {
+  const t0 = performance.now();
+  execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return performance.now() - t0;
 }
 
-/** Median of the run's own `firstEventMs` (process start → first event decoded) over `RUNS` runs. */
-function firstEvent(args: readonly string[]): number {
+/** The run's own `firstEventMs` (process start → first event decoded). */
+function firstEventOf(args: readonly string[]): number {
+  const out = execFileSync(process.execPath, [...args, '--summary-json'], { encoding: 'utf8' });
+  const s = JSON.parse(out.trim().split('\n').at(-1)!) as { firstEventMs: number | null };
+  if (s.firstEventMs === null) throw new Error('the run read no event');
+  return s.firstEventMs;
+}
+
+/**
+ * `RUNS` rounds of `measure`, each right after a `node -e 0` start (so that load from other
+ * processes falls on both alike): the median ms, and the median of the per-round ratios to the
+ * floor.
+ */
+function alternating(measure: () => number): { ms: number; floor: number; ratio: number } {
   const ms: number[] = [];
+  const floors: number[] = [];
+  const ratios: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(process.execPath, [...args, '--summary-json'], { encoding: 'utf8' });
-    const s = JSON.parse(out.trim().split('\n').at(-1)!) as { firstEventMs: number | null };
-    if (s.firstEventMs === null) throw new Error('the run read no event');
-    ms.push(s.firstEventMs);
+    const f = wall(['-e', '0']);
+    const m = measure();
+    floors.push(f);
+    ms.push(m);
+    ratios.push(m / f);
   }
-  return median(ms);
+  return { ms: median(ms), floor: median(floors), ratio: median(ratios) };
 }
 
 async function main(): Promise<void> {
@@ -55,7 +67,6 @@ async function main(): Promise<void> {
     console.log(
       `bench:startup — median of ${RUNS} process starts; ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load before: ${load()}`,
     );
-    const floor = timed(['-e', '0']);
     /** `run` of a topology over the 100 events, fresh state each time. */
     const runArgs = (topology: string) => [
       bin,
@@ -70,19 +81,25 @@ async function main(): Promise<void> {
       join(dir, 'state'),
       '--fresh',
     ];
-    const rows: Array<[string, number]> = [
-      ['node -e 0 (floor)', floor],
-      ['featurestream --help', timed([bin, '--help'])],
-      ['featurestream features list', timed([bin, 'features', 'list'])],
-      ['featurestream topology list', timed([bin, 'topology', 'list'])],
-      ['featurestream run --help', timed([bin, 'run', '--help'])],
-      ['featurestream run llm-perf, 100 events (whole run)', timed(runArgs('llm-perf'))],
-      ['  run llm-perf: process start → first event decoded', firstEvent(runArgs('llm-perf'))],
-      ['  run llm-features: process start → first event decoded', firstEvent(runArgs('llm-features'))],
+    const rows: Array<[string, () => number]> = [
+      ['featurestream --help', () => wall([bin, '--help'])],
+      ['featurestream features list', () => wall([bin, 'features', 'list'])],
+      ['featurestream topology list', () => wall([bin, 'topology', 'list'])],
+      ['featurestream run --help', () => wall([bin, 'run', '--help'])],
+      ['featurestream run llm-perf, 100 events (whole run)', () => wall(runArgs('llm-perf'))],
+      ['  run llm-perf: process start → first event decoded', () => firstEventOf(runArgs('llm-perf'))],
+      [
+        '  run llm-features: process start → first event decoded',
+        () => firstEventOf(runArgs('llm-features')),
+      ],
     ];
-    for (const [name, ms] of rows) {
+    console.log(
+      `${'command'.padEnd(56)} ${'median'.padStart(7)}   ${'node -e 0'.padStart(9)}   ratio (median of the rounds' ratios)`,
+    );
+    for (const [name, measure] of rows) {
+      const r = alternating(measure);
       console.log(
-        `${name.padEnd(52)} ${ms.toFixed(0).padStart(6)} ms   ${(ms / floor).toFixed(2)}× floor   +${(ms - floor).toFixed(0)} ms`,
+        `${name.padEnd(56)} ${r.ms.toFixed(0).padStart(4)} ms   ${r.floor.toFixed(0).padStart(6)} ms   ${r.ratio.toFixed(2)}× node -e 0`,
       );
     }
     console.log(`load after: ${load()}`);

@@ -32,5 +32,12 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
   const bundled = new URL('../dist/bundle/cli.js', import.meta.url);
-  await import(existsSync(bundled) ? bundled.href : '../dist/src/cli/index.js');
+  const useBundle = existsSync(bundled);
+  if (args[0] === 'run') {
+    // A plain file run's worker pool starts now, while the CLI loads: its threads take longer to
+    // start than the main thread takes to reach the job (src/cli/early-pool.ts).
+    const early = useBundle ? '../dist/bundle/early-pool.js' : '../dist/src/cli/early-pool.js';
+    await (await import(early)).startEarlyPool(args, process.env);
+  }
+  await import(useBundle ? bundled.href : '../dist/src/cli/index.js');
 }

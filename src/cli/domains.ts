@@ -4,29 +4,17 @@
  * {@link registerDomains} before it reads a topology; the engine and the platform never import
  * a domain.
  */
-import { existsSync } from 'node:fs';
 import { registerPlugin } from '../../operators/plugins.js';
 import { setWorkerPreload } from '../runtime/shard-pool.js';
-import { distFile } from '../shared/dist-path.js';
+import { domainWorkerModules } from './domain-workers.js';
 import { apiWorkflowPlugin } from '../domains/api-workflow/plugin.js';
 import { llmPlugin } from '../domains/llm/plugin.js';
 
 /** The shipped domains' plugins, in registration order (llm first: API workflow reads its schema). */
 export const DOMAIN_PLUGINS = [llmPlugin, apiWorkflowPlugin] as const;
 
-/** The plugin modules of the build for worker threads: bundled entries when the build made them. */
-function workerModules(): string[] {
-  return [
-    ['domain-llm.js', 'llm'],
-    ['domain-api-workflow.js', 'api-workflow'],
-  ].map(([bundled, dir]) => {
-    const b = distFile(import.meta.url, 'bundle', bundled!);
-    return existsSync(b) ? b : distFile(import.meta.url, 'src', 'domains', dir!, 'plugin.js');
-  });
-}
-
 /** Registers the shipped domains on this thread and for the workers of pools created later (idempotent). */
 export function registerDomains(): void {
   for (const p of DOMAIN_PLUGINS) registerPlugin(p, `domain ${p.name}`);
-  setWorkerPreload(workerModules());
+  setWorkerPreload(domainWorkerModules());
 }

@@ -13,6 +13,7 @@ import { registerGenerateCommand } from './generate.js';
 import { registerInitCommand } from './init.js';
 import { debugWanted, installProcessGuards, markLoaded, reportError, withoutDebug } from './guard.js';
 import { registerRunCommand } from './run.js';
+import { earlyPoolSizes } from './run-defaults.js';
 import { registerServeCommand } from './serve.js';
 import { registerTopologyCommands } from './topology.js';
 import { registerTrainingSetCommand } from './training-set.js';
@@ -96,6 +97,11 @@ async function main(): Promise<void> {
   } finally {
     // A pool `run` prewarmed (preAction hook) but never reached runJob with: a failed start, or a
     // state dir that holds a finished job. A no-op when nothing was prewarmed or runJob took it.
+    // Also the pool bin/featurestream.js started before the command line loaded (early-pool.ts)
+    // when the command failed before its preAction hook (a usage error).
+    if (prewarmedPools === undefined && earlyPoolSizes(process.argv.slice(2), process.env) !== null) {
+      prewarmedPools = await import('../runtime/shard-pool.js');
+    }
     await prewarmedPools?.discardPrewarmedPool();
   }
 }

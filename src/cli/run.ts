@@ -4,7 +4,6 @@
  * `.featurestream/default/`).
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { EmbedderName } from '../domains/llm/features/embeddings/models.js';
@@ -15,6 +14,7 @@ import { progressBar } from '../shared/progress.js';
 import { detail, featureSetOf, fmt, pluginOption, topologyOf } from './common.js';
 import { checkInputFile, checkOutputFile, exitOnSignals, lockStateDir } from './guard.js';
 import { registerKafkaOptions } from './kafka.js';
+import { DEFAULT_SHARDS, defaultWorkers } from './run-defaults.js';
 
 function printSummary(name: string, s: RunSummary, json: boolean): void {
   if (json) {
@@ -207,12 +207,12 @@ export async function registerRunCommand(program: Command): Promise<Command> {
     .addOption(
       new Option('--workers <n>', 'worker threads')
         .argParser(positiveInt('--workers'))
-        .default(Math.min(4, availableParallelism())),
+        .default(defaultWorkers()),
     )
     .addOption(
       new Option('--shards <n>', 'shards (units of state); fixed for a state dir')
         .argParser(positiveInt('--shards'))
-        .default(8),
+        .default(DEFAULT_SHARDS),
     )
     .addOption(
       new Option('--checkpoint-interval <ms>', 'milliseconds between checkpoints')

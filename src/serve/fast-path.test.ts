@@ -162,3 +162,77 @@ describe('the L1 fast path', () => {
     expect(await hits()).toBe(before + 1);
   });
 });
+
+function post(base: string, path: string, body: string, headers: Record<string, string> = {}): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${base}${path}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+      },
+    );
+    req.on('error', reject).end(body);
+  });
+}
+
+/** The body's text with the clock's numbers (latency, freshness) blanked: key order and bytes kept. */
+const withoutClock = (body: string) => body.replace(/"(latency_ms|freshness_seconds)":[-0-9.e+]+/g, '"$1":_');
+
+describe('batch answers from per-item templates', () => {
+  it('writes the same bytes, headers and metrics as serializing the whole answer', async () => {
+    const fast = await start({ rollout: { perf_5min: [{ version: 1, share: 1 }] } });
+    const full = await start({ rollout: { perf_5min: [{ version: 1, share: 1 }] }, fastPath: false });
+    const odd = `${PREFIX}"quoted"\\é✓`;
+    await putOnline(redis, {
+      entityType: 'model',
+      entityId: odd,
+      group: 'perf_5min',
+      version: 1,
+      eventTime: Date.now() - 7_000,
+      computedAt: Date.now() - 6_000,
+      values: { latency_p50_5min: -0.5, latency_p95_5min: 1e21 },
+    });
+    const batch = JSON.stringify({
+      requests: [
+        { entity_type: 'model', entity_id: M1, features: 'PERF_001,PERF_002,latency_p95_5min' },
+        { entity_type: 'model', entity_id: M1, features: ['PERF_002', 'latency_p50_1hr'] }, // two groups
+        { entity_type: 'model', entity_id: M2, features: 'PERF_001', user_id: 'u-7' }, // rollout arm
+        { entity_type: 'model', entity_id: M2, features: 'latency_p50_5min', version: 1 },
+        { entity_type: 'model', entity_id: `${PREFIX}nobody`, features: 'PERF_001' }, // not found
+        { entity_type: 'model', entity_id: odd, features: 'PERF_001,success_rate_5min' },
+        { entity_type: 'model', entity_id: M1, features: 'PERF_001,PERF_002,latency_p95_5min' }, // again
+      ],
+    });
+    // Three rounds: the first fills L1 (L2 reads), the next two are answered from L1 (templates
+    // made, then reused).
+    for (let round = 0; round < 3; round++) {
+      const a = await post(fast, '/features/batch', batch);
+      const b = await post(full, '/features/batch', batch);
+      expect(a.status, a.body).toBe(200);
+      expect(withoutClock(a.body)).toBe(withoutClock(b.body));
+      expect(comparable(a).headers).toEqual(comparable(b).headers);
+      expect(a.headers['content-length']).toBe(String(Buffer.byteLength(a.body)));
+    }
+    expect(await counters(fast)).toEqual(await counters(full));
+    const last = JSON.parse((await post(fast, '/features/batch', batch)).body) as {
+      results: Array<{ metadata: { cache_tier: string; freshness_seconds: number | null } }>;
+    };
+    expect(last.results.map((r) => r.metadata.cache_tier)).toEqual([
+      'l1',
+      'l1',
+      'l1',
+      'l1',
+      'none',
+      'l1',
+      'l1',
+    ]);
+    // The freshness is the clock's, not the template's: about 7 s for the odd entity.
+    expect(last.results[5]!.metadata.freshness_seconds).toBeGreaterThanOrEqual(7);
+    expect(last.results[4]!.metadata.freshness_seconds).toBeNull();
+  });
+});

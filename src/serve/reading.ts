@@ -8,7 +8,7 @@
  */
 import { assignVersion } from '../registry/rollout.js';
 import { RequestError } from './errors.js';
-import type { FeaturePlan } from './resolve.js';
+import type { FeaturePlan, GroupPlan } from './resolve.js';
 import { elapsedMs, round3 } from './timing.js';
 import type { Lookup, Outcome, TieredReader } from './tiers.js';
 import type { FastifyReply } from 'fastify';
@@ -77,9 +77,7 @@ export class FeatureReads {
     let pending: Promise<unknown>[] | null = null;
     for (let i = 0; i < n; i++) {
       const g = groups[i]!;
-      const v =
-        version ??
-        (userId !== undefined && g.rollout !== null ? assignVersion(userId, g.rollout) : g.defaultVersion);
+      const v = FeatureReads.versionOf(g, version, userId);
       versions[i] = v;
       const r =
         atMs === null
@@ -98,6 +96,25 @@ export class FeatureReads {
     }
     if (pending === null) return assemble(plan, lookups, versions, atMs);
     return Promise.all(pending).then(() => assemble(plan, lookups, versions, atMs));
+  }
+
+  /**
+   * The version of `g` a request is served: the one it names, else its user's rollout arm, else
+   * the group's default.
+   */
+  static versionOf(g: GroupPlan, version: number | undefined, userId: string | undefined): number {
+    return (
+      version ??
+      (userId !== undefined && g.rollout !== null ? assignVersion(userId, g.rollout) : g.defaultVersion)
+    );
+  }
+
+  /**
+   * The L1 entry of one group at `version` when L1 is active and holds it, else undefined; not
+   * counted (the caller counts an answer from L1; a fall-back to {@link serve} counts its own).
+   */
+  peekL1(entityType: string, entityId: string, g: GroupPlan, version: number): Lookup | undefined {
+    return this.reader.peekL1(entityType, entityId, g.group, version);
   }
 
   /** Parses an `at=` value (RFC 3339, year 1 or later); 400 when invalid or without an offline store. */

@@ -112,8 +112,9 @@ export interface ServeOptions {
   /** Also export Node.js process metrics on `/metrics`. Default false. */
   readonly defaultMetrics?: boolean;
   /**
-   * Answer plain L1-hit GETs before fastify (see fast-path.ts; same answers). Default true;
-   * false sends every request through fastify (tests compare the two).
+   * Answer plain L1-hit GETs before fastify (see fast-path.ts) and write batch answers from
+   * per-item templates (batch-body.ts); the same answers either way. Default true; false sends
+   * every request through fastify and serializes every answer whole (tests compare the two).
    */
   readonly fastPath?: boolean;
   /** Largest request body in bytes. Default 1 MiB. */
