@@ -306,7 +306,7 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
     config.onlineEmbedded !== null && config.onlineEmbedded !== undefined ? online : null;
   if (onlineEmbedded !== null || embeddedSql !== null) {
     try {
-      push = await startEmbeddedPush(config, onlineEmbedded, embeddedSql, logger);
+      push = await startEmbeddedPush(config, onlineEmbedded, embeddedSql, logger, () => app.dropL1());
     } catch (err) {
       await app.close();
       await closeStores();
@@ -334,6 +334,7 @@ async function startEmbeddedPush(
   online: import('../stores/online-store.js').OnlineStore | null,
   sql: import('../stores/sql-client.js').SqlClient | null,
   logger: Logger,
+  onWritten: () => void,
 ): Promise<{ close(): Promise<void> }> {
   const [
     { startPushEndpoint },
@@ -361,6 +362,8 @@ async function startEmbeddedPush(
   const endpoint = await startPushEndpoint({
     dirs,
     logger,
+    // The reads' L1 may hold values (or misses) the push has just changed.
+    onWritten,
     sinksFor: (topologyName, targets) =>
       sinksOverOpenStores({
         online: targets.includes('online') ? online : null,

@@ -279,6 +279,20 @@ describe('GET /features/:entity_type/:entity_id — tiers', () => {
     expect(await metricValue(app, /^feature_l1_invalidations_total /)).toBe(2);
   });
 
+  it('dropL1 empties L1: a value written with no invalidation message is read again', async () => {
+    const app = await server();
+    const id = entity('drop');
+    await putOnline(redis, perf5(id));
+    expect((await get(app, url(id, 'features=PERF_001'))).body.metadata.cache_tier).toBe('l2');
+    // Written as a push into embedded stores is: no message on the invalidation channel.
+    await putOnline(redis, perf5(id, { eventTime: Date.now(), values: { latency_p50_5min: 77 } }));
+    expect((await get(app, url(id, 'features=PERF_001'))).body.features.latency_p50_5min).toBe(120.5);
+    app.dropL1();
+    const res = await get(app, url(id, 'features=PERF_001'));
+    expect(res.body.features.latency_p50_5min).toBe(77);
+    expect(res.body.metadata.cache_tier).toBe('l2');
+  });
+
   it('L1 is off while the invalidation subscription is down, and emptied when it is back', async () => {
     const app = await server();
     const id = entity('resub');

@@ -137,6 +137,16 @@ export interface ServeOptions {
  * const app = await createServer({ online: null, offline: pool, redisUrl: null, l1: { maxBytes: 1 << 20, ttlMs: 5000 } });
  * const res = await app.inject({ url: '/features/model/gpt-4?features=PERF_002' });
  */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Empties L1 (and the extensions' in-process rows) after a write that publishes no
+     * invalidation message; a no-op while L1 is off.
+     */
+    dropL1(): void;
+  }
+}
+
 export async function createServer(opts: ServeOptions): Promise<FastifyInstance> {
   const maxBatch = opts.maxBatch ?? 100;
   checkInt(maxBatch, 'maxBatch', 1);
@@ -216,6 +226,18 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     bodyLimit: opts.bodyLimit ?? 1_048_576,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+
+  // Drops every L1 entry, and what extensions keep by L1's rules: a writer that publishes no
+  // invalidations (a push into the embedded stores this server holds, src/stores/push.ts) has
+  // changed values L1 may hold. Followers that are off stay off (they are emptied when turned on).
+  app.decorate('dropL1', () => {
+    if (!reader.l1On) return;
+    reader.clear();
+    for (const f of followers) {
+      f.setActive(false);
+      f.setActive(true);
+    }
+  });
 
   app.addHook('preClose', (done) => {
     closing = true;

@@ -195,6 +195,11 @@ export class TieredReader {
     this.metrics.invalidated(keys.length);
   }
 
+  /** Whether L1 answers now (it is off while the invalidation subscription is down). */
+  get l1On(): boolean {
+    return this.l1 !== null && this.l1Active;
+  }
+
   /** Empties L1 (e.g. after invalidation messages may have been lost). */
   clear(): void {
     this.epoch++;

@@ -51,7 +51,7 @@ afterEach(async () => {
   }
 });
 
-async function start() {
+async function start(onWritten?: (rows: readonly FeatureRow[]) => void) {
   const dirs = [tempDir('fs-push-'), tempDir('fs-push-')];
   const locks = dirs.map((d) => lockDir(d, 'store dir'));
   const online = new RecordingSink('online');
@@ -60,6 +60,7 @@ async function start() {
   const endpoint = await startPushEndpoint({
     dirs,
     logger: pino({ level: 'silent' }),
+    ...(onWritten === undefined ? {} : { onWritten }),
     sinksFor: (topology, targets) => {
       asked.push([topology, targets]);
       return targets.map((t) => (t === 'online' ? online : offline));
@@ -122,6 +123,15 @@ describe('the push path', () => {
     expect((await fetch(endpoint.url.replace(/push$/, 'other'))).status).toBe(404);
     expect((await post(good, token)).status).toBe(200);
     expect(online.events).toEqual(['write a', 'flush']);
+  });
+
+  it('tells its owner once a push is durable, before answering (serve drops its L1 there)', async () => {
+    const told: string[] = [];
+    const { dirs, online } = await start((rows) => told.push(`${online.events.join(' ')} | ${rows.length}`));
+    const sink = new PushSink(findPushEndpoint(dirs[0]!)!, 'llm-perf', ['online']);
+    await sink.write([row('gpt-4o'), row('claude-3-haiku')]);
+    // Called after the write and the flush, and before the writer got its answer.
+    expect(told).toEqual(['write gpt-4o,claude-3-haiku flush | 2']);
   });
 
   it('is not found for a store whose lock another process holds, or that has no lock', async () => {

@@ -62,6 +62,8 @@ export async function startPushEndpoint(opts: {
   readonly dirs: readonly string[];
   readonly sinksFor: (topology: string, targets: readonly PushTarget[]) => readonly RowSink[];
   readonly logger: Logger;
+  /** Called once a push's rows are durable, before it is answered (serve drops its L1 here). */
+  readonly onWritten?: (rows: readonly FeatureRow[]) => void;
 }): Promise<PushEndpoint> {
   const token = randomBytes(24).toString('hex');
   const expected = Buffer.from(`Bearer ${token}`);
@@ -91,6 +93,7 @@ export async function startPushEndpoint(opts: {
       const sinks = opts.sinksFor(body.topology, body.targets);
       for (const s of sinks) await s.write(body.rows);
       for (const s of sinks) await s.flush();
+      opts.onWritten?.(body.rows);
     });
     queue = work.catch(() => {});
     try {
