@@ -271,7 +271,7 @@ describe('createStoreSinks', () => {
       startTimeoutMs: 300,
     }).catch((e: unknown) => e);
     expect(pgDown).toBeInstanceOf(ExternalError);
-    expect((pgDown as Error).message).toMatch(/^--offline: /);
+    expect((pgDown as Error).message).toMatch(/^--offline[: ]/);
   });
 
   it('Redis outage: a sink write in flight blocks, retries and completes when Redis is back', async () => {
