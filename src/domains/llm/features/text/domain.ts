@@ -75,6 +75,26 @@ function inVocabulary(vocab: ReadonlySet<string>, t: string): boolean {
   return t.endsWith('s') && vocab.has(t.slice(0, -1));
 }
 
+const VOCABULARIES: readonly ReadonlySet<string>[] = Object.values(DOMAIN_VOCABULARIES);
+const domainCounts = new Int32Array(VOCABULARIES.length);
+
+/**
+ * Bit d set when {@link inVocabulary} holds for vocabulary d (in {@link DOMAIN_VOCABULARIES}'
+ * order), memoized: terms repeat across prompts. Bounded: emptied at {@link MASKS_MAX} terms.
+ */
+const masks = new Map<string, number>();
+const MASKS_MAX = 50_000;
+function domainMask(t: string): number {
+  let mask = masks.get(t);
+  if (mask === undefined) {
+    mask = 0;
+    for (let d = 0; d < VOCABULARIES.length; d++) if (inVocabulary(VOCABULARIES[d]!, t)) mask |= 1 << d;
+    if (masks.size >= MASKS_MAX) masks.clear();
+    masks.set(t, mask);
+  }
+  return mask;
+}
+
 /** Vocabulary hits per domain. */
 export function domainHits(text: string): Record<string, number> {
   const { terms } = contentTerms(text);
@@ -99,12 +119,16 @@ export function domainSpecificity(text: string): number | null {
   const { terms, anyTerm } = contentTerms(text);
   if (!anyTerm) return null;
   if (terms.length === 0) return 0;
-  let best = 0;
-  for (const vocab of Object.values(DOMAIN_VOCABULARIES)) {
-    let n = 0;
-    for (const t of terms) if (inVocabulary(vocab, t)) n++;
-    if (n > best) best = n;
+  // Per vocabulary (bit d of a term's mask: inVocabulary of vocabulary d), the same counts as
+  // testing every term against every vocabulary.
+  const counts = domainCounts;
+  counts.fill(0);
+  for (const t of terms) {
+    let mask = domainMask(t);
+    for (let d = 0; mask !== 0; d++, mask >>>= 1) if ((mask & 1) !== 0) counts[d]!++;
   }
+  let best = 0;
+  for (let d = 0; d < counts.length; d++) if (counts[d]! > best) best = counts[d]!;
   return Math.min(1, best / (DOMAIN_SATURATION * terms.length));
 }
 
