@@ -17,11 +17,13 @@
  *   when nothing matched);
  * - the trigrams are those of trigram-utils' `clean` with a space on each side, as `asTuples`
  *   makes them, counted per distinct trigram;
- * - a language's distance is the same sum as franc's `getDistance`: per distinct trigram with
- *   count `c`, `|c − rank − 1|` when the model holds it at `rank`, else 300. The order of the
- *   terms does not matter: they are integers far below 2^53, so every sum is exact;
+ * - a language's distance is franc's `getDistance`: per distinct trigram with count `c`,
+ *   `|c − rank − 1|` when the model holds it at `rank`, else 300. It is computed as 300 · (distinct
+ *   trigrams) − a score that only the language's own trigrams add to (see below): integers far
+ *   below 2^31, so every sum is exact and in any order;
  * - franc sorts the distances with a stable sort and answers the first: the smallest distance,
- *   the earliest language in the model's order on a tie — what the strict `<` scan below keeps.
+ *   the earliest language in the model's order on a tie — the largest score, the earliest on a
+ *   tie, what the strict `>` scan below keeps.
  */
 import { lazy, lazyModule } from '../../../../shared/lazy-module.js';
 
@@ -33,36 +35,70 @@ const dataModule = lazyModule<typeof import('franc-min/data.js')>('franc-min/dat
 const expressionsModule = lazyModule<typeof import('franc-min/expressions.js')>('franc-min/expressions.js');
 const trigramUtils = lazyModule<typeof import('trigram-utils')>('trigram-utils');
 
-/** One script's models, indexed: its languages in franc-min's order, and per trigram their ranks. */
+/**
+ * One script's models, indexed: its languages in franc-min's order; per trigram of any of its
+ * models an id, and per id the (language, rank) pairs of the models that hold it, as ranges of
+ * `pairLanguage` / `pairRank` from `pairStart[id]` to `pairStart[id + 1]`.
+ */
 interface ScriptIndex {
   readonly languages: readonly string[];
-  /** Trigram → rank of the trigram in each language's model (−1: not in that model). */
-  readonly ranks: ReadonlyMap<string, Int16Array>;
+  readonly ids: ReadonlyMap<string, number>;
+  readonly pairStart: Int32Array;
+  readonly pairLanguage: Int32Array;
+  readonly pairRank: Int32Array;
+  /** Scratch, all zero between calls: per id its count in the text being detected. */
+  readonly counts: Int32Array;
+  /** Scratch: per language its score. */
+  readonly scores: Int32Array;
+}
+
+function indexScript(models: Readonly<Record<string, string>>): ScriptIndex {
+  const languages = Object.keys(models);
+  // Per trigram, its rank in each language's model (−1: not in that model).
+  const ranks = new Map<string, Int32Array>();
+  languages.forEach((language, li) => {
+    const model = models[language]!.split('|');
+    // franc-min: `trigrams[model[weight]] = weight` from the last index down, so a trigram
+    // listed twice keeps its first (lowest) index.
+    for (let rank = model.length - 1; rank >= 0; rank--) {
+      const trigram = model[rank]!;
+      let row = ranks.get(trigram);
+      if (row === undefined) {
+        row = new Int32Array(languages.length).fill(-1);
+        ranks.set(trigram, row);
+      }
+      row[li] = rank;
+    }
+  });
+  const ids = new Map<string, number>();
+  const pairStart = new Int32Array(ranks.size + 1);
+  const pairLanguage: number[] = [];
+  const pairRank: number[] = [];
+  for (const [trigram, row] of ranks) {
+    const id = ids.size;
+    ids.set(trigram, id);
+    row.forEach((rank, li) => {
+      if (rank < 0) return;
+      pairLanguage.push(li);
+      pairRank.push(rank);
+    });
+    pairStart[id + 1] = pairLanguage.length;
+  }
+  return {
+    languages,
+    ids,
+    pairStart,
+    pairLanguage: Int32Array.from(pairLanguage),
+    pairRank: Int32Array.from(pairRank),
+    counts: new Int32Array(ids.size),
+    scores: new Int32Array(languages.length),
+  };
 }
 
 const indexes = lazy(() => {
   const { data } = dataModule();
   const out = new Map<string, ScriptIndex>();
-  for (const script of Object.keys(data)) {
-    const models = data[script]!;
-    const languages = Object.keys(models);
-    const ranks = new Map<string, Int16Array>();
-    languages.forEach((language, li) => {
-      const model = models[language]!.split('|');
-      // franc-min: `trigrams[model[weight]] = weight` from the last index down, so a trigram
-      // listed twice keeps its first (lowest) index.
-      for (let rank = model.length - 1; rank >= 0; rank--) {
-        const trigram = model[rank]!;
-        let row = ranks.get(trigram);
-        if (row === undefined) {
-          row = new Int16Array(languages.length).fill(-1);
-          ranks.set(trigram, row);
-        }
-        row[li] = rank;
-      }
-    });
-    out.set(script, { languages, ranks });
-  }
+  for (const script of Object.keys(data)) out.set(script, indexScript(data[script]!));
   return out;
 });
 
@@ -97,28 +133,32 @@ export function francFast(text: string): string {
   if (index === undefined) return script === undefined || share === 0 ? 'und' : script;
 
   // trigram-utils' trigrams: of ' ' + clean(value) + ' ', every 3 code units.
+  // trigram-utils' trigrams: of ' ' + clean(value) + ' ', every 3 code units; counted per
+  // distinct trigram. Trigrams in none of the script's models are not counted (below).
   const padded = ` ${trigramUtils().clean(value)} `;
-  const counts = new Map<string, number>();
+  const { ids, counts, scores, pairStart, pairLanguage, pairRank } = index;
+  const touched: number[] = [];
   for (let i = 0; i + 3 <= padded.length; i++) {
-    const t = padded.slice(i, i + 3);
-    counts.set(t, (counts.get(t) ?? 0) + 1);
+    const id = ids.get(padded.slice(i, i + 3));
+    if (id !== undefined && counts[id]!++ === 0) touched.push(id);
   }
-  const n = index.languages.length;
-  const distances = new Float64Array(n);
-  for (const [trigram, count] of counts) {
-    const row = index.ranks.get(trigram);
-    // In no model: 300 for every language, which does not change which is smallest.
-    if (row === undefined) continue;
-    for (let li = 0; li < n; li++) {
-      const rank = row[li]!;
-      if (rank < 0) distances[li]! += MAX_DIFFERENCE;
-      else {
-        const d = count - rank - 1;
-        distances[li]! += d < 0 ? -d : d;
-      }
+  // franc's distance of language L over the U distinct trigrams of the text: Σ |c − rank − 1|
+  // over those in L's model plus 300 for each of the others, i.e. 300·U − score(L) with
+  // score(L) = Σ over the trigrams in L's model of (300 − |c − rank − 1|). 300·U is the same
+  // for every language, so the smallest distance is the largest score (ties alike: both are
+  // exact integers), and trigrams in no model add nothing to any score.
+  scores.fill(0);
+  for (const id of touched) {
+    const c = counts[id]!;
+    counts[id] = 0;
+    for (let k = pairStart[id]!; k < pairStart[id + 1]!; k++) {
+      const d = c - pairRank[k]! - 1;
+      scores[pairLanguage[k]!]! += MAX_DIFFERENCE - (d < 0 ? -d : d);
     }
   }
+  // The first language with the largest score: franc's stable sort puts the first of the
+  // smallest distances first.
   let best = 0;
-  for (let li = 1; li < n; li++) if (distances[li]! < distances[best]!) best = li;
+  for (let li = 1; li < scores.length; li++) if (scores[li]! > scores[best]!) best = li;
   return index.languages[best]!;
 }
