@@ -25,6 +25,7 @@
  *   the earliest language in the model's order on a tie — the largest score, the earliest on a
  *   tie, what the strict `>` scan below keeps.
  */
+import { InternalError } from '../../../../shared/errors.js';
 import { lazy, lazyModule } from '../../../../shared/lazy-module.js';
 
 const MAX_LENGTH = 2048;
@@ -33,6 +34,7 @@ const MAX_DIFFERENCE = 300;
 
 const dataModule = lazyModule<typeof import('franc-min/data.js')>('franc-min/data.js');
 const expressionsModule = lazyModule<typeof import('franc-min/expressions.js')>('franc-min/expressions.js');
+
 const trigramUtils = lazyModule<typeof import('trigram-utils')>('trigram-utils');
 
 /**
@@ -42,7 +44,15 @@ const trigramUtils = lazyModule<typeof import('trigram-utils')>('trigram-utils')
  */
 interface ScriptIndex {
   readonly languages: readonly string[];
-  readonly ids: ReadonlyMap<string, number>;
+  /**
+   * The trigram ids, looked up without making a string per trigram: `letter` numbers the code
+   * units found in the script's models 1…K (0: in none, so no trigram holding it is in a model),
+   * and `idOf[(a · (K + 1) + b) · (K + 1) + c]` is 1 + the id of the trigram of letters a, b, c
+   * (0: in no model).
+   */
+  readonly letter: Uint8Array;
+  readonly base: number;
+  readonly idOf: Int16Array;
   readonly pairStart: Int32Array;
   readonly pairLanguage: Int32Array;
   readonly pairRank: Int32Array;
@@ -70,27 +80,45 @@ function indexScript(models: Readonly<Record<string, string>>): ScriptIndex {
       row[li] = rank;
     }
   });
-  const ids = new Map<string, number>();
+  const letter = new Uint8Array(0x10000);
+  let letters = 0;
+  for (const trigram of ranks.keys())
+    for (let k = 0; k < trigram.length; k++) {
+      const u = trigram.charCodeAt(k);
+      if (letter[u] === 0) letter[u] = ++letters;
+    }
+  const base = letters + 1;
+  if (base > 255 || ranks.size >= 0x7fff)
+    throw new InternalError('franc-min models past the index limits (255 letters, 32,767 trigrams a script)');
+  const idOf = new Int16Array(base * base * base);
   const pairStart = new Int32Array(ranks.size + 1);
   const pairLanguage: number[] = [];
   const pairRank: number[] = [];
+  let id = 0;
   for (const [trigram, row] of ranks) {
-    const id = ids.size;
-    ids.set(trigram, id);
+    // franc-min's model trigrams are 3 code units (slices of padded text).
+    if (trigram.length !== 3) continue;
+    const key =
+      (letter[trigram.charCodeAt(0)]! * base + letter[trigram.charCodeAt(1)]!) * base +
+      letter[trigram.charCodeAt(2)]!;
+    idOf[key] = id + 1;
     row.forEach((rank, li) => {
       if (rank < 0) return;
       pairLanguage.push(li);
       pairRank.push(rank);
     });
     pairStart[id + 1] = pairLanguage.length;
+    id++;
   }
   return {
     languages,
-    ids,
+    letter,
+    base,
+    idOf,
     pairStart,
     pairLanguage: Int32Array.from(pairLanguage),
     pairRank: Int32Array.from(pairRank),
-    counts: new Int32Array(ids.size),
+    counts: new Int32Array(id),
     scores: new Int32Array(languages.length),
   };
 }
@@ -136,11 +164,18 @@ export function francFast(text: string): string {
   // trigram-utils' trigrams: of ' ' + clean(value) + ' ', every 3 code units; counted per
   // distinct trigram. Trigrams in none of the script's models are not counted (below).
   const padded = ` ${trigramUtils().clean(value)} `;
-  const { ids, counts, scores, pairStart, pairLanguage, pairRank } = index;
+  const { letter, base, idOf, counts, scores, pairStart, pairLanguage, pairRank } = index;
   const touched: number[] = [];
-  for (let i = 0; i + 3 <= padded.length; i++) {
-    const id = ids.get(padded.slice(i, i + 3));
-    if (id !== undefined && counts[id]!++ === 0) touched.push(id);
+  let a = letter[padded.charCodeAt(0)]!;
+  let b = letter[padded.charCodeAt(1)]!;
+  for (let i = 2; i < padded.length; i++) {
+    const c = letter[padded.charCodeAt(i)]!;
+    if (a !== 0 && b !== 0 && c !== 0) {
+      const id = idOf[(a * base + b) * base + c]! - 1;
+      if (id >= 0 && counts[id]!++ === 0) touched.push(id);
+    }
+    a = b;
+    b = c;
   }
   // franc's distance of language L over the U distinct trigrams of the text: Σ |c − rank − 1|
   // over those in L's model plus 300 for each of the others, i.e. 300·U − score(L) with
