@@ -57,8 +57,39 @@ const STOP_WORDS: ReadonlySet<string> = new Set(
   ),
 );
 
+/** True when every code unit of `s` is ASCII (then so is its lower-cased form). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 128) return false;
+  return true;
+}
+
+/**
+ * {@link contentTerms} of a lower-cased ASCII text: in ASCII, `[\p{L}\p{N}]` is `[a-z0-9]` once
+ * lower-cased, so the terms are its maximal runs of those, read without a regular expression.
+ */
+function asciiContentTerms(s: string): { terms: string[]; anyTerm: boolean } {
+  const terms: string[] = [];
+  let anyTerm = false;
+  let start = -1;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 32;
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+      if (start === -1) start = i;
+    } else if (start !== -1) {
+      anyTerm = true;
+      if (i - start >= 3) {
+        const t = s.slice(start, i);
+        if (!STOP_WORDS.has(t)) terms.push(t);
+      }
+      start = -1;
+    }
+  }
+  return { terms, anyTerm };
+}
+
 /** Content terms of a text and whether it had any term at all. */
 function contentTerms(text: string): { terms: string[]; anyTerm: boolean } {
+  if (isAscii(text)) return asciiContentTerms(text.toLowerCase());
   const terms: string[] = [];
   let anyTerm = false;
   for (const t of text.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {

@@ -1,0 +1,18 @@
+import { readFileSync } from 'node:fs';
+const root = process.argv[2] ?? '.';
+const { decodeLine } = await import(`${root}/dist/src/domains/llm/events/decode.js`);
+const { requestFeatures } = await import(`${root}/dist/src/domains/llm/features/request.js`);
+const { embedStatic } = await import(`${root}/dist/src/domains/llm/features/embeddings/static-model.js`);
+const { fleschKincaidGrade } = await import(`${root}/dist/src/domains/llm/features/text/readability.js`);
+const { domainSpecificity } = await import(`${root}/dist/src/domains/llm/features/text/domain.js`);
+const lines = readFileSync('/tmp/cat/heavy.ndjson', 'utf8').split('\n');
+const time = (name, f) => { const c = process.cpuUsage(); f(); const u = process.cpuUsage(c); console.log(name.padEnd(12), ((u.user + u.system) / 1000).toFixed(0), 'ms'); };
+let evs;
+time('decode', () => { evs = lines.map((l) => decodeLine(l)); });
+const reqs = evs.filter((r) => r.ok && r.event.type === 'llm_request').map((r) => r.event);
+const prompts = reqs.map((e) => e.body.prompt).filter((p) => typeof p === 'string');
+time('reqFeatures', () => { for (const e of reqs) requestFeatures(e.body, e.ts); });
+time('fk', () => { for (const p of prompts) fleschKincaidGrade(p); });
+time('domain', () => { for (const p of prompts) domainSpecificity(p); });
+time('embed', () => { for (const p of prompts) embedStatic(p); });
+time('embed2', () => { for (const p of prompts) embedStatic(p); });
