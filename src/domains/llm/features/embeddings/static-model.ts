@@ -157,21 +157,36 @@ function loadTable(): Table {
   return t;
 }
 
-/** SIF's weighted mean of the known words of `text` (unnormalised, common component kept). */
-function weightedMean(t: Table, text: string): Float64Array {
+/**
+ * SIF's weighted mean of the known words of `text` (unnormalised, common component kept), in
+ * `acc` (a fresh array unless one is given; it is overwritten). The tokens are
+ * {@link forEachToken}'s, read inline (no call per token).
+ */
+function weightedMean(t: Table, text: string, acc = new Float64Array(STATIC_DIMS)): Float64Array {
   const { index, weighted } = t;
-  const acc = new Float64Array(STATIC_DIMS);
+  acc.fill(0);
   let n = 0;
-  forEachToken(text, (token) => {
-    const i = index.get(token);
-    if (i === undefined) return;
+  const s = text.toLowerCase();
+  let start = -1;
+  for (let i = 0; i <= s.length; i++) {
+    if (i < s.length && isWordChar(s, i, s.charCodeAt(i))) {
+      if (start === -1) start = i;
+      continue;
+    }
+    if (start === -1) continue;
+    const w = index.get(s.slice(start, i));
+    start = -1;
+    if (w === undefined) continue;
     n++;
-    const o = rowOf(t, i);
+    const o = rowOf(t, w);
     for (let d = 0; d < STATIC_DIMS; d++) acc[d]! += weighted[o + d]!;
-  });
+  }
   if (n > 1) for (let d = 0; d < STATIC_DIMS; d++) acc[d]! /= n;
   return acc;
 }
+
+/** {@link embedStatic}'s scratch mean (it copies the result out). */
+const scratch = new Float64Array(STATIC_DIMS);
 
 /**
  * The 100-d SIF embedding of one text (unit length, or all zeros when no word is known).
@@ -181,7 +196,7 @@ function weightedMean(t: Table, text: string): Float64Array {
  */
 export function embedStatic(text: string): Float32Array {
   table ??= loadTable();
-  const acc = weightedMean(table, text);
+  const acc = weightedMean(table, text, scratch);
   const u = table.common;
   let p = 0;
   for (let d = 0; d < STATIC_DIMS; d++) p += acc[d]! * u[d]!;
