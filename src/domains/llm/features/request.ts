@@ -99,11 +99,29 @@ function expectedOutputLength(body: Body): number | null {
   return maxTokens <= 256 ? 0 : maxTokens <= 1024 ? 0.5 : 1;
 }
 
+/**
+ * Given language tags → their normalised code (null: none), memoized: a stream holds a few tags
+ * and REQ_006 reads one per request. Bounded: emptied at {@link LANGUAGE_MEMO_MAX} tags.
+ */
+const normalizedTags = new Map<string, string | null>();
+/** Codes → {@link stableHash01} of the code, memoized (franc-min knows under 100 codes). */
+const hashedCodes = new Map<string, number>();
+const LANGUAGE_MEMO_MAX = 1_000;
+
+function memo<V>(m: Map<string, V>, key: string, make: (key: string) => V): V {
+  const hit = m.get(key);
+  if (hit !== undefined || m.has(key)) return hit as V;
+  const v = make(key);
+  if (m.size >= LANGUAGE_MEMO_MAX) m.clear();
+  m.set(key, v);
+  return v;
+}
+
 /** REQ_006: the given language, else the detected one, hashed; null when neither is known. */
 function promptLanguage(language: string | null, prompt: string | null): number | null {
-  let code = language === null ? null : normalizeLanguage(language);
+  let code = language === null ? null : memo(normalizedTags, language, normalizeLanguage);
   if (code === null && prompt !== null) code = detectLanguage(prompt);
-  return code === null ? null : stableHash01(code);
+  return code === null ? null : memo(hashedCodes, code, stableHash01);
 }
 
 /**
@@ -126,13 +144,30 @@ export function sessionDepth(n: number): number {
  * @example
  * timeFeatures(Date.UTC(2025, 0, 18, 6)); // Saturday 06:00 → hour_of_day_cos ≈ 0, is_weekend 1
  */
-export function timeFeatures(ts: number): {
-  hour_of_day_cos: number;
-  hour_of_day_sin: number;
-  day_of_week_cos: number;
-  day_of_week_sin: number;
-  is_weekend: number;
-} {
+export function timeFeatures(ts: number): TimeFeatureValues {
+  // The values depend on the hour only; events come mostly in time order, so the last hour's
+  // values are usually the ones asked for.
+  const hourKey = Math.floor(ts / MS_PER_HOUR);
+  if (hourKey !== lastHourKey || lastTime === null) {
+    lastTime = timeFeaturesOfHour(ts);
+    lastHourKey = hourKey;
+  }
+  return lastTime;
+}
+
+/** REQ_009–REQ_013's values. */
+export interface TimeFeatureValues {
+  readonly hour_of_day_cos: number;
+  readonly hour_of_day_sin: number;
+  readonly day_of_week_cos: number;
+  readonly day_of_week_sin: number;
+  readonly is_weekend: number;
+}
+
+let lastHourKey = Number.NaN;
+let lastTime: TimeFeatureValues | null = null;
+
+function timeFeaturesOfHour(ts: number): TimeFeatureValues {
   const days = Math.floor(ts / MS_PER_DAY);
   const hour = Math.floor((ts - days * MS_PER_DAY) / MS_PER_HOUR);
   // 1970-01-01 was a Thursday (4).

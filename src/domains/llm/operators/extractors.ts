@@ -195,6 +195,9 @@ if (DERIVED_FIELDS.slice(0, PERF_FIELDS.length + 1).join() !== ['kind', ...PERF_
   throw new InternalError('derived-extract: kind and the perf fields must lead the layout');
 }
 const AT = Object.fromEntries(DERIVED_FIELDS.map((f, i) => [f, i])) as Record<string, number>;
+/** Positions of the request values and of the embedding values in the layout. */
+const AT_REQUEST: readonly number[] = REQUEST_VALUES.map((n) => AT[n]!);
+const AT_EMB: readonly number[] = EMB_FIELDS.map((n) => AT[n]!);
 
 /**
  * `llm_request`, `model_catalog`, `system_health`, `performance_metrics` → one wide layout for
@@ -218,13 +221,13 @@ export function derivedExtract(e: DecodedEvent, ctx: MapContext): ReturnType<Map
     case 'llm_request': {
       v[AT.kind!] = DERIVED_KIND.request;
       const r = requestOf(e);
-      for (const n of REQUEST_VALUES) v[AT[n]!] = nn(r[n]);
+      for (let i = 0; i < REQUEST_VALUES.length; i++) v[AT_REQUEST[i]!] = nn(r[REQUEST_VALUES[i]!]);
       const prompt = b.prompt;
       const emb =
         typeof prompt === 'string' && prompt.length > 0
           ? (ctx.lookup(PROMPT_EMBEDDING, prompt) as readonly number[] | null)
           : null;
-      if (emb !== null) for (let i = 0; i < EMBEDDING_DIMS; i++) v[AT[`emb_${i + 1}`]!] = emb[i]!;
+      if (emb !== null) for (let i = 0; i < EMBEDDING_DIMS; i++) v[AT_EMB[i]!] = emb[i]!;
       break;
     }
     case 'model_catalog': {

@@ -33,12 +33,39 @@ const SIF_A = 1e-3;
 /** A letter or digit outside ASCII. */
 const WORD_CHAR = /[\p{L}\p{N}]/u;
 
-/** The word table: row i of `weighted` is word i's vector times its SIF weight. */
+/**
+ * The word table: row i of `weighted` is word i's vector times its SIF weight, filled on the
+ * word's first use (`filled[i]`): a process embeds the words of its prompts, a small part of the
+ * 50,000, and filling all rows at load cost each worker ~0.2 s of start-up (issue 30).
+ */
 interface Table {
   readonly index: Map<string, number>;
   readonly weighted: Float32Array;
+  readonly filled: Uint8Array;
+  /** The file's bytes (int8 vector components) and a view of them (scales, ranks). */
+  readonly bytes: Int8Array;
+  readonly view: DataView;
+  /** Offset of the first word record, record size, and H(n) of the weights. */
+  readonly base: number;
+  readonly rec: number;
+  readonly harmonic: number;
   /** The common component (unit length), or all zeros while it is being computed. */
   readonly common: Float64Array;
+}
+
+/** The offset of word i's row in `t.weighted`, the row filled first if it is not yet. */
+function rowOf(t: Table, i: number): number {
+  const to = i * STATIC_DIMS;
+  if (t.filled[i] === 0) {
+    const o = t.base + i * t.rec;
+    const rank = t.view.getUint32(o + 4 + STATIC_DIMS, true);
+    const weight = SIF_A / (SIF_A + 1 / (rank * t.harmonic));
+    const scale = t.view.getFloat32(o, true) * weight;
+    const from = o + 4;
+    for (let d = 0; d < STATIC_DIMS; d++) t.weighted[to + d] = t.bytes[from + d]! * scale;
+    t.filled[i] = 1;
+  }
+  return to;
 }
 
 function isWordChar(s: string, i: number, c: number): boolean {
@@ -104,22 +131,19 @@ function loadTable(): Table {
   const base = 24 + vocabBytes;
   if (buf.length !== base + count * rec) throw new ExternalError(`${path} is truncated`);
   const index = new Map<string, number>();
-  const weighted = new Float32Array(count * dims);
-  // Typed views, not Buffer's read methods: this loop runs once per process (and per worker), so
-  // mostly before the optimiser reaches it, where a call per byte costs ~4× the plain reads.
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const bytes = new Int8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  for (let i = 0; i < count; i++) {
-    const o = base + i * rec;
-    const rank = view.getUint32(o + 4 + dims, true);
-    const weight = SIF_A / (SIF_A + 1 / (rank * harmonic));
-    const scale = view.getFloat32(o, true) * weight;
-    const from = o + 4;
-    const to = i * dims;
-    for (let d = 0; d < dims; d++) weighted[to + d] = bytes[from + d]! * scale;
-    index.set(words[i]!, i);
-  }
-  const t: Table = { index, weighted, common: new Float64Array(dims) };
+  for (let i = 0; i < count; i++) index.set(words[i]!, i);
+  // Typed views, not Buffer's read methods: a call per byte costs ~4× the plain reads.
+  const t: Table = {
+    index,
+    weighted: new Float32Array(count * dims),
+    filled: new Uint8Array(count),
+    bytes: new Int8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+    view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+    base,
+    rec,
+    harmonic,
+    common: new Float64Array(dims),
+  };
   const corpus = readFileSync(embeddingsAssetPath('corpus.txt'), 'utf8')
     .split('\n')
     .map((l) => l.trim())
@@ -133,21 +157,36 @@ function loadTable(): Table {
   return t;
 }
 
-/** SIF's weighted mean of the known words of `text` (unnormalised, common component kept). */
-function weightedMean(t: Table, text: string): Float64Array {
+/**
+ * SIF's weighted mean of the known words of `text` (unnormalised, common component kept), in
+ * `acc` (a fresh array unless one is given; it is overwritten). The tokens are
+ * {@link forEachToken}'s, read inline (no call per token).
+ */
+function weightedMean(t: Table, text: string, acc = new Float64Array(STATIC_DIMS)): Float64Array {
   const { index, weighted } = t;
-  const acc = new Float64Array(STATIC_DIMS);
+  acc.fill(0);
   let n = 0;
-  forEachToken(text, (token) => {
-    const i = index.get(token);
-    if (i === undefined) return;
+  const s = text.toLowerCase();
+  let start = -1;
+  for (let i = 0; i <= s.length; i++) {
+    if (i < s.length && isWordChar(s, i, s.charCodeAt(i))) {
+      if (start === -1) start = i;
+      continue;
+    }
+    if (start === -1) continue;
+    const w = index.get(s.slice(start, i));
+    start = -1;
+    if (w === undefined) continue;
     n++;
-    const o = i * STATIC_DIMS;
+    const o = rowOf(t, w);
     for (let d = 0; d < STATIC_DIMS; d++) acc[d]! += weighted[o + d]!;
-  });
+  }
   if (n > 1) for (let d = 0; d < STATIC_DIMS; d++) acc[d]! /= n;
   return acc;
 }
+
+/** {@link embedStatic}'s scratch mean (it copies the result out). */
+const scratch = new Float64Array(STATIC_DIMS);
 
 /**
  * The 100-d SIF embedding of one text (unit length, or all zeros when no word is known).
@@ -157,7 +196,7 @@ function weightedMean(t: Table, text: string): Float64Array {
  */
 export function embedStatic(text: string): Float32Array {
   table ??= loadTable();
-  const acc = weightedMean(table, text);
+  const acc = weightedMean(table, text, scratch);
   const u = table.common;
   let p = 0;
   for (let d = 0; d < STATIC_DIMS; d++) p += acc[d]! * u[d]!;

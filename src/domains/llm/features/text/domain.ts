@@ -57,8 +57,39 @@ const STOP_WORDS: ReadonlySet<string> = new Set(
   ),
 );
 
+/** True when every code unit of `s` is ASCII (then so is its lower-cased form). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 128) return false;
+  return true;
+}
+
+/**
+ * {@link contentTerms} of a lower-cased ASCII text: in ASCII, `[\p{L}\p{N}]` is `[a-z0-9]` once
+ * lower-cased, so the terms are its maximal runs of those, read without a regular expression.
+ */
+function asciiContentTerms(s: string): { terms: string[]; anyTerm: boolean } {
+  const terms: string[] = [];
+  let anyTerm = false;
+  let start = -1;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 32;
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+      if (start === -1) start = i;
+    } else if (start !== -1) {
+      anyTerm = true;
+      if (i - start >= 3) {
+        const t = s.slice(start, i);
+        if (!STOP_WORDS.has(t)) terms.push(t);
+      }
+      start = -1;
+    }
+  }
+  return { terms, anyTerm };
+}
+
 /** Content terms of a text and whether it had any term at all. */
 function contentTerms(text: string): { terms: string[]; anyTerm: boolean } {
+  if (isAscii(text)) return asciiContentTerms(text.toLowerCase());
   const terms: string[] = [];
   let anyTerm = false;
   for (const t of text.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
@@ -73,6 +104,26 @@ function inVocabulary(vocab: ReadonlySet<string>, t: string): boolean {
   if (vocab.has(t)) return true;
   if (t.endsWith('es') && vocab.has(t.slice(0, -2))) return true;
   return t.endsWith('s') && vocab.has(t.slice(0, -1));
+}
+
+const VOCABULARIES: readonly ReadonlySet<string>[] = Object.values(DOMAIN_VOCABULARIES);
+const domainCounts = new Int32Array(VOCABULARIES.length);
+
+/**
+ * Bit d set when {@link inVocabulary} holds for vocabulary d (in {@link DOMAIN_VOCABULARIES}'
+ * order), memoized: terms repeat across prompts. Bounded: emptied at {@link MASKS_MAX} terms.
+ */
+const masks = new Map<string, number>();
+const MASKS_MAX = 50_000;
+function domainMask(t: string): number {
+  let mask = masks.get(t);
+  if (mask === undefined) {
+    mask = 0;
+    for (let d = 0; d < VOCABULARIES.length; d++) if (inVocabulary(VOCABULARIES[d]!, t)) mask |= 1 << d;
+    if (masks.size >= MASKS_MAX) masks.clear();
+    masks.set(t, mask);
+  }
+  return mask;
 }
 
 /** Vocabulary hits per domain. */
@@ -99,12 +150,16 @@ export function domainSpecificity(text: string): number | null {
   const { terms, anyTerm } = contentTerms(text);
   if (!anyTerm) return null;
   if (terms.length === 0) return 0;
-  let best = 0;
-  for (const vocab of Object.values(DOMAIN_VOCABULARIES)) {
-    let n = 0;
-    for (const t of terms) if (inVocabulary(vocab, t)) n++;
-    if (n > best) best = n;
+  // Per vocabulary (bit d of a term's mask: inVocabulary of vocabulary d), the same counts as
+  // testing every term against every vocabulary.
+  const counts = domainCounts;
+  counts.fill(0);
+  for (const t of terms) {
+    let mask = domainMask(t);
+    for (let d = 0; mask !== 0; d++, mask >>>= 1) if ((mask & 1) !== 0) counts[d]!++;
   }
+  let best = 0;
+  for (let d = 0; d < counts.length; d++) if (counts[d]! > best) best = counts[d]!;
   return Math.min(1, best / (DOMAIN_SATURATION * terms.length));
 }
 

@@ -7,11 +7,7 @@
  * mapped to their ISO 639-1 code where one exists (the table covers every language franc-min
  * knows). Codes without a 639-1 form (e.g. `ceb`, Cebuano) stay as they are.
  */
-import { lazyModule } from '../../../../shared/lazy-module.js';
-
-// franc-min (trigram profiles) loads on the first detection: commands that never detect a
-// language skip it (issue 10: start-up).
-const francMin = lazyModule<typeof import('franc-min')>('franc-min');
+import { francFast } from './franc-fast.js';
 
 /** ISO 639-3 → ISO 639-1 for franc-min's languages (individual codes map to their macrolanguage). */
 const ISO3_TO_1: Readonly<Record<string, string>> = {
@@ -108,5 +104,7 @@ export function normalizeLanguage(tag: string): string | null {
  * detectLanguage('Summarize the attached contract in three bullet points.'); // 'en'
  */
 export function detectLanguage(text: string): string | null {
-  return normalizeLanguage(francMin().franc(text));
+  // francFast answers what franc-min's franc does, with its models indexed (franc-fast.ts); its
+  // models load on the first detection (issue 10: start-up).
+  return normalizeLanguage(francFast(text));
 }

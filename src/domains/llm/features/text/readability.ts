@@ -40,9 +40,22 @@ const SENTENCE_END = /[.!?…]+/u;
 export function words(text: string): string[] {
   const out: string[] = [];
   for (const token of text.split(/\s+/u)) {
-    if (HAS_WORD_CHAR.test(token)) out.push(token.replace(EDGE_PUNCT, ''));
+    // Most tokens start and end with an ASCII letter or digit: then they have a word character
+    // and no punctuation to strip, and the regular expressions would leave them as they are.
+    if (
+      token.length > 0 &&
+      isAsciiWordChar(token.charCodeAt(0)) &&
+      isAsciiWordChar(token.charCodeAt(token.length - 1))
+    )
+      out.push(token);
+    else if (HAS_WORD_CHAR.test(token)) out.push(token.replace(EDGE_PUNCT, ''));
   }
   return out;
+}
+
+/** An ASCII letter or digit (so in `\p{L}` or `\p{N}`). */
+function isAsciiWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
 }
 
 /** Number of sentences holding at least one word; 0 for a text without words. */
