@@ -32,6 +32,7 @@ import { pino } from 'pino';
 import { TOPOLOGIES } from '../topology/index.js';
 import { generatePerfLines } from '../src/domains/llm/generate/perf-stream.js';
 import { runKafkaJob } from '../src/runtime/kafka/job.js';
+import { registerDomains } from '../src/cli/domains.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 150_000);
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -210,6 +211,9 @@ const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 
 
 /** Runs the benchmark and prints the table. */
 export async function main(): Promise<void> {
+  // As the run command does: the shipped domains' schemas, functions and topologies, and their
+  // modules preloaded by the workers.
+  registerDomains();
   // Before any fetch (kafkajs holds its record decoder from the first one on): the baseline then
   // selects kafkajs' own decoder back, as it does kafkajs' own gzip codec.
   if (!useFastRecordDecoder())
