@@ -43,6 +43,7 @@
  * numbers cannot come out of `JSON.parse`, so `non_finite` is never given.
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { notJsonDetail } from '../src/shared/json-error.js';
 import { ConfigError } from '../src/shared/errors.js';
 import { lazyModule } from '../src/shared/lazy-module.js';
 import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, parseTimestamp } from '../src/shared/timestamp.js';
@@ -335,8 +336,7 @@ export function compileJsonSchemaDecoder(name: string, def: SchemaDef): DecodeFn
     try {
       o = JSON.parse(n > 0 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      return fail('not_json', n === 0 ? 'not JSON: empty line' : `not JSON: ${message.slice(0, 200)}`);
+      return fail('not_json', notJsonDetail(line, e));
     }
     if (o === null || typeof o !== 'object' || Array.isArray(o)) {
       return fail('not_json', `event: expected JSON object, got ${describe(o)}`);

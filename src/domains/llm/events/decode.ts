@@ -13,6 +13,7 @@
  * as listed in the spec), then non-finite numbers in unknown extra fields.
  */
 import { EVENT_TYPES, type DecodeResult, type EventType, type ReasonCode } from './types.js';
+import { notJsonDetail } from '../../../shared/json-error.js';
 import { parseDateOrTimestamp, parseTimestamp } from '../../../shared/timestamp.js';
 import {
   HEALTH_STATUSES,
@@ -423,8 +424,7 @@ export function decodeLine(line: string, maxBytes: number = DEFAULT_MAX_LINE_BYT
   try {
     value = JSON.parse(n > 0 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    return fail('not_json', n === 0 ? 'not JSON: empty line' : `not JSON: ${message.slice(0, 200)}`);
+    return fail('not_json', notJsonDetail(line, e));
   }
   return decodeValue(value);
 }
