@@ -22,8 +22,7 @@ import {
 import { decodeLine } from './events/decode.js';
 import type { DecodedEvent } from './events/types.js';
 import { CATALOG_ENTRIES } from './features/catalog.js';
-import { DEFAULT_EMBEDDER, type EmbedderName, sharedEmbedder } from './features/embeddings/embedder.js';
-import { project } from './features/embeddings/projection.js';
+import { DEFAULT_EMBEDDER, type EmbedderName } from './features/embeddings/models.js';
 import { ContextRowOperator } from './operators/context-row.js';
 import { DerivedJoinOperator } from './operators/derived-join.js';
 import {
@@ -74,12 +73,31 @@ const positiveInts = (params: JsonValue | undefined, names: readonly string[]): 
   }
 };
 
+/**
+ * The embedder and its projection, loaded on a provider's first batch: the embedder's cache is a
+ * LevelDB, and a thread that registers the domain without embedding (the command line's main
+ * thread, a run of a topology without prompts) does not load it.
+ */
+let embeddingModules:
+  | Promise<
+      [
+        typeof import('./features/embeddings/embedder.js'),
+        typeof import('./features/embeddings/projection.js'),
+      ]
+    >
+  | undefined;
+
 /** Projected prompt embeddings of a batch's distinct prompts, from the shared, cached embedder. */
 function openPromptEmbeddings(options: Readonly<Record<string, unknown>>): ProviderInstance {
   const cacheDir = (options.cache as string | null | undefined) ?? null;
   const model = (options.model as EmbedderName | undefined) ?? DEFAULT_EMBEDDER;
   return {
     async resolve(texts) {
+      embeddingModules ??= Promise.all([
+        import('./features/embeddings/embedder.js'),
+        import('./features/embeddings/projection.js'),
+      ]);
+      const [{ sharedEmbedder }, { project }] = await embeddingModules;
       const embedder = await sharedEmbedder(cacheDir, { model });
       const before = embedder.stats();
       const vectors = await embedder.embed(texts);
