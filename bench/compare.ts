@@ -15,11 +15,11 @@
  *
  *   BASELINE=/path/to/featurestream-0.1.0 RUNS=5 npm run bench:compare
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
+import { timedRun } from './run-cli.js';
 import { writeHeavyStream } from './streams.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -44,12 +44,9 @@ interface Workload {
 /** Events/s of one whole-process run of `root`'s CLI. */
 function run(root: string, w: Workload, dir: string): number {
   rmSync(join(dir, 'cache'), { recursive: true, force: true });
-  const t0 = performance.now();
-  const out = execFileSync(
-    process.execPath,
+  const { summary, wallSeconds } = timedRun(
+    root,
     [
-      join(root, 'bin/featurestream.js'),
-      'run',
       '--topology',
       w.topology,
       '--input',
@@ -61,14 +58,11 @@ function run(root: string, w: Workload, dir: string): number {
       '--fresh',
       '--workers',
       WORKERS,
-      '--summary-json',
       ...w.extra,
     ],
-    { encoding: 'utf8', cwd: dir },
+    dir,
   );
-  const seconds = (performance.now() - t0) / 1000;
-  const s = JSON.parse(out.trim().split('\n').at(-1)!) as { eventsRead: number };
-  return s.eventsRead / seconds;
+  return summary.eventsRead / wallSeconds;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -11,12 +11,12 @@
  *
  *   EVENTS=60000 WORKERS=2 npm run bench:features
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
 import { benchEmbeddings } from './embeddings.js';
+import { timedRun } from './run-cli.js';
 import { counter, newPromptLine, writeHeavyStream } from './streams.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 60_000);
@@ -55,39 +55,21 @@ interface RunResult {
 }
 
 function featurestream(file: string, dir: string, cache: string): RunResult {
-  const t0 = performance.now();
-  const out = execFileSync(
-    process.execPath,
-    [
-      join(root, 'bin/featurestream.js'),
-      'run',
-      '--topology',
-      'llm-features',
-      '--input',
-      file,
-      '--out',
-      join(dir, 'rows.ndjson'),
-      '--state-dir',
-      join(dir, 'state'),
-      '--fresh',
-      '--embedding-cache',
-      cache,
-      '--workers',
-      WORKERS,
-      '--summary-json',
-    ],
-    { encoding: 'utf8' },
-  );
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const s = JSON.parse(out.trim().split('\n').at(-1)!) as {
-    eventsPerSecond: number;
-    eventsRead: number;
-    rowsWritten: number;
-    seconds: number;
-    /** Per provider since 0.2 (`prompt-embedding`); 0.1.0 wrote `embeddings`. */
-    provided?: Record<string, { keys: number; cacheHits: number }>;
-    embeddings?: { prompts: number; cacheHits: number };
-  };
+  const { summary: s, wallSeconds } = timedRun(root, [
+    '--topology',
+    'llm-features',
+    '--input',
+    file,
+    '--out',
+    join(dir, 'rows.ndjson'),
+    '--state-dir',
+    join(dir, 'state'),
+    '--fresh',
+    '--embedding-cache',
+    cache,
+    '--workers',
+    WORKERS,
+  ]);
   const p = s.provided?.['prompt-embedding'];
   const embedded = p !== undefined ? { prompts: p.keys, cacheHits: p.cacheHits } : s.embeddings;
   return {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
+import { timedRun } from './run-cli.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 250_000);
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -55,36 +56,22 @@ function featurestream(
   dir: string,
   topology: string,
 ): { eps: number; wall: number; rows: number } {
-  const t0 = performance.now();
-  const out = execFileSync(
-    process.execPath,
-    [
-      join(root, 'bin/featurestream.js'),
-      'run',
-      '--topology',
-      topology,
-      '--input',
-      file,
-      '--out',
-      join(dir, 'rows.ndjson'),
-      '--state-dir',
-      join(dir, 'state'),
-      '--fresh',
-      '--workers',
-      WORKERS,
-      '--checkpoint-interval',
-      '2000',
-      '--summary-json',
-    ],
-    { encoding: 'utf8' },
-  );
-  const wall = (performance.now() - t0) / 1000;
-  const s = JSON.parse(out.trim().split('\n').at(-1)!) as {
-    eventsPerSecond: number;
-    rowsWritten: number;
-    eventsRead: number;
-  };
-  return { eps: s.eventsPerSecond, wall: s.eventsRead / wall, rows: s.rowsWritten };
+  const { summary: s, wallSeconds } = timedRun(root, [
+    '--topology',
+    topology,
+    '--input',
+    file,
+    '--out',
+    join(dir, 'rows.ndjson'),
+    '--state-dir',
+    join(dir, 'state'),
+    '--fresh',
+    '--workers',
+    WORKERS,
+    '--checkpoint-interval',
+    '2000',
+  ]);
+  return { eps: s.eventsPerSecond, wall: s.eventsRead / wallSeconds, rows: s.rowsWritten };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -8,19 +8,8 @@ import { franc } from 'franc-min';
 import { data } from 'franc-min/data.js';
 import { describe, expect, it } from 'vitest';
 import { generateLlmEvents } from '../../generate/llm-stream.js';
+import { mulberry32 as rng } from '../../../../shared/random.js';
 import { francFast } from './franc-fast.js';
-
-/** A small seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const models: { script: string; language: string; trigrams: string[] }[] = [];
 for (const [script, languages] of Object.entries(data))
