@@ -1,6 +1,6 @@
 import type { ShardTask } from './shard-task.js';
 import type { OffsetCommit } from './offset-committer.js';
-import { decodeSourceMeta, encodeShardMeta } from './offset-metadata.js';
+import { encodeShardMeta } from './offset-metadata.js';
 import type { KafkaJob } from './job.js';
 import { resetShard } from './assignment.js';
 
@@ -47,8 +47,9 @@ export async function checkpointAll(job: KafkaJob, only?: (task: ShardTask) => b
 export function offsetCommitted(job: KafkaJob, c: OffsetCommit): void {
   if (c.topic !== job.sourceTopic || job.mode !== 'repartition') return;
   const t = job.sources.get(c.partition);
-  const m = decodeSourceMeta(c.metadata);
-  if (t !== undefined && m !== null) t.committed = { offset: Number(c.offset), base: m.clock, eof: m.eof };
+  // Our own commits always carry our metadata (the driver encoded it in checkpointAll).
+  const at = job.driver.decodePosition({ offset: c.offset, meta: c.metadata });
+  if (t !== undefined && at !== null) t.committed = { offset: Number(c.offset), base: at.clock, eof: at.eof };
 }
 
 /**
