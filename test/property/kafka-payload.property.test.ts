@@ -115,6 +115,9 @@ describe('property: Kafka payload decoders', () => {
       const decoder = new PayloadDecoder({ format, registryUrl: registry.url });
       const reasons = new Set<string>(['not_json', ...KAFKA_REASON_CODES]);
       let validDecoded = 0;
+      // What became of the whole valid frames, for the guard's message should it ever fail.
+      const validFailed: string[] = [];
+      let validSeen = 0;
       await fc.assert(
         fc.asyncProperty(fc.array(values(), { minLength: 1, maxLength: 12 }), async (raw) => {
           const cases = await materialize(raw);
@@ -123,6 +126,8 @@ describe('property: Kafka payload decoders', () => {
           expect(failed.size).toBe(batch.failures.length); // one failure per value at most
           cases.forEach((c, i) => {
             const f = failed.get(i);
+            if (c.want !== undefined) validSeen++;
+            if (f !== undefined && c.want !== undefined) validFailed.push(`${f.reason}: ${f.detail}`);
             if (f !== undefined) {
               expect(reasons.has(f.reason), f.reason).toBe(true);
               expect(typeof f.detail).toBe('string');
@@ -141,7 +146,8 @@ describe('property: Kafka payload decoders', () => {
         }),
         PARAMS,
       );
-      if (format !== 'json') expect(validDecoded).toBeGreaterThan(0);
+      const seen = `${validSeen} whole valid frames; dead-lettered: ${JSON.stringify(validFailed.slice(0, 5))}`;
+      if (format !== 'json') expect(validDecoded, seen).toBeGreaterThan(0);
     });
   }
 });
