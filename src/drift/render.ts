@@ -1,5 +1,5 @@
 import type { DriftHistogram, FeatureDrift } from './assess.js';
-import { BANDS_TEXT, type DriftReport, type DriftReportResult } from './report.js';
+import { bandsText, type DriftReport, type DriftReportResult } from './report.js';
 
 /** Output formats of `featurestream drift`. */
 export type DriftFormat = 'json' | 'html' | 'text';
@@ -72,7 +72,7 @@ function renderText(r: DriftReport): string {
       .join('  ')
       .trimEnd(),
   );
-  return `${[...head, ...lines, '', ...footnote, `bands: ${BANDS_TEXT}`].join('\n')}\n`;
+  return `${[...head, ...lines, '', ...footnote, `bands: ${bandsText(r.min_samples)}`].join('\n')}\n`;
 }
 
 const esc = (s: string): string =>
@@ -154,7 +154,7 @@ footer{margin-top:1.5rem;font-size:.75rem;color:#666}
 <div class="grid">
 ${cards.join('\n')}
 </div>
-<footer>Bands: ${esc(BANDS_TEXT)}. Generated ${esc(r.generated_at)} by featurestream drift.</footer>
+<footer>Bands: ${esc(bandsText(r.min_samples))}. Generated ${esc(r.generated_at)} by featurestream drift.</footer>
 </body></html>
 `;
 }

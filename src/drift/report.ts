@@ -47,6 +47,8 @@ export interface DriftReport {
   readonly reference: { readonly from: string; readonly to: string; readonly rows: number };
   readonly current: { readonly from: string; readonly to: string; readonly rows: number };
   readonly generated_at: string;
+  /** Fewer values than this on either side make a comparison `insufficient_data` (`--min-samples`). */
+  readonly min_samples: number;
   readonly summary: Readonly<Record<DriftStatus, number>>;
   /** Drifted first ({@link compareDrift}). */
   readonly features: readonly FeatureDrift[];
@@ -114,6 +116,7 @@ export async function buildDriftReport(
       reference: { ...iso(opts.reference), rows: ref.rows },
       current: { ...iso(opts.current), rows: cur.rows },
       generated_at: new Date().toISOString(),
+      min_samples: opts.minSamples ?? DRIFT_BANDS.minSamples,
       summary,
       features: pairs.map((p) => p.drift),
     },
@@ -244,11 +247,14 @@ async function readPeriod(
   return { samples, rows };
 }
 
-/** The thresholds a report was drawn with (printed in the text and HTML reports). */
-export const BANDS_TEXT =
+/** The thresholds a report was drawn with (printed in the text and HTML reports), its `--min-samples` included. */
+export function bandsText(minSamples: number): string {
+  return `${BANDS_TEXT} fewer than ${minSamples} values: insufficient data`;
+}
+
+const BANDS_TEXT =
   `PSI ≥ ${DRIFT_BANDS.psi.possible} possible, ≥ ${DRIFT_BANDS.psi.drift} drift (10 reference-quantile bins, ε 1e-4); ` +
   `|z| ≥ ${DRIFT_BANDS.z.possible} possible, ≥ ${DRIFT_BANDS.z.drift} drift; ` +
   `KS D ≥ ${DRIFT_BANDS.ks.possible}/${DRIFT_BANDS.ks.drift} with p < ${DRIFT_BANDS.ks.alpha} (reference ≤ 1000 values), ` +
   `normalised Wasserstein ≥ ${DRIFT_BANDS.wasserstein.possible}/${DRIFT_BANDS.wasserstein.drift} (reference > 1000); ` +
-  `categorical: JS ≥ ${DRIFT_BANDS.js.possible}/${DRIFT_BANDS.js.drift} with χ² p < ${DRIFT_BANDS.js.alpha}; ` +
-  `fewer than ${DRIFT_BANDS.minSamples} values: insufficient data`;
+  `categorical: JS ≥ ${DRIFT_BANDS.js.possible}/${DRIFT_BANDS.js.drift} with χ² p < ${DRIFT_BANDS.js.alpha};`;
