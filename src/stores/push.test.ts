@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../../operators/operator.js';
 import { tempDir } from '../../test/support.js';
-import type { RowSink } from '../runtime/sink.js';
+import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
 import { ExternalError } from '../shared/errors.js';
 import { type DirLock, LOCK_FILE, lockDir } from './dir-lock.js';
 import {
@@ -34,6 +34,12 @@ class RecordingSink implements RowSink {
   constructor(readonly name: string) {}
   async write(rows: readonly FeatureRow[]): Promise<void> {
     this.events.push(`write ${rows.map((r) => r.entityId).join(',')}`);
+  }
+  async writeDeadLetters(entries: readonly DeadLetterRecord[]): Promise<void> {
+    this.events.push(`dead letters ${entries.map((e) => `${e.line}:${e.reason}`).join(',')}`);
+  }
+  async writeLate(entries: readonly LateRecord[]): Promise<void> {
+    this.events.push(`late ${entries.map((e) => `${e.line}:${e.window}`).join(',')}`);
   }
   async flush(): Promise<void> {
     this.events.push('flush');
@@ -123,6 +129,58 @@ describe('the push path', () => {
     expect((await fetch(endpoint.url.replace(/push$/, 'other'))).status).toBe(404);
     expect((await post(good, token)).status).toBe(200);
     expect(online.events).toEqual(['write a', 'flush']);
+  });
+
+  it('carries dead letters and late records to the stores that keep them, and refuses malformed ones (400)', async () => {
+    const { dirs, endpoint, online, offline } = await start();
+    const sink = new PushSink(findPushEndpoint(dirs[0]!)!, 'llm-perf', ['online', 'offline']);
+    const dl: DeadLetterRecord = {
+      source: '/data/in.ndjson',
+      position: 1042,
+      line: 17,
+      reason: 'not_json',
+      detail: 'not JSON: unexpected end',
+      raw: '{"type":',
+    };
+    const late: LateRecord = {
+      source: '/data/in.ndjson',
+      position: 2048,
+      line: 30,
+      window: 'perf_5min',
+      group: 'perf_5min',
+      eventTime: 1_700_000_000_000,
+      raw: '{"type":"performance_metrics"}',
+    };
+    await sink.writeDeadLetters([dl]);
+    await sink.writeLate([late, { ...late, line: 31 }]);
+    await sink.writeDeadLetters([]);
+    expect(offline.events).toEqual([
+      'dead letters 17:not_json',
+      'flush',
+      'late 30:perf_5min,31:perf_5min',
+      'flush',
+    ]);
+    expect(online.events).toEqual(offline.events);
+    const token = JSON.parse(readFileSync(join(dirs[0]!, PUSH_FILE), 'utf8')).token as string;
+    const post = (body: unknown) =>
+      fetch(endpoint.url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+    const base = { topology: 't', targets: ['offline'], rows: [] };
+    const bad = [
+      { ...base, deadLetters: 'some' },
+      { ...base, deadLetters: [{ ...dl, line: 'seventeen' }] },
+      { ...base, late: [{ ...late, eventTime: null }] },
+      { ...base, late: [null] },
+    ];
+    for (const b of bad) {
+      const r = await post(b);
+      expect(r.status, JSON.stringify(b)).toBe(400);
+      expect(((await r.json()) as { error: string }).error).toMatch(/deadLetters|dead letter|late record/);
+    }
+    expect(offline.events).toHaveLength(4);
   });
 
   it('tells its owner once a push is durable, before answering (serve drops its L1 there)', async () => {

@@ -8,7 +8,9 @@
  * named there sends its rows to it ({@link PushSink}) instead of opening the stores.
  *
  * The protocol: `POST /push` with `authorization: Bearer TOKEN` and a JSON body
- * `{"topology": NAME, "targets": ["online", "offline"], "rows": [FeatureRow, …]}`; 200
+ * `{"topology": NAME, "targets": ["online", "offline"], "rows": [FeatureRow, …]}`, and optionally
+ * `"deadLetters": [DeadLetterRecord, …]` and `"late": [LateRecord, …]` (the side outputs, for the
+ * stores that keep them: a replay through `serve` stores them as a replay on its own would); 200
  * `{"written": N}` once the rows are durable in every target (the sinks' flush), 400 for a body
  * that is not rows, 401 for a wrong token, 5xx with `{"error"}` when a store failed. A push
  * applies rows as a run's sinks do (idempotent: newer revision wins), so a writer that crashes
@@ -25,7 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
-import type { RowSink } from '../runtime/sink.js';
+import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
 import { ExternalError } from '../shared/errors.js';
 import { readLock } from './dir-lock.js';
 
@@ -83,7 +85,7 @@ export async function startPushEndpoint(opts: {
       if (size > MAX_BODY) return answer(res, 413, { error: `body over ${MAX_BODY} bytes` });
       chunks.push(c as Buffer);
     }
-    let body: { topology: string; targets: PushTarget[]; rows: FeatureRow[] };
+    let body: PushBody;
     try {
       body = parseBody(Buffer.concat(chunks).toString('utf8'));
     } catch (err) {
@@ -91,7 +93,11 @@ export async function startPushEndpoint(opts: {
     }
     const work = queue.then(async () => {
       const sinks = opts.sinksFor(body.topology, body.targets);
-      for (const s of sinks) await s.write(body.rows);
+      for (const s of sinks) {
+        if (body.rows.length > 0) await s.write(body.rows);
+        if (body.deadLetters.length > 0) await s.writeDeadLetters?.(body.deadLetters);
+        if (body.late.length > 0) await s.writeLate?.(body.late);
+      }
       for (const s of sinks) await s.flush();
       opts.onWritten?.(body.rows);
     });
@@ -140,7 +146,57 @@ export async function startPushEndpoint(opts: {
   };
 }
 
-function parseBody(text: string): { topology: string; targets: PushTarget[]; rows: FeatureRow[] } {
+/** A push: rows and, optionally, the side outputs that go with them. */
+interface PushBody {
+  readonly topology: string;
+  readonly targets: PushTarget[];
+  readonly rows: FeatureRow[];
+  readonly deadLetters: DeadLetterRecord[];
+  readonly late: LateRecord[];
+}
+
+const isText = (v: unknown) => typeof v === 'string';
+const isCount = (v: unknown) => Number.isSafeInteger(v);
+
+/** The fields of a dead letter and of a late record, and what each must be. */
+const DEAD_LETTER_FIELDS: Record<keyof DeadLetterRecord, (v: unknown) => boolean> = {
+  source: isText,
+  position: isCount,
+  line: isCount,
+  reason: isText,
+  detail: isText,
+  raw: isText,
+};
+const LATE_FIELDS: Record<keyof LateRecord, (v: unknown) => boolean> = {
+  source: isText,
+  position: isCount,
+  line: isCount,
+  window: isText,
+  group: isText,
+  eventTime: (v) => Number.isFinite(v),
+  raw: isText,
+};
+
+/** `body[key]`, absent = [], each entry checked against `fields`; throws naming the bad entry. */
+function records<T>(
+  body: Record<string, unknown>,
+  key: string,
+  what: string,
+  fields: Record<string, (v: unknown) => boolean>,
+): T[] {
+  const list = body[key];
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) throw new Error(`"${key}" must be an array of ${what}s`);
+  for (const e of list as unknown[]) {
+    const o = e as Record<string, unknown> | null;
+    const bad = o === null || typeof o !== 'object' ? '' : Object.keys(fields).find((f) => !fields[f]!(o[f]));
+    if (bad !== undefined)
+      throw new Error(`not a ${what}${bad === '' ? '' : ` ("${bad}")`}: ${JSON.stringify(e).slice(0, 200)}`);
+  }
+  return list as T[];
+}
+
+function parseBody(text: string): PushBody {
   const b = JSON.parse(text) as { topology?: unknown; targets?: unknown; rows?: unknown };
   if (typeof b.topology !== 'string' || b.topology === '') throw new Error('"topology" must be a name');
   if (
@@ -167,7 +223,14 @@ function parseBody(text: string): { topology: string; targets: PushTarget[]; row
       Object.values(r.values).every((v) => v === null || Number.isFinite(v));
     if (!ok) throw new Error(`not a feature row: ${JSON.stringify(r).slice(0, 200)}`);
   }
-  return { topology: b.topology, targets: b.targets as PushTarget[], rows: b.rows as FeatureRow[] };
+  const raw = b as Record<string, unknown>;
+  return {
+    topology: b.topology,
+    targets: b.targets as PushTarget[],
+    rows: b.rows as FeatureRow[],
+    deadLetters: records<DeadLetterRecord>(raw, 'deadLetters', 'dead letter', DEAD_LETTER_FIELDS),
+    late: records<LateRecord>(raw, 'late', 'late record', LATE_FIELDS),
+  };
 }
 
 function readAnnouncement(file: string): PushAnnouncement | null {
@@ -201,8 +264,9 @@ export function findPushEndpoint(dir: string): PushAnnouncement | null {
 }
 
 /**
- * A {@link RowSink} that sends rows to a running `serve`'s push path: each `write` is one
- * `POST /push` that resolves once the rows are durable there, so `flush` has nothing left to do.
+ * A {@link RowSink} that sends rows, dead letters and late records to a running `serve`'s push
+ * path: each write is one `POST /push` that resolves once what it carried is durable there, so
+ * `flush` has nothing left to do.
  */
 export class PushSink implements RowSink {
   readonly name: string;
@@ -216,24 +280,35 @@ export class PushSink implements RowSink {
   }
 
   async write(rows: readonly FeatureRow[]): Promise<void> {
-    if (rows.length === 0) return;
+    if (rows.length > 0) await this.push({ rows }, 'rows');
+  }
+
+  async writeDeadLetters(entries: readonly DeadLetterRecord[]): Promise<void> {
+    if (entries.length > 0) await this.push({ rows: [], deadLetters: entries }, 'dead letters');
+  }
+
+  async writeLate(entries: readonly LateRecord[]): Promise<void> {
+    if (entries.length > 0) await this.push({ rows: [], late: entries }, 'late records');
+  }
+
+  private async push(parts: Record<string, readonly unknown[]>, what: string): Promise<void> {
     let res: Response;
     try {
       res = await fetch(this.endpoint.url, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.endpoint.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ topology: this.topology, targets: this.targets, rows }),
+        body: JSON.stringify({ topology: this.topology, targets: this.targets, ...parts }),
       });
     } catch (err) {
       throw new ExternalError(
-        `the embedded stores' holder, featurestream serve pid ${this.endpoint.pid}, did not take the rows at ${this.endpoint.url}: ${err instanceof Error ? err.message : String(err)}`,
+        `the embedded stores' holder, featurestream serve pid ${this.endpoint.pid}, did not take the ${what} at ${this.endpoint.url}: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );
     }
     if (!res.ok) {
       const text = await res.text().catch(() => '');
       throw new ExternalError(
-        `featurestream serve pid ${this.endpoint.pid} refused the rows (${res.status}): ${text.slice(0, 300)}`,
+        `featurestream serve pid ${this.endpoint.pid} refused the ${what} (${res.status}): ${text.slice(0, 300)}`,
         { retryable: res.status >= 500 },
       );
     }

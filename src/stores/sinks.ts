@@ -269,6 +269,14 @@ class BorrowedSink implements RowSink {
     return this.inner.write(rows);
   }
 
+  async writeDeadLetters(entries: readonly DeadLetterRecord[]): Promise<void> {
+    await this.inner.writeDeadLetters?.(entries);
+  }
+
+  async writeLate(entries: readonly LateRecord[]): Promise<void> {
+    await this.inner.writeLate?.(entries);
+  }
+
   flush(): Promise<void> {
     return this.inner.flush();
   }
