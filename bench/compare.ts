@@ -41,10 +41,10 @@ interface Workload {
   readonly extra: readonly string[];
 }
 
-/** Events/s of one whole-process run of `root`'s CLI. */
-function run(root: string, w: Workload, dir: string): number {
+/** Events/s and peak RSS (MB) of one whole-process run of `root`'s CLI. */
+function run(root: string, w: Workload, dir: string): { eps: number; rss: number } {
   rmSync(join(dir, 'cache'), { recursive: true, force: true });
-  const { summary, wallSeconds } = timedRun(
+  const { summary, wallSeconds, peakRssMb } = timedRun(
     root,
     [
       '--topology',
@@ -62,7 +62,7 @@ function run(root: string, w: Workload, dir: string): number {
     ],
     dir,
   );
-  return summary.eventsRead / wallSeconds;
+  return { eps: summary.eventsRead / wallSeconds, rss: peakRssMb };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -102,14 +102,23 @@ try {
   );
   for (const w of workloads) {
     const figures = builds.map(() => [] as number[]);
+    const rss = builds.map(() => [] as number[]);
     for (let r = 0; r < RUNS; r++) {
       // ABBA order: neither build always runs first.
       const order = r % 2 === 0 ? [0, 1] : [1, 0];
-      for (const b of order) figures[b]!.push(run(builds[b]!.root, w, dir));
+      for (const b of order) {
+        const one = run(builds[b]!.root, w, dir);
+        figures[b]!.push(one.eps);
+        rss[b]!.push(one.rss);
+      }
     }
     const [mine, theirs] = figures.map(median) as [number, number];
+    const [rssMine, rssTheirs] = rss.map((xs) => Math.max(...xs)) as [number, number];
     console.log(
       `  ${w.name.padEnd(16)} (${w.topology}) this ${fmt(mine).padStart(7)} events/s, baseline ${fmt(theirs).padStart(7)} events/s, ratio ${(mine / theirs).toFixed(3)}×   runs: this ${figures[0]!.map(fmt).join(' ')}; baseline ${figures[1]!.map(fmt).join(' ')}`,
+    );
+    console.log(
+      `  ${''.padEnd(16)} peak RSS (largest of the runs): this ${fmt(rssMine)} MB, baseline ${fmt(rssTheirs)} MB`,
     );
   }
   console.log(`  baseline: ${builds[1]!.label}; load after ${load()}`);

@@ -52,10 +52,16 @@ interface RunResult {
   prompts: number;
   cacheHits: number;
   seconds: number;
+  /** Peak RSS of the whole process, MB. */
+  rss: number;
 }
 
 function featurestream(file: string, dir: string, cache: string): RunResult {
-  const { summary: s, wallSeconds } = timedRun(root, [
+  const {
+    summary: s,
+    wallSeconds,
+    peakRssMb,
+  } = timedRun(root, [
     '--topology',
     'llm-features',
     '--input',
@@ -79,6 +85,7 @@ function featurestream(file: string, dir: string, cache: string): RunResult {
     prompts: embedded?.prompts ?? 0,
     cacheHits: embedded?.cacheHits ?? 0,
     seconds: s.seconds,
+    rss: peakRssMb,
   };
 }
 
@@ -131,13 +138,13 @@ try {
   );
   console.log(`  floor (read + JSON.parse + per-type count)                 ${fmt(f)} events/s`);
   console.log(
-    `  llm-features, realistic prompt repetition, fresh cache      ${fmt(real.eps)} events/s   ratio ${(real.eps / f).toFixed(3)}×   whole process ${fmt(real.wall)} (${(real.wall / f).toFixed(3)}×)   (${real.seconds.toFixed(1)} s, ${fmt(real.rows)} rows)`,
+    `  llm-features, realistic prompt repetition, fresh cache      ${fmt(real.eps)} events/s   ratio ${(real.eps / f).toFixed(3)}×   whole process ${fmt(real.wall)} (${(real.wall / f).toFixed(3)}×)   (${real.seconds.toFixed(1)} s, ${fmt(real.rows)} rows, peak RSS ${fmt(real.rss)} MB)`,
   );
   console.log(
-    `  llm-features, every prompt new (${fmt(allNewPrompts)}), fresh cache        ${fmt(allNew.eps)} events/s   ratio ${(allNew.eps / f).toFixed(3)}×   whole process ${fmt(allNew.wall)} (${(allNew.wall / f).toFixed(3)}×)   (${allNew.seconds.toFixed(1)} s)`,
+    `  llm-features, every prompt new (${fmt(allNewPrompts)}), fresh cache        ${fmt(allNew.eps)} events/s   ratio ${(allNew.eps / f).toFixed(3)}×   whole process ${fmt(allNew.wall)} (${(allNew.wall / f).toFixed(3)}×)   (${allNew.seconds.toFixed(1)} s, peak RSS ${fmt(allNew.rss)} MB)`,
   );
   console.log(
-    `  llm-features, realistic stream again, warm cache            ${fmt(warm.eps)} events/s   ratio ${(warm.eps / f).toFixed(3)}×   whole process ${fmt(warm.wall)} (${(warm.wall / f).toFixed(3)}×)   (${warm.seconds.toFixed(1)} s)`,
+    `  llm-features, realistic stream again, warm cache            ${fmt(warm.eps)} events/s   ratio ${(warm.eps / f).toFixed(3)}×   whole process ${fmt(warm.wall)} (${(warm.wall / f).toFixed(3)}×)   (${warm.seconds.toFixed(1)} s, peak RSS ${fmt(warm.rss)} MB)`,
   );
   console.log(
     `  40 % new-prompt requests: ${fmt(heavyEvents)} events, ${fmt(heavyNew)} requests with new prompts (${pct(heavyNew / heavyEvents)}); floor ${fmt(f3)} events/s`,

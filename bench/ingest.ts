@@ -55,8 +55,12 @@ function featurestream(
   file: string,
   dir: string,
   topology: string,
-): { eps: number; wall: number; rows: number } {
-  const { summary: s, wallSeconds } = timedRun(root, [
+): { eps: number; wall: number; rows: number; rss: number } {
+  const {
+    summary: s,
+    wallSeconds,
+    peakRssMb,
+  } = timedRun(root, [
     '--topology',
     topology,
     '--input',
@@ -71,7 +75,7 @@ function featurestream(
     '--checkpoint-interval',
     '2000',
   ]);
-  return { eps: s.eventsPerSecond, wall: s.eventsRead / wallSeconds, rows: s.rowsWritten };
+  return { eps: s.eventsPerSecond, wall: s.eventsRead / wallSeconds, rows: s.rowsWritten, rss: peakRssMb };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -89,7 +93,7 @@ async function main(): Promise<void> {
       await writePerfEvents(file, { events: EVENTS, seed: 7, models: 8, lateFraction: 0.002 });
     const before = load();
     const floors: Array<{ wall: number; eps: number }> = [];
-    const runs = new Map<string, Array<{ eps: number; wall: number; rows: number }>>([
+    const runs = new Map<string, Array<{ eps: number; wall: number; rows: number; rss: number }>>([
       ['llm-features', []],
       ['llm-perf', []],
     ]);
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
       const w = median(rs.map((r) => r.wall));
       const o = median(rs.map((r) => r.eps));
       console.log(
-        `  run --topology ${t.padEnd(12)} ${WORKERS} workers     ${fmt(w).padStart(9)} events/s ${(w / fw).toFixed(2)}×  ${fmt(o).padStart(9)} events/s ${(o / fi).toFixed(2)}×   (${fmt(rs[0]!.rows)} rows)`,
+        `  run --topology ${t.padEnd(12)} ${WORKERS} workers     ${fmt(w).padStart(9)} events/s ${(w / fw).toFixed(2)}×  ${fmt(o).padStart(9)} events/s ${(o / fi).toFixed(2)}×   (${fmt(rs[0]!.rows)} rows; peak RSS ${fmt(Math.max(...rs.map((r) => r.rss)))} MB)`,
       );
     }
     console.log(`load after ${load()}`);

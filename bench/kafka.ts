@@ -159,8 +159,13 @@ async function throughTopology(
   brokers: string[],
   total: number,
   run: number,
-): Promise<{ eps: number; rows: number }> {
+): Promise<{ eps: number; rows: number; rssMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'fs-bench-kafka-'));
+  // The member runs in this process: its peak RSS sampled while it runs.
+  let rss = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    rss = Math.max(rss, process.memoryUsage.rss());
+  }, 50);
   let start = 0;
   let end = 0;
   let shards = 0;
@@ -200,8 +205,9 @@ async function throughTopology(
       logger: pino({ level: 'debug' }, log),
     });
     if (s.eventsRead !== total) throw new Error(`the topology read ${s.eventsRead} events of ${total}`);
-    return { eps: total / ((end - start) / 1000), rows: s.rowsWritten };
+    return { eps: total / ((end - start) / 1000), rows: s.rowsWritten, rssMb: rss / 2 ** 20 };
   } finally {
+    clearInterval(sampler);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -225,12 +231,14 @@ export async function main(): Promise<void> {
     const raw: number[] = [];
     const rawCodec: number[] = [];
     const topo: number[] = [];
+    const rss: number[] = [];
     let rows = 0;
     for (let r = 0; r < RUNS; r++) {
       raw.push(await rawConsume(kafka, total, r, 'plain'));
       rawCodec.push(await rawConsume(kafka, total, r, 'featurestream'));
       const t = await throughTopology(broker.brokers, total, r);
       topo.push(t.eps);
+      rss.push(t.rssMb);
       rows = t.rows;
       process.stdout.write(
         `run ${r + 1}: raw ${fmt(raw.at(-1)!)} events/s (with featurestream's gzip codec and record decoder ${fmt(rawCodec.at(-1)!)}), topology ${fmt(t.eps)} events/s (${(t.eps / raw.at(-1)!).toFixed(2)}×)\n`,
@@ -251,6 +259,8 @@ export async function main(): Promise<void> {
         `| raw kafkajs consume (JSON.parse every message, count per key) | ${fmt(rawM)} | 1.00× |`,
         `| the same with featurestream's gzip codec and record decoder | ${fmt(rawCodecM)} | ${(rawCodecM / rawM).toFixed(2)}× |`,
         `| runKafkaJob: decode → repartition → shards → changelog | ${fmt(topoM)} | ${(topoM / rawM).toFixed(2)}× |`,
+        '',
+        `peak RSS while the member ran (sampled every 50 ms, the bench process): ${fmt(Math.max(...rss))} MB`,
         '',
       ].join('\n'),
     );

@@ -20,6 +20,9 @@
  *   DURATION=5 ROUNDS=3 WARMUP=2 CONNECTIONS=32 REDIS_URL=redis://127.0.0.1:6379 npm run bench:serve
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -342,11 +345,17 @@ function print(results: readonly ScenarioResult[]): void {
 export async function runServeBench(): Promise<ScenarioResult[]> {
   const run = randomUUID().slice(0, 8);
   const { ids, store } = await seed(run);
-  const start = (file: string, args: string[]) =>
-    fork(file, args, { env: { ...process.env, REDIS_URL }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const fsProc = start(fileURLToPath(import.meta.url), ['--child=featurestream']);
+  // Each server reports its peak RSS when it exits (peak-rss.ts).
+  const rssDir = mkdtempSync(join(tmpdir(), 'fs-bench-serve-rss-'));
+  const start = (file: string, args: string[], rssName: string) =>
+    fork(file, args, {
+      env: { ...process.env, REDIS_URL, FEATURESTREAM_BENCH_RSS_FILE: join(rssDir, rssName) },
+      execArgv: [...process.execArgv, '--import', fileURLToPath(new URL('./peak-rss.js', import.meta.url))],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  const fsProc = start(fileURLToPath(import.meta.url), ['--child=featurestream'], 'featurestream');
   // The bare server's own module: its process loads node:http and nothing else.
-  const bareProc = start(fileURLToPath(new URL('./bare-server.js', import.meta.url)), []);
+  const bareProc = start(fileURLToPath(new URL('./bare-server.js', import.meta.url)), [], 'bare');
   try {
     const fsReady = await waitFor<{ kind: string; l1Port: number; l2Port: number }>(fsProc, 'ready');
     const bareReady = await waitFor<{ kind: string; barePort: number }>(bareProc, 'ready');
@@ -374,6 +383,12 @@ export async function runServeBench(): Promise<ScenarioResult[]> {
     return results;
   } finally {
     await Promise.all([stop(fsProc), stop(bareProc)]);
+    const mb = (name: string) => {
+      const f = join(rssDir, name);
+      return existsSync(f) ? `${Math.round(Number(readFileSync(f, 'utf8')) / 1024)} MB` : 'not reported';
+    };
+    console.log(`peak RSS: featurestream server ${mb('featurestream')}, bare server ${mb('bare')}`);
+    rmSync(rssDir, { recursive: true, force: true });
     const keys = ids.flatMap((id) => [`feature:model:${id}:perf_5min:v1`, `feature:model:${id}:perf_1hr:v1`]);
     const redis = new Redis(REDIS_URL);
     await redis.del(...keys);
