@@ -1,25 +1,3 @@
-/**
- * `npm run bench:kafka` — events/s consumed through a topology from Kafka (`runKafkaJob`: decode,
- * repartition topic, shard actors, changelog checkpoints), beside the raw kafkajs consume rate of
- * the same topic measured in the same run (a consumer group that JSON-parses every message and
- * counts per key — the least a consumer of these events does), with kafkajs' own gzip codec and
- * record decoder. Prints both and the ratio, and the raw rate once more with the gzip codec and
- * the record decoder the job installs (`useFastGzip`, `useFastRecordDecoder`), so what those
- * alone give a plain consumer is in the table too.
- *
- * Without `KAFKA_BROKERS` it starts the project's Kafka-protocol test broker (test/kafka/mockbroker) (the
- * librdkafka mock cluster, 3 brokers) and produces the events itself: `performance_metrics`
- * events as the LLM Auto-Optimizer collector writes them (JSON, gzip, key = event id).
- *
- * The default topic is 150,000 events over 8 partitions (`EVENTS`, `PARTITIONS`); the test
- * broker keeps ~5 MB per partition (~25,000 of these events).
- *
- *   EVENTS=150000 PARTITIONS=8 RUNS=5 TOPOLOGY=llm-features npm run bench:kafka
- *
- * `MAX_LAG` (default 32) is the job's `maxRepartitionLag` (the test broker's partitions are
- * small), `MAX_WAIT` (default 100) its fetch wait in ms.
- */
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +10,7 @@ import { pino } from 'pino';
 import { TOPOLOGIES } from '../topology/index.js';
 import { generatePerfLines } from '../src/domains/llm/generate/perf-stream.js';
 import { runKafkaJob } from '../src/runtime/kafka/job.js';
+import { startBroker } from './broker.js';
 import { registerDomains } from '../src/cli/domains.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 150_000);
@@ -50,33 +29,6 @@ const TOPIC = 'bench-events';
 const { CompressionCodecs } = kafkajs;
 /** kafkajs' own gzip codec, captured before a job installs featurestream's (`useFastGzip`). */
 const PLAIN_GZIP = CompressionCodecs[CompressionTypes.GZIP];
-
-interface Broker {
-  readonly brokers: string[];
-  stop(): Promise<void>;
-}
-
-async function startBroker(): Promise<Broker> {
-  const env = process.env.KAFKA_BROKERS;
-  if (env !== undefined && env !== '') return { brokers: env.split(','), stop: async () => {} };
-  const script =
-    process.env.FEATURESTREAM_KAFKA_BUILD ??
-    new URL('../../test/kafka/mockbroker/build.sh', import.meta.url).pathname;
-  const bin = execFileSync('bash', [script], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
-  const child = spawn(bin, ['3', `${TOPIC}:${PARTITIONS}`], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const bootstrap = await new Promise<string>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').once('data', (d: string) => resolve(d.trim().split('\n')[0]!));
-    child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
-  });
-  return {
-    brokers: bootstrap.split(','),
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.stdin.end();
-      }),
-  };
-}
 
 async function produceEvents(kafka: Kafka): Promise<number> {
   const producer = kafka.producer();
@@ -202,6 +154,7 @@ async function throughTopology(
       maxWaitTimeMs: Number(process.env.MAX_WAIT ?? 100),
       // The test broker keeps ~5 MB per partition: keep the repartition backlog well below.
       maxRepartitionLag: Number(process.env.MAX_LAG ?? 32),
+      ...(process.env.CHUNK === undefined ? {} : { chunkRecords: Number(process.env.CHUNK) }),
       logger: pino({ level: 'debug' }, log),
     });
     if (s.eventsRead !== total) throw new Error(`the topology read ${s.eventsRead} events of ${total}`);
@@ -224,7 +177,7 @@ export async function main(): Promise<void> {
   // selects kafkajs' own decoder back, as it does kafkajs' own gzip codec.
   if (!useFastRecordDecoder())
     throw new Error('kafkajs fetched before the record decoder could be installed');
-  const broker = await startBroker();
+  const broker = await startBroker(TOPIC, PARTITIONS);
   try {
     const kafka = new Kafka({ brokers: broker.brokers, clientId: 'fs-bench', logLevel: logLevel.NOTHING });
     const total = await produceEvents(kafka);

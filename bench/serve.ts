@@ -33,6 +33,7 @@ import { featuresOfGroup } from '../src/domains/llm/features/catalog.js';
 import { setDefaultTopology } from '../src/registry/feature-set.js';
 import { createServer } from '../src/serve/server.js';
 import { RedisOnlineStore } from '../src/stores/online-redis.js';
+import { featureSetOf } from '../src/registry/feature-set.js';
 
 const DURATION = Number(process.env.DURATION ?? 5);
 const WARMUP = Number(process.env.WARMUP ?? 2);
@@ -91,6 +92,7 @@ async function childFeaturestream(): Promise<void> {
   setDefaultTopology('llm-features');
   const online = new RedisOnlineStore({ connection: REDIS_URL });
   const withL1 = await createServer({
+    featureSet: featureSetOf(),
     online,
     offline: null,
     redisUrl: REDIS_URL,
@@ -98,6 +100,7 @@ async function childFeaturestream(): Promise<void> {
     logger: false,
   });
   const withoutL1 = await createServer({
+    featureSet: featureSetOf(),
     online,
     offline: null,
     redisUrl: null,

@@ -1144,6 +1144,15 @@ describe.concurrent('misuse table', () => {
       await cli(['quality', '--offline', off, '--at', 'yesterday']),
       /--at must be RFC 3339, a date or ms since the epoch, got "yesterday"/,
     );
+    // The topology that wrote the group names its features: an unknown one → 2, naming --topology.
+    usage(
+      await cli(['drift', '--offline', off, '--group', 'perf_5min', ...periods, '--topology', 'nope']),
+      /--topology: unknown topology "nope"/,
+    );
+    usage(
+      await cli(['quality', '--offline', off, '--topology', 'nope']),
+      /--topology: unknown topology "nope"/,
+    );
     const q = await cli(['quality', '--offline', 'postgres://postgres@127.0.0.1:5432/fs_no_such_db']);
     expect(q.code, q.stderr).toBe(2);
     oneLine(q, /^featurestream: --offline \S+fs_no_such_db: database "fs_no_such_db" does not exist/);

@@ -15,6 +15,7 @@ import { RunMetrics } from '../src/monitoring/run-metrics.js';
 import { createKafkaMetrics } from '../src/runtime/kafka/metrics.js';
 import { createServer } from '../src/serve/server.js';
 import { ROOT, sleep, startCli, tempDir } from './support.js';
+import { featureSetOf } from '../src/registry/feature-set.js';
 
 const RULES = join(ROOT, 'monitoring/prometheus-rules.yml');
 const DASHBOARD = join(ROOT, 'monitoring/grafana-dashboard.json');
@@ -26,13 +27,14 @@ function declared(text: string): Set<string> {
 
 /** Every metric name the code registers: run, drift, serving (with quality) and Kafka. */
 async function registeredNames(): Promise<Set<string>> {
-  const run = new RunMetrics();
+  const run = new RunMetrics({ featureSet: featureSetOf() });
   new DriftMonitor({ groups: ['perf_5min'], currentMs: 1, reference: { trailingMs: 1 } }).registerMetrics(
     run.registry,
   );
   const names = declared(await run.registry.metrics());
   for (const n of declared(await createKafkaMetrics(new Registry()).registry.metrics())) names.add(n);
   const app = await createServer({
+    featureSet: featureSetOf(),
     online: null,
     offline: null,
     redisUrl: null,

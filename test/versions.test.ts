@@ -11,6 +11,7 @@ import { startServe } from '../src/cli/serve.js';
 import { pino } from 'pino';
 import { runCli, tempDir } from './support.js';
 import { dropSchema, offlineUrl, PG_URL, uniqueName } from './stores-support.js';
+import { featureSetOf } from '../src/registry/feature-set.js';
 
 const schema = uniqueName('fs_versions');
 const pool = new pg.Pool({ connectionString: PG_URL });
@@ -80,6 +81,7 @@ describe('feature versions', () => {
     const model = last.entity_id;
     const server = await startServe(
       {
+        featureSet: featureSetOf(),
         port: 0,
         host: '127.0.0.1',
         onlineUrl: null,

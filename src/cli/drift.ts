@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { FeaturestreamError } from '../shared/errors.js';
 import { parseDateOrTimestamp } from '../shared/timestamp.js';
 import { positiveInt } from '../shared/flags.js';
+import { pluginOption } from './common.js';
 import type { Period } from '../drift/report.js';
 
 const OFFLINE_HELP = 'offline store: postgres://USER@HOST:PORT/DB[?schema=S], embedded or embedded:DIR';
@@ -40,6 +41,8 @@ interface DriftFlags {
   offline: string;
   schema?: string;
   group: string;
+  topology: string;
+  plugin?: string[];
   entity?: string;
   features?: string;
   version?: number;
@@ -73,6 +76,12 @@ export function registerDriftCommand(program: Command): void {
     .addOption(new Option('--offline <url>', OFFLINE_HELP).default('embedded'))
     .addOption(new Option('--schema <name>', 'schema of the tables (overrides ?schema= in the URL)'))
     .requiredOption('--group <group>', 'feature group, e.g. perf_5min')
+    .option(
+      '--topology <name|file>',
+      'the topology that wrote the group (its features: ids, names, categorical values)',
+      'llm-features',
+    )
+    .addOption(pluginOption())
     .option('--entity <id>', 'only this entity id')
     .option('--features <list>', 'comma-separated value names, feature names or ids (default: all)')
     .addOption(
@@ -108,13 +117,13 @@ export function registerDriftCommand(program: Command): void {
         '      --reference 2026-01-01/2026-01-08 --current 2026-01-08/2026-01-15 --format html --out drift.html',
     )
     .action(async (o: DriftFlags) => {
-      const [{ withStore }, { buildDriftReport }, { renderDriftReport }, { featureSetOf }] =
+      const [{ withStore, topologyOf, featureSetOf }, { buildDriftReport }, { renderDriftReport }] =
         await Promise.all([
           import('./common.js'),
           import('../drift/report.js'),
           import('../drift/render.js'),
-          import('../registry/feature-set.js'),
         ]);
+      const set = await featureSetOf(await topologyOf(o));
       const features = o.features
         ?.split(',')
         .map((f) => f.trim())
@@ -123,7 +132,7 @@ export function registerDriftCommand(program: Command): void {
         o,
         (store) =>
           buildDriftReport(store, {
-            featureSet: featureSetOf(),
+            featureSet: set,
             group: o.group,
             reference: o.reference,
             current: o.current,

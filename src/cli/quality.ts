@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDateOrTimestamp } from '../shared/timestamp.js';
 import type { QualityReport } from '../quality/score.js';
+import { pluginOption } from './common.js';
 
 const OFFLINE_HELP = 'offline store: postgres://USER@HOST:PORT/DB[?schema=S], embedded or embedded:DIR';
 
@@ -69,6 +70,12 @@ export function registerQualityCommand(program: Command): void {
     .addOption(new Option('--offline <url>', OFFLINE_HELP).default('embedded'))
     .addOption(new Option('--schema <name>', 'schema of the tables (overrides ?schema= in the URL)'))
     .option('--group <group>', 'only this group')
+    .option(
+      '--topology <name|file>',
+      'the topology that wrote the rows (its features and validation rules)',
+      'llm-features',
+    )
+    .addOption(pluginOption())
     .addOption(
       new Option('--at <time>', 'end of the window: RFC 3339, date or ms (default now)').argParser((v) => {
         const t = /^-?\d+$/.test(v) ? Number(v) : parseDateOrTimestamp(v);
@@ -88,20 +95,22 @@ export function registerQualityCommand(program: Command): void {
         offline: string;
         schema?: string;
         group?: string;
+        topology: string;
+        plugin?: string[];
         at?: number;
         window: number;
         format: 'json' | 'text';
       }) => {
-        const [{ withStore }, { computeQuality }, { featureSetOf }] = await Promise.all([
+        const [{ withStore, topologyOf, featureSetOf }, { computeQuality }] = await Promise.all([
           import('./common.js'),
           import('../quality/score.js'),
-          import('../registry/feature-set.js'),
         ]);
+        const set = await featureSetOf(await topologyOf(o));
         const q = await withStore(
           o,
           (store) =>
             computeQuality(async (sql, params) => (await store.client.query('quality', sql, params)).rows, {
-              featureSet: featureSetOf(),
+              featureSet: set,
               schema: store.schema,
               windowMs: o.window,
               ...(o.at === undefined ? {} : { at: o.at }),

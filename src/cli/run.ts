@@ -358,6 +358,7 @@ export async function registerRunCommand(program: Command): Promise<Command> {
               o.metricsPort as number,
               stateDir ?? null,
               drift,
+              await featureSetOf(base),
             );
       // The live topology page (issue 13), fed by the coordinator.
       const ui =

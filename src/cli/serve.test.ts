@@ -18,6 +18,7 @@ import {
   startServe,
 } from './serve.js';
 import { createTestSchema } from '../serve/test-support.js';
+import { featureSetOf } from '../registry/feature-set.js';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `fs_serve_cmd_${randomUUID().slice(0, 8)}`;
@@ -132,7 +133,7 @@ describe('startServe', () => {
     const config = resolveServeConfig(
       flags({ offline: `${PG_URL}?schema=${SCHEMA}`, rollout: ['perf_5min=1:1'] }),
     );
-    const running = await startServe(config, pino({ level: 'silent' }));
+    const running = await startServe({ ...config, featureSet: featureSetOf() }, pino({ level: 'silent' }));
     try {
       const ready = await fetch(`${running.address}/readyz`);
       expect(ready.status).toBe(200);
@@ -154,11 +155,17 @@ describe('startServe', () => {
   });
 
   it('fails with an InUseError (exit 3) when the port is taken', async () => {
-    const first = await startServe(resolveServeConfig(flags({ online: 'none' })), pino({ level: 'silent' }));
+    const first = await startServe(
+      { ...resolveServeConfig(flags({ online: 'none' })), featureSet: featureSetOf() },
+      pino({ level: 'silent' }),
+    );
     try {
       const port = Number(new URL(first.address).port);
       await expect(
-        startServe(resolveServeConfig(flags({ online: 'none', port })), pino({ level: 'silent' })),
+        startServe(
+          { ...resolveServeConfig(flags({ online: 'none', port })), featureSet: featureSetOf() },
+          pino({ level: 'silent' }),
+        ),
       ).rejects.toThrow(
         new RegExp(
           `^--port ${port}: 127\\.0\\.0\\.1:${port} is in use by another process: stop it or choose another --port$`,

@@ -40,8 +40,8 @@ export interface ServeConfig {
   readonly maxBatch: number;
   readonly keyPrefix: string;
   readonly rollout: Readonly<Record<string, readonly RolloutArm[]>>;
-  /** The features and groups served (`--topology`). Default: the `llm-features` topology's. */
-  readonly featureSet?: FeatureSet;
+  /** The features and groups served (`--topology`). */
+  readonly featureSet: FeatureSet;
   /** `--tls-cert` / `--tls-key`: listen with HTTPS; null for plain HTTP. */
   readonly tls?: ListenTls | null;
 }
@@ -92,7 +92,10 @@ const int =
  * @example
  * resolveServeConfig({ ...flags, online: 'redis://127.0.0.1:6379', offline: 'none' }, process.env);
  */
-export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+export function resolveServeConfig(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<ServeConfig, 'featureSet'> {
   const isEmbedded = (v: string) => v === 'embedded' || v.startsWith('embedded:');
   const onlineEmbedded = isEmbedded(flags.online) ? flags.online : null;
   const offlineEmbedded = isEmbedded(flags.offline) ? flags.offline : null;
@@ -181,21 +184,19 @@ export async function startServe(config: ServeConfig, logger: Logger): Promise<R
   // Loaded here, not at the top: `featurestream --help` and other commands import this module
   // to register `serve` and should not pay for fastify, pg and the stores.
   const [
-    { featureSetOf },
     { RedisOnlineStore },
     { openOnlineStore, parseOnlineSpec },
     { asQueryable, openSqlClient, parseOfflineSpec },
     { createServer },
     pg,
   ] = await Promise.all([
-    import('../registry/feature-set.js'),
     import('../stores/online-redis.js'),
     import('../stores/online-store.js'),
     import('../stores/sql-client.js'),
     import('../serve/server.js'),
     import('pg').then((m) => m.default),
   ]);
-  const set = config.featureSet ?? featureSetOf();
+  const set = config.featureSet;
   const ttlSecondsByGroup = set.ttlSecondsByGroup;
   // An embedded directory that holds no store fails here, naming it, rather than serving nulls.
   const noStore = (flag: string, dir: string) =>

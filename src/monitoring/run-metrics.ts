@@ -2,21 +2,12 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FeatureRow } from '../../operators/operator.js';
-import { featureSetOf } from '../registry/feature-set.js';
+import type { FeatureSet } from '../registry/feature-set.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
 
 /** The live counters of a run the metrics read at scrape time (the coordinator's own objects). */
 export type { RunObserver, RunView } from '../runtime/observer.js';
 import type { RunObserver, RunView } from '../runtime/observer.js';
-
-/** Windowed groups of the default topology (a custom topology's count as rows only). */
-let windowed: ReadonlySet<string> | undefined;
-const WINDOWED = (): ReadonlySet<string> =>
-  (windowed ??= new Set(
-    featureSetOf()
-      .groups.filter((g) => g.window !== null)
-      .map((g) => g.group),
-  ));
 
 /**
  * The Prometheus metrics of a file run (`run --metrics-port`), units in the names, in their own
@@ -46,7 +37,7 @@ const WINDOWED = (): ReadonlySet<string> =>
  * | `featurestream_sink_retries_total` | counter: retried store operations | sink |
  *
  * @example
- * const m = new RunMetrics({ stateDir: '.state' });
+ * const m = new RunMetrics({ featureSet: featureSet(topology), stateDir: '.state' });
  * await runJob({ ...opts, sinks: m.instrumentSinks(sinks), metrics: m });
  */
 export class RunMetrics implements RunObserver {
@@ -62,10 +53,14 @@ export class RunMetrics implements RunObserver {
   private readonly sinkBatch: Histogram<'sink'>;
   private readonly sinkRetries: Counter<'sink'>;
   private readonly stateDir: string | null;
+  /** The run topology's windowed groups (their rows count as window firings). */
+  private readonly windowed: ReadonlySet<string>;
 
-  constructor(options: { stateDir?: string | null; registry?: Registry } = {}) {
+  /** `featureSet`: the run topology's features and groups. */
+  constructor(options: { featureSet: FeatureSet; stateDir?: string | null; registry?: Registry }) {
     this.registry = options.registry ?? new Registry();
     this.stateDir = options.stateDir ?? null;
+    this.windowed = new Set(options.featureSet.groups.filter((g) => g.window !== null).map((g) => g.group));
     const registers = [this.registry];
     const self = this;
     /** A counter mirrored from a live record of totals (only ever grows within a process). */
@@ -116,7 +111,7 @@ export class RunMetrics implements RunObserver {
       'featurestream_window_firings_total',
       'Window firings (rows of windowed groups), by group',
       ['group'],
-      (v) => entries(v.counters.rowsByGroup).filter(([[g]]) => WINDOWED().has(g!)),
+      (v) => entries(v.counters.rowsByGroup).filter(([[g]]) => self.windowed.has(g!)),
     );
     mirrored(
       'featurestream_invalid_values_total',

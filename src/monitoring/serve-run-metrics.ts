@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { DriftMonitor } from '../drift/monitor.js';
 import { serveMetrics } from '../runtime/kafka/metrics.js';
+import type { FeatureSet } from '../registry/feature-set.js';
 import { RunMetrics } from './run-metrics.js';
 
 /**
@@ -9,7 +10,7 @@ import { RunMetrics } from './run-metrics.js';
  * picks a free port (printed on stderr).
  *
  * @example
- * const served = await serveRunMetrics(9464, '.state', undefined);
+ * const served = await serveRunMetrics(9464, '.state', undefined, featureSet(topology));
  * await runJob({ ...opts, sinks: served.metrics.instrumentSinks(sinks), metrics: served.metrics });
  * await served.close();
  */
@@ -17,8 +18,9 @@ export async function serveRunMetrics(
   port: number,
   stateDir: string | null,
   drift: DriftMonitor | undefined,
+  featureSet: FeatureSet,
 ): Promise<{ metrics: RunMetrics; server: Server; close(): Promise<void> }> {
-  const metrics = new RunMetrics({ stateDir });
+  const metrics = new RunMetrics({ featureSet, stateDir });
   drift?.registerMetrics(metrics.registry);
   const server = await serveMetrics(port, metrics.registry, { live: () => true, ready: () => true });
   const address = server.address();

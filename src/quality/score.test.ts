@@ -7,6 +7,7 @@ import { OfflineStore } from '../stores/offline-postgres.js';
 import { groupSlideMs } from './score.js';
 import { computeQuality } from './score.js';
 import { llmFeatureSet } from '../domains/llm/feature-set.js';
+import { featureSetOf } from '../registry/feature-set.js';
 
 const SET = llmFeatureSet();
 
@@ -116,6 +117,7 @@ describe('quality score', () => {
 
   it('GET /quality on serve, and its gauge on /metrics', async () => {
     const app = await createServer({
+      featureSet: featureSetOf(),
       online: null,
       offline: pool,
       offlineSchema: schema,
@@ -138,6 +140,7 @@ describe('quality score', () => {
       await app.close();
     }
     const none = await createServer({
+      featureSet: featureSetOf(),
       online: null,
       offline: null,
       redisUrl: null,

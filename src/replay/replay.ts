@@ -18,6 +18,7 @@ import { formatTimestamp } from '../shared/timestamp.js';
 import { type RunSummary, runJob } from '../runtime/coordinator.js';
 import type { RowSink } from '../runtime/sink.js';
 import { openSinks } from '../stores/open-sinks.js';
+import { featureSet } from '../registry/feature-set.js';
 import { LOCK_FILE, lockDir } from '../stores/dir-lock.js';
 import type { KafkaReplaySource, KafkaScanPartition } from './kafka-scan.js';
 import { type ReplayPlan, replayPlan } from './plan.js';
@@ -199,7 +200,7 @@ async function replayLocked(
   opts.logger.info({ ...scan, eventsPath }, 'replay scan');
   const topology = withFeatureVersion(opts.topology, opts.featureVersion);
   const sinks = [
-    ...(await openSinks(opts.online, opts.offline, topology.name, opts.logger)),
+    ...(await openSinks(opts.online, opts.offline, topology.name, opts.logger, featureSet(topology))),
     ...(opts.sinks ?? []),
   ];
   const bar = opts.progress?.('run');

@@ -7,13 +7,17 @@ import { onlineRow } from '../stores/online-conformance.js';
 import { EmbeddedOnlineStore } from '../stores/online-leveldb.js';
 import { deferredSinks } from './deferred-sinks.js';
 import { openSinks } from '../stores/open-sinks.js';
+import { featureSetOf } from '../registry/feature-set.js';
 
 const logger = pino({ level: 'silent' });
 
 describe('deferredSinks', () => {
   it('takes writes while the stores open and delivers them once they are open', async () => {
     const dir = join(tempDir('fs-deferred-'), 'online');
-    const sink = deferredSinks(openSinks(`embedded:${dir}`, undefined, 'llm-features', logger), 'stores');
+    const sink = deferredSinks(
+      openSinks(`embedded:${dir}`, undefined, 'llm-features', logger, featureSetOf()),
+      'stores',
+    );
     // Called at once, before the store is open: both wait for it and land.
     const first = sink.write([onlineRow({ values: { latency_p95_5min: 1 } })]);
     const second = sink.write([onlineRow({ revision: 1, values: { latency_p95_5min: 2 } })]);
@@ -29,7 +33,10 @@ describe('deferredSinks', () => {
   }, 30_000);
 
   it('a store that fails to open fails the first write and the flush with its error; close still resolves', async () => {
-    const sink = deferredSinks(openSinks('bogus://nowhere', undefined, 'llm-features', logger), 'stores');
+    const sink = deferredSinks(
+      openSinks('bogus://nowhere', undefined, 'llm-features', logger, featureSetOf()),
+      'stores',
+    );
     const err = await sink.write([onlineRow()]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/--online/);

@@ -9,7 +9,7 @@ import type { DeadLetterRecord, LateRecord, RowSink } from './sink.js';
  * external stores open them before they start, so a bad URL or an unreachable store fails there.
  *
  * @example
- * const sinks = [deferredSinks(openSinks(online, offline, 'llm-features', logger), 'stores')];
+ * const sinks = [deferredSinks(openSinks(online, offline, 'llm-features', logger, set), 'stores')];
  */
 export function deferredSinks(opening: Promise<readonly RowSink[]>, name: string): RowSink {
   opening.catch(() => undefined); // awaited by the first call

@@ -6,9 +6,11 @@ import { registerPlugin } from '../../operators/plugins.js';
 import { ConfigError } from '../shared/errors.js';
 import { type L1Follower, registeredServeExtensions, type ServeExtension } from './extensions.js';
 import { createServer, type ServeOptions } from './server.js';
+import { featureSetOf } from '../registry/feature-set.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const BASE: ServeOptions = {
+  featureSet: featureSetOf(),
   online: null,
   offline: null,
   redisUrl: null,

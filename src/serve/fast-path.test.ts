@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisOnlineStore } from '../stores/online-redis.js';
 import { createServer, type ServeOptions } from './server.js';
 import { deleteOnline, putOnline } from './test-support.js';
+import { featureSetOf } from '../registry/feature-set.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `fastpath-${randomUUID().slice(0, 8)}-`;
@@ -94,6 +95,7 @@ afterAll(async () => {
 
 async function start(over: Partial<ServeOptions>): Promise<string> {
   const app = await createServer({
+    featureSet: featureSetOf(),
     online,
     offline: null,
     redisUrl: null,

@@ -8,7 +8,7 @@
  * const plan = resolver.resolve(['PERF_001,latency_p95_5min'], 'model');
  * plan.groups.map((g) => g.group); // ['perf_5min']
  */
-import { type FeatureDef, type FeatureSet, type GroupDef, featureSetOf } from '../registry/feature-set.js';
+import type { FeatureDef, FeatureSet, GroupDef } from '../registry/feature-set.js';
 import { type RolloutArm, validateRollout } from '../registry/rollout.js';
 import { ConfigError } from '../shared/errors.js';
 import { RequestError } from './errors.js';
@@ -40,8 +40,8 @@ export interface ResolverOptions {
   readonly rollout?: Readonly<Record<string, readonly RolloutArm[]>>;
   /** Per-group TTL overrides in seconds (default: the catalog's `ttlSeconds`). */
   readonly ttlSecondsByGroup?: Readonly<Record<string, number>>;
-  /** The features and groups served. Default: the `llm-features` topology's. */
-  readonly featureSet?: FeatureSet;
+  /** The features and groups served. */
+  readonly featureSet: FeatureSet;
   /** How many distinct `features` lists to memoise. Default 4096. */
   readonly memoSize?: number;
 }
@@ -62,9 +62,9 @@ export class FeatureResolver {
   private readonly memoSize: number;
   private readonly set: FeatureSet;
 
-  constructor(options: ResolverOptions = {}) {
+  constructor(options: ResolverOptions) {
     this.memoSize = options.memoSize ?? 4096;
-    this.set = options.featureSet ?? featureSetOf();
+    this.set = options.featureSet;
     const groups = this.set.groups;
     this.entities = new Set(groups.map((g) => g.entity));
     const rollout = options.rollout ?? {};

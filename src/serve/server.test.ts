@@ -16,6 +16,7 @@ import {
   putOnline,
   type TestValue,
 } from './test-support.js';
+import { featureSetOf } from '../registry/feature-set.js';
 
 const FEATURE_CATALOG = llmFeatureSet().features;
 const GROUPS = llmFeatureSet().groups;
@@ -102,6 +103,7 @@ afterAll(async () => {
 
 async function server(over: Partial<ServeOptions> = {}): Promise<FastifyInstance> {
   const app = await createServer({
+    featureSet: featureSetOf(),
     online,
     offline: pool,
     offlineSchema: SCHEMA,
@@ -534,6 +536,7 @@ describe('versions and rollout', () => {
   it('rejects an invalid rollout at start', async () => {
     await expect(
       createServer({
+        featureSet: featureSetOf(),
         online,
         offline: null,
         redisUrl: null,
@@ -543,6 +546,7 @@ describe('versions and rollout', () => {
     ).rejects.toThrow(/rollout\.perf_5min.*sum to 1/);
     await expect(
       createServer({
+        featureSet: featureSetOf(),
         online,
         offline: null,
         redisUrl: null,
@@ -727,6 +731,7 @@ describe('auth', () => {
   it('rejects an empty token at start', async () => {
     await expect(
       createServer({
+        featureSet: featureSetOf(),
         online: null,
         offline: null,
         redisUrl: null,

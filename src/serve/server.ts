@@ -35,7 +35,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { ConfigError } from '../shared/errors.js';
-import { type FeatureSet, featureSetOf } from '../registry/feature-set.js';
+import type { FeatureSet } from '../registry/feature-set.js';
 import type { RolloutArm } from '../registry/rollout.js';
 import { bearerAuth } from './auth.js';
 import { errorBody, toRequestError } from './error-mapping.js';
@@ -95,8 +95,8 @@ export interface ServeOptions {
   readonly rollout?: Readonly<Record<string, readonly RolloutArm[]>>;
   /** Per-group TTL overrides in seconds (must match the online store's). Default: the catalog's. */
   readonly ttlSecondsByGroup?: Readonly<Record<string, number>>;
-  /** The features and groups served (the serve command's `--topology`). Default: the `llm-features` topology's. */
-  readonly featureSet?: FeatureSet;
+  /** The features and groups served (the serve command's `--topology`). */
+  readonly featureSet: FeatureSet;
   /**
    * Routes plugins add (extensions.ts), mounted behind the bearer token. Default: the serve
    * extensions of the registered plugins (`pluginExtensions('serve')`); `[]` mounts none.
@@ -157,7 +157,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
   }
   const extensions = opts.extensions ?? registeredServeExtensions();
   checkServeExtensions(extensions, opts.extensionOptions);
-  const set = opts.featureSet ?? featureSetOf();
+  const set = opts.featureSet;
   const resolver = new FeatureResolver({
     featureSet: set,
     ...(opts.rollout === undefined ? {} : { rollout: opts.rollout }),

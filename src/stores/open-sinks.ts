@@ -7,15 +7,15 @@ import type { RowSink } from '../runtime/sink.js';
  * absent). Bad URLs fail here, at start, with a ConfigError naming the flag.
  *
  * @example
- * const sinks = await openSinks('redis://127.0.0.1:6379', 'embedded', 'llm-features', logger);
+ * const sinks = await openSinks('redis://127.0.0.1:6379', 'embedded', 'llm-features', logger, featureSet(topology));
  */
 export async function openSinks(
   online: string | undefined,
   offline: string | undefined,
   topologyName: string,
   logger: Logger,
-  /** The run topology's features and groups (store TTLs, registry entries); default `llm-features`'. */
-  featureSet?: FeatureSet,
+  /** The run topology's features and groups (store TTLs, registry entries). */
+  featureSet: FeatureSet,
   /** `emptyEmbeddedOffline`: an embedded offline store starts from an empty schema (the embedded default). */
   more: { readonly emptyEmbeddedOffline?: boolean } = {},
 ): Promise<RowSink[]> {
@@ -27,7 +27,7 @@ export async function openSinks(
     ...(offline === undefined ? {} : { offline }),
     topologyName,
     logger,
-    ...(featureSet === undefined ? {} : { featureSet }),
+    featureSet,
     ...(more.emptyEmbeddedOffline === true ? { emptyEmbeddedOffline: true } : {}),
   });
 }

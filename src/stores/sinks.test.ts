@@ -16,6 +16,7 @@ import { RedisOnlineStore } from './online-redis.js';
 import { openOnlineStore } from './online-store.js';
 import { PrivateRedis } from './private-redis.js';
 import { createStoreSinks } from './sinks.js';
+import { featureSetOf } from '../registry/feature-set.js';
 
 const FEATURE_CATALOG = llmFeatureSet().features;
 
@@ -86,6 +87,7 @@ function sinkConformance(
       const env = await setup();
       try {
         const sinks = await createStoreSinks({
+          featureSet: featureSetOf(),
           online: env.online,
           offline: env.offline,
           topologyName: 'h5-test-topology',
@@ -234,7 +236,12 @@ describe('createStoreSinks', () => {
     [{ offline: 'postgres://h:0/db' }, '--offline'],
     [{ online: 'embedded:', offline: 'embedded' }, '--online'],
   ])('fails at start with a ConfigError naming the flag for %j', async (flags, flag) => {
-    const err = await createStoreSinks({ ...flags, topologyName: 't', logger }).catch((e: unknown) => e);
+    const err = await createStoreSinks({
+      featureSet: featureSetOf(),
+      ...flags,
+      topologyName: 't',
+      logger,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).field).toBe(flag);
     expect((err as Error).message.startsWith(`${flag}:`)).toBe(true);
@@ -243,6 +250,7 @@ describe('createStoreSinks', () => {
   it('checks both values before opening anything', async () => {
     const schema = newSchema();
     const err = await createStoreSinks({
+      featureSet: featureSetOf(),
       online: 'nope',
       offline: `${PG}?schema=${schema}`,
       topologyName: 't',
@@ -257,6 +265,7 @@ describe('createStoreSinks', () => {
 
   it('unreachable stores fail at start with an ExternalError naming the flag', async () => {
     const redisDown = await createStoreSinks({
+      featureSet: featureSetOf(),
       online: 'redis://127.0.0.1:1',
       topologyName: 't',
       logger,
@@ -265,6 +274,7 @@ describe('createStoreSinks', () => {
     expect(redisDown).toBeInstanceOf(ExternalError);
     expect((redisDown as Error).message).toMatch(/^--online[: ]/);
     const pgDown = await createStoreSinks({
+      featureSet: featureSetOf(),
       offline: 'postgres://postgres@127.0.0.1:1/test',
       topologyName: 't',
       logger,
@@ -277,7 +287,12 @@ describe('createStoreSinks', () => {
   it('Redis outage: a sink write in flight blocks, retries and completes when Redis is back', async () => {
     const redis = await PrivateRedis.start();
     try {
-      const [sink] = await createStoreSinks({ online: redis.url, topologyName: 't', logger });
+      const [sink] = await createStoreSinks({
+        featureSet: featureSetOf(),
+        online: redis.url,
+        topologyName: 't',
+        logger,
+      });
       const own = new Redis(redis.url);
       await own.call('CLIENT', 'PAUSE', '60000', 'WRITE'); // the write below is surely in flight
       own.disconnect();
@@ -309,6 +324,7 @@ describe('createStoreSinks', () => {
     const schema = newSchema();
     const appName = `fs-h5-sink-${randomUUID().slice(0, 8)}`;
     const [sink] = await createStoreSinks({
+      featureSet: featureSetOf(),
       offline: `${PG}?schema=${schema}&application_name=${appName}`,
       topologyName: 't',
       logger,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { FeatureRow } from '../../operators/operator.js';
-import { type FeatureSet, featureSetOf } from '../registry/feature-set.js';
+import type { FeatureSet } from '../registry/feature-set.js';
 import { registerGroupVersion } from '../registry/versions.js';
 import { syncRegistry } from '../registry/registry.js';
 import type { DeadLetterRecord, LateRecord, RowSink } from '../runtime/sink.js';
@@ -26,11 +26,8 @@ export interface StoreSinkOptions {
   readonly retryDeadlineMs?: number;
   /** How long to wait for each store at start before failing. Default 15 000 ms. */
   readonly startTimeoutMs?: number;
-  /**
-   * The run topology's features and groups: TTLs of the online store, entries of the feature
-   * registry. Default: the `llm-features` topology's.
-   */
-  readonly featureSet?: FeatureSet;
+  /** The run topology's features and groups: TTLs of the online store, entries of the feature registry. */
+  readonly featureSet: FeatureSet;
   /** Sync the feature registry from the topology's features at start (offline store). Default true. */
   readonly syncRegistry?: boolean;
   /** Redis key prefix (tests). Default ''. */
@@ -77,7 +74,7 @@ export async function createStoreSinks(opts: StoreSinkOptions): Promise<RowSink[
   // FEATURESTREAM_RETRY_DEADLINE_MS: how long an unreachable store is waited for (default 15 s).
   const startTimeout = opts.startTimeoutMs ?? (Number(process.env.FEATURESTREAM_RETRY_DEADLINE_MS) || 15_000);
   const sinks: RowSink[] = [];
-  const set = opts.featureSet ?? featureSetOf();
+  const set = opts.featureSet;
   try {
     if (onlineSpec !== undefined) {
       const name = `online:${onlineSpec.kind}`;

@@ -7,6 +7,7 @@ import { ConfigError } from '../shared/errors.js';
 import { formatTimestamp } from '../shared/timestamp.js';
 import { registryTestEngines, type TestStore } from '../registry/test-engines.js';
 import { buildTrainingSet, readEntitiesCsv, resolveFeatures } from './training-set.js';
+import { featureSetOf } from '../registry/feature-set.js';
 
 const engines = registryTestEngines();
 const t = (iso: string) => Date.parse(iso);
@@ -94,6 +95,7 @@ for (const engine of engines) {
       );
       const out = join(dir, `ts-${engine.name}.csv`);
       const r = await buildTrainingSet(store, entities, {
+        featureSet: featureSetOf(),
         features: ['PERF_002', 'system_load_cpu'],
         format: 'csv',
         out,
@@ -128,6 +130,7 @@ for (const engine of engines) {
       // --version picks another version of every group.
       const out2 = join(dir, `ts2-${engine.name}.ndjson`);
       await buildTrainingSet(store, entities, {
+        featureSet: featureSetOf(),
         features: ['latency_p95_5min'],
         version: 2,
         format: 'ndjson',
@@ -177,6 +180,7 @@ for (const engine of engines) {
       writeFileSync(entities, queries.map((q) => `model,${q.id},${formatTimestamp(q.at)}`).join('\n'));
       const out = join(dir, `gen-${engine.name}.csv.out`);
       await buildTrainingSet(store, entities, {
+        featureSet: featureSetOf(),
         features: ['PERF_001', 'PERF_002'],
         format: 'csv',
         out,
@@ -207,12 +211,18 @@ for (const engine of engines) {
 describe('training-set inputs', () => {
   it('resolves ids, names and value names; unknown ones are a ConfigError naming --features', () => {
     expect(
-      resolveFeatures(['PERF_002', 'latency_p95_5min', 'prompt_embedding_3']).map((v) => v.name),
+      resolveFeatures(['PERF_002', 'latency_p95_5min', 'prompt_embedding_3'], undefined, featureSetOf()).map(
+        (v) => v.name,
+      ),
     ).toEqual(['latency_p95_5min', 'prompt_embedding_3']);
-    expect(resolveFeatures(['DRV_001']).map((v) => v.name)).toHaveLength(8);
-    expect(resolveFeatures(['CTX_001'])[0]).toMatchObject({ group: 'context', ttlSeconds: 30, version: 1 });
-    expect(() => resolveFeatures(['nope'])).toThrow(ConfigError);
-    expect(() => resolveFeatures([])).toThrow(/--features/);
+    expect(resolveFeatures(['DRV_001'], undefined, featureSetOf()).map((v) => v.name)).toHaveLength(8);
+    expect(resolveFeatures(['CTX_001'], undefined, featureSetOf())[0]).toMatchObject({
+      group: 'context',
+      ttlSeconds: 30,
+      version: 1,
+    });
+    expect(() => resolveFeatures(['nope'], undefined, featureSetOf())).toThrow(ConfigError);
+    expect(() => resolveFeatures([], undefined, featureSetOf())).toThrow(/--features/);
   });
 
   it('reads CSV with or without a header, quotes across chunks, and names the bad line', async () => {

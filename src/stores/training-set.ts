@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { ConfigError } from '../shared/errors.js';
 import { parseDateOrTimestamp } from '../shared/timestamp.js';
-import { type FeatureSet, featureSetOf } from '../registry/feature-set.js';
+import type { FeatureSet } from '../registry/feature-set.js';
 import { quoteIdent } from './migrate.js';
 import type { OfflineStore } from './offline-postgres.js';
 import {
@@ -44,8 +44,8 @@ export interface TrainingSetOptions {
   readonly pageSize?: number;
   /** Draw a progress bar on stderr (when it is a terminal). Default false. */
   readonly progress?: boolean;
-  /** The features and groups to resolve `features` against. Default: the `llm-features` topology's. */
-  readonly featureSet?: FeatureSet;
+  /** The features and groups to resolve `features` against (the topology that wrote the rows). */
+  readonly featureSet: FeatureSet;
 }
 
 /**
@@ -55,13 +55,13 @@ export interface TrainingSetOptions {
  * `--features`.
  *
  * @example
- * resolveFeatures(['PERF_002', 'error_rate_5min']);
+ * resolveFeatures(['PERF_002', 'error_rate_5min'], undefined, featureSetOf('llm-features'));
  * // [{ name: 'latency_p95_5min', group: 'perf_5min', version: 1, ttlSeconds: 86400 }, { name: 'error_rate_5min', … }]
  */
 export function resolveFeatures(
   features: readonly string[],
-  version?: number,
-  set: FeatureSet = featureSetOf(),
+  version: number | undefined,
+  set: FeatureSet,
 ): RequestedValue[] {
   if (features.length === 0)
     throw new ConfigError('--features: list at least one feature', { field: '--features' });

@@ -15,6 +15,7 @@ import { createStoreSinks } from '../../src/stores/sinks.js';
 import { afterAll, beforeAll } from 'vitest';
 import { ROOT } from '../support.js';
 import { runTopology } from '../../src/cli/run-topology.js';
+import { featureSetOf } from '../../src/registry/feature-set.js';
 
 /** The standalone Kafka entry in the build (`npm run build` first, as for every CLI test). */
 export const KAFKA_ENTRY = join(ROOT, 'bin/featurestream.js');
@@ -373,7 +374,9 @@ export async function fileRun(
   const dl = join(dir, 'reference-dl.ndjson');
   const logger = pino({ level: 'silent' });
   const sinks =
-    offline === undefined ? [] : await createStoreSinks({ offline, topologyName: 'llm-features', logger });
+    offline === undefined
+      ? []
+      : await createStoreSinks({ featureSet: featureSetOf(), offline, topologyName: 'llm-features', logger });
   await runJob({
     sinks,
     // As `featurestream run` runs it (the derived version follows the default embedder).

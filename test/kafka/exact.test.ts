@@ -48,6 +48,7 @@ import {
   type TestBroker,
   within,
 } from './broker.js';
+import { featureSetOf } from '../../src/registry/feature-set.js';
 
 const SOAK = Number(process.env.FEATURESTREAM_KAFKA_SOAK ?? 0);
 let broker: TestBroker;
@@ -104,7 +105,12 @@ async function fileRun(c: Case): Promise<Reference> {
   const input = join(dir, `input-${c.name}.ndjson`);
   writeFileSync(input, `${c.lines.join('\n')}\n`);
   const logger = pino({ level: 'silent' });
-  const sinks = await createStoreSinks({ offline: offlineUrl(schema), topologyName: 'llm-features', logger });
+  const sinks = await createStoreSinks({
+    featureSet: featureSetOf(),
+    offline: offlineUrl(schema),
+    topologyName: 'llm-features',
+    logger,
+  });
   const out = (what: string) => join(dir, `ref-${c.name}-${what}.ndjson`);
   const summary = await runJob({
     sinks,

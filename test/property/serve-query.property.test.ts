@@ -16,6 +16,7 @@ import { RedisOnlineStore } from '../../src/stores/online-redis.js';
 import { createServer } from '../../src/serve/server.js';
 import { createTestSchema, putOffline, putOnline } from '../../src/serve/test-support.js';
 import { PARAMS } from './runs.js';
+import { featureSetOf } from '../../src/registry/feature-set.js';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -44,6 +45,7 @@ beforeAll(async () => {
   await putOnline(redis, v);
   await putOffline(pool, SCHEMA, v);
   app = await createServer({
+    featureSet: featureSetOf(),
     online,
     offline: pool,
     offlineSchema: SCHEMA,

@@ -1,0 +1,233 @@
+/**
+ * `npm run bench:freshness` — event-to-online-store freshness under a steady Kafka load: a
+ * producer writes the generated LLM stream (all 8 event types) at a steady `RATE` events/s for
+ * `DURATION` seconds, each event stamped with the wall-clock time it is produced; a Kafka member
+ * (`runKafkaJob`, topology `llm-features`, the one the README runs) reads it live and writes its
+ * rows to the online store (Redis, as `run --online redis://…`). Each row is timed when its
+ * online-store write returns (it can be read from then on):
+ *
+ * - rows of per-event groups (`request`, `context`, `model_static`): visible − the event's time;
+ * - window rows: visible − the window's end.
+ *
+ * Either way the figure includes the out-of-orderness bound of the row's group (a row fires once
+ * the watermark, the greatest event time less that bound, passes it: 2 or 10 minutes in
+ * `llm-features`), so the table also gives it less that bound: the engine's own delay. The
+ * baseline is the bound itself (what an engine with no delay of its own would show). Also reported:
+ * the member's peak RSS (sampled). **Needs Redis** (`REDIS_URL`, default redis://127.0.0.1:6379)
+ * and librdkafka-dev for the test broker.
+ *
+ *   RATE=1000 DURATION=300 PARTITIONS=4 npm run bench:freshness
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { FeatureRow } from '../operators/operator.js';
+import { TOPOLOGIES } from '../topology/index.js';
+import { registerDomains } from '../src/cli/domains.js';
+import { generateLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
+import { featureSet } from '../src/registry/feature-set.js';
+import type { RowSink } from '../src/runtime/sink.js';
+import { runKafkaJob } from '../src/runtime/kafka/job.js';
+import { createStoreSinks } from '../src/stores/sinks.js';
+import { startBroker } from './broker.js';
+
+const RATE = Number(process.env.RATE ?? 1000);
+const DURATION = Number(process.env.DURATION ?? 300);
+const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const TOPIC = 'bench-freshness';
+for (const [name, v] of [
+  ['RATE', RATE],
+  ['DURATION', DURATION],
+  ['PARTITIONS', PARTITIONS],
+] as const)
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
+
+/** Milliseconds from "could be known" to "readable online", per kind of row, and the same less the row's group's out-of-orderness bound. */
+interface Samples {
+  /** Rows written, the first minute's included. */
+  all: number;
+  readonly perEvent: number[];
+  readonly perEventOwn: number[];
+  readonly window: number[];
+  readonly windowOwn: number[];
+}
+
+/** Times each row when the online store's write of it returns (wraps the online sink). */
+class TimingSink implements RowSink {
+  readonly name: string;
+  constructor(
+    private readonly inner: RowSink,
+    private readonly samples: Samples,
+    private readonly from: number,
+    private readonly bounds: ReadonlyMap<string, number>,
+  ) {
+    this.name = inner.name;
+  }
+
+  async write(rows: readonly FeatureRow[]): Promise<void> {
+    await this.inner.write(rows);
+    const now = Date.now();
+    this.samples.all += rows.length;
+    for (const r of rows) {
+      // Rows of events produced before the steady state (the first minute) are left out.
+      if (r.eventTime < this.from) continue;
+      const bound = this.bounds.get(r.group) ?? 0;
+      const ms = r.windowEnd === null ? now - r.eventTime : now - r.windowEnd;
+      (r.windowEnd === null ? this.samples.perEvent : this.samples.window).push(ms);
+      (r.windowEnd === null ? this.samples.perEventOwn : this.samples.windowOwn).push(ms - bound);
+    }
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Produces the LLM stream at `RATE` events/s until `until`, each event stamped with now. */
+async function produceSteadily(kafka: Kafka, until: number): Promise<number> {
+  const producer = kafka.producer();
+  await producer.connect();
+  const lines = generateLlmEvents({ events: RATE * DURATION * 2, seed: 11, badFraction: 0, lateFraction: 0 });
+  const tick = 50;
+  const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
+  let n = 0;
+  let next = Date.now();
+  while (Date.now() < until) {
+    const messages: Message[] = [];
+    const ts = new Date().toISOString();
+    for (let i = 0; i < perTick; i++) {
+      const r = lines.next();
+      if (r.done === true) break;
+      const e = JSON.parse(r.value) as { id: string; timestamp: string };
+      e.timestamp = ts;
+      messages.push({ key: e.id, value: JSON.stringify(e) });
+    }
+    await producer.send({ topic: TOPIC, compression: CompressionTypes.GZIP, acks: -1, messages });
+    n += messages.length;
+    next += tick;
+    const wait = next - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  await producer.disconnect();
+  return n;
+}
+
+const pct = (xs: number[], q: number) => {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+const sec = (ms: number) => (Number.isNaN(ms) ? '—' : `${(ms / 1000).toFixed(2)} s`);
+
+/** Runs the benchmark and prints the table. */
+export async function main(): Promise<void> {
+  registerDomains();
+  const make = TOPOLOGIES.get('llm-features');
+  if (make === undefined) throw new Error('the llm-features topology is not registered');
+  const topology = make();
+  // Each group's out-of-orderness bound (the operator that writes it).
+  const bounds = new Map<string, number>();
+  for (const n of topology.nodes) {
+    const { group, outOfOrderness } = n as { group?: string; outOfOrderness?: number };
+    if (group !== undefined && outOfOrderness !== undefined) bounds.set(group, outOfOrderness);
+  }
+  const broker = await startBroker(TOPIC, PARTITIONS);
+  const dir = mkdtempSync(join(tmpdir(), 'fs-bench-freshness-'));
+  const keyPrefix = `bench-freshness-${randomUUID().slice(0, 8)}:`;
+  const samples: Samples = { all: 0, perEvent: [], perEventOwn: [], window: [], windowOwn: [] };
+  const abort = new AbortController();
+  let rss = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    rss = Math.max(rss, process.memoryUsage.rss());
+  }, 100);
+  try {
+    const logger = pino({ level: 'warn' });
+    const start = Date.now();
+    const sinks = await createStoreSinks({
+      online: REDIS_URL,
+      topologyName: topology.name,
+      logger,
+      featureSet: featureSet(topology),
+      keyPrefix,
+    });
+    const timed = sinks.map((s) => new TimingSink(s, samples, start + 60_000, bounds));
+    const member = runKafkaJob({
+      topology,
+      brokers: broker.brokers,
+      topic: TOPIC,
+      group: `bench-freshness-${Date.now()}`,
+      stateDir: join(dir, 'state'),
+      out: null,
+      deadLetters: null,
+      lateEvents: null,
+      rowSinks: timed,
+      checkpointIntervalMs: 5000,
+      stopAtEnd: false,
+      maxWaitTimeMs: 100,
+      maxRepartitionLag: 32,
+      logger,
+      signal: abort.signal,
+    });
+    const kafka = new Kafka({
+      brokers: broker.brokers,
+      clientId: 'fs-bench-freshness',
+      logLevel: logLevel.NOTHING,
+    });
+    const produced = await produceSteadily(kafka, start + DURATION * 1000);
+    // Let the member take in what was produced last, then stop it (a graceful stop, as SIGTERM).
+    await new Promise((r) => setTimeout(r, 3000));
+    abort.abort();
+    const summary = await member;
+    const load = loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+    const row = (label: string, xs: number[], own: number[]) =>
+      `| ${label} | ${xs.length.toLocaleString('en-US')} | ${sec(pct(xs, 0.5))} | ${sec(pct(xs, 0.99))} | ${sec(pct(own, 0.5))} | ${sec(pct(own, 0.99))} |`;
+    const boundsText = [...new Set(bounds.values())].map(sec).join(', ');
+    process.stdout.write(
+      [
+        '',
+        `${produced.toLocaleString('en-US')} events produced at ${RATE}/s for ${DURATION} s over ${PARTITIONS} partitions (all 8 types, each stamped when produced); the member read ${summary.eventsRead.toLocaleString('en-US')} and wrote ${samples.all.toLocaleString('en-US')} rows online (${summary.rowsWritten.toLocaleString('en-US')} counted)`,
+        `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average after ${load}`,
+        `topology llm-features: out-of-orderness bounds ${boundsText} by group (the baseline: a row cannot be readable sooner than its group's bound)`,
+        '',
+        '| rows (after the first minute) | rows | freshness p50 | freshness p99 | less the bound: p50 | less the bound: p99 |',
+        '|---|---|---|---|---|---|',
+        row('per-event groups: readable − event time', samples.perEvent, samples.perEventOwn),
+        row('windows: readable − window end', samples.window, samples.windowOwn),
+        '',
+        `peak RSS of the member's process (sampled every 100 ms): ${Math.round(rss / 2 ** 20)} MB`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    clearInterval(sampler);
+    abort.abort();
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${keyPrefix}*`);
+    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+    await broker.stop();
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
