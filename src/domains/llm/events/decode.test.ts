@@ -49,35 +49,6 @@ function expectFailure(line: string, reason: ReasonCode, detail?: string | RegEx
   }
 }
 
-// First, while the decoder's property loads have only seen the stream's one shape (the fuzzing
-// below feeds it many, as a real stream does not).
-describe('speed', () => {
-  it('decodeLine on a typical performance_metrics line costs little over JSON.parse', () => {
-    const lines = Array.from({ length: 1000 }, (_, i) =>
-      PERF.replace('1234.5', String(1000 + i * 1.5)).replace('446655440000', String(446_655_440_000 + i)),
-    );
-    const time = (f: (s: string) => unknown, reps = 50) => {
-      let best = Number.POSITIVE_INFINITY;
-      let sink = 0;
-      for (let round = 0; round < 5; round++) {
-        const t0 = performance.now();
-        for (let r = 0; r < reps; r++) for (const l of lines) if (f(l)) sink++;
-        best = Math.min(best, ((performance.now() - t0) * 1000) / (reps * lines.length));
-      }
-      expect(sink).toBeGreaterThan(0);
-      return best;
-    };
-    const parse = time((s) => JSON.parse(s));
-    const decode = time((s) => decodeLine(s).ok);
-    const zod = time((s) => decodeValueWithZod(JSON.parse(s)).ok, 10);
-    console.log(
-      `µs/event: JSON.parse ${parse.toFixed(2)}, decodeLine ${decode.toFixed(2)}, JSON.parse + zod ${zod.toFixed(2)}`,
-    );
-    // Loose bound (shared machines are noisy); typically ~1.3× JSON.parse.
-    expect(decode).toBeLessThan(parse * 2 + 0.5);
-  });
-});
-
 describe('collector fixtures (the Rust serde shapes)', () => {
   it('cover all five collector types', () => {
     const types = new Set(COLLECTOR.map((l) => (JSON.parse(l) as { type: string }).type));
