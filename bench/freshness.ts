@@ -20,7 +20,7 @@
  * watermark passed it, so a run shorter than that has no figures: the default is 11 minutes,
  * which sees the 5-minute windows close once or twice.
  *
- *   RATE=1000 DURATION=660 PARTITIONS=4 npm run bench:freshness
+ *   RATE=1000 DURATION=660 PARTITIONS=4 MODELS=32 npm run bench:freshness
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,12 +44,15 @@ import { startBroker } from './broker.js';
 const RATE = Number(process.env.RATE ?? 1000);
 const DURATION = Number(process.env.DURATION ?? 660);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
+/** Models in the stream: each closes its own windows, so more models give more window rows per boundary. */
+const MODELS = Number(process.env.MODELS ?? 32);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TOPIC = 'bench-freshness';
 for (const [name, v] of [
   ['RATE', RATE],
   ['DURATION', DURATION],
   ['PARTITIONS', PARTITIONS],
+  ['MODELS', MODELS],
 ] as const)
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
 
@@ -98,7 +101,13 @@ class TimingSink implements RowSink {
 async function produceSteadily(kafka: Kafka, until: number): Promise<number> {
   const producer = kafka.producer();
   await producer.connect();
-  const lines = generateLlmEvents({ events: RATE * DURATION * 2, seed: 11, badFraction: 0, lateFraction: 0 });
+  const lines = generateLlmEvents({
+    events: RATE * DURATION * 2,
+    seed: 11,
+    models: MODELS,
+    badFraction: 0,
+    lateFraction: 0,
+  });
   const tick = 50;
   const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
   let n = 0;
@@ -213,7 +222,7 @@ export async function main(): Promise<void> {
     process.stdout.write(
       [
         '',
-        `${produced.toLocaleString('en-US')} events produced at ${RATE}/s for ${DURATION} s over ${PARTITIONS} partitions (all 8 types, each stamped when produced); the member read ${summary.eventsRead.toLocaleString('en-US')} and wrote ${samples.all.toLocaleString('en-US')} rows online (${summary.rowsWritten.toLocaleString('en-US')} counted)`,
+        `${produced.toLocaleString('en-US')} events of ${MODELS} models produced at ${RATE}/s for ${DURATION} s over ${PARTITIONS} partitions (all 8 types, each stamped when produced); the member read ${summary.eventsRead.toLocaleString('en-US')} and wrote ${samples.all.toLocaleString('en-US')} rows online (${summary.rowsWritten.toLocaleString('en-US')} counted)`,
         `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average after ${load}`,
         "freshness: window rows readable − window end; others readable − event time. The baseline is the group's out-of-orderness bound: a row cannot be readable sooner",
         '',
