@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Embedder, type EmbedderStats } from '../src/domains/llm/features/embeddings/embedder.js';
 import { defaultCorpusPath, readCorpus } from '../src/domains/llm/features/embeddings/projection.js';
+import { mulberry32 } from '../src/shared/random.js';
 
 /** Options of {@link benchEmbeddings}. */
 export interface EmbeddingsBenchOptions {
@@ -53,17 +54,6 @@ export interface EmbeddingsBenchResult {
   /** The workload again with fresh memory and the disk cache of the first pass. */
   readonly hitRateAfterRestart: number;
   readonly promptsPerSecAfterRestart: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `n` draws from `items`, the item of rank r (in a seeded shuffle) with weight 1/r^s. */

@@ -5,6 +5,7 @@
  * components, bit for bit.
  */
 import { InternalError } from '../../../../shared/errors.js';
+import { mulberry32 } from '../../../../shared/random.js';
 
 /** The result of {@link fitPca}. */
 export interface PcaResult {
@@ -139,16 +140,4 @@ function orthonormalize(v: Float64Array, basis: readonly Float64Array[]): void {
   if (norm === 0)
     throw new InternalError('PCA: the rows have fewer independent directions than components asked');
   for (let j = 0; j < v.length; j++) v[j]! /= norm;
-}
-
-/** A small seeded PRNG (mulberry32), for reproducible start vectors. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
