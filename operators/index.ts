@@ -4,22 +4,28 @@
  * lifecycle and its record batches, the keyed-processor and window operators to extend or
  * compose, aggregations, watermarks, the function table, event schemas, providers, keyed state
  * tables and the NDJSON line reader. Domains import the engine only through this module and
- * `topology/index.ts` (a lint rule keeps it so).
+ * `topology/index.ts` (a lint rule keeps it so). Each name is listed: anything else in
+ * `operators/` and `state/` is the engine's own and may change.
  */
-export * from './aggregation.js';
-export * from './event-time-sort.js';
-export * from './functions.js';
-export * from './keyed-process-base.js';
-export * from './operator.js';
-export * from './plugins.js';
-export * from './providers.js';
-export * from './schemas.js';
-export * from './session-window.js';
-export * from './sliding-window.js';
-export * from './watermark.js';
-export * from './window-operator.js';
+export { compileAggregation } from './aggregation.js';
+export { MAPS, type MapContext, type MapFn } from './functions.js';
+export { KeyedProcessBase } from './keyed-process-base.js';
+export type { Emitter, FeatureRow, RecordBatch, StateTableSpec } from './operator.js';
+export { definePlugin, type PluginEvent, type PluginRecord, registerPlugin } from './plugins.js';
+export type { ProviderInstance } from './providers.js';
+export { type DecodedEvent, REASON_CODES, type ReasonCode, schemaDecoder } from './schemas.js';
+export { watermarkFor } from './watermark.js';
+export { createWindowOperator, type WindowOperator } from './window-operator.js';
 export { KeyedStateTable } from '../state/keyed-state-table.js';
-export * from '../state/state-tables.js';
+export {
+  keyedTable,
+  OperatorTables,
+  scopeTables,
+  type TableCodec,
+  ValueTable,
+  valueTable,
+  withStep,
+} from '../state/state-tables.js';
 export { WATERMARK_CODEC } from './keyed-operator-base.js';
 export { TableOperator } from './table-operator.js';
 export { readLines } from '../src/connectors/file-source.js';
