@@ -200,6 +200,9 @@ export class EventTimeSortedOperator extends TableOperator {
       inner.processUnordered!(sliceBatch(batch, runStart, end), out);
       runStart = -1;
     };
+    // The buffered records' values: views on one copy of the batch's values, taken at the first
+    // record kept (one allocation per batch, not one per record; the batch is the caller's).
+    let copy: Float64Array | null = null;
     for (let r = 0; r < batch.count; r++) {
       const wm = watermarkFor(batch.clock[r]!, this.outOfOrderness);
       if (runStart >= 0 && wm > this.released && this.buffer.length > 0 && this.buffer[0]!.ts <= wm)
@@ -213,11 +216,12 @@ export class EventTimeSortedOperator extends TableOperator {
         continue;
       }
       flushRun(r);
+      copy ??= batch.values.slice(0, batch.count * width);
       const rec: Buffered = {
         seq: this.seq,
         key: batch.keys[r]!,
         ts: batch.ts[r]!,
-        values: batch.values.slice(r * width, r * width + width),
+        values: copy.subarray(r * width, r * width + width),
         attrs: batch.attrs.slice(r * attrWidth, r * attrWidth + attrWidth) as string[],
       };
       this.metaDirty = true;
