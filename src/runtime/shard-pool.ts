@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { affinityBalancer, withSlot } from './affinity-balancer.js';
+import { DecodePlaces } from './decode-places.js';
+import { InternalError } from '../shared/errors.js';
 import { distFile } from '../shared/dist-path.js';
 import type { ShardRequest, ShardResponse } from './protocol.js';
 
 /**
  * The worker pool every source runs on (file runs and Kafka members alike): decode requests
- * (`shard: -1`) go to any worker, every request of shard s goes to the worker that owns slot
+ * (`shard: -1`) go to the first worker with room for one (see decode-places.ts), every request of shard s goes to the worker that owns slot
  * `s mod workers`, so a shard actor and its state location live on exactly one thread.
  *
  * @example
@@ -92,13 +94,26 @@ function startPool(workers: number, maxShards: number): ShardPool {
     loadBalancer: affinityBalancer(),
     atomics: 'disabled',
   });
+  const decodes = new DecodePlaces(workers);
+  const run = (req: ShardRequest, slot: number, transfer: ArrayBuffer[] | undefined) =>
+    pool.run(withSlot({ ...req }, slot), transfer === undefined ? {} : { transferList: transfer });
   return {
     workers,
     call(req, transfer) {
-      const task = req.shard < 0 ? { ...req } : withSlot({ ...req }, req.shard % workers);
-      return pool.run(task, transfer === undefined ? {} : { transferList: transfer });
+      if (req.shard >= 0) return run(req, req.shard % workers, transfer);
+      return decodes.take().then((slot) => {
+        const res = run(req, slot, transfer);
+        void res.then(
+          () => decodes.give(slot),
+          () => decodes.give(slot),
+        );
+        return res;
+      });
     },
-    destroy: () => pool.destroy(),
+    destroy: () => {
+      decodes.close(new InternalError('the worker pool was destroyed before the decode could run'));
+      return pool.destroy();
+    },
   };
 }
 
