@@ -4,7 +4,7 @@ import { affinityBalancer, withSlot } from './affinity-balancer.js';
 import { DecodePlaces } from './decode-places.js';
 import { InternalError } from '../shared/errors.js';
 import { distFile } from '../shared/dist-path.js';
-import type { ShardRequest, ShardResponse } from './protocol.js';
+import type { ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
 
 /**
  * The worker pool every source runs on (file runs and Kafka members alike): decode requests
@@ -24,6 +24,19 @@ export interface ShardPool {
 }
 
 let workerPreload: readonly string[] = [];
+
+/**
+ * How many more shard records in flight than the least loaded worker a worker may have and still
+ * be handed a batch to decode (about one batch of records).
+ */
+const DECODE_LOAD_MARGIN = 2048;
+
+/** The records of a process request. */
+function recordsOf(chunks: readonly ProcessChunk[]): number {
+  let n = 0;
+  for (const c of chunks) for (const b of c.branches) n += b?.count ?? 0;
+  return n;
+}
 
 /**
  * Plugin modules (absolute paths) every worker of the pools created from now on loads before its
@@ -94,19 +107,34 @@ function startPool(workers: number, maxShards: number): ShardPool {
     loadBalancer: affinityBalancer(),
     atomics: 'disabled',
   });
-  const decodes = new DecodePlaces(workers);
+  // Per worker slot, the records its shards have in flight (process requests sent, not answered).
+  const inFlight = new Float64Array(workers);
+  const decodes = new DecodePlaces(workers, (slot) => inFlight[slot]!, DECODE_LOAD_MARGIN);
   const run = (req: ShardRequest, slot: number, transfer: ArrayBuffer[] | undefined) =>
     pool.run(withSlot({ ...req }, slot), transfer === undefined ? {} : { transferList: transfer });
   return {
     workers,
     call(req, transfer) {
-      if (req.shard >= 0) return run(req, req.shard % workers, transfer);
+      if (req.shard >= 0) {
+        const slot = req.shard % workers;
+        const res = run(req, slot, transfer);
+        if (req.type === 'process') {
+          const n = recordsOf(req.chunks);
+          inFlight[slot] = inFlight[slot]! + n;
+          const answered = () => {
+            inFlight[slot] = inFlight[slot]! - n;
+            // After the caller's own reaction to the answer (the router sends the shard what
+            // waited meanwhile), so the load is the one the worker goes on with.
+            queueMicrotask(() => decodes.recheck());
+          };
+          void res.then(answered, answered);
+        }
+        return res;
+      }
       return decodes.take().then((slot) => {
         const res = run(req, slot, transfer);
-        void res.then(
-          () => decodes.give(slot),
-          () => decodes.give(slot),
-        );
+        const answered = () => decodes.give(slot);
+        void res.then(answered, answered);
         return res;
       });
     },
