@@ -8,8 +8,9 @@ import type { ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
 
 /**
  * The worker pool every source runs on (file runs and Kafka members alike): decode requests
- * (`shard: -1`) go to the first worker with room for one (see decode-places.ts), every request of shard s goes to the worker that owns slot
- * `s mod workers`, so a shard actor and its state location live on exactly one thread.
+ * (`shard: -1`) go to the first worker with room for one that is not behind with its shards (see
+ * decode-places.ts), every request of shard s goes to the worker that owns slot `s mod workers`,
+ * so a shard actor and its state location live on exactly one thread.
  *
  * @example
  * const pool = createShardPool(4, 8);
