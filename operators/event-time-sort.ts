@@ -153,6 +153,12 @@ export class EventTimeSortedOperator extends TableOperator {
   readonly tables: readonly StateTableSpec[];
   /** The buffer as a binary min-heap in {@link compare} order: releasing pops what is due. */
   private buffer: Buffered[] = [];
+  /**
+   * Records released (in order) and not yet handed to the processor: handed over together before
+   * anything else reaches it (an unordered run, a record behind the bound) and at the end of each
+   * call, so the processor gets one batch where it got one per step of the watermark.
+   */
+  private due: Buffered[] = [];
   /** Greatest event time handed to the processor (its in-order clock). */
   private clock = Number.NEGATIVE_INFINITY;
   /** Records at or before this event time have been released. */
@@ -197,14 +203,18 @@ export class EventTimeSortedOperator extends TableOperator {
     let runStart = -1;
     const flushRun = (end: number) => {
       if (runStart < 0) return;
+      this.handOver(out);
       inner.processUnordered!(sliceBatch(batch, runStart, end), out);
       runStart = -1;
     };
+    // The buffered records' values: views on one copy of the batch's values, taken at the first
+    // record kept (one allocation per batch, not one per record; the batch is the caller's).
+    let copy: Float64Array | null = null;
     for (let r = 0; r < batch.count; r++) {
       const wm = watermarkFor(batch.clock[r]!, this.outOfOrderness);
       if (runStart >= 0 && wm > this.released && this.buffer.length > 0 && this.buffer[0]!.ts <= wm)
         flushRun(r);
-      this.release(wm, out);
+      this.release(wm);
       if (bypass && inner.isUnordered!(batch.values, r * width)) {
         if (batch.ts[r]! <= this.released) {
           flushRun(r);
@@ -213,16 +223,18 @@ export class EventTimeSortedOperator extends TableOperator {
         continue;
       }
       flushRun(r);
+      copy ??= batch.values.slice(0, batch.count * width);
       const rec: Buffered = {
         seq: this.seq,
         key: batch.keys[r]!,
         ts: batch.ts[r]!,
-        values: batch.values.slice(r * width, r * width + width),
+        values: copy.subarray(r * width, r * width + width),
         attrs: batch.attrs.slice(r * attrWidth, r * attrWidth + attrWidth) as string[],
       };
       this.metaDirty = true;
       if (rec.ts <= this.released && this.window) {
         // Behind the bound: the window's allowed lateness decides (revision or late), as unsorted.
+        this.handOver(out);
         this.feed([rec], width, attrWidth, out, batch.refs[r]!);
       } else if (rec.ts <= this.released) {
         // Behind the watermark: processing it now would depend on when it arrived. Late, as for windows.
@@ -233,10 +245,12 @@ export class EventTimeSortedOperator extends TableOperator {
       }
     }
     flushRun(batch.count);
+    this.handOver(out);
   }
 
   onWatermark(clock: number, out: Emitter): void {
-    this.release(watermarkFor(clock, this.outOfOrderness), out);
+    this.release(watermarkFor(clock, this.outOfOrderness));
+    this.handOver(out);
     // The wrapped operator's clock is the sorted stream's; only the end of the input goes through as is.
     if (clock === Number.POSITIVE_INFINITY) this.inner.onWatermark?.(clock, out);
   }
@@ -250,18 +264,24 @@ export class EventTimeSortedOperator extends TableOperator {
     this.inner.onTick?.(nowMs, out);
   }
 
-  private release(wm: number, out: Emitter): void {
+  /**
+   * Moves what the watermark passed to {@link due}. Popped in compare order (time first), and
+   * every record buffered later is after this watermark, so `due` stays sorted; records comparing
+   * equal are identical, so their order does not matter. No scan of the whole buffer per record.
+   */
+  private release(wm: number): void {
     if (wm <= this.released) return;
     this.released = wm;
     this.metaDirty = true;
-    // Popped in compare order (time first), so `ready` is sorted; records comparing equal are
-    // identical, so their order does not matter. No scan of the whole buffer per record.
-    const ready: Buffered[] = [];
-    while (this.buffer.length > 0 && this.buffer[0]!.ts <= wm) ready.push(heapPop(this.buffer));
-    if (ready.length === 0) return;
-    const width = ready[0]!.values.length;
-    const attrWidth = ready[0]!.attrs.length;
-    this.feed(ready, width, attrWidth, out);
+    while (this.buffer.length > 0 && this.buffer[0]!.ts <= wm) this.due.push(heapPop(this.buffer));
+  }
+
+  /** Hands the released records to the processor, in order. */
+  private handOver(out: Emitter): void {
+    if (this.due.length === 0) return;
+    const ready = this.due;
+    this.due = [];
+    this.feed(ready, ready[0]!.values.length, ready[0]!.attrs.length, out);
   }
 
   /**
@@ -298,6 +318,7 @@ export class EventTimeSortedOperator extends TableOperator {
       this.seq = m.seq;
     }
     this.buffer = [];
+    this.due = [];
     for (const b of this.stored.values()) heapPush(this.buffer, b);
     this.inner.restored?.();
   }

@@ -316,43 +316,64 @@ export class JobLoop {
     await this.outputs.backpressure();
   }
 
-  /** Reads the part to its end (or a stop), decoding batches side by side; then the last checkpoint. */
+  /**
+   * Reads the part to its end (or a stop), decoding batches side by side; then the last checkpoint.
+   * A checkpoint runs while the next batches are read and decoded (decoding touches no state):
+   * they are forwarded once it is committed, so workers done with their shards' records decode
+   * instead of waiting for the slowest shard to reach the barrier.
+   */
   private async readAll(): Promise<void> {
     const { opts, driver } = this;
     const maxDecoding = Math.max(4, opts.workers * 3);
     const decoding: Array<{ batch: ByteBatch; result: Promise<ShardResponse> }> = [];
+    /** The checkpoint under way: nothing is forwarded (the position stays at its barrier) until it is committed. */
+    let barrier: Promise<void> | null = null;
+    let lastCheckpoint = performance.now();
+    const committed = async () => {
+      if (barrier === null) return;
+      const b = barrier;
+      barrier = null;
+      await b;
+      lastCheckpoint = performance.now();
+    };
+    const forwardNext = async () => {
+      await committed();
+      const d = decoding.shift()!;
+      await this.forward(d.batch, d.result);
+    };
     const forwardAll = async () => {
-      while (decoding.length > 0) {
-        const d = decoding.shift()!;
-        await this.forward(d.batch, d.result);
-      }
+      while (decoding.length > 0) await forwardNext();
+      await committed();
     };
     // A rerun of a run the check stopped stops again before reading (unless the threshold changed).
     const stoppedBefore = this.head.over(this.position.line);
     if (stoppedBefore !== null) throw stoppedBefore;
     let stopped: InputError | null = null;
-    let lastCheckpoint = performance.now();
     let lastProgress = 0;
     const topologyJson = JSON.stringify(opts.topology);
-    for await (const batch of driver.read(0, this.position)) {
-      this.router.check();
-      decoding.push({ batch, result: this.decode(batch, topologyJson) });
-      while (decoding.length >= maxDecoding) {
-        const d = decoding.shift()!;
-        await this.forward(d.batch, d.result);
+    try {
+      for await (const batch of driver.read(0, this.position)) {
+        this.router.check();
+        decoding.push({ batch, result: this.decode(batch, topologyJson) });
+        while (decoding.length >= maxDecoding) await forwardNext();
+        stopped ??= this.head.over(this.position.line);
+        if (stopped !== null) break;
+        const t = performance.now();
+        if (opts.onProgress !== undefined && t - lastProgress > 500) {
+          lastProgress = t;
+          opts.onProgress(batch.end.offset, driver.totalBytes, batch.end.line);
+        }
+        if (barrier === null && t - lastCheckpoint >= opts.checkpointIntervalMs) {
+          await forwardAll();
+          barrier = this.checkpoint(false);
+          // Awaited before the next forward; marked handled here so a failure is not reported early.
+          barrier.catch(() => {});
+        }
       }
-      stopped ??= this.head.over(this.position.line);
-      if (stopped !== null) break;
-      const t = performance.now();
-      if (opts.onProgress !== undefined && t - lastProgress > 500) {
-        lastProgress = t;
-        opts.onProgress(batch.end.offset, driver.totalBytes, batch.end.line);
-      }
-      if (t - lastCheckpoint >= opts.checkpointIntervalMs) {
-        await forwardAll();
-        await this.checkpoint(false);
-        lastCheckpoint = performance.now();
-      }
+    } catch (err) {
+      // A checkpoint under way ends (committed or not) before the run fails: none of it runs on after.
+      await barrier?.catch(() => {});
+      throw err;
     }
     await forwardAll();
     await this.finish(stopped);

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { affinityBalancer, withSlot } from './affinity-balancer.js';
+import { DecodePlaces } from './decode-places.js';
+import { InternalError } from '../shared/errors.js';
 import { distFile } from '../shared/dist-path.js';
-import type { ShardRequest, ShardResponse } from './protocol.js';
+import type { ProcessChunk, ShardRequest, ShardResponse } from './protocol.js';
 
 /**
  * The worker pool every source runs on (file runs and Kafka members alike): decode requests
- * (`shard: -1`) go to any worker, every request of shard s goes to the worker that owns slot
- * `s mod workers`, so a shard actor and its state location live on exactly one thread.
+ * (`shard: -1`) go to the first worker with room for one that is not behind with its shards (see
+ * decode-places.ts), every request of shard s goes to the worker that owns slot `s mod workers`,
+ * so a shard actor and its state location live on exactly one thread.
  *
  * @example
  * const pool = createShardPool(4, 8);
@@ -22,6 +25,19 @@ export interface ShardPool {
 }
 
 let workerPreload: readonly string[] = [];
+
+/**
+ * How many more shard records in flight than the least loaded worker a worker may have and still
+ * be handed a batch to decode (about one batch of records).
+ */
+const DECODE_LOAD_MARGIN = 2048;
+
+/** The records of a process request. */
+function recordsOf(chunks: readonly ProcessChunk[]): number {
+  let n = 0;
+  for (const c of chunks) for (const b of c.branches) n += b?.count ?? 0;
+  return n;
+}
 
 /**
  * Plugin modules (absolute paths) every worker of the pools created from now on loads before its
@@ -92,13 +108,41 @@ function startPool(workers: number, maxShards: number): ShardPool {
     loadBalancer: affinityBalancer(),
     atomics: 'disabled',
   });
+  // Per worker slot, the records its shards have in flight (process requests sent, not answered).
+  const inFlight = new Float64Array(workers);
+  const decodes = new DecodePlaces(workers, (slot) => inFlight[slot]!, DECODE_LOAD_MARGIN);
+  const run = (req: ShardRequest, slot: number, transfer: ArrayBuffer[] | undefined) =>
+    pool.run(withSlot({ ...req }, slot), transfer === undefined ? {} : { transferList: transfer });
   return {
     workers,
     call(req, transfer) {
-      const task = req.shard < 0 ? { ...req } : withSlot({ ...req }, req.shard % workers);
-      return pool.run(task, transfer === undefined ? {} : { transferList: transfer });
+      if (req.shard >= 0) {
+        const slot = req.shard % workers;
+        const res = run(req, slot, transfer);
+        if (req.type === 'process') {
+          const n = recordsOf(req.chunks);
+          inFlight[slot] = inFlight[slot]! + n;
+          const answered = () => {
+            inFlight[slot] = inFlight[slot]! - n;
+            // After the caller's own reaction to the answer (the router sends the shard what
+            // waited meanwhile), so the load is the one the worker goes on with.
+            queueMicrotask(() => decodes.recheck());
+          };
+          void res.then(answered, answered);
+        }
+        return res;
+      }
+      return decodes.take().then((slot) => {
+        const res = run(req, slot, transfer);
+        const answered = () => decodes.give(slot);
+        void res.then(answered, answered);
+        return res;
+      });
     },
-    destroy: () => pool.destroy(),
+    destroy: () => {
+      decodes.close(new InternalError('the worker pool was destroyed before the decode could run'));
+      return pool.destroy();
+    },
   };
 }
 

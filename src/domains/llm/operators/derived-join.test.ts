@@ -457,6 +457,24 @@ describe('derived-join operator (derived group, DRV_001–DRV_010)', () => {
     expect(byId(rows).get('r')!.model_fit_score).toBeCloseTo(expected, 12);
   });
 
+  it('scores a request against the catalog as it is at the request: a later, pricier model rescales the prices of the others', () => {
+    const before = [catalog('a', T0 - 2 * MIN, 0.01, 0.03), catalog('b', T0 - MIN, 0.002, 0.006, 'small')];
+    const pricier = catalog('c', T0 + MIN, 0.04, 0.12);
+    const req = (id: string, ts: number) =>
+      request(id, ts, { model: 'b', max_tokens: 2000, priority: 0, user_tier: 'free' });
+    // One instance sees the new model between two requests for b; the reference sees it from the start.
+    const op = newOp();
+    const stream = new Stream();
+    const first = byId(run(op, [...before, req('r1', T0)], stream)).get('r1')!;
+    const second = byId(run(op, [pricier, req('r2', T0 + 2 * MIN)], stream)).get('r2')!;
+    const reference = byId(
+      run(newOp(), [...before, pricier, req('r2', T0 + 2 * MIN)], new Stream(), true),
+    ).get('r2')!;
+    expect(second.model_fit_score).toBe(reference.model_fit_score);
+    // b's prices over a greater maximum are smaller: its fit for a low-priority, long answer grows.
+    expect(second.model_fit_score!).toBeGreaterThan(first.model_fit_score!);
+  });
+
   it('gives identical rows after checkpoint → restore mid-stream as an uninterrupted instance', () => {
     const [p1, p2, p3, p4, p5] = PROMPTS as [string, string, string, string, string];
     const user = (u: string, prompt: string, priority: number) => ({

@@ -95,6 +95,27 @@ export class DerivedJoinOperator extends TableOperator {
   private readonly userAttr: number;
   private readonly requestAttr: number;
   private readonly valueNames: readonly string[];
+  /** Positions in the record layout, read per record (no lookup by name). */
+  private readonly at: {
+    readonly kind: number;
+    readonly request: readonly number[];
+    readonly emb: readonly number[];
+    readonly model: readonly number[];
+    readonly costIn: number;
+    readonly costOut: number;
+    readonly queue: number;
+    readonly budget: number;
+  };
+  /** A row's values before the join fills them: every value name, null, in the catalog's order. */
+  private readonly blankValues: Readonly<Record<string, number | null>>;
+  /**
+   * What the request rows read of the tables, derived once per change of the table rather than per
+   * request: the perf side (per model: DRV_002 and DRV_010 over the models with a fired window)
+   * and the catalog (per model: the model_static values, prices over the catalog maximum). Null
+   * when the table changed since.
+   */
+  private perfView: Map<string, { costLatency: number | null; pareto: number | null }> | null = null;
+  private catalogView: Map<string, (number | null)[] | null> | null = null;
 
   // Tables (keyed state of the one key, checkpointed per entry): the model table by model
   // (`cat/<model>`), the latest fired perf_5min window by model, users' running means, fatigue.
@@ -139,6 +160,22 @@ export class DerivedJoinOperator extends TableOperator {
     this.userAttr = attributes.indexOf('user_id');
     this.requestAttr = attributes.indexOf('request_id');
     this.valueNames = node.features.flatMap((x) => x.values ?? [x.name]);
+    const at = (name: string): number => {
+      const i = this.f[name];
+      if (i === undefined) throw new InternalError(`derived-join: the record layout has no field ${name}`);
+      return i;
+    };
+    this.at = {
+      kind: at('kind'),
+      request: REQUEST_VALUES.map(at),
+      emb: Array.from({ length: EMBEDDING_DIMS }, (_, i) => at(`emb_${i + 1}`)),
+      model: MODEL_VALUES.map(at),
+      costIn: at('cost_in'),
+      costOut: at('cost_out'),
+      queue: at('queue_depth_requests'),
+      budget: at('available_budget_ratio'),
+    };
+    this.blankValues = Object.fromEntries(this.valueNames.map((n) => [n, null]));
     this.centroid = new RunningCentroid(EMBEDDING_DIMS);
     this.kmeans = new OnlineKMeans(this.params.clusters, USER_VECTOR.length);
     this.tables = [
@@ -181,32 +218,28 @@ export class DerivedJoinOperator extends TableOperator {
 
   processBatch(batch: RecordBatch, out: Emitter): void {
     const { width, values, attrs, attrWidth } = batch;
-    const kindAt = this.f.kind!;
+    const kindAt = this.at.kind;
     // Performance records go to the private window in contiguous runs (keyed by model).
     let runStart = -1;
-    const flushRun = (end: number) => {
-      if (runStart < 0) return;
-      this.feedPerf(batch, runStart, end);
-      runStart = -1;
-    };
     for (let r = 0; r < batch.count; r++) {
-      const kind = values[r * width + kindAt]!;
+      const base = r * width;
+      const kind = values[base + kindAt]!;
       if (kind === DERIVED_KIND.perf) {
         if (runStart < 0) runStart = r;
         continue;
       }
-      flushRun(r);
-      const clock = batch.clock[r]!;
-      this.advance(clock);
-      const base = r * width;
-      const v = (name: string) => values[base + this.f[name]!]!;
-      const a = (i: number) => attrs[r * attrWidth + i]!;
+      if (runStart >= 0) {
+        this.feedPerf(batch, runStart, r);
+        runStart = -1;
+      }
+      this.advance(batch.clock[r]!);
       const ts = batch.ts[r]!;
-      if (kind === DERIVED_KIND.model) this.onModel(a(this.modelAttr), ts, v);
-      else if (kind === DERIVED_KIND.health) this.onHealth(ts, v);
-      else if (kind === DERIVED_KIND.request) out.row(this.onRequest(a, ts, v));
+      const ab = r * attrWidth;
+      if (kind === DERIVED_KIND.model) this.onModel(attrs[ab + this.modelAttr]!, ts, values, base);
+      else if (kind === DERIVED_KIND.health) this.onHealth(ts, values, base);
+      else if (kind === DERIVED_KIND.request) out.row(this.onRequest(attrs, ab, ts, values, base));
     }
-    flushRun(batch.count);
+    if (runStart >= 0) this.feedPerf(batch, runStart, batch.count);
   }
 
   /**
@@ -217,7 +250,7 @@ export class DerivedJoinOperator extends TableOperator {
    * same records at the same firings as when they waited in the sort.
    */
   isUnordered(values: Float64Array, offset: number): boolean {
-    return values[offset + this.f.kind!] === DERIVED_KIND.perf;
+    return values[offset + this.at.kind] === DERIVED_KIND.perf;
   }
 
   processUnordered(batch: RecordBatch, _out: Emitter): void {
@@ -247,6 +280,7 @@ export class DerivedJoinOperator extends TableOperator {
         (prev.windowEnd > end || (prev.windowEnd === end && prev.revision > row.revision))
       )
         return;
+      this.perfView = null;
       this.perf.set(row.entityId, {
         windowEnd: end,
         revision: row.revision,
@@ -279,16 +313,44 @@ export class DerivedJoinOperator extends TableOperator {
     );
   }
 
-  private onModel(model: string, ts: number, v: (name: string) => number): void {
+  private onModel(model: string, ts: number, v: Float64Array, base: number): void {
     const prev = this.models.get(model);
     if (prev !== undefined && prev[0]! > ts) return;
-    this.models.set(model, [ts, ...MODEL_VALUES.map((n) => v(n)), v('cost_in'), v('cost_out')]);
+    const entry = [ts];
+    for (const i of this.at.model) entry.push(v[base + i]!);
+    entry.push(v[base + this.at.costIn]!, v[base + this.at.costOut]!);
+    this.models.set(model, entry);
+    this.catalogView = null;
   }
 
-  private onHealth(ts: number, v: (name: string) => number): void {
+  private onHealth(ts: number, v: Float64Array, base: number): void {
     if (this.context !== null && this.context.ts > ts) return;
-    this.context = { ts, queue: v('queue_depth_requests'), budget: v('available_budget_ratio') };
+    this.context = { ts, queue: v[base + this.at.queue]!, budget: v[base + this.at.budget]! };
     this.dirty.add('ctx');
+  }
+
+  /**
+   * DRV_005's model side for a model: its model_static values (MDL_002/003 over the catalog's
+   * maximum), or null when the catalog does not know it. Derived once per catalog change.
+   */
+  private modelVector(model: string): (number | null)[] | null {
+    let view = this.catalogView;
+    if (view === null) {
+      view = new Map();
+      this.catalogView = view;
+    }
+    let vec = view.get(model);
+    if (vec === undefined) {
+      const entry = this.modelEntry(model);
+      if (entry === null) vec = null;
+      else {
+        const m: Record<string, number | null> = {};
+        for (const n of MODEL_VALUES) m[n] = finiteOrNull(entry[n]!);
+        vec = modelFitVector(m);
+      }
+      view.set(model, vec);
+    }
+    return vec;
   }
 
   /** The catalog entry of a model as named values, or null when the catalog does not know it. */
@@ -316,62 +378,81 @@ export class DerivedJoinOperator extends TableOperator {
     return out;
   }
 
-  private onRequest(a: (i: number) => string, ts: number, v: (name: string) => number): FeatureRow {
-    const model = a(this.modelAttr);
-    const user = a(this.userAttr);
-    const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
-    const values: Record<string, number | null> = {};
-    for (const n of this.valueNames) values[n] = null;
-
-    // DRV_001: the projected prompt embedding; DRV_004: cosine to the centroid of the earlier prompts.
-    const emb: number[] = [];
-    for (let i = 1; i <= EMBEDDING_DIMS; i++) emb.push(v(`emb_${i}`));
-    if (emb.every(Number.isFinite)) {
-      emb.forEach((x, i) => {
-        values[`prompt_embedding_${i + 1}`] = x;
-      });
-      values.prompt_similarity_to_avg = this.centroid.similarity(emb);
-      this.centroid.update(emb);
-      this.dirty.add('centroid');
-    }
-
-    const req: Record<string, number | null> = {};
-    for (const n of REQUEST_VALUES) req[n] = num(v(n));
-    const entry = model === '' ? null : this.modelEntry(model);
-    const perf = model === '' ? undefined : this.perf.get(model);
-
-    if (perf !== undefined) {
-      // DRV_002: avg cost (PERF_009) and p95 latency (PERF_002), min–max over the models with a fired window.
+  /**
+   * DRV_002 and DRV_010 of a model with a fired window: both compare it with every model with a
+   * fired window, so they are derived for all of them at once, once per change of the perf side.
+   */
+  private perfScores(model: string): { costLatency: number | null; pareto: number | null } {
+    let view = this.perfView;
+    if (view === null) {
+      view = new Map();
       const sides = [...this.perf.values()];
-      values.cost_latency_score = costLatencyScore(
-        modelTableNorm(
-          perf.avgCost,
-          sides.map((p) => p.avgCost),
-        ),
-        modelTableNorm(
-          perf.p95,
-          sides.map((p) => p.p95),
-        ),
-      );
-      // DRV_003, DRV_008.
-      values.quality_cost_ratio = qualityCostRatio(perf.success, perf.avgCost);
-      if (this.context !== null) {
-        values.load_adjusted_latency = loadAdjustedLatency(perf.p95, num(this.context.queue));
-      }
+      const costs = sides.map((p) => p.avgCost);
+      const p95s = sides.map((p) => p.p95);
       // DRV_010: distance to the Pareto frontier over (avg cost, p95 latency, success rate).
       const models = [...this.perf.keys()].sort();
       const points: ParetoPoint[] = models.map((m) => {
         const p = this.perf.get(m)!;
         return { cost: p.avgCost, latency: p.p95, quality: p.success };
       });
-      values.pareto_efficiency_score = paretoDistance(points, models.indexOf(model));
+      for (let i = 0; i < models.length; i++) {
+        const p = this.perf.get(models[i]!)!;
+        view.set(models[i]!, {
+          // DRV_002: avg cost (PERF_009) and p95 latency (PERF_002), min–max over the models with a fired window.
+          costLatency: costLatencyScore(modelTableNorm(p.avgCost, costs), modelTableNorm(p.p95, p95s)),
+          pareto: paretoDistance(points, i),
+        });
+      }
+      this.perfView = view;
+    }
+    return view.get(model)!;
+  }
+
+  private onRequest(
+    attrs: readonly string[],
+    ab: number,
+    ts: number,
+    v: Float64Array,
+    base: number,
+  ): FeatureRow {
+    const at = this.at;
+    const model = attrs[ab + this.modelAttr]!;
+    const user = attrs[ab + this.userAttr]!;
+    const values: Record<string, number | null> = { ...this.blankValues };
+
+    // DRV_001: the projected prompt embedding; DRV_004: cosine to the centroid of the earlier prompts.
+    const emb: number[] = [];
+    let embFinite = true;
+    for (let i = 0; i < EMBEDDING_DIMS; i++) {
+      const x = v[base + at.emb[i]!]!;
+      if (!Number.isFinite(x)) embFinite = false;
+      emb.push(x);
+    }
+    if (embFinite) {
+      for (let i = 0; i < EMBEDDING_DIMS; i++) values[EMBEDDING_NAMES[i]!] = emb[i]!;
+      values.prompt_similarity_to_avg = this.centroid.similarity(emb);
+      this.centroid.update(emb);
+      this.dirty.add('centroid');
+    }
+
+    const req: Record<string, number | null> = {};
+    for (let i = 0; i < REQUEST_VALUES.length; i++)
+      req[REQUEST_VALUES[i]!] = finiteOrNull(v[base + at.request[i]!]!);
+    const perf = model === '' ? undefined : this.perf.get(model);
+
+    if (perf !== undefined) {
+      const scores = this.perfScores(model);
+      values.cost_latency_score = scores.costLatency;
+      // DRV_003, DRV_008.
+      values.quality_cost_ratio = qualityCostRatio(perf.success, perf.avgCost);
+      if (this.context !== null) {
+        values.load_adjusted_latency = loadAdjustedLatency(perf.p95, finiteOrNull(this.context.queue));
+      }
+      values.pareto_efficiency_score = scores.pareto;
     }
     // DRV_005: request × model features.
-    if (entry !== null) {
-      const m: Record<string, number | null> = {};
-      for (const n of MODEL_VALUES) m[n] = num(entry[n]!);
-      values.model_fit_score = modelFitScore(requestFitVector(req), modelFitVector(m));
-    }
+    const modelVec = model === '' ? null : this.modelVector(model);
+    if (modelVec !== null) values.model_fit_score = modelFitScore(requestFitVector(req), modelVec);
     // DRV_006: the user's running behaviour vector, clustered by online k-means.
     if (user !== '') {
       const x = USER_VECTOR.map((n) => req[n] ?? Number.NaN);
@@ -387,19 +468,22 @@ export class DerivedJoinOperator extends TableOperator {
     }
     // DRV_007: priority under budget pressure.
     if (this.context !== null) {
-      values.time_pressure_indicator = timePressure(req.request_priority ?? null, num(this.context.budget));
+      values.time_pressure_indicator = timePressure(
+        req.request_priority ?? null,
+        finiteOrNull(this.context.budget),
+      );
     }
     // DRV_009: decayed recent uses of the model (this request included).
     if (model !== '') {
       const c = this.fatigue.get(model) ?? new DecayedCounter(this.params.fatigueHalfLife);
       c.add(ts);
       this.fatigue.set(model, c);
-      values.model_fatigue_score = num(c.score(ts));
+      values.model_fatigue_score = finiteOrNull(c.score(ts));
     }
     return {
       group: this.node.group,
       entityType: this.node.entityType,
-      entityId: a(this.requestAttr),
+      entityId: attrs[ab + this.requestAttr]!,
       version: this.node.version,
       windowStart: null,
       windowEnd: null,
@@ -415,6 +499,8 @@ export class DerivedJoinOperator extends TableOperator {
     this.centroid = this.centroidTable.get() ?? new RunningCentroid(EMBEDDING_DIMS);
     this.kmeans = this.kmeansTable.get() ?? new OnlineKMeans(this.params.clusters, USER_VECTOR.length);
     this.dirty.clear();
+    this.perfView = null;
+    this.catalogView = null;
     this.perfWindow.restored?.();
   }
 
@@ -428,6 +514,14 @@ export class DerivedJoinOperator extends TableOperator {
     this.dirty.clear();
     this.perfWindow.beforeCheckpoint?.();
   }
+}
+
+/** The value names of DRV_001, by dimension. */
+const EMBEDDING_NAMES = Array.from({ length: EMBEDDING_DIMS }, (_, i) => `prompt_embedding_${i + 1}`);
+
+/** A finite number, or null (a missing input). */
+function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
 }
 
 /**
