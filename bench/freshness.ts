@@ -60,6 +60,8 @@ for (const [name, v] of [
 interface Samples {
   /** Rows written, the first minute's included. */
   all: number;
+  /** Per group, rows left out: event time before the first minute's end. */
+  readonly early: Map<string, number>;
   readonly byGroup: Map<string, number[]>;
 }
 
@@ -80,7 +82,10 @@ class TimingSink implements RowSink {
     this.samples.all += rows.length;
     for (const r of rows) {
       // Rows of events produced before the steady state (the first minute) are left out.
-      if (r.eventTime < this.from) continue;
+      if (r.eventTime < this.from) {
+        this.samples.early.set(r.group, (this.samples.early.get(r.group) ?? 0) + 1);
+        continue;
+      }
       const ms = r.windowEnd === null ? now - r.eventTime : now - r.windowEnd;
       const xs = this.samples.byGroup.get(r.group);
       if (xs === undefined) this.samples.byGroup.set(r.group, [ms]);
@@ -170,7 +175,7 @@ export async function main(): Promise<void> {
   const broker = await startBroker(TOPIC, PARTITIONS);
   const dir = mkdtempSync(join(tmpdir(), 'fs-bench-freshness-'));
   const keyPrefix = `bench-freshness-${randomUUID().slice(0, 8)}:`;
-  const samples: Samples = { all: 0, byGroup: new Map() };
+  const samples: Samples = { all: 0, early: new Map(), byGroup: new Map() };
   const abort = new AbortController();
   let rss = process.memoryUsage.rss();
   const sampler = setInterval(() => {
@@ -232,6 +237,7 @@ export async function main(): Promise<void> {
           ? ['| (no rows yet: run longer than the windows and their bound) | 0 | | | | | |']
           : rows.map(row)),
         '',
+        `rows left out (event time in the first minute, or not the time an event was produced): ${[...samples.early].map(([g, n]) => `${g} ${n.toLocaleString('en-US')}`).join(', ') || 'none'}`,
         `peak RSS of the member's process (sampled every 100 ms; the producer runs in its own): ${Math.round(rss / 2 ** 20)} MB`,
         '',
       ].join('\n'),
