@@ -7,7 +7,10 @@
  * online-store write returns (it can be read from then on):
  *
  * - window rows: visible − the window's end;
- * - other rows (per request, session, model): visible − their event time.
+ * - other rows: visible − their event time. Rows whose event time falls in the first minute are
+ *   left out and counted by group: in `llm-features` those are the session- and model-keyed
+ *   groups (`request`, `context`, `derived`, `model_static`), whose rows carry their session's
+ *   or model's first event time, not a time to measure freshness from.
  *
  * Either way the figure includes the out-of-orderness bound of the row's group (a row fires once
  * the watermark, the greatest event time less that bound, passes it: 2 or 10 minutes in
