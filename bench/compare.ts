@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
-import { timedRun } from './run-cli.js';
+import { runArgs, timedRun } from './run-cli.js';
 import { writeHeavyStream } from './streams.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -46,20 +46,7 @@ function run(root: string, w: Workload, dir: string): { eps: number; rss: number
   rmSync(join(dir, 'cache'), { recursive: true, force: true });
   const { summary, wallSeconds, peakRssMb } = timedRun(
     root,
-    [
-      '--topology',
-      w.topology,
-      '--input',
-      w.input,
-      '--out',
-      join(dir, 'rows.ndjson'),
-      '--state-dir',
-      join(dir, 'state'),
-      '--fresh',
-      '--workers',
-      WORKERS,
-      ...w.extra,
-    ],
+    [...runArgs(w.topology, w.input, dir, WORKERS), ...w.extra],
     dir,
   );
   return { eps: summary.eventsRead / wallSeconds, rss: peakRssMb };

@@ -16,7 +16,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeLlmEvents } from '../src/domains/llm/generate/llm-stream.js';
 import { benchEmbeddings } from './embeddings.js';
-import { timedRun } from './run-cli.js';
+import { runArgs, timedRun } from './run-cli.js';
 import { counter, newPromptLine, writeHeavyStream } from './streams.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 60_000);
@@ -61,21 +61,7 @@ function featurestream(file: string, dir: string, cache: string): RunResult {
     summary: s,
     wallSeconds,
     peakRssMb,
-  } = timedRun(root, [
-    '--topology',
-    'llm-features',
-    '--input',
-    file,
-    '--out',
-    join(dir, 'rows.ndjson'),
-    '--state-dir',
-    join(dir, 'state'),
-    '--fresh',
-    '--embedding-cache',
-    cache,
-    '--workers',
-    WORKERS,
-  ]);
+  } = timedRun(root, [...runArgs('llm-features', file, dir, WORKERS), '--embedding-cache', cache]);
   const p = s.provided?.['prompt-embedding'];
   const embedded = p !== undefined ? { prompts: p.keys, cacheHits: p.cacheHits } : s.embeddings;
   return {

@@ -43,6 +43,7 @@ import type { RowSink } from '../src/runtime/sink.js';
 import { runKafkaJob } from '../src/runtime/kafka/job.js';
 import { createStoreSinks } from '../src/stores/sinks.js';
 import { startBroker } from './broker.js';
+import { sampleRss } from './peak-rss.js';
 
 const RATE = Number(process.env.RATE ?? 1000);
 const DURATION = Number(process.env.DURATION ?? 660);
@@ -180,10 +181,7 @@ export async function main(): Promise<void> {
   const keyPrefix = `bench-freshness-${randomUUID().slice(0, 8)}:`;
   const samples: Samples = { all: 0, early: new Map(), byGroup: new Map() };
   const abort = new AbortController();
-  let rss = process.memoryUsage.rss();
-  const sampler = setInterval(() => {
-    rss = Math.max(rss, process.memoryUsage.rss());
-  }, 100);
+  const rss = sampleRss(100);
   try {
     const logger = pino({ level: 'warn' });
     const start = Date.now();
@@ -241,12 +239,12 @@ export async function main(): Promise<void> {
           : rows.map(row)),
         '',
         `rows left out (event time in the first minute, or not the time an event was produced): ${[...samples.early].map(([g, n]) => `${g} ${n.toLocaleString('en-US')}`).join(', ') || 'none'}`,
-        `peak RSS of the member's process (sampled every 100 ms; the producer runs in its own): ${Math.round(rss / 2 ** 20)} MB`,
+        `peak RSS of the member's process (sampled every 100 ms; the producer runs in its own): ${Math.round(rss.peakMb())} MB`,
         '',
       ].join('\n'),
     );
   } finally {
-    clearInterval(sampler);
+    rss.stop();
     abort.abort();
     const redis = new Redis(REDIS_URL);
     const keys = await redis.keys(`${keyPrefix}*`);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
-import { timedRun } from './run-cli.js';
+import { runArgs, timedRun } from './run-cli.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 250_000);
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -60,21 +60,7 @@ function featurestream(
     summary: s,
     wallSeconds,
     peakRssMb,
-  } = timedRun(root, [
-    '--topology',
-    topology,
-    '--input',
-    file,
-    '--out',
-    join(dir, 'rows.ndjson'),
-    '--state-dir',
-    join(dir, 'state'),
-    '--fresh',
-    '--workers',
-    WORKERS,
-    '--checkpoint-interval',
-    '2000',
-  ]);
+  } = timedRun(root, [...runArgs(topology, file, dir, WORKERS), '--checkpoint-interval', '2000']);
   return { eps: s.eventsPerSecond, wall: s.eventsRead / wallSeconds, rows: s.rowsWritten, rss: peakRssMb };
 }
 

@@ -11,6 +11,7 @@ import { TOPOLOGIES } from '../topology/index.js';
 import { generatePerfLines } from '../src/domains/llm/generate/perf-stream.js';
 import { runKafkaJob } from '../src/runtime/kafka/job.js';
 import { startBroker } from './broker.js';
+import { sampleRss } from './peak-rss.js';
 import { registerDomains } from '../src/cli/domains.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 150_000);
@@ -114,10 +115,7 @@ async function throughTopology(
 ): Promise<{ eps: number; rows: number; rssMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'fs-bench-kafka-'));
   // The member runs in this process: its peak RSS sampled while it runs.
-  let rss = process.memoryUsage.rss();
-  const sampler = setInterval(() => {
-    rss = Math.max(rss, process.memoryUsage.rss());
-  }, 50);
+  const rss = sampleRss(50);
   let start = 0;
   let end = 0;
   let shards = 0;
@@ -158,9 +156,9 @@ async function throughTopology(
       logger: pino({ level: 'debug' }, log),
     });
     if (s.eventsRead !== total) throw new Error(`the topology read ${s.eventsRead} events of ${total}`);
-    return { eps: total / ((end - start) / 1000), rows: s.rowsWritten, rssMb: rss / 2 ** 20 };
+    return { eps: total / ((end - start) / 1000), rows: s.rowsWritten, rssMb: rss.peakMb() };
   } finally {
-    clearInterval(sampler);
+    rss.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

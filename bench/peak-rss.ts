@@ -12,3 +12,15 @@ if (file !== undefined && file !== '') {
     writeFileSync(file, String(process.resourceUsage().maxRSS));
   });
 }
+
+/**
+ * The peak RSS of this process from now on, sampled every `everyMs` (for a member that runs in
+ * the bench's own process): `peakMb()` reads it, `stop()` ends the sampling.
+ */
+export function sampleRss(everyMs: number): { peakMb(): number; stop(): void } {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, everyMs);
+  return { peakMb: () => peak / 2 ** 20, stop: () => clearInterval(timer) };
+}

@@ -23,6 +23,26 @@ export interface BenchSummary {
 }
 
 /**
+ * The arguments every CLI bench passes: the topology over the input, rows and state in `dir`,
+ * a fresh state, `workers` workers (then the bench's own, e.g. `--checkpoint-interval`).
+ */
+export function runArgs(topology: string, input: string, dir: string, workers: string): string[] {
+  return [
+    '--topology',
+    topology,
+    '--input',
+    input,
+    '--out',
+    join(dir, 'rows.ndjson'),
+    '--state-dir',
+    join(dir, 'state'),
+    '--fresh',
+    '--workers',
+    workers,
+  ];
+}
+
+/**
  * Runs `node ROOT/bin/featurestream.js run ARGS --summary-json` and returns its summary, the
  * wall seconds of the whole process and its peak RSS in MB (main thread and workers).
  */
