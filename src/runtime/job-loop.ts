@@ -21,6 +21,7 @@ import { createShardPool, type ShardPool } from './shard-pool.js';
 import { type ShardOutput, ShardRouter } from './shard-router.js';
 import { SourceClock } from './source-clock.js';
 import { commitShards } from './commit-step.js';
+import { type CommitLog, runLoop, type WorkSource } from './loop.js';
 
 /** Records buffered for or in flight to the shards before the reader waits. */
 const MAX_BUFFERED = 200_000;
@@ -317,10 +318,11 @@ export class JobLoop {
   }
 
   /**
-   * Reads the part to its end (or a stop), decoding batches side by side; then the last checkpoint.
-   * A checkpoint runs while the next batches are read and decoded (decoding touches no state):
-   * they are forwarded once it is committed, so workers done with their shards' records decode
-   * instead of waiting for the slowest shard to reach the barrier.
+   * Reads the part to its end (or a stop) in the job loop (`loop.ts`): each batch is a unit of
+   * work, decoded beside the batches before it and forwarded in source order; then the last
+   * checkpoint. A checkpoint runs while the next batches are read and decoded (decoding touches
+   * no state): they are forwarded once it is committed, so workers done with their shards'
+   * records decode instead of waiting for the slowest shard to reach the barrier.
    */
   private async readAll(): Promise<void> {
     const { opts, driver } = this;
@@ -351,32 +353,54 @@ export class JobLoop {
     let stopped: InputError | null = null;
     let lastProgress = 0;
     const topologyJson = JSON.stringify(opts.topology);
-    try {
-      for await (const batch of driver.read(0, this.position)) {
-        this.router.check();
-        decoding.push({ batch, result: this.decode(batch, topologyJson) });
-        while (decoding.length >= maxDecoding) await forwardNext();
-        stopped ??= this.head.over(this.position.line);
-        if (stopped !== null) break;
-        const t = performance.now();
-        if (opts.onProgress !== undefined && t - lastProgress > 500) {
-          lastProgress = t;
-          opts.onProgress(batch.end.offset, driver.totalBytes, batch.end.line);
-        }
-        if (barrier === null && t - lastCheckpoint >= opts.checkpointIntervalMs) {
-          await forwardAll();
-          barrier = this.checkpoint(false);
-          // Awaited before the next forward; marked handled here so a failure is not reported early.
-          barrier.catch(() => {});
-        }
+    const take = async (batch: ByteBatch) => {
+      this.router.check();
+      decoding.push({ batch, result: this.decode(batch, topologyJson) });
+      while (decoding.length >= maxDecoding) await forwardNext();
+      stopped ??= this.head.over(this.position.line);
+      if (stopped !== null) return;
+      const t = performance.now();
+      if (opts.onProgress !== undefined && t - lastProgress > 500) {
+        lastProgress = t;
+        opts.onProgress(batch.end.offset, driver.totalBytes, batch.end.line);
       }
+    };
+    // Each batch is a unit of work (alone: forwarded in source order); the reading ends at the
+    // end of the part or at a dead-letter stop.
+    const from = this.position;
+    const source: WorkSource = {
+      async *work() {
+        for await (const batch of driver.read(0, from)) {
+          yield { exclusive: true, run: () => take(batch) };
+          if (stopped !== null) break;
+        }
+      },
+    };
+    const log: CommitLog = {
+      due: () =>
+        stopped === null &&
+        barrier === null &&
+        performance.now() - lastCheckpoint >= opts.checkpointIntervalMs
+          ? 'interval'
+          : null,
+      checkpoint: async () => {
+        await forwardAll();
+        barrier = this.checkpoint(false);
+        // Awaited before the next forward; marked handled here so a failure is not reported early.
+        barrier.catch(() => {});
+      },
+      final: async () => {
+        await forwardAll();
+        await this.finish(stopped);
+      },
+    };
+    try {
+      await runLoop(source, log);
     } catch (err) {
       // A checkpoint under way ends (committed or not) before the run fails: none of it runs on after.
-      await barrier?.catch(() => {});
+      await (barrier as Promise<void> | null)?.catch(() => {});
       throw err;
     }
-    await forwardAll();
-    await this.finish(stopped);
   }
 
   private decode(batch: ByteBatch, topologyJson: string): Promise<ShardResponse> {

@@ -3,6 +3,7 @@ import type { OffsetCommit } from './offset-committer.js';
 import { encodeShardMeta } from './offset-metadata.js';
 import type { KafkaJob } from './job.js';
 import { resetShard } from './assignment.js';
+import type { CommitLog } from '../loop.js';
 
 // The commit seam of a Kafka member (`KafkaJob`, job.ts): shard checkpoints (each commits its
 // own record to the changelog, see shard-task.ts) followed by the group offsets, source
@@ -53,23 +54,57 @@ export function offsetCommitted(job: KafkaJob, c: OffsetCommit): void {
 }
 
 /**
- * The stopping member's last checkpoint, under the exclusive lock: finish the batch in hand,
- * checkpoint, then leave the group — unless that batch is stuck on brokers that keep failing.
+ * A Kafka member's commit log in the job loop: after a batch, every shard at the interval, or the
+ * shards that finished a bounded run in it; the final checkpoint when the member stops.
  */
-export async function finalCheckpoint(job: KafkaJob): Promise<void> {
+export function kafkaCommitLog(job: KafkaJob): CommitLog {
+  const interval = () => performance.now() - job.lastCheckpoint >= job.opts.checkpointIntervalMs;
+  return {
+    due: () => (job.stopping ? null : interval() ? 'interval' : job.checkpointWanted ? 'wanted' : null),
+    checkpoint: async (kind) => {
+      if (kind === 'all') return checkpointAll(job);
+      const wanted = job.checkpointWanted;
+      job.checkpointWanted = false;
+      // Every shard at the interval; otherwise only those that just finished a bounded run
+      // (the others go on: checkpointing them too would only pause them).
+      if (interval()) await checkpointAll(job);
+      else if (wanted) await checkpointAll(job, (task) => task.done);
+    },
+    final: async (exclusive) => {
+      if (job.consumer === undefined) return;
+      if (job.contact.fresh) {
+        await finalCheckpoint(job, exclusive);
+        return;
+      }
+      // The batch in hand waits on brokers that do not answer (kafkajs retries for minutes), and
+      // a checkpoint could not reach them either: stop as after a crash.
+      job.log.warn(
+        { timeoutMs: job.contact.timeoutMs },
+        'stopping without a final checkpoint: no contact with the kafka cluster; the shards resume at their last checkpoint (exactly once)',
+      );
+    },
+  };
+}
+
+/**
+ * The stopping member's last checkpoint, alone in the job loop (`exclusive`): finish the batch in
+ * hand, checkpoint, then leave the group — unless that batch is stuck on brokers that keep failing.
+ */
+export async function finalCheckpoint(
+  job: KafkaJob,
+  exclusive: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<void> {
   // Finish the current batch, checkpoint, then leave the group — unless the batch in hand
   // is stuck on brokers that keep failing (kafkajs retries a produce for about a minute):
   // then stop without it, as after a crash (the shards resume at their last checkpoint).
   let started = false;
-  const final = job.lock
-    .run(async () => {
-      if (job.finalGaveUp) return;
-      started = true;
-      // A commit still retrying in the background first, so that the final one is sent.
-      await job.committer.settle(3000);
-      await checkpointAll(job);
-    })
-    .catch((err: unknown) => job.log.warn({ err: String(err) }, 'final checkpoint failed'));
+  const final = exclusive(async () => {
+    if (job.finalGaveUp) return;
+    started = true;
+    // A commit still retrying in the background first, so that the final one is sent.
+    await job.committer.settle(3000);
+    await checkpointAll(job);
+  }).catch((err: unknown) => job.log.warn({ err: String(err) }, 'final checkpoint failed'));
   // The lock within the wait; a checkpoint once begun is waited for (its steps are bounded).
   if (!(await within(final, FINAL_CHECKPOINT_WAIT_MS)) && !started) {
     job.finalGaveUp = true;

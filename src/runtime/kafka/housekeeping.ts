@@ -3,10 +3,10 @@ import type { KafkaJob } from './job.js';
 import { checkpointAll } from './commit.js';
 import { maybeResumeSources, pollShardLag, sendFrames, sendGathered } from './source-stage.js';
 
-// The housekeeping seam of a Kafka member (`KafkaJob`, job.ts), every 200 ms under the lock:
+// The housekeeping seam of a Kafka member (`KafkaJob`, job.ts), a tick of the job loop every 200 ms (alone):
 // gathered source records sent, ends of input, idle checkpoints, completion of a bounded run.
 
-/** Runs every 200 ms under the lock: ends of input, idle checkpoints, completion of a bounded run. */
+/** Runs every 200 ms, alone in the job loop: ends of input, idle checkpoints, completion of a bounded run. */
 export async function housekeep(job: KafkaJob): Promise<void> {
   if (job.stopping || !job.joined) return;
   const now = Date.now();

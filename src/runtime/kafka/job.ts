@@ -28,11 +28,12 @@ import { heldTotals, type KafkaRunSummary, summarize } from './summary.js';
 import { type DecodeStage, lateBoundOf, type SourceTask } from './source-task.js';
 import { FrameOutbox } from './frame-outbox.js';
 import { ClusterContact } from './cluster-contact.js';
-import { SharedLock } from './shared-lock.js';
+import { WorkQueue } from './work-queue.js';
+import { runLoop } from '../loop.js';
 import { DeadLetterWindow } from '../dead-letter-policy.js';
 import { onJoin, retireSlot } from './assignment.js';
-import { onBatchLocked } from './source-stage.js';
-import { checkpointAll, finalCheckpoint, offsetCommitted } from './commit.js';
+import { batchWork } from './source-stage.js';
+import { kafkaCommitLog, offsetCommitted } from './commit.js';
 import { housekeep } from './housekeeping.js';
 import type { KafkaJobOptions } from './options.js';
 import { KafkaDriver } from './kafka-driver.js';
@@ -98,7 +99,8 @@ export class KafkaJob {
   /** Frames to the repartition topic, several source batches' per produce request. */
   outbox!: FrameOutbox;
   consumer!: Consumer;
-  readonly lock = new SharedLock();
+  /** The member's batches and housekeeping ticks, as units of the job loop (`loop.ts`). */
+  readonly queue = new WorkQueue();
   readonly repartitionCompression: CompressionTypes;
   /** A shard finished its bounded run in a batch: checkpoint once the batch is done. */
   checkpointWanted = false;
@@ -210,7 +212,14 @@ export class KafkaJob {
     let housekeeping: NodeJS.Timeout | null = null;
     let contactCheck: NodeJS.Timeout | null = null;
     let stoppedBy: 'end' | 'signal' = 'signal';
-    let graceful = false;
+    done.then(
+      (by) => {
+        stoppedBy = by;
+        this.stopping = true;
+        this.queue.end();
+      },
+      (err: unknown) => this.queue.fail(err),
+    );
     try {
       await this.setUp();
       if (o.metricsPort !== undefined && o.metricsPort !== null) {
@@ -220,22 +229,31 @@ export class KafkaJob {
         });
       }
       await this.startConsumer();
-      // Not under the lock: a batch stuck on a broker that is gone holds it.
+      // Not in the loop: a batch stuck on a broker that is gone holds it.
       contactCheck = setInterval(() => {
         if (this.joined) this.contact.check();
       }, 1000);
+      let tickQueued = false;
       housekeeping = setInterval(() => {
-        this.lock
-          .run(() => housekeep(this))
-          .catch((err: unknown) => this.log.warn({ err: String(err) }, 'housekeeping failed; will retry'));
+        if (tickQueued) return;
+        tickQueued = true;
+        this.queue.push({
+          exclusive: true,
+          tick: true,
+          run: () => housekeep(this),
+          settle: (err) => {
+            tickQueued = false;
+            if (err !== null) this.log.warn({ err: String(err) }, 'housekeeping failed; will retry');
+          },
+        });
       }, 200);
-      stoppedBy = await done;
-      graceful = true;
+      // The job loop: batches and ticks until the member stops, then the final checkpoint.
+      await runLoop(this.queue, kafkaCommitLog(this));
     } finally {
       if (housekeeping !== null) clearInterval(housekeeping);
       if (contactCheck !== null) clearInterval(contactCheck);
       o.signal?.removeEventListener('abort', onAbort);
-      await this.tearDown(graceful);
+      await this.tearDown();
       server?.close();
     }
     // Stopped by the dead-letter policy: checkpointed like a SIGTERM, then a failure (exit 1).
@@ -433,20 +451,13 @@ export class KafkaJob {
   readonly runConfig = {
     autoCommit: false,
     eachBatchAutoResolve: false,
-    // Several partitions' batches at once (see SharedLock); kafkajs keeps each partition's in order.
+    // Several partitions' batches at once (shared units of the loop); kafkajs keeps each
+    // partition's in order. A batch returns to kafkajs once the loop settled it, after the
+    // checkpoint it made due.
     partitionsConsumedConcurrently: 8,
     eachBatch: (payload: EachBatchPayload) =>
-      onBatchLocked(this, payload).then(async () => {
-        const interval = () => performance.now() - this.lastCheckpoint >= this.opts.checkpointIntervalMs;
-        if ((this.checkpointWanted || interval()) && !this.stopping)
-          await this.lock.run(async () => {
-            const wanted = this.checkpointWanted;
-            this.checkpointWanted = false;
-            // Every shard at the interval; otherwise only those that just finished a bounded run
-            // (the others go on: checkpointing them too would only pause them).
-            if (interval()) await checkpointAll(this);
-            else if (wanted) await checkpointAll(this, (task) => task.done);
-          });
+      new Promise<void>((resolve, reject) => {
+        this.queue.push(batchWork(this, payload, (err) => (err === null ? resolve() : reject(err))));
       }),
   };
 
@@ -455,20 +466,9 @@ export class KafkaJob {
     this.fail(err);
   }
 
-  async tearDown(graceful: boolean): Promise<void> {
+  /** Closes everything the member opened (after the loop's final checkpoint, or a failure). */
+  async tearDown(): Promise<void> {
     this.stopping = true;
-    if (graceful && this.consumer !== undefined) {
-      if (this.contact.fresh) {
-        await finalCheckpoint(this);
-      } else {
-        // The batch in hand waits on brokers that do not answer (kafkajs retries for minutes), and
-        // a checkpoint could not reach them either: stop as after a crash.
-        this.log.warn(
-          { timeoutMs: this.contact.timeoutMs },
-          'stopping without a final checkpoint: no contact with the kafka cluster; the shards resume at their last checkpoint (exactly once)',
-        );
-      }
-    }
     // Everything is checkpointed by now; a client that cannot say goodbye to a broker that just
     // came back must not keep the process alive (each step is bounded).
     const bounded = async (what: string, p: Promise<unknown> | undefined) => {

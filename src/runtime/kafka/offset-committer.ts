@@ -7,7 +7,7 @@
  *
  * **Never holds the member up.** kafkajs retries a commit the brokers refuse (`NOT_COORDINATOR`,
  * `COORDINATOR_LOAD_IN_PROGRESS`, a rebalance) with the consumer's backoff, for up to a minute.
- * The checkpoint that asks for a commit runs under the member's exclusive lock, so waiting for
+ * The checkpoint that asks for a commit runs alone in the member's job loop, so waiting for
  * that stopped every batch — and with them the heartbeats — until the group dropped the member,
  * which rejoined, checkpointed, committed into the next broker error, and so on: under sustained
  * broker errors the member made no progress at all. So a commit is waited for at most `waitMs`;

@@ -8,15 +8,16 @@ import { deadLetterShareError } from '../dead-letter-policy.js';
 import type { KafkaJob } from './job.js';
 import { resetShard, shardTask, withHeartbeat } from './assignment.js';
 import { checkpointAll } from './commit.js';
+import { CheckpointFirst, type Work } from '../loop.js';
 
-// The source-stage seam of a Kafka member (`KafkaJob`, job.ts): kafkajs batches under the lock —
+// The source-stage seam of a Kafka member (`KafkaJob`, job.ts): kafkajs batches as units of the job loop —
 // source batches decoded and sent as repartition frames (or, in direct mode, straight to their
 // shard), shard batches processed, and the repartition backlog's backpressure on the sources.
 
 /** A rebalance noticed inside a batch: the batch ends, every shard checkpoints, kafkajs rejoins. */
-export class RevokeCheckpoint extends Error {
-  constructor(readonly rebalance: unknown) {
-    super('rebalance: checkpoint before rejoining');
+export class RevokeCheckpoint extends CheckpointFirst {
+  constructor(rebalance: unknown) {
+    super(rebalance, 'rebalance: checkpoint before rejoining');
   }
 }
 
@@ -259,34 +260,31 @@ export async function pollShardLag(job: KafkaJob): Promise<void> {
 }
 
 /**
- * A batch under the lock: shared in repartition mode, exclusive in direct mode. A rebalance
- * noticed in the batch checkpoints every shard (exclusive) before kafkajs rejoins.
+ * A kafkajs batch as a unit of the job loop: shared in repartition mode (a source batch touches
+ * only its source task, a shard batch only its shard), exclusive in direct mode. A rebalance
+ * noticed in the batch checkpoints every shard (the loop, alone) before kafkajs rejoins.
+ * `settle` returns the batch to kafkajs (`eachBatch`), failed or not.
  */
-export async function onBatchLocked(job: KafkaJob, payload: EachBatchPayload): Promise<void> {
-  // Repartition mode: a source batch touches only its source task, a shard batch only its shard.
-  const sharedOk = job.mode === 'repartition';
-  const body = async () => {
-    try {
-      await onBatch(job, payload);
-    } catch (err) {
-      if (err instanceof RevokeCheckpoint || job.stopping) throw err;
-      if (err instanceof FeaturestreamError && !err.retryable) {
-        // Ours and final (lost frames, a bug): retrying the batch cannot help.
-        job.fatal(err);
-        return;
+export function batchWork(job: KafkaJob, payload: EachBatchPayload, settle: (err: unknown) => void): Work {
+  return {
+    exclusive: job.mode !== 'repartition',
+    run: async () => {
+      try {
+        await onBatch(job, payload);
+      } catch (err) {
+        if (err instanceof RevokeCheckpoint || job.stopping) throw err;
+        if (err instanceof FeaturestreamError && !err.retryable) {
+          // Ours and final (lost frames, a bug): retrying the batch cannot help.
+          job.fatal(err);
+          return;
+        }
+        if (!isRebalancing(err)) {
+          const { topic, partition } = payload.batch;
+          job.log.warn({ topic, partition, err: String(err) }, 'batch failed; kafkajs retries it');
+        }
+        throw err;
       }
-      if (!isRebalancing(err)) {
-        const { topic, partition } = payload.batch;
-        job.log.warn({ topic, partition, err: String(err) }, 'batch failed; kafkajs retries it');
-      }
-      throw err;
-    }
+    },
+    settle,
   };
-  try {
-    await (sharedOk ? job.lock.shared(body) : job.lock.run(body));
-  } catch (err) {
-    if (!(err instanceof RevokeCheckpoint)) throw err;
-    await job.lock.run(() => checkpointAll(job));
-    throw err.rebalance;
-  }
 }
