@@ -1,11 +1,11 @@
-import { JobLoop } from './job-loop.js';
+import { FileJob } from './file-job.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 
 export type { RunOptions, RunSummary } from './run-options.js';
 
 /**
- * Runs a topology over a file: the job loop (`job-loop.ts`) over the file driver. See
- * {@link JobLoop} for how it reads, processes and checkpoints exactly once.
+ * Runs a topology over a file: the job loop (`loop.ts`) over the file driver (`file-job.ts`). See
+ * {@link FileJob} for how it reads, processes and checkpoints exactly once.
  *
  * @example
  * const summary = await runJob({ topology, input: 'events.ndjson', out: 'features.ndjson',
@@ -13,5 +13,5 @@ export type { RunOptions, RunSummary } from './run-options.js';
  *   checkpointIntervalMs: 5000, logger });
  */
 export function runJob(opts: RunOptions): Promise<RunSummary> {
-  return new JobLoop(opts).run();
+  return new FileJob(opts).run();
 }

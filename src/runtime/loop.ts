@@ -65,7 +65,7 @@ export class CheckpointFirst extends Error {
  * source's work in arrival order and runs it (exclusive units alone, shared ones side by side),
  * asks the commit log after every unit whether a checkpoint is due and runs it alone, and ends
  * with the commit log's final checkpoint. What differs between the drivers is what a unit does
- * (`job-loop.ts` for files; `kafka/source-stage.ts` for Kafka) and how a checkpoint commits
+ * (`file-job.ts` for files; `kafka/source-stage.ts` for Kafka) and how a checkpoint commits
  * (`commit-step.ts` is the step both use).
  *
  * A failure of a unit without `settle`, or of a checkpoint, fails the loop (shared units still

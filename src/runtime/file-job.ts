@@ -27,7 +27,7 @@ import { type CommitLog, runLoop, type WorkSource } from './loop.js';
 const MAX_BUFFERED = 200_000;
 
 /**
- * The job loop of a run over a source driver (the file driver: one part, a byte position): reads
+ * A run over the file driver (one part, a byte position) in the job loop (`loop.ts`): reads
  * the part's batches, has them decoded and run through the stateless chains on the pool, routes
  * the records by key to the shard actors, hands what fires to the outputs, and drives aligned
  * checkpoints. Replays run through it too (`src/replay`), with a row filter.
@@ -40,7 +40,7 @@ const MAX_BUFFERED = 200_000;
  * lengths, and the source resumes at the committed position: every row ends up in the outputs
  * exactly once.
  */
-export class JobLoop {
+export class FileJob {
   private readonly log: Logger;
   private readonly plan: TopologyPlan;
   private readonly runId = `${process.pid}-${Date.now()}`;
