@@ -258,7 +258,14 @@ export class ShardTask {
   ): Promise<void> {
     if (this.closed) throw new InternalError(`shard ${this.shard} is closed`);
     if (this.done) {
-      for (const { offset } of items) if (offset >= this.position) this.position = offset + 1;
+      // Frames past the end (sent again by a source stage that restarted): nothing to fold in,
+      // but the position moves, so it is checkpointed too. A group offset committed past the
+      // changelog's position would make the shard's next owner refuse its input as lost frames.
+      for (const { offset } of items) {
+        if (offset < this.position) continue;
+        this.position = offset + 1;
+        this.dirty = true;
+      }
       return;
     }
     const chunks: ProcessChunk[] = [];
