@@ -53,6 +53,8 @@ function source(units: Work[]) {
         },
   );
   return {
+    // As a Kafka member's work (kafkajs bounds the batches in hand).
+    maxInFlight: Number.POSITIVE_INFINITY,
     async *work() {
       yield* counted;
       await allSettled.promise;
@@ -155,7 +157,13 @@ describe('runLoop', () => {
         throw new Error('damaged');
       },
     };
-    await expect(runLoop(source([bad, after]), log)).rejects.toThrow('damaged');
+    // As a file's reading (one unit in flight): the failure stops it before the next unit.
+    const reading = {
+      async *work() {
+        yield* [bad, after];
+      },
+    };
+    await expect(runLoop(reading, log)).rejects.toThrow('damaged');
     expect(events).toEqual([]);
   });
 
@@ -204,5 +212,69 @@ describe('runLoop', () => {
     gate.resolve();
     await done;
     expect(events).toEqual(['shared done', 'final']);
+  });
+
+  it('with units in flight, reaches the final checkpoint while an exclusive unit is stuck', async () => {
+    const events: string[] = [];
+    const stuck = later();
+    const log: CommitLog = {
+      due: () => null,
+      checkpoint: async () => {},
+      // A final that gives up on the lock (as a stopping Kafka member does after its wait).
+      final: async () => {
+        events.push('final asked');
+      },
+    };
+    const w: Work = {
+      exclusive: true,
+      tick: true,
+      run: () => stuck.promise,
+      settle: () => events.push('tick settled'),
+    };
+    await runLoop(
+      {
+        maxInFlight: Number.POSITIVE_INFINITY,
+        async *work() {
+          yield w;
+        },
+      },
+      log,
+    );
+    // The loop did not wait for the stuck unit to end before the final checkpoint.
+    expect(events).toEqual(['final asked']);
+    stuck.resolve();
+    await tick();
+    expect(events).toEqual(['final asked', 'tick settled']);
+  });
+
+  it('by default takes the next unit only once the last one is done (a file is read as it is processed)', async () => {
+    const events: string[] = [];
+    const log = recordingLog(events);
+    const gate = later();
+    let taken = 0;
+    const unit = (i: number): Work => ({
+      exclusive: false,
+      run: async () => {
+        events.push(`start ${i}`);
+        if (i === 0) await gate.promise;
+        events.push(`end ${i}`);
+      },
+    });
+    const done = runLoop(
+      {
+        async *work() {
+          for (let i = 0; i < 2; i++) {
+            taken++;
+            yield unit(i);
+          }
+        },
+      },
+      log,
+    );
+    await tick();
+    expect(taken).toBe(1);
+    gate.resolve();
+    await done;
+    expect(events).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'final']);
   });
 });

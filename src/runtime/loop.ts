@@ -25,6 +25,12 @@ export interface Work {
 /** Where the loop's work comes from, in arrival order; it ends at the end of the input or a stop. */
 export interface WorkSource {
   work(): AsyncIterable<Work>;
+  /**
+   * Units started and not yet done before the loop waits to take the next one (default 1: a
+   * file's reading waits for each batch). A Kafka member's is unbounded: kafkajs bounds its own
+   * batches, and the loop must see the member stop while a unit waits on brokers that are gone.
+   */
+  readonly maxInFlight?: number;
 }
 
 /** The checkpoint a unit of work made due: every shard at the interval, or only those that asked. */
@@ -68,8 +74,9 @@ export class CheckpointFirst extends Error {
  * (`file-job.ts` for files; `kafka/source-stage.ts` for Kafka) and how a checkpoint commits
  * (`commit-step.ts` is the step both use).
  *
- * A failure of a unit without `settle`, or of a checkpoint, fails the loop (shared units still
- * running are left: a stopping Kafka member gives up on a batch stuck on brokers that are gone).
+ * A failure of a unit without `settle`, or of a checkpoint, fails the loop. Units still running
+ * when the work ends are left to the final checkpoint, which waits for them or gives up (a
+ * stopping Kafka member gives up on a batch stuck on brokers that are gone).
  *
  * @example
  * await runLoop({ work: () => batches(driver) }, commitLog);
@@ -102,13 +109,12 @@ export async function runLoop(source: WorkSource, log: CommitLog): Promise<void>
     if (w.settle !== undefined) w.settle(err);
     else if (err !== null && !failure.failed) Object.assign(failure, { err, failed: true });
   };
+  const maxInFlight = source.maxInFlight ?? 1;
   for await (const w of source.work()) {
     const p = one(w);
-    if (w.exclusive) await p;
-    else {
-      running.add(p);
-      void p.finally(() => running.delete(p));
-    }
+    running.add(p);
+    void p.finally(() => running.delete(p));
+    while (running.size >= maxInFlight) await Promise.race(running);
     if (failure.failed) throw failure.err;
   }
   if (failure.failed) throw failure.err;

@@ -13,6 +13,8 @@ import type { Work, WorkSource } from '../loop.js';
  * await runLoop(queue, commitLog);
  */
 export class WorkQueue implements WorkSource {
+  /** kafkajs bounds the batches in hand; the loop takes the next unit (or the stop) at once. */
+  readonly maxInFlight = Number.POSITIVE_INFINITY;
   private readonly items: Work[] = [];
   private wake: (() => void) | null = null;
   private ended = false;
