@@ -24,9 +24,9 @@ export interface BenchSummary {
 
 /**
  * The arguments every CLI bench passes: the topology over the input, rows and state in `dir`,
- * a fresh state, `workers` workers (then the bench's own, e.g. `--checkpoint-interval`).
+ * a fresh state, `workers` workers when given (then the bench's own, e.g. `--checkpoint-interval`).
  */
-export function runArgs(topology: string, input: string, dir: string, workers: string): string[] {
+export function runArgs(topology: string, input: string, dir: string, workers?: string): string[] {
   return [
     '--topology',
     topology,
@@ -37,8 +37,7 @@ export function runArgs(topology: string, input: string, dir: string, workers: s
     '--state-dir',
     join(dir, 'state'),
     '--fresh',
-    '--workers',
-    workers,
+    ...(workers === undefined ? [] : ['--workers', workers]),
   ];
 }
 

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writePerfEvents } from '../src/domains/llm/generate/perf-stream.js';
+import { runArgs } from './run-cli.js';
 
 const RUNS = Number(process.env.RUNS ?? 9);
 const root = new URL('../../', import.meta.url).pathname;
@@ -68,30 +69,15 @@ async function main(): Promise<void> {
       `bench:startup — median of ${RUNS} process starts; ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load before: ${load()}`,
     );
     /** `run` of a topology over the 100 events, fresh state each time. */
-    const runArgs = (topology: string) => [
-      bin,
-      'run',
-      '--topology',
-      topology,
-      '--input',
-      input,
-      '--out',
-      join(dir, 'rows.ndjson'),
-      '--state-dir',
-      join(dir, 'state'),
-      '--fresh',
-    ];
+    const runOf = (topology: string) => [bin, 'run', ...runArgs(topology, input, dir)];
     const rows: Array<[string, () => number]> = [
       ['featurestream --help', () => wall([bin, '--help'])],
       ['featurestream features list', () => wall([bin, 'features', 'list'])],
       ['featurestream topology list', () => wall([bin, 'topology', 'list'])],
       ['featurestream run --help', () => wall([bin, 'run', '--help'])],
-      ['featurestream run llm-perf, 100 events (whole run)', () => wall(runArgs('llm-perf'))],
-      ['  run llm-perf: process start → first event decoded', () => firstEventOf(runArgs('llm-perf'))],
-      [
-        '  run llm-features: process start → first event decoded',
-        () => firstEventOf(runArgs('llm-features')),
-      ],
+      ['featurestream run llm-perf, 100 events (whole run)', () => wall(runOf('llm-perf'))],
+      ['  run llm-perf: process start → first event decoded', () => firstEventOf(runOf('llm-perf'))],
+      ['  run llm-features: process start → first event decoded', () => firstEventOf(runOf('llm-features'))],
     ];
     console.log(
       `${'command'.padEnd(56)} ${'median'.padStart(7)}   ${'node -e 0'.padStart(9)}   ratio (median of the rounds' ratios)`,

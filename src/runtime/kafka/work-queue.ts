@@ -30,11 +30,6 @@ export class WorkQueue implements WorkSource {
     this.wake?.();
   }
 
-  /** Units queued and not yet taken by the loop. */
-  get size(): number {
-    return this.items.length;
-  }
-
   /** The member stops: the loop takes no more units and goes to its final checkpoint. */
   end(): void {
     this.ended = true;
